@@ -1,0 +1,147 @@
+# seismo: the only entry point.
+#   make            build the BPF objects, their skeletons, seismo and seismo-correlator
+#   make run        install what is missing, start the agent on its embedded defaults, show seismo top
+#   make test       install what is missing, build, run every test (ends with "N passed, N failed, N skipped")
+#   make bench      the benchmarks, one comparable line each
+#   make SANITIZE=1 test   the same under ASan/UBSan (objects go to build/san)
+#   V=1             print full commands
+#
+# Sources are found by wildcard, so a new module is a new file, not a Makefile
+# edit: bpf/*.bpf.c, agent/*.c, correlator/*.c, common/*.c, tests/unit/test_*.c,
+# tests/bpf/test_*.c. Extra rules live in mk/*.mk.
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.DEFAULT_GOAL := all
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CLANG ?= clang
+CC ?= gcc
+BPFTOOL ?= bpftool
+ARCH := x86
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD ?= build
+SANFLAGS :=
+endif
+# BPF objects and skeletons do not depend on the sanitizer: one copy in build/bpf.
+BPFOUT := build/bpf
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-Ivmlinux/$(ARCH) -Iinclude -I$(BPFOUT)
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
+	-Wstrict-prototypes -Wmissing-prototypes -D_GNU_SOURCE \
+	-Iinclude -Icommon -I$(BPFOUT) -DSEISMO_VERSION='"$(VERSION)"' $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+LIBS := -lbpf -lelf -lz -lyaml -ljansson -lcurl -lmicrohttpd -lsqlite3 -lm -lpthread
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BPFOUT)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(BPFOUT)/%.skel.h,$(BPF_SRCS))
+
+COMMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c))
+AGENT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out agent/main.c,$(wildcard agent/*.c)))
+CORR_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out correlator/main.c,$(wildcard correlator/*.c)))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+BPF_TESTS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
+
+BINS := $(BUILD)/seismo $(if $(wildcard correlator/main.c),$(BUILD)/seismo-correlator)
+
+.PHONY: all deps deps-build test tests bench run clean install format
+all: $(BINS)
+
+deps:
+	$(Q)tools/deps.sh all
+deps-build:
+	$(Q)tools/deps.sh build
+
+# --- BPF: .bpf.c -> .bpf.o -> .skel.h -------------------------------------
+$(BPFOUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h include/seismo/*.h) | $(BPFOUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(BPFOUT)/%.skel.h: $(BPFOUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+# --- user space -------------------------------------------------------------
+# Every user object may include any skeleton; they are cheap to regenerate.
+$(BUILD)/%.o: %.c $(SKELS) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libcommon.a: $(COMMON_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(BUILD)/libagent.a: $(AGENT_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(BUILD)/libcorrelator.a: $(CORR_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/seismo: $(BUILD)/agent/main.o $(BUILD)/libagent.a $(BUILD)/libcommon.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/seismo-correlator: $(BUILD)/correlator/main.o $(BUILD)/libcorrelator.a $(BUILD)/libcommon.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Unit and BPF tests link against the module archives, so a test pulls in only
+# the objects it uses.
+TEST_LIBS := $(BUILD)/libagent.a $(BUILD)/libcorrelator.a $(BUILD)/libcommon.a
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_LIBS) $(SKELS)
+	$(call msg,TEST-CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIBS) -lcmocka $(LIBS)
+$(BUILD)/tests/%: tests/bpf/%.c $(TEST_LIBS) $(SKELS)
+	$(call msg,TEST-CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIBS) -lcmocka $(LIBS)
+
+tests: $(BINS) $(UNIT_TESTS) $(BPF_TESTS)
+
+$(BPFOUT) $(BUILD):
+	$(Q)mkdir -p $@
+
+# --- the two commands ---------------------------------------------------------
+test: deps
+	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)BUILD=$(BUILD) tests/run.sh $(TESTS)
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/run.sh $(BUILD)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)BUILD=$(BUILD) tools/bench.sh $(BENCH)
+
+install: all
+	install -D -m 0755 $(BUILD)/seismo $(DESTDIR)/usr/bin/seismo
+	$(if $(wildcard $(BUILD)/seismo-correlator),install -D -m 0755 $(BUILD)/seismo-correlator $(DESTDIR)/usr/bin/seismo-correlator)
+
+format:
+	clang-format -i $(wildcard agent/*.[ch] correlator/*.[ch] common/*.[ch] bpf/*.c bpf/*.h include/seismo/*.h tests/*/*.c)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(wildcard mk/*.mk)
