@@ -12,9 +12,13 @@ libsqlite3-dev libcmocka-dev libclang-rt-14-dev"
 test="prometheus prometheus-alertmanager nginx-light wrk iproute2 curl python3
 procps psmisc qemu-system-x86 busybox-static cpio kmod util-linux"
 
+# Each module may list more test packages in tools/deps.d/NAME.txt (one per
+# line, '#' comments), so modules never edit this file at the same time.
+extra=$(cat "$(dirname "$0")"/deps.d/*.txt 2>/dev/null | sed 's/#.*//')
+
 case $what in
 build) want=$build ;;
-test|all) want="$build $test" ;;
+test|all) want="$build $test $extra" ;;
 *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
 esac
 
