@@ -1,0 +1,257 @@
+/* Online per-series baselines: seasonal-robust (default) and the seed's 7-day z-score. */
+#include <math.h>
+#include <string.h>
+
+#include "baseline.h"
+
+/* Mean absolute deviation to standard deviation for a normal distribution. */
+#define MAD_TO_STDDEV 1.2533141373155003
+
+void baseline_config_default(struct baseline_config *config)
+{
+	*config = (struct baseline_config){
+		.method = BASELINE_SEASONAL_ROBUST,
+		.level_halflife_s = 3600,
+		.spread_halflife_s = 6 * 3600,
+		.season_halflife_days = 3,
+		.clip_spreads = 3,
+		.warmup_s = 3600,
+		.warmup_samples = 30,
+		.relative_floor = 0.01,
+		.absolute_floor = 1e-9,
+		.max_gap_s = 6 * 3600,
+	};
+}
+
+const char *baseline_method_name(enum baseline_method method)
+{
+	return method == BASELINE_ZSCORE_7D ? "zscore-7d" : "seasonal-robust";
+}
+
+int baseline_method_parse(const char *name)
+{
+	if (!strcmp(name, "seasonal-robust"))
+		return BASELINE_SEASONAL_ROBUST;
+	if (!strcmp(name, "zscore-7d"))
+		return BASELINE_ZSCORE_7D;
+	return -1;
+}
+
+void baseline_init(struct baseline *baseline, enum baseline_method method)
+{
+	memset(baseline, 0, sizeof(*baseline));
+	baseline->method = method;
+	baseline->mean = NAN;
+}
+
+/* Weight of a new observation in an EWMA with the given half-life after dt seconds. */
+static double ewma_gain(double dt, double halflife)
+{
+	if (halflife <= 0)
+		return 1;
+	return 1 - exp(-dt * M_LN2 / halflife);
+}
+
+static int64_t hour_number(double t)
+{
+	return (int64_t)floor(t / 3600);
+}
+
+/* Hour of the day (UTC) and hour of the week (0 = Thursday 00:00 UTC, the epoch's weekday). */
+static unsigned daily_slot(double t)
+{
+	int64_t h = hour_number(t) % BASELINE_HOURS_PER_DAY;
+	return (unsigned)(h < 0 ? h + BASELINE_HOURS_PER_DAY : h);
+}
+
+static unsigned weekly_slot(double t)
+{
+	int64_t h = hour_number(t) % BASELINE_HOURS_PER_WEEK;
+	return (unsigned)(h < 0 ? h + BASELINE_HOURS_PER_WEEK : h);
+}
+
+static double seasonal_offset(const struct baseline *b, double t)
+{
+	return b->daily[daily_slot(t)].offset + b->weekly[weekly_slot(t)].offset;
+}
+
+/* The spread with its floors: never zero, so a flat series still scores finitely. */
+static double floored_spread(const struct baseline_config *config, double spread, double magnitude)
+{
+	double floor_value = config->relative_floor * magnitude;
+
+	if (floor_value < config->absolute_floor)
+		floor_value = config->absolute_floor;
+	return spread > floor_value ? spread : floor_value;
+}
+
+static void hourly_stats(const struct baseline *b, double *mean, double *stddev)
+{
+	double sum = 0, sum_sq = 0;
+	uint32_t n = b->hourly_count;
+
+	*mean = NAN;
+	*stddev = NAN;
+	if (n == 0)
+		return;
+	for (uint32_t i = 0; i < n; i++)
+		sum += b->hourly[i];
+	*mean = sum / n;
+	if (n < 2)
+		return;
+	for (uint32_t i = 0; i < n; i++)
+		sum_sq += (b->hourly[i] - *mean) * (b->hourly[i] - *mean);
+	*stddev = sqrt(sum_sq / (n - 1));
+}
+
+static void estimate_zscore_7d(const struct baseline *b, const struct baseline_config *config,
+			       double t, struct baseline_estimate *out)
+{
+	double warm_hours = ceil(config->warmup_s / 3600);
+
+	hourly_stats(b, &out->mean, &out->stddev);
+	out->expected = out->mean;
+	out->spread = isnan(out->stddev) ? NAN : floored_spread(config, out->stddev, fabs(out->mean));
+	out->ready = b->hourly_count >= 2 && b->hourly_count >= warm_hours &&
+		     b->samples >= config->warmup_samples;
+}
+
+static void estimate_seasonal(const struct baseline *b, const struct baseline_config *config,
+			      double t, struct baseline_estimate *out)
+{
+	double variance = b->mean_square - b->mean * b->mean;
+
+	out->expected = b->level + seasonal_offset(b, t);
+	out->spread = floored_spread(config, b->spread, b->magnitude);
+	out->mean = b->mean;
+	out->stddev = sqrt(variance > 0 ? variance : 0);
+	out->ready = b->samples >= config->warmup_samples &&
+		     b->last_time - b->first_time >= config->warmup_s &&
+		     t - b->last_time <= config->max_gap_s;
+}
+
+void baseline_estimate(const struct baseline *baseline, const struct baseline_config *config,
+		       double t, struct baseline_estimate *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->samples = baseline->samples;
+	out->mean = NAN;
+	out->stddev = NAN;
+	if (baseline->samples == 0) {
+		out->expected = NAN;
+		out->spread = NAN;
+		return;
+	}
+	if (baseline->method == BASELINE_ZSCORE_7D)
+		estimate_zscore_7d(baseline, config, t, out);
+	else
+		estimate_seasonal(baseline, config, t, out);
+}
+
+/* Closes the hour being accumulated into the 168-entry ring when t is in a later hour. */
+static void update_hourly(struct baseline *b, double t, double value)
+{
+	int64_t hour = hour_number(t);
+
+	if (b->hour_count > 0 && hour != b->hour) {
+		b->hourly[b->hourly_next] = b->hour_sum / b->hour_count;
+		b->hourly_next = (b->hourly_next + 1) % BASELINE_HOURS_PER_WEEK;
+		if (b->hourly_count < BASELINE_HOURS_PER_WEEK)
+			b->hourly_count++;
+		b->hour_sum = 0;
+		b->hour_count = 0;
+	}
+	b->hour = hour;
+	b->hour_sum += value;
+	b->hour_count++;
+}
+
+/*
+ * A slot learns like a running mean until it holds season_halflife_days of
+ * history, then like an EWMA with that half-life: one visit of an hour slot
+ * lasts 3600 s per day (daily) or per week (weekly).
+ */
+static void update_slot(struct baseline_slot *slot, double dt, double halflife_days,
+			double residual)
+{
+	double horizon = halflife_days * 3600;
+	double gain = ewma_gain(dt, horizon);
+
+	if (slot->weight < horizon) {
+		double running = dt / (slot->weight + dt);
+
+		if (running > gain)
+			gain = running;
+		slot->weight += dt;
+	}
+	slot->offset += gain * residual;
+}
+
+static void update_seasonal(struct baseline *b, const struct baseline_config *config, double t,
+			    double dt, double value)
+{
+	double spread = floored_spread(config, b->spread, b->magnitude);
+	double error = value - (b->level + seasonal_offset(b, t));
+	double limit = config->clip_spreads * spread;
+	double level_gain = ewma_gain(dt, config->level_halflife_s);
+	double spread_gain = ewma_gain(dt, config->spread_halflife_s);
+	double warm = b->samples < config->warmup_samples;
+
+	/* Until the spread is known, clipping would freeze the level on noise. */
+	if (!warm && limit > 0) {
+		if (error > limit)
+			error = limit;
+		else if (error < -limit)
+			error = -limit;
+	}
+	/* Running means while young, so the first values do not dominate. */
+	if (warm && spread_gain < 1.0 / (double)(b->samples + 1))
+		spread_gain = 1.0 / (double)(b->samples + 1);
+
+	b->level += level_gain * error;
+	update_slot(&b->daily[daily_slot(t)], dt, config->season_halflife_days,
+		    (1 - level_gain) * error);
+	update_slot(&b->weekly[weekly_slot(t)], dt, config->season_halflife_days,
+		    (1 - level_gain) * error * 0.5);
+	b->spread += spread_gain * (fabs(error) * MAD_TO_STDDEV - b->spread);
+	b->magnitude += spread_gain * (fabs(value) - b->magnitude);
+	b->mean += spread_gain * (value - b->mean);
+	b->mean_square += spread_gain * (value * value - b->mean_square);
+}
+
+static void start_series(struct baseline *b, double t, double value)
+{
+	b->first_time = t;
+	b->level = value;
+	b->spread = 0;
+	b->magnitude = fabs(value);
+	b->mean = value;
+	b->mean_square = value * value;
+}
+
+int baseline_update(struct baseline *baseline, const struct baseline_config *config, double t,
+		    double value)
+{
+	double dt;
+
+	if (!isfinite(value) || !isfinite(t))
+		return -1;
+	if (baseline->samples == 0) {
+		start_series(baseline, t, value);
+		goto learnt;
+	}
+	dt = t - baseline->last_time;
+	if (dt < 0)
+		return -1;
+	if (dt > config->max_gap_s) {
+		/* Seasons and spread stay valid across an outage; the level does not. */
+		baseline->level = value - seasonal_offset(baseline, t);
+		goto learnt;
+	}
+	update_seasonal(baseline, config, t, dt, value);
+learnt:
+	update_hourly(baseline, t, value);
+	baseline->last_time = t;
+	baseline->samples++;
+	return 0;
+}

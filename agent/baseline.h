@@ -1,0 +1,104 @@
+/*
+ * What is normal for one series (one metric of one service): a baseline
+ * learnt online from (time, value) pairs, in constant memory.
+ *
+ * Two methods:
+ *  - BASELINE_SEASONAL_ROBUST (default): a deseasonalised level plus
+ *    hour-of-day and hour-of-week offsets (additive Holt-Winters), learnt from
+ *    residuals clipped at a few spreads so that one bad hour cannot poison
+ *    it; the spread is a clipped mean absolute deviation scaled to a standard
+ *    deviation. Rates are per second of time, so the baseline behaves the
+ *    same at 10 s and 5 min intervals.
+ *  - BASELINE_ZSCORE_7D: the seed's reference, the mean and standard deviation
+ *    of the last 168 hourly values (each the mean of that hour).
+ *
+ * A baseline is a plain struct with no pointers so that state.c can write it
+ * to disk as it is.
+ */
+#ifndef SEISMO_BASELINE_H
+#define SEISMO_BASELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define BASELINE_HOURS_PER_WEEK 168
+#define BASELINE_HOURS_PER_DAY 24
+
+enum baseline_method {
+	BASELINE_SEASONAL_ROBUST = 0,
+	BASELINE_ZSCORE_7D = 1,
+};
+
+struct baseline_config {
+	enum baseline_method method;
+	double level_halflife_s;   /* how fast the deseasonalised level follows */
+	double spread_halflife_s;  /* how fast the spread follows */
+	double season_halflife_days; /* how many days of a slot's history count half */
+	double clip_spreads;       /* residuals are clipped at this many spreads when learning */
+	double warmup_s;           /* no judgement before this much history ... */
+	uint32_t warmup_samples;   /* ... and this many samples */
+	double relative_floor;     /* the spread is at least this fraction of the typical magnitude */
+	double absolute_floor;     /* and at least this, in the metric's unit */
+	double max_gap_s;          /* a gap longer than this restarts the level (clock jump, outage) */
+};
+
+/* The baseline's view of a point in time, before it has seen the value. */
+struct baseline_estimate {
+	bool ready;      /* warm-up done */
+	double expected; /* centre used for the score */
+	double spread;   /* scale used for the score, floors applied, > 0 when ready */
+	double mean;     /* plain mean of recent values, NaN when unknown */
+	double stddev;   /* plain standard deviation of recent values, NaN when unknown */
+	uint64_t samples;
+};
+
+struct baseline_slot {
+	double offset;  /* learnt residual of this hour over the level */
+	double weight;  /* seconds of history learnt into this slot, capped */
+};
+
+/* Constant size: about 3.6 KiB per series. */
+struct baseline {
+	uint32_t method;
+	uint32_t reserved;
+	uint64_t samples;
+	double first_time;
+	double last_time;
+	/* seasonal-robust */
+	double level;
+	double spread;
+	double magnitude;    /* EWMA of |value|: the scale of the spread's floor */
+	double mean;         /* EWMA of value and of its square: plain stats */
+	double mean_square;
+	struct baseline_slot daily[BASELINE_HOURS_PER_DAY];
+	struct baseline_slot weekly[BASELINE_HOURS_PER_WEEK];
+	/* zscore-7d */
+	int64_t hour;        /* hour number (time / 3600) being accumulated */
+	double hour_sum;
+	uint32_t hour_count;
+	uint32_t hourly_count; /* valid entries in hourly[] */
+	uint32_t hourly_next;  /* ring position for the next hourly value */
+	uint32_t reserved2;
+	double hourly[BASELINE_HOURS_PER_WEEK];
+};
+
+/* The defaults (seasonal-robust, 1 h level, 6 h spread, 3 day seasons). */
+void baseline_config_default(struct baseline_config *config);
+const char *baseline_method_name(enum baseline_method method);
+/* Parses "seasonal-robust" or "zscore-7d"; -1 on anything else. */
+int baseline_method_parse(const char *name);
+
+void baseline_init(struct baseline *baseline, enum baseline_method method);
+/* What the baseline expects at time t (seconds since the epoch). */
+void baseline_estimate(const struct baseline *baseline, const struct baseline_config *config,
+		       double t, struct baseline_estimate *out);
+/*
+ * Learns value at time t. Non-finite values are ignored; a time that goes
+ * backwards is ignored (returns -1) so that a stepped clock cannot rewind
+ * the hourly ring; a gap longer than max_gap_s keeps seasons and spread but
+ * lets the level restart from the new value.
+ */
+int baseline_update(struct baseline *baseline, const struct baseline_config *config, double t,
+		    double value);
+
+#endif
