@@ -75,6 +75,16 @@ static double seasonal_offset(const struct baseline *b, double t)
 	return b->daily[daily_slot(t)].offset + b->weekly[weekly_slot(t)].offset;
 }
 
+/* The larger of the overall spread and this hour's own, once the hour has a day of history. */
+static double seasonal_spread(const struct baseline *b, double t)
+{
+	const struct baseline_slot *slot = &b->daily[daily_slot(t)];
+
+	if (slot->weight >= 3600 && slot->spread > b->spread)
+		return slot->spread;
+	return b->spread;
+}
+
 /* The spread with its floors: never zero, so a flat series still scores finitely. */
 static double floored_spread(const struct baseline_config *config, double spread, double magnitude)
 {
@@ -122,7 +132,7 @@ static void estimate_seasonal(const struct baseline *b, const struct baseline_co
 	double variance = b->mean_square - b->mean * b->mean;
 
 	out->expected = b->level + seasonal_offset(b, t);
-	out->spread = floored_spread(config, b->spread, b->magnitude);
+	out->spread = floored_spread(config, seasonal_spread(b, t), b->magnitude);
 	out->mean = b->mean;
 	out->stddev = sqrt(variance > 0 ? variance : 0);
 	out->ready = b->samples >= config->warmup_samples &&
@@ -172,7 +182,7 @@ static void update_hourly(struct baseline *b, double t, double value)
  * lasts 3600 s per day (daily) or per week (weekly).
  */
 static void update_slot(struct baseline_slot *slot, double dt, double halflife_days,
-			double residual)
+			double residual, double abs_error)
 {
 	double horizon = halflife_days * 3600;
 	double gain = ewma_gain(dt, horizon);
@@ -185,12 +195,13 @@ static void update_slot(struct baseline_slot *slot, double dt, double halflife_d
 		slot->weight += dt;
 	}
 	slot->offset += gain * residual;
+	slot->spread += gain * (abs_error * MAD_TO_STDDEV - slot->spread);
 }
 
 static void update_seasonal(struct baseline *b, const struct baseline_config *config, double t,
 			    double dt, double value)
 {
-	double spread = floored_spread(config, b->spread, b->magnitude);
+	double spread = floored_spread(config, seasonal_spread(b, t), b->magnitude);
 	double error = value - (b->level + seasonal_offset(b, t));
 	double limit = config->clip_spreads * spread;
 	double level_gain = ewma_gain(dt, config->level_halflife_s);
@@ -210,9 +221,9 @@ static void update_seasonal(struct baseline *b, const struct baseline_config *co
 
 	b->level += level_gain * error;
 	update_slot(&b->daily[daily_slot(t)], dt, config->season_halflife_days,
-		    (1 - level_gain) * error);
+		    (1 - level_gain) * error, fabs(error));
 	update_slot(&b->weekly[weekly_slot(t)], dt, config->season_halflife_days,
-		    (1 - level_gain) * error * 0.5);
+		    (1 - level_gain) * error * 0.5, fabs(error));
 	b->spread += spread_gain * (fabs(error) * MAD_TO_STDDEV - b->spread);
 	b->magnitude += spread_gain * (fabs(value) - b->magnitude);
 	b->mean += spread_gain * (value - b->mean);

@@ -54,10 +54,11 @@ struct baseline_estimate {
 
 struct baseline_slot {
 	double offset;  /* learnt residual of this hour over the level */
+	double spread;  /* typical error in this hour: some hours are noisier */
 	double weight;  /* seconds of history learnt into this slot, capped */
 };
 
-/* Constant size: about 3.6 KiB per series. */
+/* Constant size: about 5 KiB per series. */
 struct baseline {
 	uint32_t method;
 	uint32_t reserved;

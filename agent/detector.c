@@ -58,6 +58,8 @@ void detector_config_default(struct detector_config *config)
 		.for_s = 300,
 		.resolve_for_s = 300,
 		.min_relative_change = 0.1,
+		.min_surprise = 3,
+		.surprise_halflife_s = 2 * 86400,
 		.min_requests = 20,
 		.sampling_factor = 1.5,
 		.max_services = 4096,
@@ -161,6 +163,38 @@ static void advance_state(struct detector_series *s, const struct detector_confi
 	out->starts_at = s->pending_since;
 }
 
+/*
+ * How rare |score| is for this series: -log10 of its upper tail probability
+ * under a normal fit of log(1 + |score|) over the recent past. Heavy-tailed
+ * series produce large scores all the time; this is what lets one threshold
+ * serve them and calm ones alike. Learns the score afterwards.
+ */
+static double surprise(struct detector_series *s, const struct detector_config *config, double t,
+		       double score)
+{
+	double x = log1p(fabs(score));
+	double gain, delta, tail, sd, out = 0;
+
+	if (s->surprise_weight >= 10) {
+		sd = sqrt(s->surprise_var);
+		if (sd < 0.05)
+			sd = 0.05;
+		tail = 0.5 * erfc((x - s->surprise_mean) / (sd * M_SQRT2));
+		out = tail > 1e-300 ? -log10(tail) : 300;
+	}
+	gain = s->surprise_weight > 0 ?
+		       1 - exp(-(t - s->surprise_time) * M_LN2 / config->surprise_halflife_s) :
+		       1;
+	if (gain < 1 / (s->surprise_weight + 1))
+		gain = 1 / (s->surprise_weight + 1);
+	delta = x - s->surprise_mean;
+	s->surprise_mean += gain * delta;
+	s->surprise_var = (1 - gain) * (s->surprise_var + gain * delta * delta);
+	s->surprise_weight++;
+	s->surprise_time = t;
+	return out;
+}
+
 void detector_series_observe(struct detector_series *s, const struct detector_config *config,
 			     enum detector_direction direction, double t, double value, bool judge,
 			     struct detector_verdict *out)
@@ -189,7 +223,8 @@ void detector_series_observe(struct detector_series *s, const struct detector_co
 		out->score = (value - out->estimate.expected) / out->estimate.spread;
 		out->judged = true;
 		bad = bad_score(direction, out->score);
-		anomalous = bad >= config->warning_score &&
+		out->surprise = surprise(s, config, t, out->score);
+		anomalous = bad >= config->warning_score && out->surprise >= config->min_surprise &&
 			    !small_change(config, value, out->estimate.expected);
 		if (!anomalous && small_change(config, value, out->estimate.expected))
 			bad = 0;

@@ -74,6 +74,8 @@ struct detector_config {
 	double for_s;             /* persistence: anomalous this long before firing (seed: 5m) */
 	double resolve_for_s;     /* ... for this long before it resolves */
 	double min_relative_change; /* and never anomalous within this fraction of the expected value */
+	double min_surprise;      /* and never anomalous unless its |score| is this rare for the series */
+	double surprise_halflife_s; /* memory of the series' own score distribution */
 	double min_requests;      /* fewer requests in an interval: latency and errors not judged */
 	double sampling_factor;   /* kernel sampling threshold = expected p99 times this, at least */
 	unsigned max_services;    /* cardinality cap: further services are ignored */
@@ -115,6 +117,11 @@ struct detector_series {
 	double last_expected;
 	uint32_t last_judged;
 	uint32_t last_anomalous;
+	/* distribution of log(1 + |score|) seen so far: how rare is this score here? */
+	double surprise_mean;
+	double surprise_var;
+	double surprise_weight;
+	double surprise_time;
 };
 
 /* What one observation of one series came to. */
@@ -123,6 +130,7 @@ struct detector_verdict {
 	bool anomalous;   /* beyond the warning score on the bad side */
 	double value;
 	double score;     /* signed: (value - expected) / spread */
+	double surprise;  /* -log10 of the tail probability of |score| among the series' scores */
 	struct baseline_estimate estimate; /* before learning this value */
 	enum detector_transition transition;
 	enum detector_severity severity;

@@ -83,6 +83,8 @@ static const struct setting settings[] = {
 	{ "for", DET(for_s), false },
 	{ "resolve_for", DET(resolve_for_s), false },
 	{ "min_relative_change", DET(min_relative_change), false },
+	{ "min_surprise", DET(min_surprise), false },
+	{ "surprise_halflife", DET(surprise_halflife_s), false },
 	{ "level_halflife", BASE(level_halflife_s), false },
 	{ "spread_halflife", BASE(spread_halflife_s), false },
 	{ "season_halflife_days", BASE(season_halflife_days), false },
@@ -305,11 +307,8 @@ int replay_stream(FILE *in, const char *in_name, FILE *out, const struct detecto
 			goto out;
 		}
 		detector_series_observe(&series, config, DETECTOR_BOTH, t, value, true, &verdict);
-		if (verdict.judged && (raw || verdict.transition == DETECTOR_FIRED)) {
-			double bad = fabs(raw ? verdict.score : series.peak_score);
-
-			score = bad / (bad + config->warning_score);
-		}
+		if (verdict.judged && (raw || verdict.transition == DETECTOR_FIRED))
+			score = verdict.surprise / (verdict.surprise + 10);
 		fprintf(out, "%s,%s,%.6f,%d\n", stamp, text, score, w ? label_of(w, t) : 0);
 	}
 	if (ferror(in)) {

@@ -136,8 +136,18 @@ def sweep(points, weights):
 
 
 def score_at(points, weights, threshold):
-    """Summed score of one file's points at a fixed threshold."""
-    return sweep([p for p in points if p[0] >= threshold] or [], weights)[-1][1]
+    """Summed score of one file's points at a fixed threshold: every window
+    counts, detected or not."""
+    windows = {}
+    fp = 0.0
+    for score, value, window in points:
+        if window is not None:
+            best = windows.setdefault(window, -weights["fn"])
+            if score >= threshold and value > best:
+                windows[window] = value
+        elif score >= threshold:
+            fp += value
+    return fp + sum(windows.values())
 
 
 def read_results(path):
