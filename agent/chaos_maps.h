@@ -47,6 +47,8 @@ struct chaos_state {
 	char prev_kind[32];
 	uint32_t prev_handle;
 	uint32_t prev_is_default;  /* auto-attached by the kernel (handle 0) */
+	uint16_t prev_options_type; /* nla_type of TCA_OPTIONS, flags included */
+	uint16_t prev_pad;
 	uint32_t prev_options_len;
 	uint8_t prev_options[CHAOS_QDISC_OPTIONS_MAX];
 };
