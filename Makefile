@@ -11,6 +11,7 @@
 # tests/bpf/test_*.c. Extra rules live in mk/*.mk.
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .SUFFIXES:
 .DEFAULT_GOAL := all
 

@@ -1,10 +1,377 @@
-/* Placeholder until its issue lands: the command exists, says so, and fails. */
+/* `seismo agent`: the node agent's main loop. Every interval it reads the
+ * kernel histograms (collector), folds them into series and per-service
+ * summaries (registry), judges them (detector), and publishes /metrics. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include "collector.h"
 #include "commands.h"
+#include "config.h"
+#include "httpd.h"
+#include "log.h"
+#include "registry.h"
+#include "services.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	stop_requested = 1;
+}
+
+struct agent {
+	struct config cfg;
+	struct collector *collector;
+	struct services *services;
+	struct registry *registry;
+	struct httpd *httpd;
+	double started;
+	uint64_t intervals;
+};
+
+static double monotonic_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: seismo agent [--config FILE] [--listen HOST:PORT] [--interval DURATION]\n"
+		"                    [--log-level LEVEL] [--check-config]\n"
+		"\n"
+		"Loads the latency BPF programs, reads their per-service histograms every\n"
+		"interval, and serves Prometheus metrics on /metrics (default 0.0.0.0:9464),\n"
+		"per-service summaries on /api/v1/services, /healthz and /readyz.\n"
+		"Without --config it runs on its embedded defaults (docs/config.md).\n"
+		"\n"
+		"  -c, --config FILE       YAML configuration\n"
+		"  -l, --listen HOST:PORT  HTTP address (overrides the config)\n"
+		"  -i, --interval DUR      how often to read the maps, e.g. 10s, 500ms\n"
+		"  -v, --log-level LEVEL   error, warn, info or debug\n"
+		"      --check-config      validate the configuration and exit\n"
+		"  -h, --help              this text\n");
+}
+
+/* --- identity of a new series ------------------------------------------------------- */
+
+static void resolve_series(void *ctx, const struct seismo_hist_key *key,
+			   struct service_identity *out)
+{
+	struct agent *a = ctx;
+	struct seismo_endpoint ep = { 0 };
+	uint16_t port = key->role == SEISMO_ROLE_SERVER ? key->local_port : 0;
+
+	collector_endpoint(a->collector, key->cgroup_id, port, &ep);
+	ep.comm[sizeof(ep.comm) - 1] = 0;
+	services_resolve(a->services, key->cgroup_id, port, ep.comm, out);
+}
+
+static void on_delta(void *ctx, const struct seismo_hist_key *key, const struct seismo_hist *delta)
+{
+	struct agent *a = ctx;
+
+	registry_add(a->registry, key, delta, monotonic_now());
+}
+
+static void forget_series(void *ctx, const struct seismo_hist_key *key)
+{
+	struct agent *a = ctx;
+
+	collector_forget(a->collector, key);
+}
+
+/* --- what the HTTP endpoint shows ---------------------------------------------------- */
+
+static void write_self_metrics(struct agent *a, FILE *out)
+{
+	uint64_t cnt[SEISMO_CNT_MAX];
+	struct collector_map_usage maps[8];
+	struct collector_prog_stats progs[32];
+	int nmaps = collector_map_usage(a->collector, maps, 8);
+	int nprogs = collector_prog_stats(a->collector, progs, 32);
+
+	fprintf(out, "# HELP seismo_build_info The agent's version and the socket hook in use.\n"
+		     "# TYPE seismo_build_info gauge\n"
+		     "seismo_build_info{version=\"%s\",hook=\"%s\"} 1\n",
+		SEISMO_VERSION, collector_hook(a->collector));
+	if (collector_counters(a->collector, cnt) == 0) {
+		fprintf(out, "# HELP seismo_turns_total Request/response turns the kernel recorded.\n"
+			     "# TYPE seismo_turns_total counter\nseismo_turns_total %llu\n",
+			(unsigned long long)cnt[SEISMO_CNT_EXCHANGES]);
+		fprintf(out,
+			"# HELP seismo_turns_dropped_total Turns not recorded, by reason.\n"
+			"# TYPE seismo_turns_dropped_total counter\n"
+			"seismo_turns_dropped_total{reason=\"histogram_map_full\"} %llu\n",
+			(unsigned long long)cnt[SEISMO_CNT_HIST_FULL]);
+		fprintf(out,
+			"# HELP seismo_turns_unparsed_total Turns timed without a user buffer to parse "
+			"(sendfile, io_uring): no method or status.\n"
+			"# TYPE seismo_turns_unparsed_total counter\nseismo_turns_unparsed_total %llu\n",
+			(unsigned long long)cnt[SEISMO_CNT_NO_BUFFER]);
+		fprintf(out, "# HELP seismo_connections_seen_total TCP connections first seen.\n"
+			     "# TYPE seismo_connections_seen_total counter\n"
+			     "seismo_connections_seen_total %llu\n",
+			(unsigned long long)cnt[SEISMO_CNT_CONN_NEW]);
+		fprintf(out,
+			"# HELP seismo_samples_total Kernel samples of slow or failed requests, by outcome.\n"
+			"# TYPE seismo_samples_total counter\n"
+			"seismo_samples_total{outcome=\"emitted\"} %llu\n"
+			"seismo_samples_total{outcome=\"suppressed\"} %llu\n"
+			"seismo_samples_total{outcome=\"lost\"} %llu\n",
+			(unsigned long long)cnt[SEISMO_CNT_SAMPLES],
+			(unsigned long long)cnt[SEISMO_CNT_SAMPLES_SUPPRESSED],
+			(unsigned long long)cnt[SEISMO_CNT_SAMPLES_LOST]);
+	}
+	fprintf(out, "# HELP seismo_bpf_map_entries Entries in use per BPF map.\n"
+		     "# TYPE seismo_bpf_map_entries gauge\n");
+	for (int i = 0; i < nmaps; i++)
+		fprintf(out, "seismo_bpf_map_entries{map=\"%s\"} %u\n", maps[i].name,
+			maps[i].entries);
+	fprintf(out, "# HELP seismo_bpf_map_capacity Maximum entries per BPF map.\n"
+		     "# TYPE seismo_bpf_map_capacity gauge\n");
+	for (int i = 0; i < nmaps; i++)
+		fprintf(out, "seismo_bpf_map_capacity{map=\"%s\"} %u\n", maps[i].name,
+			maps[i].max_entries);
+	fprintf(out, "# HELP seismo_bpf_map_fill_ratio Entries in use / capacity.\n"
+		     "# TYPE seismo_bpf_map_fill_ratio gauge\n");
+	for (int i = 0; i < nmaps; i++)
+		fprintf(out, "seismo_bpf_map_fill_ratio{map=\"%s\"} %.4f\n", maps[i].name,
+			maps[i].max_entries ? (double)maps[i].entries / maps[i].max_entries : 0);
+	fprintf(out, "# HELP seismo_bpf_map_memory_bytes Estimated kernel memory of each map.\n"
+		     "# TYPE seismo_bpf_map_memory_bytes gauge\n");
+	for (int i = 0; i < nmaps; i++)
+		fprintf(out, "seismo_bpf_map_memory_bytes{map=\"%s\"} %llu\n", maps[i].name,
+			(unsigned long long)maps[i].bytes);
+	fprintf(out, "# HELP seismo_bpf_prog_runs_total Runs per BPF program "
+		     "(needs kernel.bpf_stats_enabled=1, config bpf_stats).\n"
+		     "# TYPE seismo_bpf_prog_runs_total counter\n");
+	for (int i = 0; i < nprogs; i++)
+		fprintf(out, "seismo_bpf_prog_runs_total{program=\"%s\"} %llu\n", progs[i].name,
+			(unsigned long long)progs[i].run_cnt);
+	fprintf(out, "# HELP seismo_bpf_prog_run_seconds_total Time spent in each BPF program.\n"
+		     "# TYPE seismo_bpf_prog_run_seconds_total counter\n");
+	for (int i = 0; i < nprogs; i++)
+		fprintf(out, "seismo_bpf_prog_run_seconds_total{program=\"%s\"} %.9f\n",
+			progs[i].name, (double)progs[i].run_time_ns / 1e9);
+	fprintf(out, "# HELP seismo_series Histogram series the agent holds.\n"
+		     "# TYPE seismo_series gauge\nseismo_series %zu\n",
+		registry_series_count(a->registry));
+	fprintf(out, "# HELP seismo_intervals_total Intervals the agent completed.\n"
+		     "# TYPE seismo_intervals_total counter\nseismo_intervals_total %llu\n",
+		(unsigned long long)a->intervals);
+}
+
+static json_t *summary_json(const struct summary *s, double interval)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "service", json_string(s->service));
+	json_object_set_new(o, "role", json_string(s->role == SEISMO_ROLE_SERVER ? "server"
+										 : "client"));
+	if (s->peer[0])
+		json_object_set_new(o, "peer", json_string(s->peer));
+	if (s->peer_service[0])
+		json_object_set_new(o, "peer_service", json_string(s->peer_service));
+	if (s->id->namespace_[0])
+		json_object_set_new(o, "namespace", json_string(s->id->namespace_));
+	if (s->id->pod[0])
+		json_object_set_new(o, "pod", json_string(s->id->pod));
+	if (s->id->team[0])
+		json_object_set_new(o, "team", json_string(s->id->team));
+	json_object_set_new(o, "requests", json_integer((json_int_t)s->requests));
+	json_object_set_new(o, "errors", json_integer((json_int_t)s->errors));
+	json_object_set_new(o, "rate", json_real((double)s->requests / interval));
+	json_object_set_new(o, "error_ratio",
+			    json_real(s->requests ? (double)s->errors / (double)s->requests : 0));
+	if (s->requests) {
+		json_object_set_new(o, "mean", json_real((double)s->sum_ns / 1e9 / (double)s->requests));
+		json_object_set_new(o, "p50", json_real(s->p50));
+		json_object_set_new(o, "p90", json_real(s->p90));
+		json_object_set_new(o, "p99", json_real(s->p99));
+	}
+	return o;
+}
+
+static void publish(struct agent *a, const struct summary *sums, int n, double interval)
+{
+	char *metrics = NULL, *services;
+	size_t metrics_len = 0;
+	FILE *out = open_memstream(&metrics, &metrics_len);
+	json_t *doc = json_object(), *list = json_array();
+
+	if (out) {
+		registry_write_metrics(a->registry, out);
+		write_self_metrics(a, out);
+		fclose(out);
+	}
+	for (int i = 0; i < n; i++)
+		json_array_append_new(list, summary_json(&sums[i], interval));
+	json_object_set_new(doc, "node", json_string(a->cfg.node));
+	json_object_set_new(doc, "interval_seconds", json_real(interval));
+	json_object_set_new(doc, "services", list);
+	services = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	httpd_publish(a->httpd, metrics, metrics_len, services, services ? strlen(services) : 0);
+}
+
+/* --- the loop ------------------------------------------------------------------------ */
+
+static void run_interval(struct agent *a, double interval)
+{
+	const struct summary *sums;
+	int n;
+
+	if (collector_read(a->collector, on_delta, a))
+		log_warn("reading the histogram map failed: %s", strerror(errno));
+	n = registry_end_interval(a->registry, interval, &sums);
+	if (n < 0) {
+		log_error("out of memory closing the interval");
+		return;
+	}
+	a->intervals++;
+	publish(a, sums, n, interval);
+	registry_expire(a->registry, monotonic_now(), a->cfg.series_ttl, forget_series, a);
+	log_debug("interval %llu: %d summaries, %zu series", (unsigned long long)a->intervals, n,
+		  registry_series_count(a->registry));
+}
+
+static void on_sample(void *ctx, const struct seismo_sample *s)
+{
+	(void)ctx;
+	(void)s;
+}
+
+static int run(struct agent *a)
+{
+	double next = monotonic_now() + a->cfg.interval, last = monotonic_now();
+
+	while (!stop_requested) {
+		double now = monotonic_now();
+		int wait_ms = (int)((next - now) * 1000);
+
+		if (wait_ms > 0) {
+			int rc = collector_poll_samples(a->collector, wait_ms > 1000 ? 1000 : wait_ms,
+							on_sample, a);
+			if (rc < 0 && rc != -EINTR)
+				log_warn("polling samples: %s", strerror(-rc));
+			continue;
+		}
+		run_interval(a, now - last);
+		last = now;
+		next += a->cfg.interval;
+		if (next < now) /* suspended or starved: don't try to catch up */
+			next = now + a->cfg.interval;
+	}
+	return 0;
+}
+
+static int parse_args(struct agent *a, int argc, char **argv, bool *check_only)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, 0, 'c' },
+		{ "listen", required_argument, 0, 'l' },
+		{ "interval", required_argument, 0, 'i' },
+		{ "log-level", required_argument, 0, 'v' },
+		{ "check-config", no_argument, 0, 'C' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	const char *config_path = NULL, *listen = NULL, *interval = NULL, *level = NULL;
+	char err[600];
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:l:i:v:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config_path = optarg; break;
+		case 'l': listen = optarg; break;
+		case 'i': interval = optarg; break;
+		case 'v': level = optarg; break;
+		case 'C': *check_only = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "seismo agent: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	config_defaults(&a->cfg);
+	if (config_path && config_load(&a->cfg, config_path, err, sizeof(err))) {
+		fprintf(stderr, "seismo agent: invalid configuration: %s\n", err);
+		return 1;
+	}
+	if (listen)
+		snprintf(a->cfg.listen, sizeof(a->cfg.listen), "%s", listen);
+	if (interval && (yamlcfg_parse_duration(interval, &a->cfg.interval) ||
+			 a->cfg.interval < 0.1)) {
+		fprintf(stderr, "seismo agent: --interval '%s' is not a duration >= 100ms\n",
+			interval);
+		return 2;
+	}
+	if (level) {
+		int l = log_level_parse(level);
+		if (l < 0) {
+			fprintf(stderr, "seismo agent: --log-level must be error, warn, info or debug\n");
+			return 2;
+		}
+		a->cfg.log_level = (enum log_level)l;
+	}
+	return 0;
+}
 
 int cmd_agent(int argc, char **argv)
 {
-	fprintf(stderr, "seismo agent: not built yet\n");
-	return 1;
+	struct agent a = { 0 };
+	struct collector_options copts = { 0 };
+	bool check_only = false;
+	int rc = parse_args(&a, argc, argv, &check_only);
+
+	if (rc)
+		goto out;
+	log_set_level(a.cfg.log_level);
+	if (check_only) {
+		printf("configuration OK\n");
+		goto out;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	copts.max_histograms = (uint32_t)a.cfg.max_histograms;
+	copts.max_connections = (uint32_t)a.cfg.max_connections;
+	copts.sample_one_in = (uint32_t)a.cfg.sampling.one_in;
+	copts.bpf_stats = a.cfg.bpf_stats;
+	rc = 1;
+	if (collector_open(&a.collector, &copts))
+		goto out;
+	a.services = services_new(&a.cfg);
+	a.registry = registry_new(&a.cfg, resolve_series, &a);
+	if (!a.services || !a.registry)
+		goto out;
+	a.httpd = httpd_start(a.cfg.listen);
+	if (!a.httpd)
+		goto out;
+	a.started = monotonic_now();
+	log_info("agent on node %s: interval %gs", a.cfg.node, a.cfg.interval);
+	rc = run(&a);
+	log_info("stopping");
+out:
+	httpd_stop(a.httpd);
+	registry_free(a.registry);
+	services_free(a.services);
+	collector_close(a.collector);
+	config_free(&a.cfg);
+	return rc;
 }

@@ -1,6 +1,7 @@
 #include "log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -36,14 +37,17 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	/* One fprintf per line so concurrent threads do not interleave words. */
-	char line[2048];
-	vsnprintf(line, sizeof(line), fmt, ap);
+	/* One fprintf per message so concurrent threads do not interleave
+	 * words; allocated, since a verifier log runs to many kilobytes. */
+	char *line = NULL;
+	if (vasprintf(&line, fmt, ap) < 0)
+		return;
 	size_t n = strlen(line);
 	while (n && line[n - 1] == '\n')
 		line[--n] = 0;
 	fprintf(stderr, "%s.%03ldZ %-5s %s\n", stamp, ts.tv_nsec / 1000000,
 		level_names[level], line);
+	free(line);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

@@ -1,0 +1,419 @@
+#include "collector.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <mntent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "hashmap.h"
+#include "latency.skel.h"
+#include "log.h"
+
+#define TRACEFS_MAGIC_VAL 0x74726163
+#define BPF_FS_MAGIC_VAL 0xcafe4a11
+
+struct collector {
+	struct latency_bpf *skel;
+	struct ring_buffer *ring;
+	collector_sample_fn sample_fn;
+	void *sample_ctx;
+	struct hashmap *last; /* hist key -> struct seismo_hist (last raw value) */
+	const char *hook;
+	bool stats_enabled_by_us;
+};
+
+/* --- libbpf logging tied to ours ------------------------------------------------ */
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	enum log_level ours = level == LIBBPF_WARN ? LOG_WARN
+			      : level == LIBBPF_INFO ? LOG_INFO
+						     : LOG_DEBUG;
+	/* The verifier log arrives at WARN on load failure: keep it visible. */
+	log_vmsg(ours, fmt, ap);
+	return 0;
+}
+
+/* --- filesystems the programs need ---------------------------------------------- */
+
+static bool is_fs(const char *path, long magic)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && (long)st.f_type == magic;
+}
+
+static int ensure_mounted(const char *path, const char *type, long magic)
+{
+	if (is_fs(path, magic))
+		return 0;
+	/* tracefs may also be reachable under debugfs; accept either place. */
+	if (magic == TRACEFS_MAGIC_VAL && is_fs("/sys/kernel/debug/tracing", magic))
+		return 0;
+	if (mount(type, path, type, 0, NULL)) {
+		int err = errno;
+		log_error("%s is not mounted at %s and mounting it failed: %s "
+			  "(mount it with: mount -t %s nodev %s)",
+			  type, path, strerror(err), type, path);
+		return -err;
+	}
+	log_info("mounted %s at %s", type, path);
+	return 0;
+}
+
+/* --- hook selection --------------------------------------------------------------- */
+
+static bool kernel_has_btf_type(const char *name)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool found;
+
+	if (!btf)
+		return false;
+	found = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
+	btf__free(btf);
+	return found;
+}
+
+static int choose_hooks(struct collector *c)
+{
+	/* sock_{send,recv}_length: one event per socket transfer, with the
+	 * struct sock, whatever the syscall (Linux >= 6.3). */
+	if (kernel_has_btf_type("btf_trace_sock_send_length") &&
+	    kernel_has_btf_type("btf_trace_sock_recv_length")) {
+		c->hook = "tp_btf:sock_send_length";
+		return 0;
+	}
+	log_error("this kernel has no sock:sock_send_length/sock_recv_length tracepoints "
+		  "(Linux >= 6.3) and no other socket hook variant is built in; "
+		  "run 'seismo doctor' for details");
+	return -EOPNOTSUPP;
+}
+
+/* --- open / close ----------------------------------------------------------------- */
+
+static void enable_bpf_stats(struct collector *c)
+{
+	int fd = open("/proc/sys/kernel/bpf_stats_enabled", O_RDWR);
+	char v = '0';
+
+	if (fd < 0) {
+		log_warn("cannot open kernel.bpf_stats_enabled: %s", strerror(errno));
+		return;
+	}
+	if (read(fd, &v, 1) == 1 && v == '0') {
+		if (pwrite(fd, "1", 1, 0) == 1)
+			c->stats_enabled_by_us = true;
+		else
+			log_warn("cannot enable kernel.bpf_stats_enabled: %s", strerror(errno));
+	}
+	close(fd);
+}
+
+static int handle_sample(void *ctx, void *data, size_t size)
+{
+	struct collector *c = ctx;
+
+	if (size >= sizeof(struct seismo_sample) && c->sample_fn)
+		c->sample_fn(c->sample_ctx, data);
+	return 0;
+}
+
+int collector_open(struct collector **out, const struct collector_options *opts)
+{
+	struct collector *c;
+	int err;
+
+	libbpf_set_print(libbpf_log);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->last = hashmap_new(sizeof(struct seismo_hist_key));
+	if (!c->last) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = ensure_mounted("/sys/kernel/tracing", "tracefs", TRACEFS_MAGIC_VAL);
+	if (err)
+		goto fail;
+	err = ensure_mounted("/sys/fs/bpf", "bpf", BPF_FS_MAGIC_VAL);
+	if (err)
+		goto fail;
+	err = choose_hooks(c);
+	if (err)
+		goto fail;
+
+	c->skel = latency_bpf__open();
+	if (!c->skel) {
+		err = -errno;
+		log_error("cannot open the latency BPF object: %s", strerror(-err));
+		goto fail;
+	}
+	c->skel->rodata->sample_one_in = opts->sample_one_in;
+	if (opts->max_histograms)
+		bpf_map__set_max_entries(c->skel->maps.hists, opts->max_histograms);
+	if (opts->max_connections)
+		bpf_map__set_max_entries(c->skel->maps.conns, opts->max_connections);
+
+	err = latency_bpf__load(c->skel);
+	if (err) {
+		log_error("cannot load the latency BPF programs: %s (the verifier's reason is "
+			  "logged above, with the program's name)", strerror(-err));
+		goto fail;
+	}
+	/* libbpf names the program and the reason when one fails to attach. */
+	err = latency_bpf__attach(c->skel);
+	if (err) {
+		log_error("cannot attach the latency BPF programs: %s", strerror(-err));
+		goto fail;
+	}
+	c->ring = ring_buffer__new(bpf_map__fd(c->skel->maps.samples), handle_sample, c, NULL);
+	if (!c->ring) {
+		err = -errno;
+		log_error("cannot open the samples ring buffer: %s", strerror(-err));
+		goto fail;
+	}
+	if (opts->bpf_stats)
+		enable_bpf_stats(c);
+	log_info("latency programs attached (socket hook %s)", c->hook);
+	*out = c;
+	return 0;
+fail:
+	collector_close(c);
+	return err;
+}
+
+void collector_close(struct collector *c)
+{
+	size_t pos = 0;
+	const void *key;
+	void *value;
+
+	if (!c)
+		return;
+	ring_buffer__free(c->ring);
+	latency_bpf__destroy(c->skel);
+	if (c->stats_enabled_by_us) {
+		int fd = open("/proc/sys/kernel/bpf_stats_enabled", O_WRONLY);
+		if (fd >= 0) {
+			if (write(fd, "0", 1) != 1)
+				log_warn("cannot reset kernel.bpf_stats_enabled: %s", strerror(errno));
+			close(fd);
+		}
+	}
+	if (c->last) {
+		while (hashmap_next(c->last, &pos, &key, &value))
+			free(value);
+		hashmap_free(c->last);
+	}
+	free(c);
+}
+
+const char *collector_hook(const struct collector *c)
+{
+	return c->hook;
+}
+
+/* --- reading ------------------------------------------------------------------------ */
+
+/* delta = now - before; bucket counters are 32-bit and may wrap. */
+static bool hist_delta(const struct seismo_hist *now, const struct seismo_hist *before,
+		       struct seismo_hist *delta)
+{
+	delta->count = now->count - before->count;
+	delta->sum_ns = now->sum_ns - before->sum_ns;
+	if (!delta->count)
+		return false;
+	for (int i = 0; i < SEISMO_HIST_BUCKETS; i++)
+		delta->buckets[i] = now->buckets[i] - before->buckets[i];
+	return true;
+}
+
+int collector_read(struct collector *c, collector_delta_fn fn, void *ctx)
+{
+	int fd = bpf_map__fd(c->skel->maps.hists);
+	struct seismo_hist_key key, next;
+	struct seismo_hist *now = malloc(sizeof(*now)), *delta = malloc(sizeof(*delta));
+	static const struct seismo_hist zero;
+	void *prev = NULL;
+	int err = 0;
+
+	if (!now || !delta) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, now))
+			continue; /* deleted meanwhile */
+		struct seismo_hist *last = hashmap_get(c->last, &key);
+		if (!last) {
+			last = malloc(sizeof(*last));
+			if (!last || hashmap_put(c->last, &key, last)) {
+				free(last);
+				err = -ENOMEM;
+				goto out;
+			}
+			*last = zero;
+		}
+		if (hist_delta(now, last, delta))
+			fn(ctx, &key, delta);
+		*last = *now;
+	}
+out:
+	free(now);
+	free(delta);
+	return err;
+}
+
+int collector_forget(struct collector *c, const struct seismo_hist_key *key)
+{
+	free(hashmap_del(c->last, key));
+	if (bpf_map_delete_elem(bpf_map__fd(c->skel->maps.hists), key) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int collector_counters(struct collector *c, uint64_t out[SEISMO_CNT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(c->skel->maps.counters);
+	uint64_t *per_cpu;
+
+	if (ncpu <= 0)
+		return ncpu;
+	per_cpu = calloc((size_t)ncpu, sizeof(*per_cpu));
+	if (!per_cpu)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < SEISMO_CNT_MAX; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, per_cpu))
+			continue;
+		for (int cpu = 0; cpu < ncpu; cpu++)
+			out[i] += per_cpu[cpu];
+	}
+	free(per_cpu);
+	return 0;
+}
+
+int collector_endpoint(struct collector *c, uint64_t cgroup_id, uint16_t port,
+		       struct seismo_endpoint *out)
+{
+	struct seismo_endpoint_key key = { .cgroup_id = cgroup_id, .local_port = port };
+
+	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.endpoints), &key, out))
+		return -errno;
+	return 0;
+}
+
+static uint32_t count_entries(int fd, size_t key_size)
+{
+	unsigned char key[64], next[64];
+	void *prev = NULL;
+	uint32_t n = 0;
+
+	if (key_size > sizeof(key))
+		return 0;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, key_size);
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+int collector_map_usage(struct collector *c, struct collector_map_usage *out, int max)
+{
+	struct bpf_map *maps[] = { c->skel->maps.hists, c->skel->maps.conns,
+				   c->skel->maps.endpoints, c->skel->maps.pending,
+				   c->skel->maps.thresholds, c->skel->maps.sample_buckets };
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]) && n < max; i++) {
+		struct bpf_map *m = maps[i];
+		uint32_t entries = count_entries(bpf_map__fd(m), bpf_map__key_size(m));
+		bool prealloc = !(bpf_map__map_flags(m) & BPF_F_NO_PREALLOC);
+		/* Preallocated maps hold max_entries from the start. */
+		uint64_t held = prealloc ? bpf_map__max_entries(m) : entries;
+
+		out[n++] = (struct collector_map_usage){
+			.name = bpf_map__name(m),
+			.entries = entries,
+			.max_entries = bpf_map__max_entries(m),
+			.bytes = held * (bpf_map__key_size(m) + bpf_map__value_size(m) + 64),
+		};
+	}
+	return n;
+}
+
+int collector_prog_stats(struct collector *c, struct collector_prog_stats *out, int max)
+{
+	struct bpf_program *prog;
+	int n = 0;
+
+	bpf_object__for_each_program(prog, c->skel->obj) {
+		struct bpf_prog_info info = {};
+		uint32_t len = sizeof(info);
+
+		if (n >= max)
+			break;
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+			continue;
+		out[n++] = (struct collector_prog_stats){
+			.name = bpf_program__name(prog),
+			.run_cnt = info.run_cnt,
+			.run_time_ns = info.run_time_ns,
+		};
+	}
+	return n;
+}
+
+int collector_set_threshold(struct collector *c, uint64_t cgroup_id, uint16_t port,
+			    const struct seismo_threshold *th)
+{
+	struct seismo_endpoint_key key = { .cgroup_id = cgroup_id, .local_port = port };
+
+	if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.thresholds), &key, th, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int collector_poll_samples(struct collector *c, int timeout_ms, collector_sample_fn fn, void *ctx)
+{
+	c->sample_fn = fn;
+	c->sample_ctx = ctx;
+	return ring_buffer__poll(c->ring, timeout_ms);
+}
+
+double collector_quantile(const uint64_t *buckets, uint64_t total, double q)
+{
+	uint64_t rank, seen = 0;
+
+	if (!total)
+		return NAN;
+	/* The smallest value with at least q of the counts at or below it. */
+	rank = (uint64_t)ceil(q * (double)total);
+	if (rank < 1)
+		rank = 1;
+	for (uint32_t b = 0; b < SEISMO_HIST_BUCKETS; b++) {
+		seen += buckets[b];
+		if (seen >= rank) {
+			double lo = (double)seismo_hist_lower_ns(b);
+			double hi = b + 1 < SEISMO_HIST_BUCKETS ? (double)seismo_hist_lower_ns(b + 1) : lo;
+			return (lo + hi) / 2 / 1e9;
+		}
+	}
+	return (double)seismo_hist_lower_ns(SEISMO_HIST_BUCKETS - 1) / 1e9;
+}

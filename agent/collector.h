@@ -1,0 +1,69 @@
+/* The kernel side of the agent: loads and attaches bpf/latency.bpf.c, reads
+ * histogram deltas, counters, endpoints and samples from its maps. */
+#ifndef SEISMO_COLLECTOR_H
+#define SEISMO_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seismo/latency.h"
+
+struct collector;
+
+struct collector_options {
+	uint32_t max_histograms;  /* capacity of the histogram map */
+	uint32_t max_connections; /* capacity of the connection map */
+	uint32_t sample_one_in;   /* uniform context samples, 0 = off */
+	bool bpf_stats;           /* turn on kernel.bpf_stats_enabled for run-time metrics */
+};
+
+/* Mounts what is missing (tracefs, bpffs), opens, loads and attaches. On
+ * failure logs what failed (program name, verifier reason) and returns -errno. */
+int collector_open(struct collector **out, const struct collector_options *opts);
+void collector_close(struct collector *c);
+
+/* Calls fn once per histogram that changed since the previous call, with the
+ * change. The first call after open reports everything counted so far. */
+typedef void (*collector_delta_fn)(void *ctx, const struct seismo_hist_key *key,
+				   const struct seismo_hist *delta);
+int collector_read(struct collector *c, collector_delta_fn fn, void *ctx);
+
+/* Forgets a histogram (kernel and snapshot), e.g. when its service is gone. */
+int collector_forget(struct collector *c, const struct seismo_hist_key *key);
+
+int collector_counters(struct collector *c, uint64_t out[SEISMO_CNT_MAX]);
+int collector_endpoint(struct collector *c, uint64_t cgroup_id, uint16_t port,
+		       struct seismo_endpoint *out);
+
+struct collector_map_usage {
+	const char *name;
+	uint32_t entries;
+	uint32_t max_entries;
+	uint64_t bytes; /* estimated kernel memory of the entries in use */
+};
+/* Fills up to max entries; returns how many. */
+int collector_map_usage(struct collector *c, struct collector_map_usage *out, int max);
+
+struct collector_prog_stats {
+	const char *name;
+	uint64_t run_cnt;
+	uint64_t run_time_ns;
+};
+int collector_prog_stats(struct collector *c, struct collector_prog_stats *out, int max);
+
+/* Which socket hook variant is attached ("tp_btf", ...). */
+const char *collector_hook(const struct collector *c);
+
+/* Sampling: per-service thresholds, and the ring buffer of samples. */
+int collector_set_threshold(struct collector *c, uint64_t cgroup_id, uint16_t port,
+			    const struct seismo_threshold *th);
+typedef void (*collector_sample_fn)(void *ctx, const struct seismo_sample *s);
+/* Waits up to timeout_ms for samples and delivers them; returns count or -errno. */
+int collector_poll_samples(struct collector *c, int timeout_ms, collector_sample_fn fn, void *ctx);
+
+/* Quantile q (0..1) of a fine histogram, in seconds; NAN when empty. Values
+ * are bucket midpoints (error <= 1.6%). */
+double collector_quantile(const uint64_t *buckets, uint64_t total, double q);
+
+#endif

@@ -1,0 +1,234 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+void config_defaults(struct config *cfg)
+{
+	static const double default_buckets[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+						  0.05,   0.1,   0.25,   0.5,   1,    2.5,
+						  5,      10 };
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->log_level = LOG_INFO;
+	snprintf(cfg->listen, sizeof(cfg->listen), "0.0.0.0:9464");
+	cfg->interval = 10;
+	if (gethostname(cfg->node, sizeof(cfg->node)))
+		snprintf(cfg->node, sizeof(cfg->node), "unknown");
+	cfg->node[sizeof(cfg->node) - 1] = 0;
+	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "/var/lib/seismo");
+	memcpy(cfg->buckets, default_buckets, sizeof(default_buckets));
+	cfg->n_buckets = sizeof(default_buckets) / sizeof(default_buckets[0]);
+	cfg->max_histograms = 16384;
+	cfg->max_connections = 65536;
+	cfg->series_ttl = 3600;
+	cfg->kubernetes.enabled = -1;
+	snprintf(cfg->kubernetes.pods_url, sizeof(cfg->kubernetes.pods_url),
+		 "https://127.0.0.1:10250/pods");
+	snprintf(cfg->kubernetes.token_file, sizeof(cfg->kubernetes.token_file),
+		 "/var/run/secrets/kubernetes.io/serviceaccount/token");
+	snprintf(cfg->kubernetes.ca_file, sizeof(cfg->kubernetes.ca_file),
+		 "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
+	cfg->kubernetes.refresh = 30;
+	cfg->sampling.factor = 2;
+	cfg->sampling.min_latency = 0.001;
+	cfg->sampling.rate_per_sec = 10;
+	cfg->sampling.burst = 20;
+	cfg->sampling.one_in = 0;
+}
+
+static int parse_buckets(struct yamlcfg *y, yaml_node_t *node, struct config *cfg)
+{
+	if (!node)
+		return 0;
+	if (node->type != YAML_SEQUENCE_NODE)
+		return yamlcfg_fail(y, node, "histogram_buckets must be a list of seconds");
+	cfg->n_buckets = 0;
+	for (yaml_node_item_t *it = node->data.sequence.items.start;
+	     it < node->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_document_get_node(&y->doc, *it);
+		double v = 0;
+		if (cfg->n_buckets == CONFIG_MAX_BUCKETS)
+			return yamlcfg_fail(y, item, "at most %d buckets", CONFIG_MAX_BUCKETS);
+		if (yamlcfg_double(y, item, 1e-6, 1e6, &v))
+			return -1;
+		if (cfg->n_buckets && v <= cfg->buckets[cfg->n_buckets - 1])
+			return yamlcfg_fail(y, item, "bucket bounds must increase");
+		cfg->buckets[cfg->n_buckets++] = v;
+	}
+	return 0;
+}
+
+static int parse_service(struct yamlcfg *y, yaml_node_t *node, struct config_service *svc)
+{
+	static const char *const keys[] = { "name", "match", "labels", NULL };
+	static const char *const match_keys[] = { "cgroup", "comm", "port", NULL };
+	yaml_node_t *match, *labels;
+	unsigned long port = 0;
+
+	if (yamlcfg_check_keys(y, node, keys, "a services entry"))
+		return -1;
+	if (yamlcfg_string(y, yamlcfg_get(y, node, "name"), svc->name, sizeof(svc->name)))
+		return -1;
+	if (!svc->name[0])
+		return yamlcfg_fail(y, node, "a services entry needs a name");
+	match = yamlcfg_get(y, node, "match");
+	if (!match)
+		return yamlcfg_fail(y, node, "service '%s' needs a match (cgroup, comm and/or port)",
+				    svc->name);
+	if (yamlcfg_check_keys(y, match, match_keys, "match") ||
+	    yamlcfg_string(y, yamlcfg_get(y, match, "cgroup"), svc->cgroup, sizeof(svc->cgroup)) ||
+	    yamlcfg_string(y, yamlcfg_get(y, match, "comm"), svc->comm, sizeof(svc->comm)) ||
+	    yamlcfg_uint(y, yamlcfg_get(y, match, "port"), 1, 65535, &port))
+		return -1;
+	svc->port = (unsigned)port;
+	if (!svc->cgroup[0] && !svc->comm[0] && !svc->port)
+		return yamlcfg_fail(y, match, "match needs at least one of cgroup, comm, port");
+	labels = yamlcfg_get(y, node, "labels");
+	if (!labels)
+		return 0;
+	if (labels->type != YAML_MAPPING_NODE)
+		return yamlcfg_fail(y, labels, "labels must be a mapping of name: value");
+	for (yaml_node_pair_t *p = labels->data.mapping.pairs.start;
+	     p < labels->data.mapping.pairs.top; p++) {
+		struct config_label *l;
+		if (svc->n_labels == CONFIG_MAX_LABELS)
+			return yamlcfg_fail(y, labels, "at most %d labels", CONFIG_MAX_LABELS);
+		l = &svc->labels[svc->n_labels++];
+		if (yamlcfg_string(y, yaml_document_get_node(&y->doc, p->key), l->name,
+				   sizeof(l->name)) ||
+		    yamlcfg_string(y, yaml_document_get_node(&y->doc, p->value), l->value,
+				   sizeof(l->value)))
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_services(struct yamlcfg *y, yaml_node_t *node, struct config *cfg)
+{
+	if (!node)
+		return 0;
+	if (node->type != YAML_SEQUENCE_NODE)
+		return yamlcfg_fail(y, node, "services must be a list");
+	for (yaml_node_item_t *it = node->data.sequence.items.start;
+	     it < node->data.sequence.items.top; it++) {
+		if (cfg->n_services == CONFIG_MAX_SERVICES)
+			return yamlcfg_fail(y, node, "at most %d services", CONFIG_MAX_SERVICES);
+		if (parse_service(y, yaml_document_get_node(&y->doc, *it),
+				  &cfg->services[cfg->n_services++]))
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_kubernetes(struct yamlcfg *y, yaml_node_t *node, struct config *cfg)
+{
+	static const char *const keys[] = { "enabled", "pods_url", "token_file", "ca_file",
+					    "insecure_skip_verify", "refresh", NULL };
+	yaml_node_t *en = yamlcfg_get(y, node, "enabled");
+
+	if (yamlcfg_check_keys(y, node, keys, "kubernetes"))
+		return -1;
+	if (en && en->type == YAML_SCALAR_NODE && !strcmp((char *)en->data.scalar.value, "auto")) {
+		cfg->kubernetes.enabled = -1;
+	} else if (en) {
+		bool b;
+		if (yamlcfg_bool(y, en, &b))
+			return -1;
+		cfg->kubernetes.enabled = b;
+	}
+	return yamlcfg_string(y, yamlcfg_get(y, node, "pods_url"), cfg->kubernetes.pods_url,
+			      sizeof(cfg->kubernetes.pods_url)) ||
+	       yamlcfg_string(y, yamlcfg_get(y, node, "token_file"), cfg->kubernetes.token_file,
+			      sizeof(cfg->kubernetes.token_file)) ||
+	       yamlcfg_string(y, yamlcfg_get(y, node, "ca_file"), cfg->kubernetes.ca_file,
+			      sizeof(cfg->kubernetes.ca_file)) ||
+	       yamlcfg_bool(y, yamlcfg_get(y, node, "insecure_skip_verify"),
+			    &cfg->kubernetes.insecure_skip_verify) ||
+	       yamlcfg_duration(y, yamlcfg_get(y, node, "refresh"), &cfg->kubernetes.refresh);
+}
+
+static int parse_sampling(struct yamlcfg *y, yaml_node_t *node, struct config *cfg)
+{
+	static const char *const keys[] = { "factor", "min_latency", "rate_per_sec", "burst",
+					    "one_in", NULL };
+
+	return yamlcfg_check_keys(y, node, keys, "sampling") ||
+	       yamlcfg_double(y, yamlcfg_get(y, node, "factor"), 1, 1000, &cfg->sampling.factor) ||
+	       yamlcfg_duration(y, yamlcfg_get(y, node, "min_latency"),
+				&cfg->sampling.min_latency) ||
+	       yamlcfg_uint(y, yamlcfg_get(y, node, "rate_per_sec"), 0, 100000,
+			    &cfg->sampling.rate_per_sec) ||
+	       yamlcfg_uint(y, yamlcfg_get(y, node, "burst"), 1, 100000, &cfg->sampling.burst) ||
+	       yamlcfg_uint(y, yamlcfg_get(y, node, "one_in"), 0, 1000000000,
+			    &cfg->sampling.one_in);
+}
+
+static int parse_root(struct yamlcfg *y, struct config *cfg)
+{
+	static const char *const keys[] = {
+		"log_level", "listen", "interval", "node", "cluster", "state_dir",
+		"histogram_buckets", "max_histograms", "max_connections", "series_ttl",
+		"bpf_stats", "kubernetes", "sampling", "services",
+		/* read by their own modules */
+		"detector", "correlator", "chaos", NULL
+	};
+	yaml_node_t *root = yamlcfg_root(y), *n;
+	char level[16] = "";
+
+	if (!root)
+		return 0;
+	if (yamlcfg_check_keys(y, root, keys, "the agent configuration"))
+		return -1;
+	n = yamlcfg_get(y, root, "log_level");
+	if (yamlcfg_string(y, n, level, sizeof(level)))
+		return -1;
+	if (n) {
+		int l = log_level_parse(level);
+		if (l < 0)
+			return yamlcfg_fail(y, n, "log_level must be error, warn, info or debug");
+		cfg->log_level = (enum log_level)l;
+	}
+	n = yamlcfg_get(y, root, "interval");
+	if (yamlcfg_duration(y, n, &cfg->interval))
+		return -1;
+	if (n && (cfg->interval < 0.1 || cfg->interval > 3600))
+		return yamlcfg_fail(y, n, "interval must be between 100ms and 1h");
+	return yamlcfg_string(y, yamlcfg_get(y, root, "listen"), cfg->listen, sizeof(cfg->listen)) ||
+	       yamlcfg_string(y, yamlcfg_get(y, root, "node"), cfg->node, sizeof(cfg->node)) ||
+	       yamlcfg_string(y, yamlcfg_get(y, root, "cluster"), cfg->cluster,
+			      sizeof(cfg->cluster)) ||
+	       yamlcfg_string(y, yamlcfg_get(y, root, "state_dir"), cfg->state_dir,
+			      sizeof(cfg->state_dir)) ||
+	       parse_buckets(y, yamlcfg_get(y, root, "histogram_buckets"), cfg) ||
+	       yamlcfg_uint(y, yamlcfg_get(y, root, "max_histograms"), 16, 1 << 22,
+			    &cfg->max_histograms) ||
+	       yamlcfg_uint(y, yamlcfg_get(y, root, "max_connections"), 64, 1 << 24,
+			    &cfg->max_connections) ||
+	       yamlcfg_duration(y, yamlcfg_get(y, root, "series_ttl"), &cfg->series_ttl) ||
+	       yamlcfg_bool(y, yamlcfg_get(y, root, "bpf_stats"), &cfg->bpf_stats) ||
+	       parse_kubernetes(y, yamlcfg_get(y, root, "kubernetes"), cfg) ||
+	       parse_sampling(y, yamlcfg_get(y, root, "sampling"), cfg) ||
+	       parse_services(y, yamlcfg_get(y, root, "services"), cfg);
+}
+
+int config_load(struct config *cfg, const char *path, char *err, size_t err_size)
+{
+	cfg->path = path;
+	if (yamlcfg_load_file(&cfg->yaml, path) || parse_root(&cfg->yaml, cfg)) {
+		snprintf(err, err_size, "%s", cfg->yaml.error);
+		return -1;
+	}
+	return 0;
+}
+
+void config_free(struct config *cfg)
+{
+	yamlcfg_free(&cfg->yaml);
+}
+
+yaml_node_t *config_section(struct config *cfg, const char *name)
+{
+	return yamlcfg_get(&cfg->yaml, yamlcfg_root(&cfg->yaml), name);
+}

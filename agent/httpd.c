@@ -1,0 +1,184 @@
+#include "httpd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct snapshot {
+	char *text;
+	size_t len;
+};
+
+struct httpd {
+	struct MHD_Daemon *daemon;
+	pthread_mutex_t lock;
+	struct snapshot metrics, services;
+	unsigned port;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
+			     const char *body, size_t len)
+{
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result rc;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", type);
+	rc = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static enum MHD_Result serve_snapshot(struct httpd *h, struct MHD_Connection *conn,
+				      struct snapshot *snap, const char *type)
+{
+	enum MHD_Result rc;
+
+	pthread_mutex_lock(&h->lock);
+	if (snap->text)
+		rc = reply(conn, MHD_HTTP_OK, type, snap->text, snap->len);
+	else
+		rc = reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
+			   "not ready: first interval not finished\n", 39);
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload,
+			      size_t *upload_size, void **state)
+{
+	struct httpd *h = cls;
+
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
+			     "only GET is served here\n", 24);
+	if (!strcmp(url, "/metrics"))
+		return serve_snapshot(h, conn, &h->metrics, "text/plain; version=0.0.4");
+	if (!strcmp(url, "/api/v1/services"))
+		return serve_snapshot(h, conn, &h->services, "application/json");
+	if (!strcmp(url, "/healthz"))
+		return reply(conn, MHD_HTTP_OK, "text/plain", "ok\n", 3);
+	if (!strcmp(url, "/readyz")) {
+		pthread_mutex_lock(&h->lock);
+		bool ready = h->metrics.text != NULL;
+		pthread_mutex_unlock(&h->lock);
+		return ready ? reply(conn, MHD_HTTP_OK, "text/plain", "ready\n", 6)
+			     : reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
+				     "not ready\n", 10);
+	}
+	if (!strcmp(url, "/"))
+		return reply(conn, MHD_HTTP_OK, "text/html",
+			     "<html><body><h1>seismo agent</h1><a href=\"/metrics\">/metrics</a> "
+			     "<a href=\"/api/v1/services\">/api/v1/services</a></body></html>\n",
+			     126);
+	return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n", 10);
+}
+
+static int parse_listen(const char *listen, struct sockaddr_in6 *sa)
+{
+	char host[128] = "";
+	const char *colon = strrchr(listen, ':');
+	char *end;
+	long port;
+
+	if (!colon)
+		return -1;
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 0 || port > 65535)
+		return -1;
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
+	/* "[::1]" -> "::1" */
+	if (host[0] == '[') {
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = 0;
+	}
+	memset(sa, 0, sizeof(*sa));
+	sa->sin6_family = AF_INET6;
+	sa->sin6_port = htons((uint16_t)port);
+	if (!host[0] || !strcmp(host, "0.0.0.0") || !strcmp(host, "::")) {
+		sa->sin6_addr = in6addr_any;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &sa->sin6_addr) == 1)
+		return 0;
+	struct in_addr v4;
+	if (inet_pton(AF_INET, host, &v4) != 1)
+		return -1;
+	sa->sin6_addr.s6_addr[10] = 0xff;
+	sa->sin6_addr.s6_addr[11] = 0xff;
+	memcpy(&sa->sin6_addr.s6_addr[12], &v4, 4);
+	return 0;
+}
+
+struct httpd *httpd_start(const char *listen)
+{
+	struct sockaddr_in6 sa;
+	struct httpd *h;
+	const union MHD_DaemonInfo *info;
+
+	if (parse_listen(listen, &sa)) {
+		log_error("listen address '%s' is not host:port", listen);
+		return NULL;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	pthread_mutex_init(&h->lock, NULL);
+	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_DUAL_STACK |
+					     MHD_USE_ERROR_LOG,
+				     0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, &sa,
+				     MHD_OPTION_CONNECTION_TIMEOUT, 10U,
+				     MHD_OPTION_CONNECTION_LIMIT, 64U, MHD_OPTION_END);
+	if (!h->daemon) {
+		log_error("cannot serve HTTP on %s: %s (is the port in use?)", listen,
+			  strerror(errno));
+		free(h);
+		return NULL;
+	}
+	info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = info ? info->port : ntohs(sa.sin6_port);
+	log_info("serving /metrics on %s (port %u)", listen, h->port);
+	return h;
+}
+
+unsigned httpd_port(const struct httpd *h)
+{
+	return h->port;
+}
+
+void httpd_publish(struct httpd *h, char *metrics, size_t metrics_len, char *services_json,
+		   size_t services_len)
+{
+	pthread_mutex_lock(&h->lock);
+	if (metrics) {
+		free(h->metrics.text);
+		h->metrics = (struct snapshot){ metrics, metrics_len };
+	}
+	if (services_json) {
+		free(h->services.text);
+		h->services = (struct snapshot){ services_json, services_len };
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+void httpd_stop(struct httpd *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->daemon);
+	free(h->metrics.text);
+	free(h->services.text);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}

@@ -1,0 +1,461 @@
+#include "registry.h"
+
+#include <arpa/inet.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector.h"
+#include "hashmap.h"
+#include "log.h"
+
+struct registry {
+	const struct config *cfg;
+	registry_resolve_fn resolve;
+	void *resolve_ctx;
+	struct hashmap *series; /* hist key -> struct series */
+	/* The interval being accumulated: summary key -> struct summary. */
+	struct hashmap *open;
+	struct summary *closed; /* the last closed interval's summaries */
+	int n_closed;
+};
+
+/* Summaries are keyed by role + service name + peer. */
+struct summary_key {
+	uint64_t hash;
+	uint8_t role;
+};
+
+static const char *const method_names[SEISMO_METHOD_MAX] = {
+	"", "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+};
+
+const char *registry_method_name(uint8_t method)
+{
+	return method < SEISMO_METHOD_MAX ? method_names[method] : "";
+}
+
+void registry_format_addr(const uint8_t addr[16], uint16_t port, char *out, size_t size)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	char text[INET6_ADDRSTRLEN];
+
+	if (!memcmp(addr, v4mapped, 12)) {
+		inet_ntop(AF_INET, addr + 12, text, sizeof(text));
+		snprintf(out, size, "%s:%u", text, port);
+	} else {
+		inet_ntop(AF_INET6, addr, text, sizeof(text));
+		snprintf(out, size, "[%s]:%u", text, port);
+	}
+}
+
+static bool is_loopback(const uint8_t addr[16])
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t v6lo[16] = { [15] = 1 };
+
+	return (!memcmp(addr, v4mapped, 12) && addr[12] == 127) || !memcmp(addr, v6lo, 16);
+}
+
+void registry_escape(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (; *in && o + 3 < size; in++) {
+		if (*in == '\\' || *in == '"') {
+			out[o++] = '\\';
+			out[o++] = *in;
+		} else if (*in == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = *in;
+		}
+	}
+	out[o] = 0;
+}
+
+struct registry *registry_new(const struct config *cfg, registry_resolve_fn resolve, void *ctx)
+{
+	struct registry *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->cfg = cfg;
+	r->resolve = resolve;
+	r->resolve_ctx = ctx;
+	r->series = hashmap_new(sizeof(struct seismo_hist_key));
+	r->open = hashmap_new(sizeof(struct summary_key));
+	if (!r->series || !r->open) {
+		registry_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void free_summaries(struct summary *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(s[i].fine);
+	free(s);
+}
+
+void registry_free(struct registry *r)
+{
+	size_t pos = 0;
+	const void *key;
+	void *value;
+
+	if (!r)
+		return;
+	if (r->series) {
+		while (hashmap_next(r->series, &pos, &key, &value)) {
+			free(((struct series *)value)->le);
+			free(value);
+		}
+		hashmap_free(r->series);
+	}
+	if (r->open) {
+		pos = 0;
+		while (hashmap_next(r->open, &pos, &key, &value)) {
+			free(((struct summary *)value)->fine);
+			free(value);
+		}
+		hashmap_free(r->open);
+	}
+	free_summaries(r->closed, r->n_closed);
+	free(r);
+}
+
+/* A callee on this node (loopback) is named after the service listening on
+ * its port. Runs once per interval, over the series still unnamed. */
+static void name_local_peers(struct registry *r)
+{
+	const char *by_port[65536] = { 0 };
+	size_t pos = 0;
+	const void *key;
+	void *value;
+
+	while (hashmap_next(r->series, &pos, &key, &value)) {
+		const struct series *s = value;
+		if (s->key.role == SEISMO_ROLE_SERVER)
+			by_port[s->key.local_port] = s->id.name;
+	}
+	pos = 0;
+	while (hashmap_next(r->series, &pos, &key, &value)) {
+		struct series *s = value;
+		const char *name = by_port[s->key.remote_port];
+		if (s->key.role == SEISMO_ROLE_CLIENT && !s->peer_service[0] && name &&
+		    is_loopback(s->key.remote_addr))
+			snprintf(s->peer_service, sizeof(s->peer_service), "%s", name);
+	}
+}
+
+static struct series *series_get(struct registry *r, const struct seismo_hist_key *key)
+{
+	struct series *s = hashmap_get(r->series, key);
+
+	if (s)
+		return s;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->le = calloc((size_t)r->cfg->n_buckets, sizeof(*s->le));
+	if (!s->le || hashmap_put(r->series, key, s)) {
+		free(s->le);
+		free(s);
+		return NULL;
+	}
+	s->key = *key;
+	r->resolve(r->resolve_ctx, key, &s->id);
+	if (key->role == SEISMO_ROLE_CLIENT)
+		registry_format_addr(key->remote_addr, key->remote_port, s->peer, sizeof(s->peer));
+	return s;
+}
+
+static struct summary *summary_get(struct registry *r, const struct series *s)
+{
+	char text[512];
+	struct summary_key k = { .role = s->key.role };
+	struct summary *sum;
+
+	snprintf(text, sizeof(text), "%s|%s", s->id.name, s->peer);
+	k.hash = hashmap_hash_bytes(text, strlen(text));
+	sum = hashmap_get(r->open, &k);
+	if (sum)
+		return sum;
+	sum = calloc(1, sizeof(*sum));
+	if (!sum)
+		return NULL;
+	sum->fine = calloc(SEISMO_HIST_BUCKETS, sizeof(*sum->fine));
+	if (!sum->fine || hashmap_put(r->open, &k, sum)) {
+		free(sum->fine);
+		free(sum);
+		return NULL;
+	}
+	snprintf(sum->service, sizeof(sum->service), "%s", s->id.name);
+	snprintf(sum->peer, sizeof(sum->peer), "%s", s->peer);
+	sum->id = &s->id;
+	sum->origin = s;
+	sum->role = s->key.role;
+	sum->cgroup_id = s->key.cgroup_id;
+	return sum;
+}
+
+void registry_add(struct registry *r, const struct seismo_hist_key *key,
+		  const struct seismo_hist *delta, double now)
+{
+	struct series *s = series_get(r, key);
+	struct summary *sum;
+	const double *bounds = r->cfg->buckets;
+	int nb = r->cfg->n_buckets;
+
+	if (!s) {
+		log_warn("out of memory: a histogram delta was dropped");
+		return;
+	}
+	s->count += delta->count;
+	s->sum_ns += delta->sum_ns;
+	s->last_change = now;
+	/* Coarse "le" buckets from the fine ones, by each fine bucket's midpoint. */
+	for (uint32_t b = 0, i = 0; b < SEISMO_HIST_BUCKETS; b++) {
+		if (!delta->buckets[b])
+			continue;
+		double mid = ((double)seismo_hist_lower_ns(b) +
+			      (double)(b + 1 < SEISMO_HIST_BUCKETS ? seismo_hist_lower_ns(b + 1)
+								   : seismo_hist_lower_ns(b))) /
+			     2e9;
+		while (i < (uint32_t)nb && bounds[i] < mid)
+			i++;
+		for (uint32_t j = i; j < (uint32_t)nb; j++)
+			s->le[j] += delta->buckets[b];
+	}
+	sum = summary_get(r, s);
+	if (!sum)
+		return;
+	sum->requests += delta->count;
+	sum->sum_ns += delta->sum_ns;
+	if (key->status >= 500 && key->status < 600)
+		sum->errors += delta->count;
+	for (uint32_t b = 0; b < SEISMO_HIST_BUCKETS; b++)
+		sum->fine[b] += delta->buckets[b];
+}
+
+int registry_end_interval(struct registry *r, double interval, const struct summary **out)
+{
+	size_t pos = 0, n = hashmap_size(r->open), i = 0;
+	const void *key;
+	void *value;
+	struct summary *closed = calloc(n ? n : 1, sizeof(*closed));
+
+	if (!closed)
+		return -1;
+	name_local_peers(r);
+	while (hashmap_next(r->open, &pos, &key, &value)) {
+		struct summary *s = value;
+		snprintf(s->peer_service, sizeof(s->peer_service), "%s", s->origin->peer_service);
+		s->p50 = collector_quantile(s->fine, s->requests, 0.50);
+		s->p90 = collector_quantile(s->fine, s->requests, 0.90);
+		s->p99 = collector_quantile(s->fine, s->requests, 0.99);
+		closed[i++] = *s;
+		free(s);
+	}
+	(void)interval;
+	/* Start the next interval empty. */
+	hashmap_free(r->open);
+	r->open = hashmap_new(sizeof(struct summary_key));
+	free_summaries(r->closed, r->n_closed);
+	r->closed = closed;
+	r->n_closed = (int)i;
+	*out = closed;
+	return (int)i;
+}
+
+void registry_expire(struct registry *r, double now, double ttl,
+		     void (*forget)(void *ctx, const struct seismo_hist_key *key), void *ctx)
+{
+	struct seismo_hist_key *gone = NULL;
+	size_t pos = 0, n = 0, cap = 0;
+	const void *key;
+	void *value;
+
+	while (hashmap_next(r->series, &pos, &key, &value)) {
+		const struct series *s = value;
+		if (now - s->last_change <= ttl)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct seismo_hist_key *grown = realloc(gone, cap * sizeof(*gone));
+			if (!grown)
+				break;
+			gone = grown;
+		}
+		gone[n++] = s->key;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct series *s = hashmap_del(r->series, &gone[i]);
+		forget(ctx, &gone[i]);
+		if (s) {
+			free(s->le);
+			free(s);
+		}
+	}
+	free(gone);
+}
+
+size_t registry_series_count(const struct registry *r)
+{
+	return hashmap_size(r->series);
+}
+
+/* --- Prometheus exposition ------------------------------------------------------------- */
+
+/* The label set of a series, as Prometheus text: service, namespace, pod,
+ * app, team, method, status (+ peer, peer_service for client calls). */
+static void series_labels(const struct series *s, char *out, size_t size)
+{
+	char esc[300];
+	size_t o = 0;
+
+#define ADD(name, value)                                                                  \
+	do {                                                                              \
+		if ((value)[0] && o < size) {                                             \
+			registry_escape((value), esc, sizeof(esc));                       \
+			o += (size_t)snprintf(out + o, size - o, "%s%s=\"%s\"", o ? "," : "", \
+					      (name), esc);                               \
+		}                                                                         \
+	} while (0)
+	char status[8] = "";
+	if (s->key.status)
+		snprintf(status, sizeof(status), "%u", s->key.status);
+	ADD("service", s->id.name);
+	ADD("namespace", s->id.namespace_);
+	ADD("pod", s->id.pod);
+	ADD("container", s->id.container);
+	ADD("app", s->id.app);
+	ADD("team", s->id.team);
+	for (int i = 0; i < s->id.n_extra; i++)
+		ADD(s->id.extra[i].name, s->id.extra[i].value);
+	ADD("method", registry_method_name(s->key.method));
+	ADD("status", status);
+	ADD("protocol", s->key.method || s->key.status ? "http" : "tcp");
+	if (s->key.role == SEISMO_ROLE_CLIENT) {
+		ADD("peer", s->peer);
+		ADD("peer_service", s->peer_service);
+	}
+#undef ADD
+	if (o >= size)
+		out[size - 1] = 0;
+}
+
+/* Series sharing a label set (two ports, two cgroups of one service) are
+ * merged before printing: Prometheus forbids duplicate label sets. */
+struct merged {
+	char labels[1024];
+	uint8_t role;
+	uint64_t count, sum_ns;
+	uint64_t *le;
+};
+
+static void write_family(struct registry *r, FILE *out, uint8_t role, const char *name,
+			 const char *help_hist, const char *help_total)
+{
+	struct hashmap *byset = hashmap_new(sizeof(uint64_t));
+	int nb = r->cfg->n_buckets;
+	size_t pos = 0;
+	const void *key;
+	void *value;
+
+	if (!byset)
+		return;
+	while (hashmap_next(r->series, &pos, &key, &value)) {
+		const struct series *s = value;
+		char labels[1024];
+		uint64_t h;
+		struct merged *m;
+
+		if (s->key.role != role)
+			continue;
+		series_labels(s, labels, sizeof(labels));
+		h = hashmap_hash_bytes(labels, strlen(labels));
+		m = hashmap_get(byset, &h);
+		if (!m) {
+			m = calloc(1, sizeof(*m));
+			if (!m || !(m->le = calloc((size_t)nb, sizeof(*m->le))) ||
+			    hashmap_put(byset, &h, m)) {
+				if (m)
+					free(m->le);
+				free(m);
+				continue;
+			}
+			snprintf(m->labels, sizeof(m->labels), "%s", labels);
+		}
+		m->count += s->count;
+		m->sum_ns += s->sum_ns;
+		for (int i = 0; i < nb; i++)
+			m->le[i] += s->le[i];
+	}
+
+	fprintf(out, "# HELP %s_seconds %s\n# TYPE %s_seconds histogram\n", name, help_hist, name);
+	pos = 0;
+	while (hashmap_next(byset, &pos, &key, &value)) {
+		const struct merged *m = value;
+		for (int i = 0; i < nb; i++)
+			fprintf(out, "%s_seconds_bucket{%s,le=\"%g\"} %llu\n", name, m->labels,
+				r->cfg->buckets[i], (unsigned long long)m->le[i]);
+		fprintf(out, "%s_seconds_bucket{%s,le=\"+Inf\"} %llu\n", name, m->labels,
+			(unsigned long long)m->count);
+		fprintf(out, "%s_seconds_sum{%s} %.9f\n", name, m->labels, (double)m->sum_ns / 1e9);
+		fprintf(out, "%s_seconds_count{%s} %llu\n", name, m->labels,
+			(unsigned long long)m->count);
+	}
+	fprintf(out, "# HELP %s %s\n# TYPE %s counter\n",
+		role == SEISMO_ROLE_SERVER ? "http_requests_total" : "http_client_requests_total",
+		help_total,
+		role == SEISMO_ROLE_SERVER ? "http_requests_total" : "http_client_requests_total");
+	pos = 0;
+	while (hashmap_next(byset, &pos, &key, &value)) {
+		struct merged *m = value;
+		fprintf(out, "%s{%s} %llu\n",
+			role == SEISMO_ROLE_SERVER ? "http_requests_total"
+						   : "http_client_requests_total",
+			m->labels, (unsigned long long)m->count);
+		free(m->le);
+		free(m);
+	}
+	hashmap_free(byset);
+}
+
+void registry_write_metrics(struct registry *r, FILE *out)
+{
+	write_family(r, out, SEISMO_ROLE_SERVER, "http_request_duration",
+		     "Time a service took to answer: first request byte read to first response "
+		     "byte written, measured in the kernel.",
+		     "Requests (request/response turns) a service answered.");
+	write_family(r, out, SEISMO_ROLE_CLIENT, "http_client_request_duration",
+		     "Time a service waited on a call: first request byte sent to first "
+		     "response byte received, by callee (peer).",
+		     "Calls a service made, by callee (peer).");
+
+	/* Full-resolution quantiles of the last interval, per service. */
+	fprintf(out, "# HELP seismo_request_duration_quantile_seconds Quantiles of the last "
+		     "interval from the kernel's full histogram (error <= 1.6%%).\n"
+		     "# TYPE seismo_request_duration_quantile_seconds gauge\n");
+	for (int i = 0; i < r->n_closed; i++) {
+		const struct summary *s = &r->closed[i];
+		char svc[300], peer[160];
+		const double qs[] = { s->p50, s->p90, s->p99 };
+		const char *qn[] = { "0.5", "0.9", "0.99" };
+
+		if (!s->requests)
+			continue;
+		registry_escape(s->service, svc, sizeof(svc));
+		registry_escape(s->peer, peer, sizeof(peer));
+		for (int q = 0; q < 3; q++)
+			fprintf(out,
+				"seismo_request_duration_quantile_seconds{service=\"%s\",role=\"%s\"%s%s%s,quantile=\"%s\"} %.9f\n",
+				svc, s->role == SEISMO_ROLE_SERVER ? "server" : "client",
+				s->peer[0] ? ",peer=\"" : "", peer, s->peer[0] ? "\"" : "", qn[q],
+				qs[q]);
+	}
+}

@@ -1,0 +1,57 @@
+/* Service identity: which service a cgroup (and port) belongs to, with its
+ * labels. Sources, in order: the config's explicit rules, Kubernetes (pod and
+ * container from the cgroup path, names and labels from the kubelet),
+ * Docker/containerd containers, systemd units, else process name + port. */
+#ifndef SEISMO_SERVICES_H
+#define SEISMO_SERVICES_H
+
+#include <stdint.h>
+
+#include "config.h"
+
+enum service_source {
+	SERVICE_CONFIG,
+	SERVICE_KUBERNETES,
+	SERVICE_CONTAINER,
+	SERVICE_SYSTEMD,
+	SERVICE_PROCESS,
+};
+
+struct service_identity {
+	char name[136];
+	char namespace_[64];
+	char pod[128];
+	char container[64];
+	char app[64];
+	char team[64];
+	char pod_uid[40];
+	char container_id[72];
+	char cgroup[256];
+	enum service_source source;
+	struct config_label extra[CONFIG_MAX_LABELS]; /* labels from the config */
+	int n_extra;
+};
+
+struct services;
+
+struct services *services_new(const struct config *cfg);
+void services_free(struct services *s);
+
+/* Names (cgroup_id, port): comm is the process seen on it ("" if unknown);
+ * port is the server port, 0 for a service's outbound calls. */
+void services_resolve(struct services *s, uint64_t cgroup_id, uint16_t port, const char *comm,
+		      struct service_identity *out);
+
+/* Pure parts, exposed for tests. */
+/* Fills what the cgroup path alone tells (k8s pod UID/container, container
+ * id, systemd unit). Returns the source it found, or SERVICE_PROCESS. */
+enum service_source services_parse_cgroup(const char *path, struct service_identity *out);
+/* Applies a kubelet /pods JSON document: fills name/namespace/pod/app/team
+ * for out->pod_uid (and container name for out->container_id). 0 if found. */
+int services_apply_podlist(const char *json, size_t len, struct service_identity *out);
+/* Path of a cgroup v2 id under mount, by scanning; 0 or -ENOENT. */
+int services_cgroup_path(const char *mount, uint64_t id, char *out, size_t size);
+/* Where cgroup v2 is mounted ("" if nowhere). */
+void services_cgroup2_mount(char *out, size_t size);
+
+#endif

@@ -1,0 +1,577 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-service TCP request latency, measured in the kernel.
+ *
+ * Every TCP socket's traffic is seen at the socket layer (sock_send_length /
+ * sock_recv_length, which fire once per send/recv whatever the syscall) and
+ * folded into a per-connection state machine:
+ *
+ *   server role: first request byte read ... first response byte written
+ *   client role: first request byte sent ... first response byte received
+ *
+ * Each completed turn adds one count to a log-linear histogram keyed by
+ * service (cgroup), role, endpoint, HTTP method and status. Nothing per
+ * request crosses to user space except samples of turns slower than their
+ * service's threshold (or failing), capped by a token bucket per service.
+ *
+ * HTTP/1.x method, path and status are parsed from the first bytes of the
+ * turn, read from the user buffer the syscall passed (remembered at
+ * sys_enter). Turns whose bytes are not reachable that way (sendfile,
+ * io_uring) are still timed, without method and status.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "seismo/latency.h"
+#include "compat.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the agent between open and load. */
+const volatile __u32 sample_one_in = 0; /* uniform context samples; 0 = off */
+const volatile __u64 max_turn_ns = 600ULL * 1000000000ULL; /* longer = idle stream, not a turn */
+
+enum conn_phase {
+	PHASE_IDLE = 0,
+	PHASE_REQUEST = 1,  /* request bytes flowing (server read / client sent) */
+	PHASE_RESPONSE = 2, /* response bytes flowing */
+};
+
+struct conn {
+	__u64 start_ns;   /* first byte of the current request */
+	__u64 cgroup_id;  /* the process that saw the request start */
+	__u8 role;
+	__u8 phase;
+	__u8 method;
+	__u8 pad;
+	__u16 status;
+	__u16 pad2;
+	char path[SEISMO_PATH_LEN];
+};
+
+/* Per-connection state, keyed by struct sock address. LRU: connections that
+ * close without a state change we see cannot leak. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct conn);
+} conns SEC(".maps");
+
+/* The histograms user space reads every interval. Not preallocated: a
+ * histogram is 3.6 KiB and most keys never exist. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct seismo_hist_key);
+	__type(value, struct seismo_hist);
+} hists SEC(".maps");
+
+/* A zeroed histogram to insert from: the BPF stack is too small for one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct seismo_hist);
+} zero_hist SEC(".maps");
+
+/* Which process answers on (cgroup, port): names services with no unit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct seismo_endpoint_key);
+	__type(value, struct seismo_endpoint);
+} endpoints SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SEISMO_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Per-service sampling thresholds, written by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct seismo_endpoint_key);
+	__type(value, struct seismo_threshold);
+} thresholds SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct seismo_endpoint_key);
+	__type(value, struct seismo_bucket_state);
+} sample_buckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} samples SEC(".maps");
+
+/* The user buffer of the socket syscall in flight on each thread. */
+enum io_kind { IO_PLAIN = 0, IO_IOVEC = 1, IO_MSGHDR = 2 };
+enum io_dir { IO_RECV = 0, IO_SEND = 1 };
+
+struct pending_io {
+	__u64 ptr;
+	__s32 fd;
+	__u8 kind;
+	__u8 dir;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct pending_io);
+} pending SEC(".maps");
+
+#define HEAD_LEN 48 /* enough for "OPTIONS " + a path prefix, or a status line */
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &which);
+
+	if (c)
+		*c += 1;
+}
+
+/* --- remembering the syscall's user buffer ---------------------------------- */
+
+static __always_inline int remember_io(struct trace_event_raw_sys_enter *ctx, __u8 kind, __u8 dir)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_io io = {
+		.ptr = ctx->args[1],
+		.fd = (__s32)ctx->args[0],
+		.kind = kind,
+		.dir = dir,
+	};
+
+	bpf_map_update_elem(&pending, &tid, &io, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int enter_read(struct trace_event_raw_sys_enter *ctx) { return remember_io(ctx, IO_PLAIN, IO_RECV); }
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int enter_recvfrom(struct trace_event_raw_sys_enter *ctx) { return remember_io(ctx, IO_PLAIN, IO_RECV); }
+SEC("tracepoint/syscalls/sys_enter_readv")
+int enter_readv(struct trace_event_raw_sys_enter *ctx) { return remember_io(ctx, IO_IOVEC, IO_RECV); }
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int enter_recvmsg(struct trace_event_raw_sys_enter *ctx) { return remember_io(ctx, IO_MSGHDR, IO_RECV); }
+SEC("tracepoint/syscalls/sys_enter_write")
+int enter_write(struct trace_event_raw_sys_enter *ctx) { return remember_io(ctx, IO_PLAIN, IO_SEND); }
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int enter_sendto(struct trace_event_raw_sys_enter *ctx) { return remember_io(ctx, IO_PLAIN, IO_SEND); }
+SEC("tracepoint/syscalls/sys_enter_writev")
+int enter_writev(struct trace_event_raw_sys_enter *ctx) { return remember_io(ctx, IO_IOVEC, IO_SEND); }
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int enter_sendmsg(struct trace_event_raw_sys_enter *ctx) { return remember_io(ctx, IO_MSGHDR, IO_SEND); }
+
+/* Does fd in the current task refer to sk? Guards against a stale pending
+ * entry left by a non-socket read/write followed by a socket transfer that
+ * did not pass through the hooked syscalls (sendfile, splice, io_uring). */
+static __always_inline bool fd_is_sock(__s32 fd, struct sock *sk)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+	struct socket *sock;
+
+	if (!fdt || fd < 0 || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
+		return false;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return false;
+	sock = BPF_CORE_READ(f, private_data);
+	return sock && BPF_CORE_READ(sock, sk) == sk;
+}
+
+/* Copies the first bytes of the turn into head; returns how many, or 0 when
+ * the syscall's buffer is not known for this socket. */
+static __always_inline int read_head(struct sock *sk, __u8 dir, int len, char *head)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_io *io = bpf_map_lookup_elem(&pending, &tid);
+	struct iovec iov;
+	struct user_msghdr msg;
+	__u64 base;
+
+	if (!io || io->dir != dir || !fd_is_sock(io->fd, sk))
+		return 0;
+	base = io->ptr;
+	if (io->kind == IO_MSGHDR) {
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)base))
+			return 0;
+		base = (__u64)msg.msg_iov;
+	}
+	if (io->kind != IO_PLAIN) {
+		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)base))
+			return 0;
+		base = (__u64)iov.iov_base;
+		if ((__u64)len > iov.iov_len)
+			len = iov.iov_len;
+	}
+	if (len > HEAD_LEN)
+		len = HEAD_LEN;
+	if (len <= 0)
+		return 0;
+	/* Only the bytes this transfer moved: the rest of the buffer is stale.
+	 * The mask keeps the size provably within head for the verifier. */
+	__u32 n = (__u32)len;
+	asm volatile("" : "+r"(n)); /* keep clang from dropping the mask */
+	n &= HEAD_LEN + 15;
+	if (!n || bpf_probe_read_user(head, n, (void *)base))
+		return 0;
+	return (int)n;
+}
+
+/* --- HTTP/1.x parsing of the first bytes ------------------------------------- */
+
+static __always_inline bool has4(const char *h, char a, char b, char c, char d)
+{
+	return h[0] == a && h[1] == b && h[2] == c && h[3] == d;
+}
+
+/* Returns the method and the offset of the request target, or NONE. */
+static __always_inline __u8 parse_method(const char *h, int len, int *target)
+{
+	__u8 m = SEISMO_METHOD_NONE;
+	int skip = 0;
+
+	if (len < 8)
+		return SEISMO_METHOD_NONE;
+	if (has4(h, 'G', 'E', 'T', ' ')) { m = SEISMO_METHOD_GET; skip = 4; }
+	else if (has4(h, 'P', 'O', 'S', 'T') && h[4] == ' ') { m = SEISMO_METHOD_POST; skip = 5; }
+	else if (has4(h, 'P', 'U', 'T', ' ')) { m = SEISMO_METHOD_PUT; skip = 4; }
+	else if (has4(h, 'H', 'E', 'A', 'D') && h[4] == ' ') { m = SEISMO_METHOD_HEAD; skip = 5; }
+	else if (has4(h, 'D', 'E', 'L', 'E') && h[6] == ' ') { m = SEISMO_METHOD_DELETE; skip = 7; }
+	else if (has4(h, 'P', 'A', 'T', 'C') && h[5] == ' ') { m = SEISMO_METHOD_PATCH; skip = 6; }
+	else if (has4(h, 'O', 'P', 'T', 'I') && h[7] == ' ') { m = SEISMO_METHOD_OPTIONS; skip = 8; }
+	else if (has4(h, 'C', 'O', 'N', 'N') && h[7] == ' ') { m = SEISMO_METHOD_CONNECT; skip = 8; }
+	else if (has4(h, 'T', 'R', 'A', 'C') && h[5] == ' ') { m = SEISMO_METHOD_TRACE; skip = 6; }
+	*target = skip;
+	return m;
+}
+
+static __always_inline void copy_path(const char *h, int len, int start, char *path)
+{
+	/* Bounded so the verifier sees the loop end; stops at the first blank. */
+	for (int i = 0; i < SEISMO_PATH_LEN - 1; i++) {
+		int j = start + i;
+		if (j >= len || j >= HEAD_LEN)
+			break;
+		char c = h[j & (HEAD_LEN - 1 + 16)];
+		if (c == ' ' || c == '?' || c == '\r' || c == '\n' || c == 0)
+			break;
+		path[i] = c;
+	}
+}
+
+static __always_inline bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* "HTTP/1.x NNN" -> NNN, else 0. */
+static __always_inline __u16 parse_status(const char *h, int len)
+{
+	if (len < 12 || !has4(h, 'H', 'T', 'T', 'P') || h[4] != '/' || h[8] != ' ')
+		return 0;
+	if (!is_digit(h[9]) || !is_digit(h[10]) || !is_digit(h[11]))
+		return 0;
+	return (h[9] - '0') * 100 + (h[10] - '0') * 10 + (h[11] - '0');
+}
+
+/* --- recording a turn ----------------------------------------------------------- */
+
+static __always_inline void read_addrs(struct sock *sk, __u8 *local, __u8 *remote,
+				       __u16 *lport, __u16 *rport, __u8 *family)
+{
+	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	*family = (__u8)fam;
+	*lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	*rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (fam == AF_INET6_VAL) {
+		BPF_CORE_READ_INTO(local, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(remote, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		return;
+	}
+	/* IPv4 as ::ffff:a.b.c.d so one key layout serves both families. */
+	local[10] = remote[10] = 0xff;
+	local[11] = remote[11] = 0xff;
+	BPF_CORE_READ_INTO((__u32 *)&local[12], sk, __sk_common.skc_rcv_saddr);
+	BPF_CORE_READ_INTO((__u32 *)&remote[12], sk, __sk_common.skc_daddr);
+}
+
+static __always_inline bool take_token(struct seismo_endpoint_key *key,
+				       const struct seismo_threshold *th, __u64 now)
+{
+	struct seismo_bucket_state *b = bpf_map_lookup_elem(&sample_buckets, key);
+	__u64 cap = (__u64)th->burst * 1000;
+
+	if (!b) {
+		struct seismo_bucket_state fresh = { .last_ns = now, .tokens_milli = cap };
+		bpf_map_update_elem(&sample_buckets, key, &fresh, BPF_NOEXIST);
+		b = bpf_map_lookup_elem(&sample_buckets, key);
+		if (!b)
+			return false;
+	}
+	/* Racy across CPUs by design: a cap, not an accountant. */
+	__u64 elapsed = now - b->last_ns;
+	__u64 add = elapsed / 1000 * th->rate_per_sec / 1000; /* milli-tokens */
+	__u64 tokens = b->tokens_milli + add;
+
+	if (tokens > cap)
+		tokens = cap;
+	if (add)
+		b->last_ns = now;
+	if (tokens < 1000) {
+		b->tokens_milli = tokens;
+		return false;
+	}
+	b->tokens_milli = tokens - 1000;
+	return true;
+}
+
+static __always_inline void maybe_sample(struct sock *sk, struct conn *c, __u64 latency, __u64 now,
+					 __u16 lport)
+{
+	struct seismo_endpoint_key key = {
+		.cgroup_id = c->cgroup_id,
+		.local_port = c->role == SEISMO_ROLE_SERVER ? lport : 0,
+	};
+	struct seismo_threshold *th = bpf_map_lookup_elem(&thresholds, &key);
+	__u8 reason = 0;
+
+	if (th && th->latency_ns && latency > th->latency_ns)
+		reason |= SEISMO_SAMPLE_SLOW;
+	if (c->status >= 500)
+		reason |= SEISMO_SAMPLE_ERROR;
+	if (sample_one_in && bpf_get_prandom_u32() % sample_one_in == 0)
+		reason |= SEISMO_SAMPLE_UNIFORM;
+	if (!reason)
+		return;
+	if (reason != SEISMO_SAMPLE_UNIFORM) {
+		struct seismo_threshold dflt = { .rate_per_sec = 10, .burst = 20 };
+		if (!take_token(&key, th ? th : &dflt, now)) {
+			count(SEISMO_CNT_SAMPLES_SUPPRESSED);
+			return;
+		}
+	}
+
+	struct seismo_sample *s = bpf_ringbuf_reserve(&samples, sizeof(*s), 0);
+	if (!s) {
+		count(SEISMO_CNT_SAMPLES_LOST);
+		return;
+	}
+	__builtin_memset(s, 0, sizeof(*s));
+	s->time_ns = now;
+	s->latency_ns = latency;
+	s->cgroup_id = c->cgroup_id;
+	s->pid = bpf_get_current_pid_tgid() >> 32;
+	s->status = c->status;
+	s->role = c->role;
+	s->method = c->method;
+	s->reason = reason;
+	read_addrs(sk, s->local_addr, s->remote_addr, &s->local_port, &s->remote_port, &s->family);
+	bpf_get_current_comm(s->comm, sizeof(s->comm));
+	__builtin_memcpy(s->path, c->path, SEISMO_PATH_LEN);
+	bpf_ringbuf_submit(s, 0);
+	count(SEISMO_CNT_SAMPLES);
+}
+
+static __always_inline void record_turn(struct sock *sk, struct conn *c, __u64 now)
+{
+	struct seismo_hist_key key = {};
+	struct seismo_hist *h;
+	__u64 latency = now - c->start_ns;
+	__u8 local[16] = {}, family;
+	__u16 lport, rport;
+
+	if (latency > max_turn_ns)
+		return;
+	read_addrs(sk, local, key.remote_addr, &lport, &rport, &family);
+	key.cgroup_id = c->cgroup_id;
+	key.role = c->role;
+	key.method = c->method;
+	key.status = c->status;
+	if (c->role == SEISMO_ROLE_SERVER) {
+		/* The server's key is its own port; the peer is just a client. */
+		__builtin_memset(key.remote_addr, 0, sizeof(key.remote_addr));
+		key.local_port = lport;
+	} else {
+		key.remote_port = rport;
+	}
+
+	h = bpf_map_lookup_elem(&hists, &key);
+	if (!h) {
+		__u32 zero = 0;
+		struct seismo_hist *z = bpf_map_lookup_elem(&zero_hist, &zero);
+		if (!z)
+			return;
+		bpf_map_update_elem(&hists, &key, z, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&hists, &key);
+		if (!h) {
+			count(SEISMO_CNT_HIST_FULL);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&h->count, 1);
+	__sync_fetch_and_add(&h->sum_ns, latency);
+	__u32 b = seismo_hist_bucket(latency);
+	asm volatile("" : "+r"(b)); /* the verifier must see this bound check */
+	if (b < SEISMO_HIST_BUCKETS)
+		__sync_fetch_and_add(&h->buckets[b], 1);
+	count(SEISMO_CNT_EXCHANGES);
+	if (c->method != SEISMO_METHOD_NONE || c->status)
+		count(SEISMO_CNT_HTTP);
+	maybe_sample(sk, c, latency, now, lport);
+}
+
+/* Port 0 stands for a service's outbound calls. */
+static __always_inline void remember_endpoint(struct sock *sk, __u64 cgroup_id, __u8 role)
+{
+	struct seismo_endpoint_key key = {
+		.cgroup_id = cgroup_id,
+		.local_port = role == SEISMO_ROLE_SERVER ? BPF_CORE_READ(sk, __sk_common.skc_num) : 0,
+	};
+	struct seismo_endpoint ep = {};
+
+	if (bpf_map_lookup_elem(&endpoints, &key))
+		return;
+	ep.tgid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(ep.comm, sizeof(ep.comm));
+	bpf_map_update_elem(&endpoints, &key, &ep, BPF_ANY);
+}
+
+/* --- the state machine ---------------------------------------------------------- */
+
+static __always_inline bool is_tcp_inet(struct sock *sk)
+{
+	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	return (fam == AF_INET_VAL || fam == AF_INET6_VAL) &&
+	       BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP_VAL;
+}
+
+static __always_inline struct conn *conn_get(struct sock *sk, __u8 first_dir)
+{
+	__u64 key = (__u64)sk;
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+
+	if (c)
+		return c;
+	/* A connection older than the agent: whoever receives first serves. */
+	struct conn fresh = {
+		.role = first_dir == IO_RECV ? SEISMO_ROLE_SERVER : SEISMO_ROLE_CLIENT,
+	};
+	bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST);
+	count(SEISMO_CNT_CONN_NEW);
+	return bpf_map_lookup_elem(&conns, &key);
+}
+
+/* The first bytes of a request: start timing, parse method and path. */
+static __always_inline void start_request(struct sock *sk, struct conn *c, __u8 dir, int len,
+					  __u64 now)
+{
+	char head[HEAD_LEN + 16] = {};
+	int target = 0, n;
+
+	c->start_ns = now;
+	c->cgroup_id = bpf_get_current_cgroup_id();
+	c->phase = PHASE_REQUEST;
+	c->status = 0;
+	__builtin_memset(c->path, 0, sizeof(c->path));
+	remember_endpoint(sk, c->cgroup_id, c->role);
+	n = read_head(sk, dir, len, head);
+	if (!n) {
+		c->method = SEISMO_METHOD_NONE;
+		count(SEISMO_CNT_NO_BUFFER);
+		return;
+	}
+	c->method = parse_method(head, n, &target);
+	if (c->method != SEISMO_METHOD_NONE)
+		copy_path(head, n, target, c->path);
+}
+
+/* The first bytes of a response: parse the status and record the turn. */
+static __always_inline void start_response(struct sock *sk, struct conn *c, __u8 dir, int len,
+					   __u64 now)
+{
+	char head[HEAD_LEN + 16] = {};
+	int n = read_head(sk, dir, len, head);
+
+	c->status = n ? parse_status(head, n) : 0;
+	c->phase = PHASE_RESPONSE;
+	record_turn(sk, c, now);
+}
+
+static __always_inline int on_transfer(struct sock *sk, int len, __u8 dir)
+{
+	struct conn *c;
+	__u64 now;
+
+	if (len <= 0 || !is_tcp_inet(sk))
+		return 0;
+	c = conn_get(sk, dir);
+	if (!c)
+		return 0;
+	now = bpf_ktime_get_ns();
+	/* The request direction is recv for a server and send for a client. */
+	__u8 request_dir = c->role == SEISMO_ROLE_SERVER ? IO_RECV : IO_SEND;
+
+	if (dir == request_dir) {
+		if (c->phase != PHASE_REQUEST)
+			start_request(sk, c, dir, len, now);
+	} else if (c->phase == PHASE_REQUEST) {
+		start_response(sk, c, dir, len, now);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(sock_recv, struct sock *sk, int ret, int flags)
+{
+	if (flags & MSG_PEEK_VAL) /* data stays queued: the real read comes later */
+		return 0;
+	return on_transfer(sk, ret, IO_RECV);
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(sock_send, struct sock *sk, int ret, int flags)
+{
+	return on_transfer(sk, ret, IO_SEND);
+}
+
+/* Connection roles from the handshake, and cleanup at close. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sock_state, struct sock *sk, int oldstate, int newstate)
+{
+	__u64 key = (__u64)sk;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP_VAL)
+		return 0;
+	if (newstate == TCP_ESTABLISHED_VAL) {
+		struct conn fresh = {};
+		if (oldstate == TCP_SYN_RECV_VAL)
+			fresh.role = SEISMO_ROLE_SERVER;
+		else if (oldstate == TCP_SYN_SENT_VAL)
+			fresh.role = SEISMO_ROLE_CLIENT;
+		else
+			return 0;
+		bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY);
+		count(SEISMO_CNT_CONN_NEW);
+	} else if (newstate == TCP_CLOSE_VAL) {
+		bpf_map_delete_elem(&conns, &key);
+	}
+	return 0;
+}
