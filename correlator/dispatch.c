@@ -1,0 +1,683 @@
+#include "dispatch.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "log.h"
+#include "util.h"
+
+/* What a receiver integration was last told about a group (Alertmanager's nflog). */
+struct nflog_entry {
+	int set;
+	uint64_t *firing;
+	size_t n_firing;
+	uint64_t *resolved;
+	size_t n_resolved;
+	int64_t ts;
+};
+
+struct aggr_group {
+	const struct corr_route *route;
+	const struct corr_receiver *receiver;
+	struct corr_labels group_labels;
+	char *key;
+	struct corr_alert *alerts;
+	size_t n_alerts;
+	int64_t next_flush_ms;
+	int has_flushed;
+	struct nflog_entry *log; /* one per integration of the receiver */
+};
+
+struct silence {
+	char id[37];
+	struct corr_matchers matchers;
+	json_t *body;
+	int64_t starts_ms;
+	int64_t ends_ms;
+};
+
+struct corr_dispatch {
+	pthread_mutex_t lock;
+	const struct corr_config *cfg;
+	struct corr_notifier *nt;
+	struct aggr_group **groups;
+	size_t n_groups;
+	struct corr_alert *alerts; /* every alert, for inhibition and the API */
+	size_t n_alerts;
+	struct silence *silences;
+	size_t n_silences;
+};
+
+struct corr_dispatch *corr_dispatch_new(const struct corr_config *cfg,
+					struct corr_notifier *nt)
+{
+	struct corr_dispatch *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	pthread_mutex_init(&d->lock, NULL);
+	d->cfg = cfg;
+	d->nt = nt;
+	return d;
+}
+
+static void nflog_clear(struct nflog_entry *e)
+{
+	free(e->firing);
+	free(e->resolved);
+	memset(e, 0, sizeof(*e));
+}
+
+static void group_free(struct aggr_group *g)
+{
+	for (size_t i = 0; i < g->n_alerts; i++)
+		corr_alert_free(&g->alerts[i]);
+	free(g->alerts);
+	for (size_t i = 0; g->log && i < g->receiver->n_integ; i++)
+		nflog_clear(&g->log[i]);
+	free(g->log);
+	corr_labels_free(&g->group_labels);
+	free(g->key);
+	free(g);
+}
+
+void corr_dispatch_free(struct corr_dispatch *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n_groups; i++)
+		group_free(d->groups[i]);
+	free(d->groups);
+	for (size_t i = 0; i < d->n_alerts; i++)
+		corr_alert_free(&d->alerts[i]);
+	free(d->alerts);
+	for (size_t i = 0; i < d->n_silences; i++) {
+		corr_matchers_free(&d->silences[i].matchers);
+		json_decref(d->silences[i].body);
+	}
+	free(d->silences);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+/* Alertmanager's Alert.Merge: the younger update wins, the earliest start stays. */
+static void merge_alert(struct corr_alert *res, const struct corr_alert *old,
+			const struct corr_alert *young, int64_t now_ms)
+{
+	if (old->starts_at_ms < res->starts_at_ms)
+		res->starts_at_ms = old->starts_at_ms;
+	if (corr_alert_resolved(young, now_ms)) {
+		if (corr_alert_resolved(old, now_ms) && old->ends_at_ms > young->ends_at_ms)
+			res->ends_at_ms = old->ends_at_ms;
+	} else if (old->ends_at_ms > young->ends_at_ms && !old->timeout) {
+		res->ends_at_ms = old->ends_at_ms;
+		res->timeout = false;
+	}
+}
+
+/* Stores a in the array (replacing the same fingerprint); 0 or -1. */
+static int alerts_upsert(struct corr_alert **arr, size_t *n, const struct corr_alert *a)
+{
+	struct corr_alert copy;
+
+	if (corr_alert_copy(&copy, a))
+		return -1;
+	for (size_t i = 0; i < *n; i++)
+		if ((*arr)[i].fp == a->fp) {
+			corr_alert_free(&(*arr)[i]);
+			(*arr)[i] = copy;
+			return 0;
+		}
+	struct corr_alert *g = realloc(*arr, (*n + 1) * sizeof(*g));
+	if (!g) {
+		corr_alert_free(&copy);
+		return -1;
+	}
+	*arr = g;
+	(*arr)[(*n)++] = copy;
+	return 0;
+}
+
+static const struct corr_alert *find_alert(const struct corr_alert *arr, size_t n, uint64_t fp)
+{
+	for (size_t i = 0; i < n; i++)
+		if (arr[i].fp == fp)
+			return &arr[i];
+	return NULL;
+}
+
+/* Alertmanager's Route.Match: the deepest matching routes, honouring continue. */
+static size_t match_routes(const struct corr_route *r, const struct corr_labels *ls,
+			   const struct corr_route **out, size_t max)
+{
+	size_t n = 0;
+
+	if (!corr_matchers_match(&r->matchers, ls))
+		return 0;
+	for (size_t i = 0; i < r->n_routes; i++) {
+		size_t got = match_routes(&r->routes[i], ls, out + n, max - n);
+		n += got;
+		if (got && !r->routes[i].cont)
+			break;
+		if (n >= max)
+			break;
+	}
+	if (!n && max)
+		out[n++] = r;
+	return n;
+}
+
+static struct aggr_group *find_or_create_group(struct corr_dispatch *d,
+					       const struct corr_route *r,
+					       const struct corr_alert *a, int64_t now_ms)
+{
+	struct corr_labels gl = { 0 };
+	char *lstr, *key;
+
+	if (r->group_by_all) {
+		if (corr_labels_copy(&gl, &a->labels))
+			return NULL;
+	} else {
+		for (size_t i = 0; i < r->n_group_by; i++) {
+			const char *v = corr_labels_get(&a->labels, r->group_by[i]);
+			if (v && corr_labels_set(&gl, r->group_by[i], v)) {
+				corr_labels_free(&gl);
+				return NULL;
+			}
+		}
+	}
+	lstr = corr_labels_string(&gl);
+	if (!lstr || asprintf(&key, "%s:%s", r->key, lstr) < 0) {
+		free(lstr);
+		corr_labels_free(&gl);
+		return NULL;
+	}
+	free(lstr);
+	for (size_t i = 0; i < d->n_groups; i++)
+		if (d->groups[i]->route == r && !strcmp(d->groups[i]->key, key)) {
+			free(key);
+			corr_labels_free(&gl);
+			return d->groups[i];
+		}
+	struct aggr_group *g = calloc(1, sizeof(*g));
+	struct aggr_group **grown = realloc(d->groups, (d->n_groups + 1) * sizeof(*grown));
+	const struct corr_receiver *rcv = corr_config_receiver(d->cfg, r->receiver);
+	if (grown)
+		d->groups = grown;
+	if (!g || !grown || !rcv ||
+	    !(g->log = calloc(rcv->n_integ + 1, sizeof(*g->log)))) {
+		free(g);
+		free(key);
+		corr_labels_free(&gl);
+		return NULL;
+	}
+	g->route = r;
+	g->receiver = rcv;
+	g->group_labels = gl;
+	g->key = key;
+	g->next_flush_ms = now_ms + r->group_wait_ms;
+	d->groups[d->n_groups++] = g;
+	log_debug("dispatch: new group %s (receiver %s)", key, rcv->name);
+	return g;
+}
+
+int corr_dispatch_put(struct corr_dispatch *d, const struct corr_alert *in, int64_t now_ms)
+{
+	const struct corr_route *routes[64];
+	struct corr_alert a;
+	int rc = -1;
+
+	if (corr_alert_copy(&a, in))
+		return -1;
+	a.fp = corr_labels_fingerprint(&a.labels);
+	pthread_mutex_lock(&d->lock);
+	const struct corr_alert *old = find_alert(d->alerts, d->n_alerts, a.fp);
+	/* Merge only when the activity ranges overlap, as Alertmanager does. */
+	if (old && ((a.ends_at_ms > old->starts_at_ms && a.ends_at_ms < old->ends_at_ms) ||
+		    (a.starts_at_ms > old->starts_at_ms && a.starts_at_ms < old->ends_at_ms)))
+		merge_alert(&a, old, &a, now_ms);
+	if (alerts_upsert(&d->alerts, &d->n_alerts, &a))
+		goto out;
+	size_t n = match_routes(&d->cfg->root, &a.labels, routes, 64);
+	for (size_t i = 0; i < n; i++) {
+		struct aggr_group *g = find_or_create_group(d, routes[i], &a, now_ms);
+		if (!g || alerts_upsert(&g->alerts, &g->n_alerts, &a))
+			goto out;
+		/* An alert that started long ago does not wait for group_wait. */
+		if (!g->has_flushed && a.starts_at_ms + routes[i]->group_wait_ms < now_ms)
+			g->next_flush_ms = now_ms;
+	}
+	rc = 0;
+out:
+	pthread_mutex_unlock(&d->lock);
+	corr_alert_free(&a);
+	return rc;
+}
+
+static const struct silence *silenced_by(const struct corr_dispatch *d,
+					 const struct corr_labels *ls, int64_t now_ms)
+{
+	for (size_t i = 0; i < d->n_silences; i++) {
+		const struct silence *s = &d->silences[i];
+		if (s->starts_ms <= now_ms && now_ms < s->ends_ms &&
+		    corr_matchers_match(&s->matchers, ls))
+			return s;
+	}
+	return NULL;
+}
+
+/* Alertmanager's Inhibitor.Mutes, including the two-sided-match exclusion. */
+static const struct corr_alert *inhibited_by(const struct corr_dispatch *d,
+					     const struct corr_labels *ls, int64_t now_ms)
+{
+	for (size_t r = 0; r < d->cfg->n_inhibit; r++) {
+		const struct corr_inhibit_rule *rule = &d->cfg->inhibit[r];
+		if (!corr_matchers_match(&rule->target, ls))
+			continue;
+		bool two_sided = corr_matchers_match(&rule->source, ls);
+		for (size_t i = 0; i < d->n_alerts; i++) {
+			const struct corr_alert *src = &d->alerts[i];
+			if (corr_alert_resolved(src, now_ms) ||
+			    !corr_matchers_match(&rule->source, &src->labels))
+				continue;
+			size_t k;
+			for (k = 0; k < rule->n_equal; k++) {
+				const char *a = corr_labels_get(&src->labels, rule->equal[k]);
+				const char *b = corr_labels_get(ls, rule->equal[k]);
+				if (strcmp(a ? a : "", b ? b : ""))
+					break;
+			}
+			if (k < rule->n_equal)
+				continue;
+			if (two_sided && corr_matchers_match(&rule->target, &src->labels))
+				continue;
+			return src;
+		}
+	}
+	return NULL;
+}
+
+static int in_set(const uint64_t *set, size_t n, uint64_t fp)
+{
+	for (size_t i = 0; i < n; i++)
+		if (set[i] == fp)
+			return 1;
+	return 0;
+}
+
+static int is_subset(const uint64_t *sub, size_t n_sub, const uint64_t *set, size_t n_set)
+{
+	for (size_t i = 0; i < n_sub; i++)
+		if (!in_set(set, n_set, sub[i]))
+			return 0;
+	return 1;
+}
+
+/* Alertmanager's DedupStage.needsUpdate. */
+static int needs_update(const struct nflog_entry *e, const uint64_t *firing, size_t nf,
+			const uint64_t *resolved, size_t nr, int send_resolved,
+			int64_t repeat_ms, int64_t now_ms)
+{
+	if (!e->set)
+		return nf > 0;
+	if (!is_subset(firing, nf, e->firing, e->n_firing))
+		return 1;
+	if (nf == 0)
+		return e->n_firing > 0;
+	if (send_resolved && !is_subset(resolved, nr, e->resolved, e->n_resolved))
+		return 1;
+	return e->ts <= now_ms - repeat_ms;
+}
+
+static struct corr_notification *make_notification(const struct aggr_group *g,
+						   const struct corr_integration *in,
+						   struct corr_alert *const *alerts,
+						   size_t n, int64_t now_ms)
+{
+	struct corr_notification *nt = calloc(1, sizeof(*nt));
+
+	if (!nt)
+		return NULL;
+	nt->receiver = g->receiver->name;
+	nt->integ = in;
+	nt->now_ms = now_ms;
+	nt->group_interval_ms = g->route->group_interval_ms;
+	nt->alerts = calloc(n + 1, sizeof(*nt->alerts));
+	nt->group_key = strdup(g->key);
+	if (!nt->alerts || !nt->group_key ||
+	    corr_labels_copy(&nt->group_labels, &g->group_labels))
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		if (corr_alert_copy(&nt->alerts[i], alerts[i]))
+			goto fail;
+		nt->n_alerts++;
+	}
+	return nt;
+fail:
+	corr_notification_free(nt);
+	return NULL;
+}
+
+static void flush_integration(struct corr_dispatch *d, struct aggr_group *g, size_t idx,
+			      struct corr_alert *const *alerts, size_t n, int64_t now_ms)
+{
+	const struct corr_integration *in = &g->receiver->integ[idx];
+	struct nflog_entry *e = &g->log[idx];
+	uint64_t *firing = calloc(n + 1, sizeof(*firing));
+	uint64_t *resolved = calloc(n + 1, sizeof(*resolved));
+	struct corr_alert **send = calloc(n + 1, sizeof(*send));
+	size_t nf = 0, nr = 0, ns = 0;
+
+	if (!firing || !resolved || !send)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (corr_alert_resolved(alerts[i], now_ms))
+			resolved[nr++] = alerts[i]->fp;
+		else
+			firing[nf++] = alerts[i]->fp;
+		if (in->send_resolved || !corr_alert_resolved(alerts[i], now_ms))
+			send[ns++] = alerts[i];
+	}
+	/*
+	 * The alertmanager integration stands in for Prometheus, which resends
+	 * firing alerts so Alertmanager does not time them out: every flush.
+	 */
+	int update = in->kind == CORR_INTEG_ALERTMANAGER
+			     ? (nf > 0 || (e->set && e->n_firing > 0))
+			     : needs_update(e, firing, nf, resolved, nr, in->send_resolved,
+					    g->route->repeat_interval_ms, now_ms);
+	if (!update)
+		goto out;
+	if (ns) {
+		struct corr_notification *note = make_notification(g, in, send, ns, now_ms);
+		if (!note) {
+			log_error("dispatch: out of memory notifying %s", g->receiver->name);
+			goto out;
+		}
+		log_info("dispatch: notify %s (%s) group %s: %zu firing, %zu resolved",
+			 g->receiver->name, corr_integration_kind_name(in->kind), g->key, nf, nr);
+		corr_notifier_enqueue(d->nt, note);
+	}
+	nflog_clear(e);
+	e->set = 1;
+	e->firing = firing;
+	e->n_firing = nf;
+	e->resolved = resolved;
+	e->n_resolved = nr;
+	e->ts = now_ms;
+	firing = resolved = NULL;
+out:
+	free(firing);
+	free(resolved);
+	free(send);
+}
+
+static void flush_group(struct corr_dispatch *d, struct aggr_group *g, int64_t now_ms)
+{
+	struct corr_alert **live = calloc(g->n_alerts + 1, sizeof(*live));
+	size_t n = 0;
+
+	if (!live)
+		return;
+	for (size_t i = 0; i < g->n_alerts; i++)
+		if (!silenced_by(d, &g->alerts[i].labels, now_ms) &&
+		    !inhibited_by(d, &g->alerts[i].labels, now_ms))
+			live[n++] = &g->alerts[i];
+	/* Everything muted: the pipeline stops before the notification log. */
+	if (n)
+		for (size_t i = 0; i < g->receiver->n_integ; i++)
+			flush_integration(d, g, i, live, n, now_ms);
+	free(live);
+	/* Resolved alerts have been told; they leave the group. */
+	size_t keep = 0;
+	for (size_t i = 0; i < g->n_alerts; i++) {
+		if (corr_alert_resolved(&g->alerts[i], now_ms))
+			corr_alert_free(&g->alerts[i]);
+		else
+			g->alerts[keep++] = g->alerts[i];
+	}
+	g->n_alerts = keep;
+}
+
+int64_t corr_dispatch_tick(struct corr_dispatch *d, int64_t now_ms)
+{
+	int64_t next = 1000;
+
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < d->n_groups; i++) {
+		struct aggr_group *g = d->groups[i];
+		if (g->next_flush_ms <= now_ms) {
+			g->has_flushed = 1;
+			g->next_flush_ms = now_ms + g->route->group_interval_ms;
+			flush_group(d, g, now_ms);
+		}
+	}
+	size_t keep = 0;
+	for (size_t i = 0; i < d->n_groups; i++) {
+		if (!d->groups[i]->n_alerts) {
+			log_debug("dispatch: group %s is empty, removed", d->groups[i]->key);
+			group_free(d->groups[i]);
+			continue;
+		}
+		if (d->groups[i]->next_flush_ms - now_ms < next)
+			next = d->groups[i]->next_flush_ms - now_ms;
+		d->groups[keep++] = d->groups[i];
+	}
+	d->n_groups = keep;
+	/* Resolved alerts stay a while for merging and the API, then go. */
+	keep = 0;
+	for (size_t i = 0; i < d->n_alerts; i++) {
+		if (corr_alert_resolved(&d->alerts[i], now_ms - 15 * 60000))
+			corr_alert_free(&d->alerts[i]);
+		else
+			d->alerts[keep++] = d->alerts[i];
+	}
+	d->n_alerts = keep;
+	pthread_mutex_unlock(&d->lock);
+	return next < 0 ? 0 : next;
+}
+
+/* -------------------------------------------------------------- silences */
+
+static int silence_matchers(json_t *arr, struct corr_matchers *ms, char *err, size_t errlen)
+{
+	size_t i;
+	json_t *m;
+
+	if (!json_is_array(arr) || !json_array_size(arr)) {
+		snprintf(err, errlen, "matchers: must be a non-empty array");
+		return -1;
+	}
+	json_array_foreach(arr, i, m) {
+		json_t *name = json_object_get(m, "name"), *value = json_object_get(m, "value");
+		json_t *re = json_object_get(m, "isRegex"), *eq = json_object_get(m, "isEqual");
+		if (!json_is_string(name) || !json_is_string(value) ||
+		    (re && !json_is_boolean(re)) || (eq && !json_is_boolean(eq))) {
+			snprintf(err, errlen,
+				 "matchers[%zu]: needs string name and value, boolean isRegex/isEqual", i);
+			return -1;
+		}
+		int regex = json_is_true(re), equal = !eq || json_is_true(eq);
+		enum corr_match_op op = regex ? (equal ? CORR_MATCH_RE : CORR_MATCH_NRE)
+					      : (equal ? CORR_MATCH_EQ : CORR_MATCH_NE);
+		char e[300];
+		if (corr_matchers_add(ms, json_string_value(name), op, json_string_value(value),
+				      e, sizeof(e))) {
+			snprintf(err, errlen, "matchers[%zu]: %s", i, e);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void new_silence_id(char *id)
+{
+	unsigned char r[16];
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		uint64_t t = (uint64_t)corr_now_ms();
+		memset(r, 0, sizeof(r));
+		memcpy(r, &t, sizeof(t));
+	}
+	r[6] = (r[6] & 0x0f) | 0x40;
+	r[8] = (r[8] & 0x3f) | 0x80;
+	snprintf(id, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
+		 r[12], r[13], r[14], r[15]);
+}
+
+int corr_dispatch_add_silence(struct corr_dispatch *d, json_t *body, int64_t now_ms,
+			      char *id, char *err, size_t errlen)
+{
+	struct silence s = { 0 };
+	json_t *starts = json_object_get(body, "startsAt"), *ends = json_object_get(body, "endsAt");
+	json_t *given = json_object_get(body, "id");
+
+	if (!json_is_object(body)) {
+		snprintf(err, errlen, "silence: must be a JSON object");
+		return -1;
+	}
+	if (silence_matchers(json_object_get(body, "matchers"), &s.matchers, err, errlen))
+		goto fail;
+	if (!json_is_string(ends) || corr_time_parse(json_string_value(ends), &s.ends_ms)) {
+		snprintf(err, errlen, "endsAt: must be an RFC 3339 timestamp");
+		goto fail;
+	}
+	s.starts_ms = now_ms;
+	if (starts && !json_is_null(starts) &&
+	    (!json_is_string(starts) || corr_time_parse(json_string_value(starts), &s.starts_ms))) {
+		snprintf(err, errlen, "startsAt: must be an RFC 3339 timestamp");
+		goto fail;
+	}
+	if (s.ends_ms <= s.starts_ms) {
+		snprintf(err, errlen, "endsAt must be after startsAt");
+		goto fail;
+	}
+	if (given && json_is_string(given) && json_string_length(given) == 36)
+		snprintf(s.id, sizeof(s.id), "%s", json_string_value(given));
+	else
+		new_silence_id(s.id);
+	s.body = json_deep_copy(body);
+	if (!s.body) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	json_object_set_new(s.body, "id", json_string(s.id));
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < d->n_silences; i++)
+		if (!strcmp(d->silences[i].id, s.id)) {
+			corr_matchers_free(&d->silences[i].matchers);
+			json_decref(d->silences[i].body);
+			d->silences[i] = s;
+			goto stored;
+		}
+	struct silence *g = realloc(d->silences, (d->n_silences + 1) * sizeof(*g));
+	if (!g) {
+		pthread_mutex_unlock(&d->lock);
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	d->silences = g;
+	d->silences[d->n_silences++] = s;
+stored:
+	pthread_mutex_unlock(&d->lock);
+	memcpy(id, s.id, sizeof(s.id));
+	return 0;
+fail:
+	corr_matchers_free(&s.matchers);
+	json_decref(s.body);
+	return -1;
+}
+
+int corr_dispatch_expire_silence(struct corr_dispatch *d, const char *id, int64_t now_ms)
+{
+	int rc = -1;
+	char stamp[32];
+
+	corr_time_format(now_ms, stamp, sizeof(stamp));
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < d->n_silences; i++)
+		if (!strcmp(d->silences[i].id, id)) {
+			if (d->silences[i].ends_ms > now_ms)
+				d->silences[i].ends_ms = now_ms;
+			json_object_set_new(d->silences[i].body, "endsAt", json_string(stamp));
+			rc = 0;
+		}
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+static json_t *silence_view(const struct silence *s, int64_t now_ms)
+{
+	json_t *j = json_deep_copy(s->body);
+	const char *state = now_ms < s->starts_ms ? "pending"
+			    : now_ms < s->ends_ms ? "active" : "expired";
+
+	if (j)
+		json_object_set_new(j, "status", json_pack("{s:s}", "state", state));
+	return j;
+}
+
+json_t *corr_dispatch_silences_json(struct corr_dispatch *d, int64_t now_ms)
+{
+	json_t *arr = json_array();
+
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; arr && i < d->n_silences; i++)
+		json_array_append_new(arr, silence_view(&d->silences[i], now_ms));
+	pthread_mutex_unlock(&d->lock);
+	return arr;
+}
+
+json_t *corr_dispatch_silence_json(struct corr_dispatch *d, const char *id, int64_t now_ms)
+{
+	json_t *j = NULL;
+
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < d->n_silences; i++)
+		if (!strcmp(d->silences[i].id, id))
+			j = silence_view(&d->silences[i], now_ms);
+	pthread_mutex_unlock(&d->lock);
+	return j;
+}
+
+json_t *corr_dispatch_alerts_json(struct corr_dispatch *d, int64_t now_ms)
+{
+	json_t *arr = json_array();
+
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; arr && i < d->n_alerts; i++) {
+		const struct corr_alert *a = &d->alerts[i];
+		json_t *j = corr_alert_to_json(a, now_ms);
+		const struct silence *s = silenced_by(d, &a->labels, now_ms);
+		const struct corr_alert *inh = inhibited_by(d, &a->labels, now_ms);
+		char fp[17];
+		json_t *silenced = json_array(), *inhibited = json_array();
+		if (s)
+			json_array_append_new(silenced, json_string(s->id));
+		if (inh) {
+			snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)inh->fp);
+			json_array_append_new(inhibited, json_string(fp));
+		}
+		json_object_set_new(j, "status",
+				    json_pack("{s:s,s:o,s:o}", "state",
+					      corr_alert_resolved(a, now_ms) ? "unprocessed"
+					      : (s || inh)		     ? "suppressed"
+										     : "active",
+					      "silencedBy", silenced, "inhibitedBy", inhibited));
+		json_array_append_new(arr, j);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return arr;
+}
+
+void corr_dispatch_counts(struct corr_dispatch *d, size_t *groups, size_t *alerts)
+{
+	pthread_mutex_lock(&d->lock);
+	*groups = d->n_groups;
+	*alerts = d->n_alerts;
+	pthread_mutex_unlock(&d->lock);
+}

@@ -1,0 +1,536 @@
+#include "engine.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "notify.h"
+#include "store.h"
+#include "topology.h"
+#include "util.h"
+
+/* A firing incident alert has no end until its incident resolves. */
+#define NO_END (INT64_MAX / 4)
+
+struct incident_alert {
+	int set;
+	struct corr_alert alert;
+};
+
+/* Incidents touched by a batch, published once when the batch is done. */
+struct touched {
+	int *v;
+	size_t n;
+	size_t cap;
+};
+
+struct corr_engine {
+	const struct corr_config *cfg;
+	pthread_mutex_t lock;
+	struct corr_store *store;
+	struct corr_topology *topo;
+	struct corr_notifier *notifier;
+	struct corr_dispatch *dispatch;
+	struct corr_metrics metrics;
+	struct incident_alert *ia; /* by incident index */
+	size_t n_ia;
+	int64_t events_stored;
+	struct touched replay_touched;
+};
+
+/* ------------------------------------------------- incident -> alert */
+
+static void join_causes(const struct corr_incident_view *v, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < v->n_causes && i < 5 && used < len; i++) {
+		if (i > 0 && v->causes[i].explained)
+			break;
+		used += snprintf(buf + used, len - used, "%s%s (score %.1f)", i ? ", " : "",
+				 v->causes[i].service, v->causes[i].score);
+	}
+}
+
+static int build_alert(const struct corr_incident_view *v, struct corr_alert *a)
+{
+	char summary[512], causes[400], radius[64];
+	const struct corr_root_cause *top = v->n_causes ? &v->causes[0] : NULL;
+	static const char *const copied[] = { "cluster", "namespace", "team" };
+
+	memset(a, 0, sizeof(*a));
+	join_causes(v, causes, sizeof(causes));
+	snprintf(radius, sizeof(radius), "%zu services on %zu nodes", v->n_services, v->n_nodes);
+	snprintf(summary, sizeof(summary), "%s incident: root cause %s; %s affected",
+		 corr_severity_name(v->severity), top ? top->service : "unknown", radius);
+	if (corr_labels_set(&a->labels, "alertname", "SeismoIncident") ||
+	    corr_labels_set(&a->labels, "incident", v->id) ||
+	    corr_labels_set(&a->labels, "severity", corr_severity_name(v->severity)) ||
+	    (top && corr_labels_set(&a->labels, "service", top->service)) ||
+	    corr_labels_set(&a->annotations, "summary", summary) ||
+	    corr_labels_set(&a->annotations, "root_causes", causes) ||
+	    corr_labels_set(&a->annotations, "blast_radius", radius))
+		goto fail;
+	for (size_t i = 0; top && i < sizeof(copied) / sizeof(copied[0]); i++) {
+		const char *val = corr_labels_get(top->labels, copied[i]);
+		if (val && corr_labels_set(&a->labels, copied[i], val))
+			goto fail;
+	}
+	a->starts_at_ms = v->start_ms;
+	a->ends_at_ms = v->resolved ? v->end_ms : NO_END;
+	a->fp = corr_labels_fingerprint(&a->labels);
+	return 0;
+fail:
+	corr_alert_free(a);
+	return -1;
+}
+
+static int same_alert(const struct corr_alert *a, const struct corr_alert *b)
+{
+	return a->fp == b->fp && a->starts_at_ms == b->starts_at_ms &&
+	       a->ends_at_ms == b->ends_at_ms && corr_labels_equal(&a->labels, &b->labels) &&
+	       corr_labels_equal(&a->annotations, &b->annotations);
+}
+
+static int ensure_ia(struct corr_engine *e, size_t n)
+{
+	if (n <= e->n_ia)
+		return 0;
+	struct incident_alert *g = realloc(e->ia, n * sizeof(*g));
+	if (!g)
+		return -1;
+	memset(g + e->n_ia, 0, (n - e->n_ia) * sizeof(*g));
+	e->ia = g;
+	e->n_ia = n;
+	return 0;
+}
+
+/* Ends the alert an incident had (merged away, or its labels changed). */
+static void retire_alert(struct corr_engine *e, struct incident_alert *ia, int64_t now_ms)
+{
+	if (!ia->set)
+		return;
+	if (!corr_alert_resolved(&ia->alert, now_ms)) {
+		ia->alert.ends_at_ms = now_ms;
+		ia->alert.updated_at_ms = now_ms;
+		if (corr_dispatch_put(e->dispatch, &ia->alert, now_ms))
+			log_error("engine: cannot resolve the alert of a merged incident");
+	}
+	corr_alert_free(&ia->alert);
+	ia->set = 0;
+}
+
+static int publish_incident(struct corr_engine *e, int idx, int64_t now_ms)
+{
+	struct corr_incident_view v;
+	struct corr_alert a;
+
+	if (ensure_ia(e, corr_topology_incident_slots(e->topo)))
+		return -1;
+	if (corr_topology_view(e->topo, idx, &v) || build_alert(&v, &a))
+		return -1;
+	struct incident_alert *ia = &e->ia[idx];
+	if (ia->set && same_alert(&ia->alert, &a)) {
+		corr_alert_free(&a);
+		return 0;
+	}
+	/* A new label set is a new alert for Alertmanager: end the old one. */
+	if (ia->set && ia->alert.fp != a.fp)
+		retire_alert(e, ia, now_ms);
+	a.updated_at_ms = now_ms;
+	int rc = corr_dispatch_put(e->dispatch, &a, now_ms);
+	if (ia->set)
+		corr_alert_free(&ia->alert);
+	ia->alert = a;
+	ia->set = 1;
+	return rc;
+}
+
+static int touch(struct touched *t, int idx)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i] == idx)
+			return 0;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		int *g = realloc(t->v, cap * sizeof(*g));
+		if (!g)
+			return -1;
+		t->v = g;
+		t->cap = cap;
+	}
+	t->v[t->n++] = idx;
+	return 0;
+}
+
+/* Feeds one stored event to the correlation; merged incidents lose their alert. */
+static int correlate(struct corr_engine *e, const struct corr_event *ev, int64_t now_ms,
+		     struct touched *touched)
+{
+	int incident, merged[64];
+	size_t n_merged;
+	bool created;
+
+	if (corr_topology_add_event(e->topo, ev, &incident, merged, 64, &n_merged, &created))
+		return -1;
+	if (created)
+		corr_metrics_add(&e->metrics.incidents_created, 1);
+	corr_metrics_add(&e->metrics.incidents_merged, n_merged);
+	if (ensure_ia(e, corr_topology_incident_slots(e->topo)))
+		return -1;
+	for (size_t i = 0; i < n_merged; i++)
+		retire_alert(e, &e->ia[merged[i]], now_ms);
+	return touch(touched, incident);
+}
+
+static void publish_touched(struct corr_engine *e, struct touched *t, int64_t now_ms)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct corr_incident_view v;
+		/* It may have been merged later in the same batch. */
+		if (corr_topology_view(e->topo, t->v[i], &v))
+			continue;
+		if (publish_incident(e, t->v[i], now_ms))
+			log_error("engine: cannot publish incident %s", v.id);
+	}
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ------------------------------------------------------------- replay */
+
+static int replay_edge(const struct corr_edge *edge, void *arg)
+{
+	struct corr_engine *e = arg;
+
+	return corr_topology_add_edge(e->topo, edge->caller, edge->callee);
+}
+
+static int replay_event(struct corr_event *ev, void *arg)
+{
+	struct corr_engine *e = arg;
+
+	e->events_stored++;
+	return correlate(e, ev, corr_now_ms(), &e->replay_touched);
+}
+
+static int replay_silence(const char *id, const char *text, void *arg)
+{
+	struct corr_engine *e = arg;
+	json_error_t jerr;
+	json_t *j = json_loads(text, 0, &jerr);
+	char got[37], err[256];
+
+	if (!j || corr_dispatch_add_silence(e->dispatch, j, corr_now_ms(), got, err, sizeof(err)))
+		log_warn("engine: stored silence %s unreadable (%s), skipped", id,
+			 j ? err : jerr.text);
+	json_decref(j);
+	return 0;
+}
+
+struct corr_engine *corr_engine_new(const struct corr_config *cfg, char *err, size_t errlen)
+{
+	struct corr_engine *e = calloc(1, sizeof(*e));
+	struct corr_topo_params tp = {
+		.max_hops = cfg->max_hops,
+		.slack_ms = cfg->correlation_slack_ms,
+		.critical_services = cfg->critical_services,
+	};
+
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	e->cfg = cfg;
+	pthread_mutex_init(&e->lock, NULL);
+	e->store = corr_store_open(cfg->db_path, cfg->sync_full, err, errlen);
+	if (!e->store)
+		goto fail;
+	e->topo = corr_topology_new(&tp);
+	e->notifier = corr_notifier_new(cfg, &e->metrics);
+	if (!e->topo || !e->notifier ||
+	    !(e->dispatch = corr_dispatch_new(cfg, e->notifier))) {
+		snprintf(err, errlen, "out of memory or threads");
+		goto fail;
+	}
+	if (corr_store_each_silence(e->store, replay_silence, e) ||
+	    corr_store_each_edge(e->store, replay_edge, e) ||
+	    corr_store_each_event(e->store, replay_event, e)) {
+		snprintf(err, errlen, "store %s: replay failed", cfg->db_path);
+		goto fail;
+	}
+	publish_touched(e, &e->replay_touched, corr_now_ms());
+	log_info("engine: replayed %lld events into %zu incident slots from %s",
+		 (long long)e->events_stored, corr_topology_incident_slots(e->topo),
+		 cfg->db_path);
+	return e;
+fail:
+	corr_engine_free(e);
+	return NULL;
+}
+
+void corr_engine_free(struct corr_engine *e)
+{
+	if (!e)
+		return;
+	/* The notifier goes first: its thread must stop before what it reads. */
+	corr_notifier_free(e->notifier);
+	corr_dispatch_free(e->dispatch);
+	corr_topology_free(e->topo);
+	corr_store_close(e->store);
+	for (size_t i = 0; i < e->n_ia; i++)
+		if (e->ia[i].set)
+			corr_alert_free(&e->ia[i].alert);
+	free(e->ia);
+	free(e->replay_touched.v);
+	pthread_mutex_destroy(&e->lock);
+	free(e);
+}
+
+/* ------------------------------------------------------------- ingest */
+
+int corr_engine_ingest(struct corr_engine *e, const struct corr_batch *b, int64_t now_ms,
+		       size_t *accepted, size_t *duplicates)
+{
+	char *fresh = calloc(b->n_events + 1, 1);
+	int rc = -1;
+
+	*accepted = *duplicates = 0;
+	if (!fresh)
+		return -1;
+	pthread_mutex_lock(&e->lock);
+	if (corr_store_begin(e->store))
+		goto out;
+	for (size_t i = 0; i < b->n_events; i++) {
+		int inserted;
+		if (corr_store_insert_event(e->store, &b->events[i], now_ms, &inserted))
+			goto rollback;
+		fresh[i] = (char)inserted;
+		*accepted += inserted;
+		*duplicates += !inserted;
+	}
+	for (size_t i = 0; i < b->n_edges; i++)
+		if (corr_store_upsert_edge(e->store, &b->edges[i], now_ms))
+			goto rollback;
+	if (corr_store_commit(e->store))
+		goto rollback;
+	/* Stored: from here on the batch counts as delivered. */
+	e->events_stored += (int64_t)*accepted;
+	for (size_t i = 0; i < b->n_edges; i++)
+		if (corr_topology_add_edge(e->topo, b->edges[i].caller, b->edges[i].callee))
+			log_error("engine: out of memory adding edge %s -> %s",
+				  b->edges[i].caller, b->edges[i].callee);
+	struct touched touched = { 0 };
+	for (size_t i = 0; i < b->n_events; i++)
+		if (fresh[i] && correlate(e, &b->events[i], now_ms, &touched))
+			log_error("engine: correlating event %s failed", b->events[i].id);
+	publish_touched(e, &touched, now_ms);
+	corr_metrics_add(&e->metrics.events_accepted, *accepted);
+	corr_metrics_add(&e->metrics.events_duplicate, *duplicates);
+	corr_metrics_add(&e->metrics.edges_received, b->n_edges);
+	rc = 0;
+	goto out;
+rollback:
+	corr_store_rollback(e->store);
+	*accepted = *duplicates = 0;
+out:
+	pthread_mutex_unlock(&e->lock);
+	free(fresh);
+	return rc;
+}
+
+int corr_engine_post_alerts(struct corr_engine *e, json_t *body, int64_t now_ms,
+			    char *err, size_t errlen)
+{
+	size_t i, n;
+	json_t *it;
+	char where[32];
+
+	if (!json_is_array(body)) {
+		snprintf(err, errlen, "body: must be a JSON array of alerts");
+		return -1;
+	}
+	n = json_array_size(body);
+	struct corr_alert *alerts = calloc(n + 1, sizeof(*alerts));
+	if (!alerts) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* Validate all first: a bad alert rejects the request, nothing kept. */
+	json_array_foreach(body, i, it) {
+		snprintf(where, sizeof(where), "[%zu]", i);
+		if (corr_alert_from_api_json(&alerts[i], it, now_ms, e->cfg->resolve_timeout_ms,
+					     where, err, errlen)) {
+			for (size_t j = 0; j < i; j++)
+				corr_alert_free(&alerts[j]);
+			free(alerts);
+			return -1;
+		}
+	}
+	int rc = 0;
+	for (i = 0; i < n; i++) {
+		if (corr_dispatch_put(e->dispatch, &alerts[i], now_ms))
+			rc = -2;
+		corr_alert_free(&alerts[i]);
+	}
+	free(alerts);
+	corr_metrics_add(&e->metrics.alerts_received, n);
+	if (rc)
+		snprintf(err, errlen, "out of memory");
+	return rc;
+}
+
+/* ---------------------------------------------------------------- API */
+
+json_t *corr_engine_incidents_json(struct corr_engine *e, const char *state, size_t limit)
+{
+	json_t *arr = json_array();
+
+	pthread_mutex_lock(&e->lock);
+	size_t slots = corr_topology_incident_slots(e->topo);
+	/* Newest first. */
+	for (size_t i = slots; arr && i-- > 0 && json_array_size(arr) < limit;) {
+		struct corr_incident_view v;
+		if (corr_topology_view(e->topo, (int)i, &v))
+			continue;
+		if (state && strcmp(state, v.resolved ? "resolved" : "firing"))
+			continue;
+		json_t *j = corr_topology_incident_json(e->topo, (int)i, false);
+		if (j)
+			json_array_append_new(arr, j);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return arr;
+}
+
+json_t *corr_engine_incident_json(struct corr_engine *e, const char *id)
+{
+	json_t *j = NULL;
+
+	pthread_mutex_lock(&e->lock);
+	int idx = corr_topology_find(e->topo, id);
+	if (idx >= 0)
+		j = corr_topology_incident_json(e->topo, idx, true);
+	if (j) {
+		size_t max = 4096;
+		const char **ids = calloc(max, sizeof(*ids));
+		json_t *events = json_array();
+		size_t n = ids ? corr_topology_anomaly_ids(e->topo, idx, ids, max) : 0;
+		for (size_t i = 0; i < n; i++)
+			if (corr_store_events_of_anomaly(e->store, ids[i], events))
+				log_error("engine: reading events of anomaly %s: %s", ids[i],
+					  corr_store_errmsg(e->store));
+		free(ids);
+		json_object_set_new(j, "event_list", events);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return j;
+}
+
+int corr_engine_add_silence(struct corr_engine *e, json_t *body, char *id, char *err,
+			    size_t errlen)
+{
+	int64_t now = corr_now_ms();
+
+	if (corr_dispatch_add_silence(e->dispatch, body, now, id, err, errlen))
+		return -1;
+	json_t *stored = corr_dispatch_silence_json(e->dispatch, id, now);
+	json_object_del(stored, "status");
+	char *text = stored ? json_dumps(stored, JSON_COMPACT) : NULL;
+	json_decref(stored);
+	pthread_mutex_lock(&e->lock);
+	int rc = text ? corr_store_put_silence(e->store, id, text) : -1;
+	pthread_mutex_unlock(&e->lock);
+	free(text);
+	if (rc)
+		snprintf(err, errlen, "cannot store the silence");
+	return rc ? -2 : 0;
+}
+
+int corr_engine_expire_silence(struct corr_engine *e, const char *id)
+{
+	int64_t now = corr_now_ms();
+
+	if (corr_dispatch_expire_silence(e->dispatch, id, now))
+		return -1;
+	json_t *stored = corr_dispatch_silence_json(e->dispatch, id, now);
+	json_object_del(stored, "status");
+	char *text = stored ? json_dumps(stored, JSON_COMPACT) : NULL;
+	json_decref(stored);
+	pthread_mutex_lock(&e->lock);
+	int rc = text ? corr_store_put_silence(e->store, id, text) : -1;
+	pthread_mutex_unlock(&e->lock);
+	free(text);
+	return rc ? -2 : 0;
+}
+
+json_t *corr_engine_silences_json(struct corr_engine *e)
+{
+	return corr_dispatch_silences_json(e->dispatch, corr_now_ms());
+}
+
+json_t *corr_engine_alerts_json(struct corr_engine *e)
+{
+	return corr_dispatch_alerts_json(e->dispatch, corr_now_ms());
+}
+
+int64_t corr_engine_tick(struct corr_engine *e, int64_t now_ms)
+{
+	return corr_dispatch_tick(e->dispatch, now_ms);
+}
+
+int corr_engine_drain(struct corr_engine *e, int64_t timeout_ms)
+{
+	return corr_notifier_drain(e->notifier, timeout_ms);
+}
+
+struct corr_metrics *corr_engine_metrics(struct corr_engine *e)
+{
+	return &e->metrics;
+}
+
+const struct corr_config *corr_engine_config(struct corr_engine *e)
+{
+	return e->cfg;
+}
+
+void corr_engine_render_metrics(struct corr_engine *e, FILE *out)
+{
+	size_t groups, alerts, firing = 0, total = 0, services;
+	int64_t stored;
+
+	corr_metrics_render(&e->metrics, out);
+	corr_dispatch_counts(e->dispatch, &groups, &alerts);
+	pthread_mutex_lock(&e->lock);
+	stored = e->events_stored;
+	services = corr_topology_service_count(e->topo);
+	for (size_t i = 0; i < corr_topology_incident_slots(e->topo); i++) {
+		struct corr_incident_view v;
+		if (corr_topology_view(e->topo, (int)i, &v))
+			continue;
+		total++;
+		firing += !v.resolved;
+	}
+	pthread_mutex_unlock(&e->lock);
+	fprintf(out,
+		"# HELP seismo_correlator_events_stored Events in the store.\n"
+		"# TYPE seismo_correlator_events_stored gauge\n"
+		"seismo_correlator_events_stored %lld\n"
+		"# HELP seismo_correlator_incidents Incidents, by state.\n"
+		"# TYPE seismo_correlator_incidents gauge\n"
+		"seismo_correlator_incidents{state=\"firing\"} %zu\n"
+		"seismo_correlator_incidents{state=\"resolved\"} %zu\n"
+		"# HELP seismo_correlator_services Services known to the topology.\n"
+		"# TYPE seismo_correlator_services gauge\n"
+		"seismo_correlator_services %zu\n"
+		"# HELP seismo_correlator_alert_groups Alertmanager-style aggregation groups.\n"
+		"# TYPE seismo_correlator_alert_groups gauge\n"
+		"seismo_correlator_alert_groups %zu\n"
+		"# HELP seismo_correlator_alerts Alerts known to the dispatcher.\n"
+		"# TYPE seismo_correlator_alerts gauge\n"
+		"seismo_correlator_alerts %zu\n",
+		(long long)stored, firing, total - firing, services, groups, alerts);
+}

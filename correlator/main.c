@@ -1,0 +1,181 @@
+/* seismo-correlator: events from seismo agents -> incidents -> receivers. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	stop_requested = sig;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: seismo-correlator [OPTIONS]\n"
+		"\n"
+		"Receives anomaly events from seismo agents, stores them (SQLite), merges\n"
+		"anomalies of connected services into incidents with ranked root causes,\n"
+		"and notifies receivers with Alertmanager's routing and grouping semantics.\n"
+		"\n"
+		"options:\n"
+		"  -c, --config FILE     YAML config: Alertmanager's route/inhibit_rules/receivers\n"
+		"                        plus a 'seismo:' section (see docs/correlator.md);\n"
+		"                        without one, nothing is notified (a 'null' receiver)\n"
+		"  -l, --listen ADDR     HOST:PORT to serve on (default 127.0.0.1:9095)\n"
+		"  -d, --db PATH         SQLite database (default seismo-correlator.db)\n"
+		"  -t, --token-file FILE bearer token agents must send (overrides the config)\n"
+		"      --check-config    load and validate the config, then exit\n"
+		"  -v, --log-level LVL   error, warn, info (default) or debug\n"
+		"  -h, --help            this text\n"
+		"      --version         print the version\n"
+		"\n"
+		"endpoints: POST /api/v1/events, POST /api/v1/alertmanager,\n"
+		"  POST|GET /api/v2/alerts, GET /api/v1/incidents[/ID],\n"
+		"  GET|POST /api/v1/silences, DELETE /api/v1/silences/ID, GET /healthz, /metrics\n");
+}
+
+static int replace(char **field, const char *value)
+{
+	char *v = strdup(value);
+
+	if (!v)
+		return -1;
+	free(*field);
+	*field = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "token-file", required_argument, NULL, 't' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "log-level", required_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	const char *config = NULL, *listen = NULL, *db = NULL, *token_file = NULL;
+	int check = 0, opt, level;
+	char err[1024];
+
+	while ((opt = getopt_long(argc, argv, "c:l:d:t:v:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'd':
+			db = optarg;
+			break;
+		case 't':
+			token_file = optarg;
+			break;
+		case 'C':
+			check = 1;
+			break;
+		case 'v':
+			level = log_level_parse(optarg);
+			if (level < 0) {
+				fprintf(stderr, "seismo-correlator: unknown log level '%s'\n", optarg);
+				return 2;
+			}
+			log_set_level((enum log_level)level);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("seismo-correlator %s\n", SEISMO_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "seismo-correlator: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	struct corr_config *cfg = config ? corr_config_load(config, err, sizeof(err))
+					 : corr_config_default();
+	if (!cfg) {
+		fprintf(stderr, "seismo-correlator: %s\n", config ? err : "out of memory");
+		return 1;
+	}
+	if (check) {
+		printf("%s: ok (%zu receivers, %zu inhibit rules)\n", config ? config : "(defaults)",
+		       cfg->n_receivers, cfg->n_inhibit);
+		corr_config_free(cfg);
+		return 0;
+	}
+	if ((listen && replace(&cfg->listen, listen)) || (db && replace(&cfg->db_path, db))) {
+		fprintf(stderr, "seismo-correlator: out of memory\n");
+		corr_config_free(cfg);
+		return 1;
+	}
+	if (token_file) {
+		char *tok = corr_read_small_file(token_file, 4096);
+		if (!tok) {
+			fprintf(stderr, "seismo-correlator: token file %s: %s\n", token_file,
+				strerror(errno));
+			corr_config_free(cfg);
+			return 1;
+		}
+		free(cfg->token);
+		cfg->token = tok;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int rc = 1;
+	struct corr_server *srv = NULL;
+	struct corr_engine *engine = corr_engine_new(cfg, err, sizeof(err));
+	if (!engine) {
+		log_error("%s", err);
+		goto out;
+	}
+	srv = corr_server_start(engine, cfg->listen, err, sizeof(err));
+	if (!srv) {
+		log_error("%s", err);
+		goto out;
+	}
+	log_info("seismo-correlator %s listening on %s (port %u), store %s%s", SEISMO_VERSION,
+		 cfg->listen, corr_server_port(srv), cfg->db_path,
+		 cfg->token ? ", bearer token required" : "");
+	while (!stop_requested)
+		pause();
+	log_info("signal %d: stopping", (int)stop_requested);
+	rc = 0;
+out:
+	corr_server_stop(srv);
+	if (engine && corr_engine_drain(engine, 2000))
+		log_warn("notifications still queued at shutdown");
+	corr_engine_free(engine);
+	corr_config_free(cfg);
+	curl_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,408 @@
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+
+struct corr_store {
+	sqlite3 *db;
+	sqlite3_stmt *insert_event;
+	sqlite3_stmt *upsert_edge;
+	sqlite3_stmt *events_of_anomaly;
+};
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS events ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" id TEXT NOT NULL UNIQUE, anomaly_id TEXT NOT NULL,"
+	" received_ms INTEGER NOT NULL, resolved INTEGER NOT NULL,"
+	" severity INTEGER NOT NULL, service TEXT NOT NULL, node TEXT NOT NULL,"
+	" metric TEXT NOT NULL, value REAL, score REAL, threshold REAL,"
+	" starts_ms INTEGER, observed_ms INTEGER, ends_ms INTEGER,"
+	" labels TEXT NOT NULL, deps TEXT NOT NULL, raw TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS events_anomaly ON events(anomaly_id);"
+	"CREATE TABLE IF NOT EXISTS edges ("
+	" caller TEXT NOT NULL, callee TEXT NOT NULL, endpoint TEXT NOT NULL,"
+	" requests INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (caller, callee, endpoint));"
+	"CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT NOT NULL);";
+
+static int prepare(struct corr_store *st, const char *sql, sqlite3_stmt **stmt)
+{
+	if (sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL) != SQLITE_OK) {
+		log_error("store: cannot prepare '%s': %s", sql, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
+struct corr_store *corr_store_open(const char *path, int sync_full, char *err,
+				   size_t errlen)
+{
+	struct corr_store *st = calloc(1, sizeof(*st));
+	char *msg = NULL;
+
+	if (!st) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &st->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				    SQLITE_OPEN_FULLMUTEX,
+			    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "store %s: %s", path,
+			 st->db ? sqlite3_errmsg(st->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	/*
+	 * WAL: readers never block ingest. synchronous=NORMAL survives a crash
+	 * of the process (the contract: a 2xx means stored); FULL also
+	 * survives power loss, at one fsync per batch.
+	 */
+	const char *pragmas = sync_full ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+					: "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+	if (sqlite3_exec(st->db, pragmas, NULL, NULL, &msg) != SQLITE_OK ||
+	    sqlite3_exec(st->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "store %s: %s", path, msg ? msg : "schema failed");
+		sqlite3_free(msg);
+		goto fail;
+	}
+	if (prepare(st,
+		    "INSERT OR IGNORE INTO events (id, anomaly_id, received_ms, resolved,"
+		    " severity, service, node, metric, value, score, threshold, starts_ms,"
+		    " observed_ms, ends_ms, labels, deps, raw)"
+		    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		    &st->insert_event) ||
+	    prepare(st,
+		    "INSERT INTO edges (caller, callee, endpoint, requests, last_seen_ms)"
+		    " VALUES (?,?,?,?,?) ON CONFLICT (caller, callee, endpoint) DO UPDATE"
+		    " SET requests = requests + excluded.requests,"
+		    " last_seen_ms = excluded.last_seen_ms",
+		    &st->upsert_edge) ||
+	    prepare(st, "SELECT raw FROM events WHERE anomaly_id = ? ORDER BY seq",
+		    &st->events_of_anomaly)) {
+		snprintf(err, errlen, "store %s: %s", path, sqlite3_errmsg(st->db));
+		goto fail;
+	}
+	return st;
+fail:
+	corr_store_close(st);
+	return NULL;
+}
+
+void corr_store_close(struct corr_store *st)
+{
+	if (!st)
+		return;
+	sqlite3_finalize(st->insert_event);
+	sqlite3_finalize(st->upsert_edge);
+	sqlite3_finalize(st->events_of_anomaly);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+const char *corr_store_errmsg(struct corr_store *st)
+{
+	return sqlite3_errmsg(st->db);
+}
+
+static int exec(struct corr_store *st, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_error("store: %s: %s", sql, msg ? msg : "failed");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int corr_store_begin(struct corr_store *st)
+{
+	return exec(st, "BEGIN IMMEDIATE");
+}
+
+int corr_store_commit(struct corr_store *st)
+{
+	return exec(st, "COMMIT");
+}
+
+void corr_store_rollback(struct corr_store *st)
+{
+	exec(st, "ROLLBACK");
+}
+
+static json_t *deps_to_json(const struct corr_event *ev)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < ev->n_deps; i++)
+		json_array_append_new(arr, json_pack("{s:s?,s:b}", "service",
+						     ev->deps[i].service, "anomalous",
+						     ev->deps[i].anomalous));
+	return arr;
+}
+
+static int bind_text_json(sqlite3_stmt *s, int idx, json_t *j)
+{
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	json_decref(j);
+	if (!text)
+		return -1;
+	return sqlite3_bind_text(s, idx, text, -1, free) == SQLITE_OK ? 0 : -1;
+}
+
+int corr_store_insert_event(struct corr_store *st, const struct corr_event *ev,
+			    int64_t received_ms, int *inserted)
+{
+	sqlite3_stmt *s = st->insert_event;
+	int rc = -1;
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	sqlite3_bind_text(s, 1, ev->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, ev->anomaly_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, received_ms);
+	sqlite3_bind_int(s, 4, ev->resolved);
+	sqlite3_bind_int(s, 5, ev->severity);
+	sqlite3_bind_text(s, 6, ev->service, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, ev->node, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 8, ev->metric, -1, SQLITE_STATIC);
+	sqlite3_bind_double(s, 9, ev->value);
+	sqlite3_bind_double(s, 10, ev->score);
+	sqlite3_bind_double(s, 11, ev->threshold);
+	sqlite3_bind_int64(s, 12, ev->starts_at_ms);
+	sqlite3_bind_int64(s, 13, ev->observed_at_ms);
+	sqlite3_bind_int64(s, 14, ev->ends_at_ms);
+	if (bind_text_json(s, 15, corr_labels_to_json(&ev->labels)) ||
+	    bind_text_json(s, 16, deps_to_json(ev)) ||
+	    bind_text_json(s, 17, json_incref(ev->raw)))
+		goto out;
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		log_error("store: inserting event %s: %s", ev->id, sqlite3_errmsg(st->db));
+		goto out;
+	}
+	*inserted = sqlite3_changes(st->db) > 0;
+	rc = 0;
+out:
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc;
+}
+
+int corr_store_upsert_edge(struct corr_store *st, const struct corr_edge *e,
+			   int64_t now_ms)
+{
+	sqlite3_stmt *s = st->upsert_edge;
+	int rc = 0;
+
+	sqlite3_reset(s);
+	sqlite3_bind_text(s, 1, e->caller, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, e->callee, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, e->endpoint ? e->endpoint : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)e->requests);
+	sqlite3_bind_int64(s, 5, now_ms);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		log_error("store: edge %s -> %s: %s", e->caller, e->callee,
+			  sqlite3_errmsg(st->db));
+		rc = -1;
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+static char *column_strdup(sqlite3_stmt *s, int col)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+
+	return strdup(t ? (const char *)t : "");
+}
+
+static int row_to_event(sqlite3_stmt *s, struct corr_event *ev)
+{
+	json_error_t jerr;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->id = column_strdup(s, 0);
+	ev->anomaly_id = column_strdup(s, 1);
+	ev->resolved = sqlite3_column_int(s, 2);
+	ev->severity = sqlite3_column_int(s, 3) ? CORR_SEV_CRITICAL : CORR_SEV_WARNING;
+	ev->service = column_strdup(s, 4);
+	ev->node = column_strdup(s, 5);
+	ev->metric = column_strdup(s, 6);
+	ev->value = sqlite3_column_double(s, 7);
+	ev->score = sqlite3_column_double(s, 8);
+	ev->threshold = sqlite3_column_double(s, 9);
+	ev->starts_at_ms = sqlite3_column_int64(s, 10);
+	ev->observed_at_ms = sqlite3_column_int64(s, 11);
+	ev->ends_at_ms = sqlite3_column_int64(s, 12);
+	json_t *labels = json_loads((const char *)sqlite3_column_text(s, 13), 0, &jerr);
+	json_t *deps = json_loads((const char *)sqlite3_column_text(s, 14), 0, &jerr);
+	char err[128];
+	int rc = 0;
+	if (!ev->id || !ev->anomaly_id || !ev->service || !ev->node || !ev->metric ||
+	    !labels || !deps || corr_labels_from_json(&ev->labels, labels, "labels", err, sizeof(err)))
+		rc = -1;
+	if (!rc && json_is_array(deps)) {
+		size_t i;
+		json_t *d;
+		ev->deps = calloc(json_array_size(deps) + 1, sizeof(*ev->deps));
+		if (!ev->deps)
+			rc = -1;
+		json_array_foreach(deps, i, d) {
+			if (rc)
+				break;
+			json_t *svc = json_object_get(d, "service");
+			ev->deps[i].service = json_is_string(svc) ? strdup(json_string_value(svc)) : NULL;
+			ev->deps[i].anomalous = json_is_true(json_object_get(d, "anomalous"));
+			ev->n_deps++;
+		}
+	}
+	json_decref(labels);
+	json_decref(deps);
+	return rc;
+}
+
+int corr_store_each_event(struct corr_store *st, corr_store_event_cb cb, void *arg)
+{
+	sqlite3_stmt *s;
+	int rc = 0, step;
+
+	if (prepare(st,
+		    "SELECT id, anomaly_id, resolved, severity, service, node, metric,"
+		    " value, score, threshold, starts_ms, observed_ms, ends_ms, labels, deps"
+		    " FROM events ORDER BY seq",
+		    &s))
+		return -1;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		struct corr_event ev;
+		if (row_to_event(s, &ev)) {
+			log_error("store: unreadable stored event %s", ev.id ? ev.id : "?");
+			corr_event_free(&ev);
+			rc = -1;
+			break;
+		}
+		rc = cb(&ev, arg);
+		corr_event_free(&ev);
+		if (rc)
+			break;
+	}
+	if (!rc && step != SQLITE_DONE) {
+		log_error("store: reading events: %s", sqlite3_errmsg(st->db));
+		rc = -1;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int corr_store_each_edge(struct corr_store *st, corr_store_edge_cb cb, void *arg)
+{
+	sqlite3_stmt *s;
+	int rc = 0, step;
+
+	if (prepare(st, "SELECT caller, callee, endpoint, requests FROM edges", &s))
+		return -1;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		struct corr_edge e = {
+			.caller = (char *)sqlite3_column_text(s, 0),
+			.callee = (char *)sqlite3_column_text(s, 1),
+			.endpoint = (char *)sqlite3_column_text(s, 2),
+			.requests = (uint64_t)sqlite3_column_int64(s, 3),
+		};
+		rc = cb(&e, arg);
+		if (rc)
+			break;
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = -1;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int corr_store_events_of_anomaly(struct corr_store *st, const char *anomaly_id,
+				 json_t *arr)
+{
+	sqlite3_stmt *s = st->events_of_anomaly;
+	int step, rc = 0;
+
+	sqlite3_reset(s);
+	sqlite3_bind_text(s, 1, anomaly_id, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		json_error_t jerr;
+		json_t *j = json_loads((const char *)sqlite3_column_text(s, 0), 0, &jerr);
+		if (j)
+			json_array_append_new(arr, j);
+	}
+	if (step != SQLITE_DONE)
+		rc = -1;
+	sqlite3_reset(s);
+	return rc;
+}
+
+int64_t corr_store_count_events(struct corr_store *st)
+{
+	sqlite3_stmt *s;
+	int64_t n = -1;
+
+	if (prepare(st, "SELECT COUNT(*) FROM events", &s))
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+int corr_store_put_silence(struct corr_store *st, const char *id, const char *json_text)
+{
+	sqlite3_stmt *s;
+	int rc = 0;
+
+	if (prepare(st, "INSERT OR REPLACE INTO silences (id, body) VALUES (?, ?)", &s))
+		return -1;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, json_text, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		log_error("store: silence %s: %s", id, sqlite3_errmsg(st->db));
+		rc = -1;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int corr_store_delete_silence(struct corr_store *st, const char *id)
+{
+	sqlite3_stmt *s;
+	int rc = 0;
+
+	if (prepare(st, "DELETE FROM silences WHERE id = ?", &s))
+		return -1;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = -1;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int corr_store_each_silence(struct corr_store *st, corr_store_silence_cb cb, void *arg)
+{
+	sqlite3_stmt *s;
+	int rc = 0;
+
+	if (prepare(st, "SELECT id, body FROM silences", &s))
+		return -1;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		rc = cb((const char *)sqlite3_column_text(s, 0),
+			(const char *)sqlite3_column_text(s, 1), arg);
+		if (rc)
+			break;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * The correlator's embedded store (SQLite, WAL): events deduplicated by id,
+ * dependency edges, silences. Incidents are derived state: on start the
+ * engine replays the stored events in arrival order, so the same events give
+ * the same incidents with the same ids.
+ */
+#ifndef CORR_STORE_H
+#define CORR_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+
+struct corr_store;
+
+/* path ":memory:" works for tests. sync_full: fsync every commit. */
+struct corr_store *corr_store_open(const char *path, int sync_full, char *err,
+				   size_t errlen);
+void corr_store_close(struct corr_store *st);
+
+int corr_store_begin(struct corr_store *st);
+int corr_store_commit(struct corr_store *st);
+void corr_store_rollback(struct corr_store *st);
+
+/* Inserts unless the id is known; *inserted says which. 0 or -1. */
+int corr_store_insert_event(struct corr_store *st, const struct corr_event *ev,
+			    int64_t received_ms, int *inserted);
+int corr_store_upsert_edge(struct corr_store *st, const struct corr_edge *e,
+			   int64_t now_ms);
+
+typedef int (*corr_store_event_cb)(struct corr_event *ev, void *arg);
+typedef int (*corr_store_edge_cb)(const struct corr_edge *e, void *arg);
+/* Calls cb for every stored event in arrival order (cb owns nothing). */
+int corr_store_each_event(struct corr_store *st, corr_store_event_cb cb, void *arg);
+int corr_store_each_edge(struct corr_store *st, corr_store_edge_cb cb, void *arg);
+/* Raw events of one anomaly, oldest first, appended to arr. */
+int corr_store_events_of_anomaly(struct corr_store *st, const char *anomaly_id,
+				 json_t *arr);
+int64_t corr_store_count_events(struct corr_store *st);
+
+int corr_store_put_silence(struct corr_store *st, const char *id, const char *json_text);
+int corr_store_delete_silence(struct corr_store *st, const char *id);
+typedef int (*corr_store_silence_cb)(const char *id, const char *json_text, void *arg);
+int corr_store_each_silence(struct corr_store *st, corr_store_silence_cb cb, void *arg);
+
+const char *corr_store_errmsg(struct corr_store *st);
+
+#endif

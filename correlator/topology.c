@@ -1,0 +1,587 @@
+#include "topology.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strmap.h"
+#include "util.h"
+
+struct intvec {
+	int *v;
+	size_t n;
+	size_t cap;
+};
+
+static int intvec_push(struct intvec *iv, int x)
+{
+	if (iv->n == iv->cap) {
+		size_t cap = iv->cap ? iv->cap * 2 : 4;
+		int *g = realloc(iv->v, cap * sizeof(*g));
+		if (!g)
+			return -1;
+		iv->v = g;
+		iv->cap = cap;
+	}
+	iv->v[iv->n++] = x;
+	return 0;
+}
+
+static int intvec_has(const struct intvec *iv, int x)
+{
+	for (size_t i = 0; i < iv->n; i++)
+		if (iv->v[i] == x)
+			return 1;
+	return 0;
+}
+
+struct service {
+	char *name;
+	struct intvec adj;     /* callers and callees: connectivity */
+	struct intvec callees; /* direction: who this service depends on */
+	struct intvec anoms;
+	unsigned mark;
+};
+
+struct anomaly {
+	char *id;
+	int service;
+	char *node;
+	int64_t start_ms;
+	int64_t end_ms; /* 0 while firing */
+	int64_t observed_ms;
+	double score;
+	enum corr_severity severity;
+	int incident;
+	size_t n_events;
+	struct corr_labels labels;
+	struct intvec dep_services; /* anomalous dependencies the agent named */
+};
+
+struct incident {
+	char id[17];
+	int merged_into;
+	struct intvec anoms;
+	bool dirty;
+	struct corr_root_cause *causes;
+	size_t n_causes;
+	struct corr_incident_view view;
+};
+
+struct corr_topology {
+	struct corr_topo_params p;
+	struct service *svc;
+	size_t n_svc;
+	struct corr_strmap svc_index;
+	struct anomaly *an;
+	size_t n_an;
+	struct corr_strmap an_index;
+	struct incident *inc;
+	size_t n_inc;
+	unsigned mark;
+	struct intvec queue; /* BFS scratch */
+};
+
+struct corr_topology *corr_topology_new(const struct corr_topo_params *p)
+{
+	struct corr_topology *t = calloc(1, sizeof(*t));
+
+	if (t)
+		t->p = *p;
+	return t;
+}
+
+void corr_topology_free(struct corr_topology *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n_svc; i++) {
+		free(t->svc[i].name);
+		free(t->svc[i].adj.v);
+		free(t->svc[i].callees.v);
+		free(t->svc[i].anoms.v);
+	}
+	free(t->svc);
+	for (size_t i = 0; i < t->n_an; i++) {
+		free(t->an[i].id);
+		free(t->an[i].node);
+		corr_labels_free(&t->an[i].labels);
+		free(t->an[i].dep_services.v);
+	}
+	free(t->an);
+	for (size_t i = 0; i < t->n_inc; i++) {
+		free(t->inc[i].anoms.v);
+		free(t->inc[i].causes);
+	}
+	free(t->inc);
+	corr_strmap_free(&t->svc_index);
+	corr_strmap_free(&t->an_index);
+	free(t->queue.v);
+	free(t);
+}
+
+static int service_id(struct corr_topology *t, const char *name)
+{
+	int id = corr_strmap_get(&t->svc_index, name);
+
+	if (id >= 0)
+		return id;
+	struct service *g = realloc(t->svc, (t->n_svc + 1) * sizeof(*g));
+	if (!g)
+		return -1;
+	t->svc = g;
+	memset(&t->svc[t->n_svc], 0, sizeof(*g));
+	t->svc[t->n_svc].name = strdup(name);
+	if (!t->svc[t->n_svc].name || corr_strmap_put(&t->svc_index, name, (int)t->n_svc)) {
+		free(t->svc[t->n_svc].name);
+		return -1;
+	}
+	return (int)t->n_svc++;
+}
+
+static int resolve_incident(const struct corr_topology *t, int idx)
+{
+	while (t->inc[idx].merged_into >= 0)
+		idx = t->inc[idx].merged_into;
+	return idx;
+}
+
+static void mark_dirty(struct corr_topology *t, int svc)
+{
+	/* A new edge can change explanations in any incident on this service. */
+	for (size_t i = 0; i < t->svc[svc].anoms.n; i++)
+		t->inc[resolve_incident(t, t->an[t->svc[svc].anoms.v[i]].incident)].dirty = true;
+}
+
+int corr_topology_add_edge(struct corr_topology *t, const char *caller, const char *callee)
+{
+	int a = service_id(t, caller), b = service_id(t, callee);
+
+	if (a < 0 || b < 0)
+		return -1;
+	if (a == b || intvec_has(&t->svc[a].callees, b))
+		return 0;
+	if (intvec_push(&t->svc[a].callees, b))
+		return -1;
+	if (!intvec_has(&t->svc[a].adj, b) &&
+	    (intvec_push(&t->svc[a].adj, b) || intvec_push(&t->svc[b].adj, a)))
+		return -1;
+	mark_dirty(t, a);
+	return 0;
+}
+
+/* Does anomaly b (already placed) overlap in time with one starting at start? */
+static bool overlaps(const struct corr_topology *t, const struct anomaly *b, int64_t start)
+{
+	int64_t end = b->end_ms ? b->end_ms : INT64_MAX / 2;
+
+	return start >= b->start_ms - t->p.slack_ms && start <= end + t->p.slack_ms;
+}
+
+/* Incidents holding an anomaly near svc in the graph and in time. */
+static int find_candidates(struct corr_topology *t, int svc, int64_t start,
+			   struct intvec *out)
+{
+	struct intvec depth = { 0 };
+	int rc = 0;
+
+	t->mark++;
+	t->queue.n = 0;
+	if (intvec_push(&t->queue, svc) || intvec_push(&depth, 0))
+		goto oom;
+	t->svc[svc].mark = t->mark;
+	for (size_t head = 0; head < t->queue.n; head++) {
+		int s = t->queue.v[head], d = depth.v[head];
+		struct service *sv = &t->svc[s];
+		for (size_t i = 0; i < sv->anoms.n; i++) {
+			const struct anomaly *b = &t->an[sv->anoms.v[i]];
+			if (!overlaps(t, b, start))
+				continue;
+			int inc = resolve_incident(t, b->incident);
+			if (!intvec_has(out, inc) && intvec_push(out, inc))
+				goto oom;
+		}
+		if (d >= t->p.max_hops)
+			continue;
+		for (size_t i = 0; i < sv->adj.n; i++) {
+			int n = sv->adj.v[i];
+			if (t->svc[n].mark == t->mark)
+				continue;
+			t->svc[n].mark = t->mark;
+			if (intvec_push(&t->queue, n) || intvec_push(&depth, d + 1))
+				goto oom;
+		}
+	}
+	goto out;
+oom:
+	rc = -1;
+out:
+	free(depth.v);
+	return rc;
+}
+
+static int new_incident(struct corr_topology *t, const char *anomaly_id)
+{
+	struct incident *g = realloc(t->inc, (t->n_inc + 1) * sizeof(*g));
+
+	if (!g)
+		return -1;
+	t->inc = g;
+	struct incident *inc = &t->inc[t->n_inc];
+	memset(inc, 0, sizeof(*inc));
+	inc->merged_into = -1;
+	inc->dirty = true;
+	/* The first anomaly names the incident: stable across replays. */
+	snprintf(inc->id, sizeof(inc->id), "%.16s", anomaly_id);
+	return (int)t->n_inc++;
+}
+
+static int merge_into(struct corr_topology *t, int dst, int src)
+{
+	struct incident *s = &t->inc[src];
+
+	for (size_t i = 0; i < s->anoms.n; i++) {
+		t->an[s->anoms.v[i]].incident = dst;
+		if (intvec_push(&t->inc[dst].anoms, s->anoms.v[i]))
+			return -1;
+	}
+	s->anoms.n = 0;
+	s->merged_into = dst;
+	t->inc[dst].dirty = true;
+	return 0;
+}
+
+static int new_anomaly(struct corr_topology *t, const struct corr_event *ev, int svc)
+{
+	struct anomaly *g = realloc(t->an, (t->n_an + 1) * sizeof(*g));
+
+	if (!g)
+		return -1;
+	t->an = g;
+	struct anomaly *a = &t->an[t->n_an];
+	memset(a, 0, sizeof(*a));
+	a->id = strdup(ev->anomaly_id);
+	a->node = strdup(ev->node);
+	a->service = svc;
+	a->start_ms = ev->starts_at_ms;
+	a->incident = -1;
+	if (!a->id || !a->node || corr_labels_copy(&a->labels, &ev->labels) ||
+	    corr_strmap_put(&t->an_index, ev->anomaly_id, (int)t->n_an)) {
+		free(a->id);
+		free(a->node);
+		corr_labels_free(&a->labels);
+		return -1;
+	}
+	return (int)t->n_an++;
+}
+
+static int note_dependencies(struct corr_topology *t, struct anomaly *a, int svc,
+			     const struct corr_event *ev)
+{
+	for (size_t i = 0; i < ev->n_deps; i++) {
+		if (!ev->deps[i].service || !ev->deps[i].service[0])
+			continue;
+		/* What the agent saw calling is an edge, whether anomalous or not. */
+		if (corr_topology_add_edge(t, t->svc[svc].name, ev->deps[i].service))
+			return -1;
+		int d = service_id(t, ev->deps[i].service);
+		if (d < 0)
+			return -1;
+		if (ev->deps[i].anomalous && !intvec_has(&a->dep_services, d) &&
+		    intvec_push(&a->dep_services, d))
+			return -1;
+	}
+	return 0;
+}
+
+int corr_topology_add_event(struct corr_topology *t, const struct corr_event *ev,
+			    int *incident, int *merged, size_t max_merged,
+			    size_t *n_merged, bool *created)
+{
+	int svc = service_id(t, ev->service), ai;
+	struct intvec cands = { 0 };
+
+	*n_merged = 0;
+	*created = false;
+	if (svc < 0)
+		return -1;
+	ai = corr_strmap_get(&t->an_index, ev->anomaly_id);
+	if (ai < 0) {
+		ai = new_anomaly(t, ev, svc);
+		if (ai < 0)
+			return -1;
+		if (find_candidates(t, svc, ev->starts_at_ms, &cands))
+			goto oom;
+		int target;
+		if (!cands.n) {
+			target = new_incident(t, ev->anomaly_id);
+			if (target < 0)
+				goto oom;
+			*created = true;
+		} else {
+			/* The oldest incident absorbs the others. */
+			target = cands.v[0];
+			for (size_t i = 1; i < cands.n; i++)
+				if (cands.v[i] < target)
+					target = cands.v[i];
+			for (size_t i = 0; i < cands.n; i++) {
+				if (cands.v[i] == target)
+					continue;
+				if (merge_into(t, target, cands.v[i]))
+					goto oom;
+				if (*n_merged < max_merged)
+					merged[(*n_merged)++] = cands.v[i];
+			}
+		}
+		t->an[ai].incident = target;
+		if (intvec_push(&t->inc[target].anoms, ai) ||
+		    intvec_push(&t->svc[svc].anoms, ai))
+			goto oom;
+	}
+	struct anomaly *a = &t->an[ai];
+	a->n_events++;
+	if (fabs(ev->score) > a->score)
+		a->score = fabs(ev->score);
+	if (ev->severity > a->severity)
+		a->severity = ev->severity;
+	if (ev->observed_at_ms > a->observed_ms)
+		a->observed_ms = ev->observed_at_ms;
+	if (ev->resolved)
+		a->end_ms = ev->ends_at_ms > a->start_ms ? ev->ends_at_ms : a->start_ms + 1;
+	if (note_dependencies(t, a, svc, ev))
+		goto oom;
+	a = &t->an[ai];
+	*incident = resolve_incident(t, a->incident);
+	t->inc[*incident].dirty = true;
+	free(cands.v);
+	return 0;
+oom:
+	free(cands.v);
+	return -1;
+}
+
+size_t corr_topology_incident_slots(const struct corr_topology *t)
+{
+	return t->n_inc;
+}
+
+size_t corr_topology_service_count(const struct corr_topology *t)
+{
+	return t->n_svc;
+}
+
+int corr_topology_find(const struct corr_topology *t, const char *id)
+{
+	for (size_t i = 0; i < t->n_inc; i++)
+		if (!strcmp(t->inc[i].id, id))
+			return resolve_incident(t, (int)i);
+	return -1;
+}
+
+/* Per-service evidence inside one incident. */
+struct svc_evidence {
+	int service;
+	double score;
+	int64_t onset_ms;
+	const struct anomaly *strongest;
+};
+
+static int cmp_causes(const void *x, const void *y)
+{
+	const struct corr_root_cause *a = x, *b = y;
+
+	if (a->explained != b->explained)
+		return a->explained ? 1 : -1;
+	if (a->score != b->score)
+		return a->score > b->score ? -1 : 1;
+	if (a->onset_ms != b->onset_ms)
+		return a->onset_ms < b->onset_ms ? -1 : 1;
+	return strcmp(a->service, b->service);
+}
+
+static int rank(struct corr_topology *t, struct incident *inc)
+{
+	struct svc_evidence *ev = calloc(inc->anoms.n + 1, sizeof(*ev));
+	size_t n = 0;
+
+	if (!ev)
+		return -1;
+	for (size_t i = 0; i < inc->anoms.n; i++) {
+		const struct anomaly *a = &t->an[inc->anoms.v[i]];
+		size_t k;
+		for (k = 0; k < n && ev[k].service != a->service; k++)
+			;
+		if (k == n) {
+			ev[n++] = (struct svc_evidence){ .service = a->service,
+							 .onset_ms = a->start_ms,
+							 .strongest = a };
+		}
+		if (a->start_ms < ev[k].onset_ms)
+			ev[k].onset_ms = a->start_ms;
+		if (a->score > ev[k].score) {
+			ev[k].score = a->score;
+			ev[k].strongest = a;
+		}
+	}
+	free(inc->causes);
+	inc->causes = calloc(n + 1, sizeof(*inc->causes));
+	if (!inc->causes) {
+		free(ev);
+		return -1;
+	}
+	for (size_t k = 0; k < n; k++) {
+		const struct service *s = &t->svc[ev[k].service];
+		bool explained = false;
+		for (size_t j = 0; j < n && !explained; j++) {
+			if (j == k)
+				continue;
+			bool depends = intvec_has(&s->callees, ev[j].service);
+			/* The agent's own view: it saw this dependency anomalous. */
+			for (size_t i = 0; !depends && i < inc->anoms.n; i++) {
+				const struct anomaly *a = &t->an[inc->anoms.v[i]];
+				depends = a->service == ev[k].service &&
+					  intvec_has(&a->dep_services, ev[j].service);
+			}
+			explained = depends && ev[j].onset_ms <= ev[k].onset_ms + t->p.slack_ms;
+		}
+		inc->causes[k] = (struct corr_root_cause){
+			.service = s->name,
+			.score = ev[k].score,
+			.onset_ms = ev[k].onset_ms,
+			.explained = explained,
+			.labels = &ev[k].strongest->labels,
+		};
+	}
+	qsort(inc->causes, n, sizeof(*inc->causes), cmp_causes);
+	inc->n_causes = n;
+	free(ev);
+	return 0;
+}
+
+static size_t count_distinct_nodes(const struct corr_topology *t, const struct incident *inc)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < inc->anoms.n; i++) {
+		const char *node = t->an[inc->anoms.v[i]].node;
+		size_t j;
+		for (j = 0; j < i; j++)
+			if (!strcmp(t->an[inc->anoms.v[j]].node, node))
+				break;
+		n += j == i;
+	}
+	return n;
+}
+
+int corr_topology_view(struct corr_topology *t, int idx, struct corr_incident_view *v)
+{
+	struct incident *inc = &t->inc[idx];
+
+	if (inc->merged_into >= 0)
+		return -1;
+	if (inc->dirty) {
+		struct corr_incident_view *w = &inc->view;
+		memset(w, 0, sizeof(*w));
+		w->id = inc->id;
+		w->resolved = true;
+		w->start_ms = INT64_MAX;
+		for (size_t i = 0; i < inc->anoms.n; i++) {
+			const struct anomaly *a = &t->an[inc->anoms.v[i]];
+			if (a->start_ms < w->start_ms)
+				w->start_ms = a->start_ms;
+			if (!a->end_ms)
+				w->resolved = false;
+			else if (a->end_ms > w->end_ms)
+				w->end_ms = a->end_ms;
+			if (a->severity == CORR_SEV_CRITICAL)
+				w->severity = CORR_SEV_CRITICAL;
+			w->n_events += a->n_events;
+		}
+		if (!w->resolved)
+			w->end_ms = 0;
+		w->n_anomalies = inc->anoms.n;
+		w->n_nodes = count_distinct_nodes(t, inc);
+		if (rank(t, inc))
+			return -1;
+		w->causes = inc->causes;
+		w->n_causes = inc->n_causes;
+		w->n_services = inc->n_causes;
+		if ((int)w->n_services >= t->p.critical_services)
+			w->severity = CORR_SEV_CRITICAL;
+		inc->dirty = false;
+	}
+	*v = inc->view;
+	return 0;
+}
+
+json_t *corr_topology_incident_json(struct corr_topology *t, int idx, bool detail)
+{
+	struct corr_incident_view v;
+	char starts[32], ends[32];
+
+	if (corr_topology_view(t, idx, &v))
+		return NULL;
+	corr_time_format(v.start_ms, starts, sizeof(starts));
+	corr_time_format(v.end_ms, ends, sizeof(ends));
+	json_t *causes = json_array(), *services = json_array(), *nodes = json_array();
+	for (size_t i = 0; i < v.n_causes; i++) {
+		char onset[32];
+		corr_time_format(v.causes[i].onset_ms, onset, sizeof(onset));
+		json_array_append_new(services, json_string(v.causes[i].service));
+		if (v.causes[i].explained && i > 0)
+			continue;
+		json_array_append_new(causes,
+				      json_pack("{s:i,s:s,s:f,s:s,s:b}", "rank",
+						(int)json_array_size(causes) + 1, "service",
+						v.causes[i].service, "score", v.causes[i].score,
+						"onset", onset, "explained_by_dependency",
+						v.causes[i].explained));
+	}
+	const struct incident *inc = &t->inc[idx];
+	for (size_t i = 0; i < inc->anoms.n; i++) {
+		const char *node = t->an[inc->anoms.v[i]].node;
+		size_t j;
+		for (j = 0; j < json_array_size(nodes); j++)
+			if (!strcmp(json_string_value(json_array_get(nodes, j)), node))
+				break;
+		if (j == json_array_size(nodes))
+			json_array_append_new(nodes, json_string(node));
+	}
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:{s:I,s:I,s:o,s:o},s:I,s:I}", "id",
+			      v.id, "state", v.resolved ? "resolved" : "firing", "severity",
+			      corr_severity_name(v.severity), "starts_at", starts, "ends_at",
+			      ends, "root_causes", causes, "blast_radius", "services",
+			      (json_int_t)v.n_services, "nodes", (json_int_t)v.n_nodes,
+			      "service_names", services, "node_names", nodes, "anomalies",
+			      (json_int_t)v.n_anomalies, "events", (json_int_t)v.n_events);
+	if (o && detail) {
+		json_t *an = json_array();
+		for (size_t i = 0; i < inc->anoms.n; i++) {
+			const struct anomaly *a = &t->an[inc->anoms.v[i]];
+			char s[32], e[32];
+			corr_time_format(a->start_ms, s, sizeof(s));
+			corr_time_format(a->end_ms, e, sizeof(e));
+			json_array_append_new(an, json_pack("{s:s,s:s,s:s,s:s,s:s,s:f,s:s,s:I,s:o}",
+							    "anomaly_id", a->id, "service",
+							    t->svc[a->service].name, "node", a->node,
+							    "starts_at", s, "ends_at", e, "score",
+							    a->score, "severity",
+							    corr_severity_name(a->severity),
+							    "events", (json_int_t)a->n_events,
+							    "labels", corr_labels_to_json(&a->labels)));
+		}
+		json_object_set_new(o, "anomaly_list", an);
+	}
+	return o;
+}
+
+size_t corr_topology_anomaly_ids(const struct corr_topology *t, int idx,
+				 const char **out, size_t max)
+{
+	const struct incident *inc = &t->inc[idx];
+	size_t n = 0;
+
+	for (size_t i = 0; i < inc->anoms.n && n < max; i++)
+		out[n++] = t->an[inc->anoms.v[i]].id;
+	return n;
+}

@@ -1,0 +1,78 @@
+/*
+ * Topology correlation: anomalies of services that are connected in the
+ * dependency graph (within max_hops) and overlap in time form one incident;
+ * incidents that become connected merge. Inside an incident the root-cause
+ * candidates are the anomalous services not explained by an anomalous
+ * dependency (a callee that went anomalous no later than they did), ranked
+ * by evidence: robust z-score, then onset order (the BARO/NSigma idea:
+ * rank by anomaly magnitude inside the anomalous subgraph).
+ * Pure and deterministic: the same events in the same order give the same
+ * incidents and ids. Not thread-safe (the engine holds a lock).
+ */
+#ifndef CORR_TOPOLOGY_H
+#define CORR_TOPOLOGY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+
+struct corr_topo_params {
+	int max_hops;
+	int64_t slack_ms;	     /* time overlap tolerance */
+	int critical_services;	     /* blast radius that makes it critical */
+};
+
+struct corr_root_cause {
+	const char *service;
+	double score;		/* max |robust z| of its anomalies */
+	int64_t onset_ms;
+	bool explained;		/* an anomalous dependency explains it */
+	const struct corr_labels *labels; /* of its strongest anomaly */
+};
+
+struct corr_incident_view {
+	const char *id;
+	bool resolved;
+	int64_t start_ms;
+	int64_t end_ms;
+	enum corr_severity severity;
+	size_t n_services;
+	size_t n_nodes;
+	size_t n_anomalies;
+	size_t n_events;
+	const struct corr_root_cause *causes; /* ranked, best first */
+	size_t n_causes;
+};
+
+struct corr_topology;
+
+struct corr_topology *corr_topology_new(const struct corr_topo_params *p);
+void corr_topology_free(struct corr_topology *t);
+
+int corr_topology_add_edge(struct corr_topology *t, const char *caller, const char *callee);
+
+/*
+ * Applies one event. *incident gets the index of the incident it belongs
+ * to; merged[] the indexes of incidents merged into it (at most max_merged,
+ * *n_merged says how many). *created is set when a new incident opened.
+ */
+int corr_topology_add_event(struct corr_topology *t, const struct corr_event *ev,
+			    int *incident, int *merged, size_t max_merged,
+			    size_t *n_merged, bool *created);
+
+/* Number of incident slots (merged ones included: check view). */
+size_t corr_topology_incident_slots(const struct corr_topology *t);
+/* Fills v for incident idx; returns -1 if it was merged into another. */
+int corr_topology_view(struct corr_topology *t, int idx, struct corr_incident_view *v);
+int corr_topology_find(const struct corr_topology *t, const char *id);
+/* Incident idx as JSON; detail adds its anomalies. */
+json_t *corr_topology_incident_json(struct corr_topology *t, int idx, bool detail);
+/* The anomaly ids of an incident (for fetching its events). */
+size_t corr_topology_anomaly_ids(const struct corr_topology *t, int idx,
+				 const char **out, size_t max);
+size_t corr_topology_service_count(const struct corr_topology *t);
+
+#endif
