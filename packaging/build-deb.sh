@@ -6,6 +6,9 @@
 # Leaves OUTDIR/*.deb, the .changes and OUTDIR/lintian.log.
 set -eu
 out=$(realpath -m "$1")
+# The package builds its own tree: nothing of the caller's build may leak in
+# (tests/run.sh exports BUILD=<this checkout>/build, make exports MAKEFLAGS).
+unset BUILD SANITIZE CFLAGS LDFLAGS MAKEFLAGS MFLAGS MAKELEVEL
 cd "$(dirname "$0")/.."
 mode=${2:-head}
 version=$(packaging/version.sh "$mode")

@@ -6,6 +6,9 @@
 # Leaves OUTDIR/*.rpm and OUTDIR/rpmlint.log.
 set -eu
 out=$(realpath -m "$1")
+# The package builds its own tree: nothing of the caller's build may leak in
+# (tests/run.sh exports BUILD=<this checkout>/build, make exports MAKEFLAGS).
+unset BUILD SANITIZE CFLAGS LDFLAGS MAKEFLAGS MFLAGS MAKELEVEL
 mode=${2:-head}
 cd "$(dirname "$0")/.."
 version=$(packaging/version.sh "$mode")
