@@ -44,7 +44,9 @@ PY
 
 echo "== seismo agent with the unit's capabilities"
 log=$BUILD/test-logs/agent_caps_agent.log
-confined "$BUILD/seismo" agent --config "$SEISMO_ROOT/deploy/config/agent.yaml" \
+# setpriv itself, not the confined() function: a backgrounded function is a
+# subshell, and killing it would leave the agent running.
+setpriv --bounding-set="$bounding" --inh-caps=-all "$BUILD/seismo" agent --config "$SEISMO_ROOT/deploy/config/agent.yaml" \
 	--listen 127.0.0.1:$port --interval 1s >"$log" 2>&1 &
 agent=$!
 trap 'kill $agent 2>/dev/null; wait $agent 2>/dev/null' EXIT
