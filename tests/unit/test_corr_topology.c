@@ -1,0 +1,179 @@
+/* Topology correlation: merging connected anomalies, root-cause ranking, severity. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../correlator/topology.h"
+
+static const struct corr_topo_params params = {
+	.max_hops = 1, .slack_ms = 120000, .critical_services = 5,
+};
+
+/* An event for an anomaly of service at start (seconds), score. */
+static void add(struct corr_topology *t, const char *anomaly, const char *service,
+		const char *node, int start_s, double score, int resolved_at_s, int *incident,
+		size_t *n_merged, bool *created)
+{
+	struct corr_event ev = { 0 };
+	char id[64];
+	int merged[8];
+
+	snprintf(id, sizeof(id), "%s%s", anomaly, resolved_at_s ? "f" : "e");
+	ev.id = id;
+	ev.anomaly_id = (char *)anomaly;
+	ev.service = (char *)service;
+	ev.node = (char *)node;
+	ev.metric = (char *)"latency_p99";
+	ev.score = score;
+	ev.starts_at_ms = start_s * 1000LL;
+	ev.observed_at_ms = ev.starts_at_ms + 60000;
+	ev.resolved = resolved_at_s != 0;
+	ev.ends_at_ms = resolved_at_s * 1000LL;
+	corr_labels_set(&ev.labels, "service", service);
+	assert_int_equal(corr_topology_add_event(t, &ev, incident, merged, 8, n_merged, created), 0);
+	corr_labels_free(&ev.labels);
+}
+
+/* frontend -> checkout -> orders -> postgres, and an unrelated batch job. */
+static struct corr_topology *chain(void)
+{
+	struct corr_topology *t = corr_topology_new(&params);
+
+	assert_non_null(t);
+	assert_int_equal(corr_topology_add_edge(t, "frontend", "checkout"), 0);
+	assert_int_equal(corr_topology_add_edge(t, "checkout", "orders"), 0);
+	assert_int_equal(corr_topology_add_edge(t, "orders", "postgres"), 0);
+	assert_int_equal(corr_topology_add_edge(t, "reports", "warehouse"), 0);
+	return t;
+}
+
+static void propagated_fault_is_one_incident(void **state)
+{
+	struct corr_topology *t = chain();
+	int inc[5];
+	size_t merged;
+	bool created;
+	struct corr_incident_view v;
+
+	/* The fault starts at postgres; callers follow; callers' scores are higher (noisier). */
+	add(t, "a1", "postgres", "node-1", 1000, 8.0, 0, &inc[0], &merged, &created);
+	assert_true(created);
+	add(t, "a2", "orders", "node-2", 1020, 11.0, 0, &inc[1], &merged, &created);
+	assert_false(created);
+	add(t, "a3", "checkout", "node-2", 1030, 12.0, 0, &inc[2], &merged, &created);
+	add(t, "a4", "frontend", "node-3", 1045, 6.0, 0, &inc[3], &merged, &created);
+	/* Unconnected: its own incident. */
+	add(t, "b1", "warehouse", "node-9", 1010, 5.0, 0, &inc[4], &merged, &created);
+	assert_true(created);
+	assert_int_equal(inc[0], inc[1]);
+	assert_int_equal(inc[0], inc[2]);
+	assert_int_equal(inc[0], inc[3]);
+	assert_int_not_equal(inc[0], inc[4]);
+	assert_int_equal(corr_topology_view(t, inc[0], &v), 0);
+	assert_string_equal(v.id, "a1");
+	assert_int_equal(v.n_services, 4);
+	assert_int_equal(v.n_nodes, 3);
+	assert_false(v.resolved);
+	/* Explained services rank below: postgres first although its score is lowest. */
+	assert_string_equal(v.causes[0].service, "postgres");
+	assert_false(v.causes[0].explained);
+	for (size_t i = 1; i < v.n_causes; i++)
+		assert_true(v.causes[i].explained);
+	assert_int_equal(v.severity, CORR_SEV_WARNING);
+	corr_topology_free(t);
+}
+
+static void time_separates_and_resolution(void **state)
+{
+	struct corr_topology *t = chain();
+	int a, b;
+	size_t merged;
+	bool created;
+	struct corr_incident_view v;
+
+	add(t, "a1", "postgres", "n1", 1000, 8.0, 0, &a, &merged, &created);
+	add(t, "a1", "postgres", "n1", 1000, 9.0, 1200, &a, &merged, &created);
+	assert_int_equal(corr_topology_view(t, a, &v), 0);
+	assert_true(v.resolved);
+	assert_int_equal(v.end_ms, 1200000);
+	assert_int_equal(v.n_events, 2);
+	/* An hour later the same neighbour is a new incident. */
+	add(t, "a2", "orders", "n1", 5000, 8.0, 0, &b, &merged, &created);
+	assert_true(created);
+	assert_int_not_equal(a, b);
+	corr_topology_free(t);
+}
+
+static void bridging_anomaly_merges_incidents(void **state)
+{
+	struct corr_topology *t = chain();
+	int a, b, c;
+	size_t merged;
+	bool created;
+	struct corr_incident_view v;
+
+	add(t, "a1", "postgres", "n1", 1000, 9.0, 0, &a, &merged, &created);
+	add(t, "a2", "checkout", "n2", 1010, 7.0, 0, &b, &merged, &created);
+	/* Two hops apart with max_hops 1: separate for now. */
+	assert_int_not_equal(a, b);
+	add(t, "a3", "orders", "n2", 1020, 7.5, 0, &c, &merged, &created);
+	assert_int_equal(merged, 1);
+	assert_int_equal(c, a);
+	assert_int_equal(corr_topology_view(t, b, &v), -1);
+	assert_int_equal(corr_topology_find(t, "a2"), a);
+	assert_int_equal(corr_topology_view(t, a, &v), 0);
+	assert_int_equal(v.n_services, 3);
+	assert_string_equal(v.causes[0].service, "postgres");
+	corr_topology_free(t);
+}
+
+static void unexplained_ranked_by_score_and_severity(void **state)
+{
+	struct corr_topology *t = corr_topology_new(&params);
+	int a;
+	size_t merged;
+	bool created;
+	struct corr_incident_view v;
+
+	/* A hub called by five services, anomalous together: critical by blast radius. */
+	const char *callers[] = { "s1", "s2", "s3", "s4" };
+	for (int i = 0; i < 4; i++)
+		corr_topology_add_edge(t, callers[i], "hub");
+	add(t, "h", "hub", "n1", 1000, 5.0, 0, &a, &merged, &created);
+	for (int i = 0; i < 4; i++) {
+		char id[8];
+		snprintf(id, sizeof(id), "c%d", i);
+		add(t, id, callers[i], "n2", 1005 + i, 6.0 + i, 0, &a, &merged, &created);
+	}
+	assert_int_equal(corr_topology_view(t, a, &v), 0);
+	assert_int_equal(v.n_services, 5);
+	assert_int_equal(v.severity, CORR_SEV_CRITICAL);
+	assert_string_equal(v.causes[0].service, "hub");
+	/* Without edges, the strongest score leads. */
+	struct corr_topology *t2 = corr_topology_new(&params);
+	corr_topology_add_edge(t2, "x", "y");
+	add(t2, "x1", "x", "n", 1000, 4.5, 0, &a, &merged, &created);
+	add(t2, "y1", "y", "n", 1500, 20.0, 0, &a, &merged, &created);
+	assert_int_equal(corr_topology_view(t2, a, &v), 0);
+	/* y started 500 s after x: outside the slack, so x is not explained by y. */
+	assert_string_equal(v.causes[0].service, "y");
+	assert_false(v.causes[1].explained);
+	corr_topology_free(t);
+	corr_topology_free(t2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(propagated_fault_is_one_incident),
+		cmocka_unit_test(time_separates_and_resolution),
+		cmocka_unit_test(bridging_anomaly_merges_incidents),
+		cmocka_unit_test(unexplained_ranked_by_score_and_severity),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
