@@ -450,9 +450,10 @@ static int send_spool(struct shipper *s, int64_t now_ms)
 		}
 		s->st.post_failures++;
 		back_off(s, now_ms);
-		log_warn("shipper: %s: %s%s%ld; %zu batches wait, retry in %lld ms", s->url, err,
-			 err[0] ? "" : "HTTP ", status, s->n_spool,
-			 (long long)(s->st.next_attempt_ms - now_ms));
+		if (!err[0])
+			snprintf(err, sizeof(err), "HTTP %ld %.200s", status, resp.buf);
+		log_warn("shipper: %s: %s; %zu batches wait, retry in %lld ms", s->url, err,
+			 s->n_spool, (long long)(s->st.next_attempt_ms - now_ms));
 		break;
 	}
 	return delivered;

@@ -390,13 +390,16 @@ static void *sender_main(void *arg)
 			corr_metrics_add(&nt->metrics->notifications_sent[o->kind], 1);
 			log_debug("notify: %s (%s) delivered to %s", o->receiver,
 				  corr_integration_kind_name(o->kind), o->url);
-		} else if (permanent || o->attempts >= nt->cfg->notify_attempts) {
+		} else if (!err[0]) {
+			snprintf(err, sizeof(err), "HTTP %ld", status);
+		}
+		if (!done && (permanent || o->attempts >= nt->cfg->notify_attempts)) {
 			corr_metrics_add(&nt->metrics->notifications_failed[o->kind], 1);
-			log_error("notify: %s (%s) to %s failed after %d attempts: %s%s%ld",
+			log_error("notify: %s (%s) to %s failed after %d attempts: %s",
 				  o->receiver, corr_integration_kind_name(o->kind), o->url,
-				  o->attempts, err, err[0] ? "" : "HTTP ", status);
+				  o->attempts, err);
 			done = 1;
-		} else {
+		} else if (!done) {
 			corr_metrics_add(&nt->metrics->notification_retries[o->kind], 1);
 			int64_t delay = nt->cfg->notify_backoff_ms << (o->attempts - 1);
 			if (delay > 60000)
@@ -404,9 +407,9 @@ static void *sender_main(void *arg)
 			/* Jitter: half fixed, half random, so retries spread out. */
 			delay = delay / 2 + (int64_t)(drand48() * (double)(delay / 2 + 1));
 			o->next_ms = corr_now_ms() + delay;
-			log_warn("notify: %s (%s) to %s: %s%s%ld; retry %d in %lld ms",
+			log_warn("notify: %s (%s) to %s: %s; retry %d in %lld ms",
 				 o->receiver, corr_integration_kind_name(o->kind), o->url, err,
-				 err[0] ? "" : "HTTP ", status, o->attempts, (long long)delay);
+				 o->attempts, (long long)delay);
 		}
 		pthread_mutex_lock(&nt->lock);
 		nt->busy = 0;
