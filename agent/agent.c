@@ -14,10 +14,18 @@
 #include "collector.h"
 #include "commands.h"
 #include "config.h"
+#include "detector.h"
+#include "events.h"
+#include "hashmap.h"
 #include "httpd.h"
 #include "log.h"
 #include "registry.h"
+#include "sampler.h"
 #include "services.h"
+#include "shipper.h"
+
+#define EVENTS_KEPT 200 /* recent events served on /api/v1/events */
+#define EXEMPLARS_PER_EVENT 5
 
 static volatile sig_atomic_t stop_requested;
 
@@ -32,9 +40,25 @@ struct agent {
 	struct services *services;
 	struct registry *registry;
 	struct httpd *httpd;
+	struct detector_config detector_cfg;
+	struct detector *detector;
+	struct sampler *sampler;
+	struct shipper *shipper; /* NULL: events are logged and kept locally */
+	json_t *recent_events;   /* the last EVENTS_KEPT events, oldest first */
+	uint64_t events_total;
+	double interval_now;     /* epoch seconds of the interval being judged */
+	double interval_len;
 	double started;
 	uint64_t intervals;
 };
+
+static double epoch_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static double monotonic_now(void)
 {
@@ -167,6 +191,9 @@ static void write_self_metrics(struct agent *a, FILE *out)
 	fprintf(out, "# HELP seismo_series Histogram series the agent holds.\n"
 		     "# TYPE seismo_series gauge\nseismo_series %zu\n",
 		registry_series_count(a->registry));
+	fprintf(out, "# HELP seismo_events_total Anomaly events (firing and resolved) the agent emitted.\n"
+		     "# TYPE seismo_events_total counter\nseismo_events_total %llu\n",
+		(unsigned long long)a->events_total);
 	fprintf(out, "# HELP seismo_intervals_total Intervals the agent completed.\n"
 		     "# TYPE seismo_intervals_total counter\nseismo_intervals_total %llu\n",
 		(unsigned long long)a->intervals);
@@ -205,7 +232,7 @@ static json_t *summary_json(const struct summary *s, double interval)
 
 static void publish(struct agent *a, const struct summary *sums, int n, double interval)
 {
-	char *metrics = NULL, *services;
+	char *metrics = NULL, *services, *events;
 	size_t metrics_len = 0;
 	FILE *out = open_memstream(&metrics, &metrics_len);
 	json_t *doc = json_object(), *list = json_array();
@@ -213,6 +240,8 @@ static void publish(struct agent *a, const struct summary *sums, int n, double i
 	if (out) {
 		registry_write_metrics(a->registry, out);
 		write_self_metrics(a, out);
+		if (a->shipper)
+			shipper_write_metrics(a->shipper, out);
 		fclose(out);
 	}
 	for (int i = 0; i < n; i++)
@@ -222,7 +251,213 @@ static void publish(struct agent *a, const struct summary *sums, int n, double i
 	json_object_set_new(doc, "services", list);
 	services = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
-	httpd_publish(a->httpd, metrics, metrics_len, services, services ? strlen(services) : 0);
+	httpd_publish(a->httpd, "/metrics", metrics, metrics_len);
+	httpd_publish(a->httpd, "/api/v1/services", services, services ? strlen(services) : 0);
+	doc = json_pack("{s:O}", "events", a->recent_events);
+	events = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	httpd_publish(a->httpd, "/api/v1/events", events, events ? strlen(events) : 0);
+}
+
+/* --- judgement: detector, samples, events ------------------------------------------- */
+
+static void on_sample(void *ctx, const struct seismo_sample *smp)
+{
+	struct agent *a = ctx;
+	struct service_identity id;
+	char comm[17];
+	uint16_t port = smp->role == SEISMO_ROLE_SERVER ? smp->local_port : 0;
+
+	memcpy(comm, smp->comm, 16);
+	comm[16] = 0;
+	services_resolve(a->services, smp->cgroup_id, port, comm, &id);
+	sampler_add(a->sampler, id.name, smp);
+}
+
+static void keep_event(struct agent *a, json_t *event)
+{
+	json_array_append(a->recent_events, event);
+	while (json_array_size(a->recent_events) > EVENTS_KEPT)
+		json_array_remove(a->recent_events, 0);
+	a->events_total++;
+}
+
+static void on_event(json_t *event, const struct detector_event *info, void *user)
+{
+	struct agent *a = user;
+	/* Exemplars from the kernel samples taken since the anomaly began
+	 * (one interval of slack: samples arrive before the judgement). */
+	int n = sampler_attach(a->sampler, info->service, info->starts_at - a->interval_len,
+			       EXEMPLARS_PER_EVENT, event);
+	char *text = json_dumps(event, JSON_COMPACT);
+
+	log_info("%s anomaly: service %s %s=%g (expected %g, score %.1f, %s), %d exemplar(s)",
+		 info->transition == DETECTOR_FIRED ? "firing" : "resolved", info->service,
+		 detector_metric_name(info->metric), info->value, info->estimate.expected,
+		 info->score, info->severity == DETECTOR_CRITICAL ? "critical" : "warning", n);
+	log_debug("event %s", text ? text : "?");
+	free(text);
+	keep_event(a, event);
+	if (a->shipper && shipper_submit(a->shipper, event))
+		log_warn("could not queue an event for the correlator");
+	json_decref(event);
+}
+
+struct thresholds {
+	struct agent *agent;
+	struct hashmap *by_name; /* name hash -> double* seconds */
+};
+
+static void collect_threshold(const char *service, double seconds, void *user)
+{
+	struct thresholds *t = user;
+	uint64_t key = hashmap_hash_bytes(service, strlen(service));
+	double *v = malloc(sizeof(*v));
+
+	if (!v)
+		return;
+	*v = seconds;
+	free(hashmap_del(t->by_name, &key));
+	if (hashmap_put(t->by_name, &key, v))
+		free(v);
+}
+
+static void apply_threshold(void *ctx, const struct series *s)
+{
+	struct thresholds *t = ctx;
+	const struct config *cfg = &t->agent->cfg;
+	uint64_t key = hashmap_hash_bytes(s->id.name, strlen(s->id.name));
+	double *seconds = hashmap_get(t->by_name, &key);
+	struct seismo_threshold th = {
+		.rate_per_sec = (uint32_t)cfg->sampling.rate_per_sec,
+		.burst = (uint32_t)cfg->sampling.burst,
+	};
+
+	if (s->key.role != SEISMO_ROLE_SERVER || !seconds || !(*seconds > 0))
+		return;
+	double limit = *seconds > cfg->sampling.min_latency ? *seconds : cfg->sampling.min_latency;
+	th.latency_ns = (uint64_t)(limit * 1e9);
+	collector_set_threshold(t->agent->collector, s->key.cgroup_id, s->key.local_port, &th);
+}
+
+/* Writes each service's sampling threshold (from its baseline) into the kernel. */
+static void update_thresholds(struct agent *a)
+{
+	struct thresholds t = { .agent = a, .by_name = hashmap_new(sizeof(uint64_t)) };
+	size_t pos = 0;
+	const void *key;
+	void *value;
+
+	if (!t.by_name)
+		return;
+	detector_foreach_threshold(a->detector, collect_threshold, &t);
+	registry_foreach_series(a->registry, apply_threshold, &t);
+	while (hashmap_next(t.by_name, &pos, &key, &value))
+		free(value);
+	hashmap_free(t.by_name);
+}
+
+static struct observation observation_of(const struct summary *s, double interval)
+{
+	return (struct observation){
+		.interval_s = interval,
+		.requests = (double)s->requests,
+		.errors = (double)s->errors,
+		.sum_seconds = (double)s->sum_ns / 1e9,
+		.p50 = s->p50,
+		.p99 = s->p99,
+	};
+}
+
+static void judge(struct agent *a, const struct summary *sums, int n, double interval)
+{
+	double now = epoch_now();
+
+	a->interval_now = now;
+	a->interval_len = interval;
+	/* Dependencies first, so a service's event can name its slow callees. */
+	for (int i = 0; i < n; i++) {
+		const struct summary *s = &sums[i];
+		struct observation obs = observation_of(s, interval);
+		if (s->role != SEISMO_ROLE_CLIENT)
+			continue;
+		detector_observe_dependency(a->detector, s->service, s->peer,
+					    s->peer_service[0] ? s->peer_service : NULL, now, &obs);
+		if (a->shipper && s->requests)
+			shipper_add_edge(a->shipper, s->service,
+					 s->peer_service[0] ? s->peer_service : NULL, s->peer,
+					 s->requests);
+	}
+	for (int i = 0; i < n; i++) {
+		const struct summary *s = &sums[i];
+		struct observation obs = observation_of(s, interval);
+		const struct service_identity *id = s->id;
+		struct detector_labels labels = {
+			.team = id->team,
+			.app = id->app,
+			.namespace = id->namespace_,
+			.pod = id->pod,
+			.node = a->cfg.node,
+			.cluster = a->cfg.cluster,
+		};
+		if (s->role == SEISMO_ROLE_SERVER)
+			detector_observe(a->detector, s->service, &labels, now, &obs);
+	}
+	update_thresholds(a);
+	if (a->shipper)
+		shipper_flush(a->shipper, time(NULL));
+}
+
+static int setup_judgement(struct agent *a)
+{
+	const struct config *cfg = &a->cfg;
+	struct detector_config *d = &a->detector_cfg;
+
+	detector_config_default(d);
+	d->node = cfg->node;
+	d->cluster = cfg->cluster[0] ? cfg->cluster : NULL;
+	d->sampling_factor = cfg->sampling.factor;
+	if (cfg->detector.method[0])
+		d->baseline.method = (enum baseline_method)baseline_method_parse(cfg->detector.method);
+	if (!isnan(cfg->detector.for_s))
+		d->for_s = cfg->detector.for_s;
+	if (!isnan(cfg->detector.resolve_for_s))
+		d->resolve_for_s = cfg->detector.resolve_for_s;
+	if (!isnan(cfg->detector.warning_score))
+		d->warning_score = cfg->detector.warning_score;
+	if (!isnan(cfg->detector.critical_score))
+		d->critical_score = cfg->detector.critical_score;
+	if (!isnan(cfg->detector.min_requests))
+		d->min_requests = cfg->detector.min_requests;
+	if (!isnan(cfg->detector.warmup_s))
+		d->baseline.warmup_s = cfg->detector.warmup_s;
+	if (cfg->detector.warmup_samples)
+		d->baseline.warmup_samples = (uint32_t)cfg->detector.warmup_samples;
+	a->detector = detector_new(d, on_event, a);
+	a->sampler = sampler_new();
+	a->recent_events = json_array();
+	if (!a->detector || !a->sampler || !a->recent_events)
+		return -1;
+	if (!cfg->correlator.url[0]) {
+		log_info("no correlator configured: events are logged and served on /api/v1/events");
+		return 0;
+	}
+	struct shipper_config sc = {
+		.url = cfg->correlator.url,
+		.token = cfg->correlator.token[0] ? cfg->correlator.token : NULL,
+		.token_file = cfg->correlator.token_file[0] ? cfg->correlator.token_file : NULL,
+		.ca_file = cfg->correlator.ca_file[0] ? cfg->correlator.ca_file : NULL,
+		.cert_file = cfg->correlator.cert_file[0] ? cfg->correlator.cert_file : NULL,
+		.key_file = cfg->correlator.key_file[0] ? cfg->correlator.key_file : NULL,
+		.insecure = cfg->correlator.insecure_skip_verify,
+		.spool_dir = cfg->correlator.spool_dir,
+		.spool_max_bytes = cfg->correlator.spool_max_bytes,
+		.node = cfg->node,
+		.cluster = cfg->cluster[0] ? cfg->cluster : NULL,
+		.batch_max_events = cfg->correlator.batch_max_events,
+	};
+	a->shipper = shipper_new(&sc);
+	return a->shipper ? 0 : -1;
 }
 
 /* --- the loop ------------------------------------------------------------------------ */
@@ -234,23 +469,19 @@ static void run_interval(struct agent *a, double interval)
 
 	if (collector_read(a->collector, on_delta, a))
 		log_warn("reading the histogram map failed: %s", strerror(errno));
-	n = registry_end_interval(a->registry, interval, &sums);
+	n = registry_end_interval(a->registry, &sums);
 	if (n < 0) {
 		log_error("out of memory closing the interval");
 		return;
 	}
 	a->intervals++;
+	judge(a, sums, n, interval);
 	publish(a, sums, n, interval);
 	registry_expire(a->registry, monotonic_now(), a->cfg.series_ttl, forget_series, a);
 	log_debug("interval %llu: %d summaries, %zu series", (unsigned long long)a->intervals, n,
 		  registry_series_count(a->registry));
 }
 
-static void on_sample(void *ctx, const struct seismo_sample *s)
-{
-	(void)ctx;
-	(void)s;
-}
 
 static int run(struct agent *a)
 {
@@ -358,7 +589,7 @@ int cmd_agent(int argc, char **argv)
 		goto out;
 	a.services = services_new(&a.cfg);
 	a.registry = registry_new(&a.cfg, resolve_series, &a);
-	if (!a.services || !a.registry)
+	if (!a.services || !a.registry || setup_judgement(&a))
 		goto out;
 	a.httpd = httpd_start(a.cfg.listen);
 	if (!a.httpd)
@@ -369,6 +600,10 @@ int cmd_agent(int argc, char **argv)
 	log_info("stopping");
 out:
 	httpd_stop(a.httpd);
+	shipper_free(a.shipper);
+	detector_free(a.detector);
+	sampler_free(a.sampler);
+	json_decref(a.recent_events);
 	registry_free(a.registry);
 	services_free(a.services);
 	collector_close(a.collector);

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,6 +37,16 @@ void config_defaults(struct config *cfg)
 	cfg->sampling.rate_per_sec = 10;
 	cfg->sampling.burst = 20;
 	cfg->sampling.one_in = 0;
+	cfg->detector.for_s = NAN;
+	cfg->detector.resolve_for_s = NAN;
+	cfg->detector.warning_score = NAN;
+	cfg->detector.critical_score = NAN;
+	cfg->detector.min_requests = NAN;
+	cfg->detector.warmup_s = NAN;
+	snprintf(cfg->correlator.spool_dir, sizeof(cfg->correlator.spool_dir),
+		 "/var/lib/seismo/spool");
+	cfg->correlator.spool_max_bytes = 64UL << 20;
+	cfg->correlator.batch_max_events = 500;
 }
 
 static int parse_buckets(struct yamlcfg *y, yaml_node_t *node, struct config *cfg)
@@ -165,14 +176,69 @@ static int parse_sampling(struct yamlcfg *y, yaml_node_t *node, struct config *c
 			    &cfg->sampling.one_in);
 }
 
+static int parse_detector(struct yamlcfg *y, yaml_node_t *node, struct config *cfg)
+{
+	static const char *const keys[] = { "method", "for", "resolve_for", "warning_score",
+					    "critical_score", "min_requests", "warmup",
+					    "warmup_samples", NULL };
+	yaml_node_t *m = yamlcfg_get(y, node, "method");
+
+	if (yamlcfg_check_keys(y, node, keys, "detector") ||
+	    yamlcfg_string(y, m, cfg->detector.method, sizeof(cfg->detector.method)))
+		return -1;
+	if (m && strcmp(cfg->detector.method, "seasonal-robust") &&
+	    strcmp(cfg->detector.method, "zscore-7d"))
+		return yamlcfg_fail(y, m, "detector method must be seasonal-robust or zscore-7d");
+	return yamlcfg_duration(y, yamlcfg_get(y, node, "for"), &cfg->detector.for_s) ||
+	       yamlcfg_duration(y, yamlcfg_get(y, node, "resolve_for"),
+				&cfg->detector.resolve_for_s) ||
+	       yamlcfg_double(y, yamlcfg_get(y, node, "warning_score"), 0.1, 1000,
+			      &cfg->detector.warning_score) ||
+	       yamlcfg_double(y, yamlcfg_get(y, node, "critical_score"), 0.1, 1000,
+			      &cfg->detector.critical_score) ||
+	       yamlcfg_double(y, yamlcfg_get(y, node, "min_requests"), 0, 1e9,
+			      &cfg->detector.min_requests) ||
+	       yamlcfg_duration(y, yamlcfg_get(y, node, "warmup"), &cfg->detector.warmup_s) ||
+	       yamlcfg_uint(y, yamlcfg_get(y, node, "warmup_samples"), 1, 1000000,
+			    &cfg->detector.warmup_samples);
+}
+
+static int parse_correlator(struct yamlcfg *y, yaml_node_t *node, struct config *cfg)
+{
+	static const char *const keys[] = { "url", "token", "token_file", "ca_file", "cert_file",
+					    "key_file", "insecure_skip_verify", "spool_dir",
+					    "spool_max_bytes", "batch_max_events", NULL };
+	typeof(cfg->correlator) *c = &cfg->correlator;
+
+	return yamlcfg_check_keys(y, node, keys, "correlator") ||
+	       yamlcfg_string(y, yamlcfg_get(y, node, "url"), c->url, sizeof(c->url)) ||
+	       yamlcfg_string(y, yamlcfg_get(y, node, "token"), c->token, sizeof(c->token)) ||
+	       yamlcfg_string(y, yamlcfg_get(y, node, "token_file"), c->token_file,
+			      sizeof(c->token_file)) ||
+	       yamlcfg_string(y, yamlcfg_get(y, node, "ca_file"), c->ca_file, sizeof(c->ca_file)) ||
+	       yamlcfg_string(y, yamlcfg_get(y, node, "cert_file"), c->cert_file,
+			      sizeof(c->cert_file)) ||
+	       yamlcfg_string(y, yamlcfg_get(y, node, "key_file"), c->key_file,
+			      sizeof(c->key_file)) ||
+	       yamlcfg_bool(y, yamlcfg_get(y, node, "insecure_skip_verify"),
+			    &c->insecure_skip_verify) ||
+	       yamlcfg_string(y, yamlcfg_get(y, node, "spool_dir"), c->spool_dir,
+			      sizeof(c->spool_dir)) ||
+	       yamlcfg_uint(y, yamlcfg_get(y, node, "spool_max_bytes"), 4096, 1UL << 40,
+			    &c->spool_max_bytes) ||
+	       yamlcfg_uint(y, yamlcfg_get(y, node, "batch_max_events"), 1, 100000,
+			    &c->batch_max_events);
+}
+
 static int parse_root(struct yamlcfg *y, struct config *cfg)
 {
 	static const char *const keys[] = {
 		"log_level", "listen", "interval", "node", "cluster", "state_dir",
 		"histogram_buckets", "max_histograms", "max_connections", "series_ttl",
 		"bpf_stats", "kubernetes", "sampling", "services",
-		/* read by their own modules */
-		"detector", "correlator", "chaos", NULL
+		"detector", "correlator",
+		/* read by its own module (agent/chaos_config.c) */
+		"chaos", NULL
 	};
 	yaml_node_t *root = yamlcfg_root(y), *n;
 	char level[16] = "";
@@ -210,7 +276,9 @@ static int parse_root(struct yamlcfg *y, struct config *cfg)
 	       yamlcfg_bool(y, yamlcfg_get(y, root, "bpf_stats"), &cfg->bpf_stats) ||
 	       parse_kubernetes(y, yamlcfg_get(y, root, "kubernetes"), cfg) ||
 	       parse_sampling(y, yamlcfg_get(y, root, "sampling"), cfg) ||
-	       parse_services(y, yamlcfg_get(y, root, "services"), cfg);
+	       parse_services(y, yamlcfg_get(y, root, "services"), cfg) ||
+	       parse_detector(y, yamlcfg_get(y, root, "detector"), cfg) ||
+	       parse_correlator(y, yamlcfg_get(y, root, "correlator"), cfg);
 }
 
 int config_load(struct config *cfg, const char *path, char *err, size_t err_size)

@@ -59,6 +59,32 @@ struct config {
 		unsigned long one_in;
 	} sampling;
 
+	/* Detector overrides; NAN / 0 / "" = the detector's own default. */
+	struct {
+		char method[32];      /* seasonal-robust (default) or zscore-7d */
+		double for_s;         /* persistence before firing (seed: 5m) */
+		double resolve_for_s; /* calm this long before resolving */
+		double warning_score;
+		double critical_score;
+		double min_requests;
+		double warmup_s;
+		unsigned long warmup_samples;
+	} detector;
+
+	/* Where events go; no url = an embedded log of events (GET /api/v1/events). */
+	struct {
+		char url[256];
+		char token[256];
+		char token_file[256];
+		char ca_file[256];
+		char cert_file[256];
+		char key_file[256];
+		bool insecure_skip_verify;
+		char spool_dir[256];
+		unsigned long spool_max_bytes;
+		unsigned long batch_max_events;
+	} correlator;
+
 	struct config_service services[CONFIG_MAX_SERVICES];
 	int n_services;
 

@@ -13,14 +13,18 @@
 #include "log.h"
 
 struct snapshot {
+	const char *path;
+	const char *type;
 	char *text;
 	size_t len;
 };
 
+enum { SNAP_METRICS, SNAP_SERVICES, SNAP_EVENTS, SNAP_COUNT };
+
 struct httpd {
 	struct MHD_Daemon *daemon;
 	pthread_mutex_t lock;
-	struct snapshot metrics, services;
+	struct snapshot snaps[SNAP_COUNT];
 	unsigned port;
 };
 
@@ -39,6 +43,12 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
 	return rc;
 }
 
+static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned status, const char *type,
+				  const char *body)
+{
+	return reply(conn, status, type, body, strlen(body));
+}
+
 static enum MHD_Result serve_snapshot(struct httpd *h, struct MHD_Connection *conn,
 				      struct snapshot *snap, const char *type)
 {
@@ -48,8 +58,7 @@ static enum MHD_Result serve_snapshot(struct httpd *h, struct MHD_Connection *co
 	if (snap->text)
 		rc = reply(conn, MHD_HTTP_OK, type, snap->text, snap->len);
 	else
-		rc = reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
-			   "not ready: first interval not finished\n", 39);
+		rc = reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "not ready: first interval not finished\n");
 	pthread_mutex_unlock(&h->lock);
 	return rc;
 }
@@ -61,28 +70,24 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct httpd *h = cls;
 
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
-			     "only GET is served here\n", 24);
-	if (!strcmp(url, "/metrics"))
-		return serve_snapshot(h, conn, &h->metrics, "text/plain; version=0.0.4");
-	if (!strcmp(url, "/api/v1/services"))
-		return serve_snapshot(h, conn, &h->services, "application/json");
+		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "only GET is served here\n");
+	for (int i = 0; i < SNAP_COUNT; i++)
+		if (!strcmp(url, h->snaps[i].path))
+			return serve_snapshot(h, conn, &h->snaps[i], h->snaps[i].type);
 	if (!strcmp(url, "/healthz"))
-		return reply(conn, MHD_HTTP_OK, "text/plain", "ok\n", 3);
+		return reply_text(conn, MHD_HTTP_OK, "text/plain", "ok\n");
 	if (!strcmp(url, "/readyz")) {
 		pthread_mutex_lock(&h->lock);
-		bool ready = h->metrics.text != NULL;
+		bool ready = h->snaps[SNAP_METRICS].text != NULL;
 		pthread_mutex_unlock(&h->lock);
-		return ready ? reply(conn, MHD_HTTP_OK, "text/plain", "ready\n", 6)
-			     : reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
-				     "not ready\n", 10);
+		return ready ? reply_text(conn, MHD_HTTP_OK, "text/plain", "ready\n")
+			     : reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "not ready\n");
 	}
 	if (!strcmp(url, "/"))
-		return reply(conn, MHD_HTTP_OK, "text/html",
-			     "<html><body><h1>seismo agent</h1><a href=\"/metrics\">/metrics</a> "
-			     "<a href=\"/api/v1/services\">/api/v1/services</a></body></html>\n",
-			     126);
-	return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n", 10);
+		return reply_text(conn, MHD_HTTP_OK, "text/html", "<html><body><h1>seismo agent</h1><a href=\"/metrics\">/metrics</a> "
+			     "<a href=\"/api/v1/services\">/api/v1/services</a> "
+			     "<a href=\"/api/v1/events\">/api/v1/events</a></body></html>\n");
+	return reply_text(conn, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n");
 }
 
 static int parse_listen(const char *listen, struct sockaddr_in6 *sa)
@@ -135,6 +140,9 @@ struct httpd *httpd_start(const char *listen)
 	if (!h)
 		return NULL;
 	pthread_mutex_init(&h->lock, NULL);
+	h->snaps[SNAP_METRICS] = (struct snapshot){ .path = "/metrics", .type = "text/plain; version=0.0.4" };
+	h->snaps[SNAP_SERVICES] = (struct snapshot){ .path = "/api/v1/services", .type = "application/json" };
+	h->snaps[SNAP_EVENTS] = (struct snapshot){ .path = "/api/v1/events", .type = "application/json" };
 	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_DUAL_STACK |
 					     MHD_USE_ERROR_LOG,
 				     0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, &sa,
@@ -157,19 +165,21 @@ unsigned httpd_port(const struct httpd *h)
 	return h->port;
 }
 
-void httpd_publish(struct httpd *h, char *metrics, size_t metrics_len, char *services_json,
-		   size_t services_len)
+void httpd_publish(struct httpd *h, const char *path, char *text, size_t len)
 {
+	if (!text)
+		return;
 	pthread_mutex_lock(&h->lock);
-	if (metrics) {
-		free(h->metrics.text);
-		h->metrics = (struct snapshot){ metrics, metrics_len };
-	}
-	if (services_json) {
-		free(h->services.text);
-		h->services = (struct snapshot){ services_json, services_len };
+	for (int i = 0; i < SNAP_COUNT; i++) {
+		if (strcmp(path, h->snaps[i].path))
+			continue;
+		free(h->snaps[i].text);
+		h->snaps[i].text = text;
+		h->snaps[i].len = len;
+		text = NULL;
 	}
 	pthread_mutex_unlock(&h->lock);
+	free(text); /* an unknown path: nothing serves it */
 }
 
 void httpd_stop(struct httpd *h)
@@ -177,8 +187,8 @@ void httpd_stop(struct httpd *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->daemon);
-	free(h->metrics.text);
-	free(h->services.text);
+	for (int i = 0; i < SNAP_COUNT; i++)
+		free(h->snaps[i].text);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

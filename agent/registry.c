@@ -241,16 +241,23 @@ void registry_add(struct registry *r, const struct seismo_hist_key *key,
 		sum->fine[b] += delta->buckets[b];
 }
 
-int registry_end_interval(struct registry *r, double interval, const struct summary **out)
+int registry_end_interval(struct registry *r, const struct summary **out)
 {
-	size_t pos = 0, n = hashmap_size(r->open), i = 0;
+	size_t pos = 0, n, i = 0;
 	const void *key;
 	void *value;
-	struct summary *closed = calloc(n ? n : 1, sizeof(*closed));
+	struct summary *closed;
 
+	name_local_peers(r);
+	/* Every known series' service gets a summary, idle ones too: a service
+	 * whose traffic stopped is news, not silence. */
+	while (hashmap_next(r->series, &pos, &key, &value))
+		summary_get(r, value);
+	n = hashmap_size(r->open);
+	closed = calloc(n ? n : 1, sizeof(*closed));
 	if (!closed)
 		return -1;
-	name_local_peers(r);
+	pos = 0;
 	while (hashmap_next(r->open, &pos, &key, &value)) {
 		struct summary *s = value;
 		snprintf(s->peer_service, sizeof(s->peer_service), "%s", s->origin->peer_service);
@@ -260,7 +267,6 @@ int registry_end_interval(struct registry *r, double interval, const struct summ
 		closed[i++] = *s;
 		free(s);
 	}
-	(void)interval;
 	/* Start the next interval empty. */
 	hashmap_free(r->open);
 	r->open = hashmap_new(sizeof(struct summary_key));
@@ -306,6 +312,17 @@ void registry_expire(struct registry *r, double now, double ttl,
 size_t registry_series_count(const struct registry *r)
 {
 	return hashmap_size(r->series);
+}
+
+void registry_foreach_series(struct registry *r, void (*fn)(void *ctx, const struct series *s),
+			     void *ctx)
+{
+	size_t pos = 0;
+	const void *key;
+	void *value;
+
+	while (hashmap_next(r->series, &pos, &key, &value))
+		fn(ctx, value);
 }
 
 /* --- Prometheus exposition ------------------------------------------------------------- */

@@ -54,12 +54,14 @@ void registry_add(struct registry *r, const struct seismo_hist_key *key,
 		  const struct seismo_hist *delta, double now);
 /* Closes the interval: builds the summaries of what was added since the
  * previous call. Returns how many; *out stays valid until the next call. */
-int registry_end_interval(struct registry *r, double interval, const struct summary **out);
+int registry_end_interval(struct registry *r, const struct summary **out);
 
 /* Series idle for longer than ttl seconds: calls forget for each, then drops it. */
 void registry_expire(struct registry *r, double now, double ttl,
 		     void (*forget)(void *ctx, const struct seismo_hist_key *key), void *ctx);
 size_t registry_series_count(const struct registry *r);
+void registry_foreach_series(struct registry *r, void (*fn)(void *ctx, const struct series *s),
+			     void *ctx);
 
 /* Prometheus text exposition of the series (histograms and counters). */
 void registry_write_metrics(struct registry *r, FILE *out);
