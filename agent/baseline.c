@@ -14,6 +14,7 @@ void baseline_config_default(struct baseline_config *config)
 		.level_halflife_s = 3600,
 		.spread_halflife_s = 6 * 3600,
 		.season_halflife_days = 3,
+		.peak_halflife_days = 30,
 		.clip_spreads = 3,
 		.warmup_s = 3600,
 		.warmup_samples = 30,
@@ -126,6 +127,21 @@ static void estimate_zscore_7d(const struct baseline *b, const struct baseline_c
 		     b->samples >= config->warmup_samples;
 }
 
+/* The recent peak error of this hour and its neighbours, which tolerates a spike that drifts. */
+static double seasonal_peak(const struct baseline *b, double t)
+{
+	unsigned h = daily_slot(t);
+	double peak = 0;
+
+	for (unsigned d = BASELINE_HOURS_PER_DAY - 1; d <= BASELINE_HOURS_PER_DAY + 1; d++) {
+		const struct baseline_slot *slot = &b->daily[(h + d) % BASELINE_HOURS_PER_DAY];
+
+		if (slot->weight >= 3600 && slot->peak > peak)
+			peak = slot->peak;
+	}
+	return peak;
+}
+
 static void estimate_seasonal(const struct baseline *b, const struct baseline_config *config,
 			      double t, struct baseline_estimate *out)
 {
@@ -135,6 +151,7 @@ static void estimate_seasonal(const struct baseline *b, const struct baseline_co
 	out->spread = floored_spread(config, seasonal_spread(b, t), b->magnitude);
 	out->mean = b->mean;
 	out->stddev = sqrt(variance > 0 ? variance : 0);
+	out->seasonal_peak = seasonal_peak(b, t);
 	out->ready = b->samples >= config->warmup_samples &&
 		     b->last_time - b->first_time >= config->warmup_s &&
 		     t - b->last_time <= config->max_gap_s;
@@ -181,11 +198,15 @@ static void update_hourly(struct baseline *b, double t, double value)
  * history, then like an EWMA with that half-life: one visit of an hour slot
  * lasts 3600 s per day (daily) or per week (weekly).
  */
-static void update_slot(struct baseline_slot *slot, double dt, double halflife_days,
-			double residual, double abs_error)
+static void update_slot(struct baseline_slot *slot, const struct baseline_config *config, double dt,
+			double halflife_days, double residual, double abs_error, double raw_error)
 {
 	double horizon = halflife_days * 3600;
 	double gain = ewma_gain(dt, horizon);
+
+	slot->peak *= 1 - ewma_gain(dt, config->peak_halflife_days * 3600);
+	if (raw_error > slot->peak)
+		slot->peak = raw_error;
 
 	if (slot->weight < horizon) {
 		double running = dt / (slot->weight + dt);
@@ -207,6 +228,7 @@ static void update_seasonal(struct baseline *b, const struct baseline_config *co
 	double level_gain = ewma_gain(dt, config->level_halflife_s);
 	double spread_gain = ewma_gain(dt, config->spread_halflife_s);
 	double warm = b->samples < config->warmup_samples;
+	double raw_error = fabs(error);
 
 	/* Until the spread is known, clipping would freeze the level on noise. */
 	if (!warm && limit > 0) {
@@ -220,10 +242,10 @@ static void update_seasonal(struct baseline *b, const struct baseline_config *co
 		spread_gain = 1.0 / (double)(b->samples + 1);
 
 	b->level += level_gain * error;
-	update_slot(&b->daily[daily_slot(t)], dt, config->season_halflife_days,
-		    (1 - level_gain) * error, fabs(error));
-	update_slot(&b->weekly[weekly_slot(t)], dt, config->season_halflife_days,
-		    (1 - level_gain) * error * 0.5, fabs(error));
+	update_slot(&b->daily[daily_slot(t)], config, dt, config->season_halflife_days,
+		    (1 - level_gain) * error, fabs(error), raw_error);
+	update_slot(&b->weekly[weekly_slot(t)], config, dt, config->season_halflife_days,
+		    (1 - level_gain) * error * 0.5, fabs(error), raw_error);
 	b->spread += spread_gain * (fabs(error) * MAD_TO_STDDEV - b->spread);
 	b->magnitude += spread_gain * (fabs(value) - b->magnitude);
 	b->mean += spread_gain * (value - b->mean);

@@ -34,6 +34,7 @@ struct baseline_config {
 	double level_halflife_s;   /* how fast the deseasonalised level follows */
 	double spread_halflife_s;  /* how fast the spread follows */
 	double season_halflife_days; /* how many days of a slot's history count half */
+	double peak_halflife_days; /* how many days an hour's peak error takes to halve */
 	double clip_spreads;       /* residuals are clipped at this many spreads when learning */
 	double warmup_s;           /* no judgement before this much history ... */
 	uint32_t warmup_samples;   /* ... and this many samples */
@@ -49,12 +50,14 @@ struct baseline_estimate {
 	double spread;   /* scale used for the score, floors applied, > 0 when ready */
 	double mean;     /* plain mean of recent values, NaN when unknown */
 	double stddev;   /* plain standard deviation of recent values, NaN when unknown */
+	double seasonal_peak; /* largest recent |error| around this hour of past days; 0 when unknown */
 	uint64_t samples;
 };
 
 struct baseline_slot {
 	double offset;  /* learnt residual of this hour over the level */
 	double spread;  /* typical error in this hour: some hours are noisier */
+	double peak;    /* decaying largest |error| in this hour: the daily cron spike */
 	double weight;  /* seconds of history learnt into this slot, capped */
 };
 

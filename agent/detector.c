@@ -58,8 +58,9 @@ void detector_config_default(struct detector_config *config)
 		.for_s = 300,
 		.resolve_for_s = 300,
 		.min_relative_change = 0.1,
-		.min_surprise = 3,
-		.surprise_halflife_s = 2 * 86400,
+		.peak_factor = 1,
+		.min_surprise = 2,
+		.surprise_halflife_s = 12 * 3600,
 		.min_requests = 20,
 		.sampling_factor = 1.5,
 		.max_services = 4096,
@@ -110,9 +111,14 @@ static double bad_score(enum detector_direction direction, double score)
 	}
 }
 
-static bool small_change(const struct detector_config *config, double value, double expected)
+/* Too small to matter: within the relative change floor or the hour's usual peak error. */
+static bool small_change(const struct detector_config *config, double value,
+			 const struct baseline_estimate *est)
 {
-	return fabs(value - expected) < config->min_relative_change * fabs(expected);
+	double change = fabs(value - est->expected);
+
+	return change < config->min_relative_change * fabs(est->expected) ||
+	       change <= config->peak_factor * est->seasonal_peak;
 }
 
 static void advance_state(struct detector_series *s, const struct detector_config *config, double t,
@@ -164,24 +170,55 @@ static void advance_state(struct detector_series *s, const struct detector_confi
 }
 
 /*
- * How rare |score| is for this series: -log10 of its upper tail probability
- * under a normal fit of log(1 + |score|) over the recent past. Heavy-tailed
- * series produce large scores all the time; this is what lets one threshold
- * serve them and calm ones alike. Learns the score afterwards.
+ * How rare |score| is for this series: -log10 of the fraction of its recent
+ * scores (a decayed histogram of log(1 + |score|)) at least as large.
+ * Heavy-tailed series produce large scores all the time; this is what lets
+ * one threshold serve them and calm ones alike. Learns the score afterwards.
  */
+static unsigned surprise_bin(double x)
+{
+	double b = x / DETECTOR_SURPRISE_BIN_WIDTH;
+
+	return b >= DETECTOR_SURPRISE_BINS - 1 ? DETECTOR_SURPRISE_BINS - 1 : (unsigned)b;
+}
+
+/* -log10 of the decayed fraction of past scores at least as large, with one pseudo-count. */
+static double empirical_surprise(const struct detector_series *s, double x)
+{
+	unsigned bin = surprise_bin(x);
+	double above = 0.5 * s->surprise_hist[bin], total = 0;
+
+	for (unsigned i = 0; i < DETECTOR_SURPRISE_BINS; i++) {
+		total += s->surprise_hist[i];
+		if (i > bin)
+			above += s->surprise_hist[i];
+	}
+	return -log10((above + 1) / (total + 1));
+}
+
+static double gaussian_surprise(const struct detector_series *s, double x)
+{
+	double sd = sqrt(s->surprise_var), tail;
+
+	if (sd < 0.05)
+		sd = 0.05;
+	tail = 0.5 * erfc((x - s->surprise_mean) / (sd * M_SQRT2));
+	return tail > 1e-300 ? -log10(tail) : 300;
+}
+
 static double surprise(struct detector_series *s, const struct detector_config *config, double t,
 		       double score)
 {
 	double x = log1p(fabs(score));
-	double gain, delta, tail, sd, out = 0;
+	double gain, delta, out = 0;
 
-	if (s->surprise_weight >= 10) {
-		sd = sqrt(s->surprise_var);
-		if (sd < 0.05)
-			sd = 0.05;
-		tail = 0.5 * erfc((x - s->surprise_mean) / (sd * M_SQRT2));
-		out = tail > 1e-300 ? -log10(tail) : 300;
-	}
+	/*
+	 * The empirical tail saturates at log10 of the memory's size for any
+	 * score never seen before; a hundredth of a normal fit's tail orders
+	 * those among themselves.
+	 */
+	if (s->surprise_weight >= 10)
+		out = empirical_surprise(s, x) + 0.01 * gaussian_surprise(s, x);
 	gain = s->surprise_weight > 0 ?
 		       1 - exp(-(t - s->surprise_time) * M_LN2 / config->surprise_halflife_s) :
 		       1;
@@ -190,6 +227,9 @@ static double surprise(struct detector_series *s, const struct detector_config *
 	delta = x - s->surprise_mean;
 	s->surprise_mean += gain * delta;
 	s->surprise_var = (1 - gain) * (s->surprise_var + gain * delta * delta);
+	for (unsigned i = 0; i < DETECTOR_SURPRISE_BINS; i++)
+		s->surprise_hist[i] *= (float)(1 - gain);
+	s->surprise_hist[surprise_bin(x)] += 1;
 	s->surprise_weight++;
 	s->surprise_time = t;
 	return out;
@@ -225,8 +265,8 @@ void detector_series_observe(struct detector_series *s, const struct detector_co
 		bad = bad_score(direction, out->score);
 		out->surprise = surprise(s, config, t, out->score);
 		anomalous = bad >= config->warning_score && out->surprise >= config->min_surprise &&
-			    !small_change(config, value, out->estimate.expected);
-		if (!anomalous && small_change(config, value, out->estimate.expected))
+			    !small_change(config, value, &out->estimate);
+		if (!anomalous && small_change(config, value, &out->estimate))
 			bad = 0;
 		out->anomalous = anomalous;
 		advance_state(s, config, t, bad, anomalous, out);

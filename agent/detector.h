@@ -74,6 +74,7 @@ struct detector_config {
 	double for_s;             /* persistence: anomalous this long before firing (seed: 5m) */
 	double resolve_for_s;     /* ... for this long before it resolves */
 	double min_relative_change; /* and never anomalous within this fraction of the expected value */
+	double peak_factor;       /* and never anomalous within this many times the hour's recent peak error */
 	double min_surprise;      /* and never anomalous unless its |score| is this rare for the series */
 	double surprise_halflife_s; /* memory of the series' own score distribution */
 	double min_requests;      /* fewer requests in an interval: latency and errors not judged */
@@ -103,6 +104,9 @@ struct detector_labels {
 	const char *cluster;
 };
 
+#define DETECTOR_SURPRISE_BINS 64
+#define DETECTOR_SURPRISE_BIN_WIDTH 0.125
+
 /* One judged series: its baseline and where its anomaly stands. Plain data (state file). */
 struct detector_series {
 	struct baseline baseline;
@@ -122,6 +126,7 @@ struct detector_series {
 	double surprise_var;
 	double surprise_weight;
 	double surprise_time;
+	float surprise_hist[DETECTOR_SURPRISE_BINS]; /* decayed counts of log(1 + |score|) */
 };
 
 /* What one observation of one series came to. */

@@ -25,7 +25,7 @@ struct replay_options {
 	const char *output;
 	const char *windows;
 	const char *name;
-	bool raw;
+	enum replay_score mode;
 	struct detector_config config;
 };
 
@@ -43,7 +43,9 @@ static void usage(FILE *out)
 		"  -o, --output FILE     write there instead of stdout\n"
 		"  -m, --method NAME     seasonal-robust (default) or zscore-7d (the seed's reference)\n"
 		"      --score MODE      events (default): a score only where an anomaly fires,\n"
-		"                        as the agent would send it; raw: every row's |score|\n"
+		"                        as the agent would send it; surprise: every row's\n"
+		"                        rarity; zscore: every row's |score| (with -m zscore-7d,\n"
+		"                        the seed's method, comparable to NAB's windowedGaussian)\n"
 		"  -w, --windows FILE    NAB combined_windows.json: fill the label column\n"
 		"      --name KEY        key of FILE in --windows (default: DIR/FILE.csv)\n"
 		"  -s, --set KEY=VALUE   override a detector setting (see docs/detector.md):\n"
@@ -53,18 +55,28 @@ static void usage(FILE *out)
 		"                        relative_floor, absolute_floor, max_gap\n"
 		"  -h, --help            this text\n"
 		"\n"
-		"anomaly_score is |score| / (|score| + warning), in [0, 1).\n"
+		"anomaly_score is r / (r + 10) for a rarity r (events, surprise) and\n"
+		"|score| / (|score| + warning) for zscore: in [0, 1), monotonic.\n"
 		"Exit status: 0 done, 1 bad input (the message names file and line), 2 bad usage.\n");
 }
 
 void replay_config_default(struct detector_config *config)
 {
 	detector_config_default(config);
-	/* Offline series are bare values at fixed steps: no traffic gate, fire at once. */
+	/*
+	 * Offline series are bare values: no traffic gate, no relative-change
+	 * floor, fire at once. The rest was chosen on the NAB corpus subset in
+	 * ../shared/data/nab (docs/detector.md): one configuration for all files.
+	 */
 	config->for_s = 0;
-	config->resolve_for_s = 0;
+	config->resolve_for_s = 1800;
 	config->min_requests = 0;
 	config->min_relative_change = 0;
+	config->warning_score = 4;
+	config->resolve_score = 3;
+	config->baseline.clip_spreads = 5;
+	config->baseline.relative_floor = 0.03;
+	config->baseline.warmup_s = 6 * 3600;
 }
 
 struct setting {
@@ -84,11 +96,13 @@ static const struct setting settings[] = {
 	{ "resolve_for", DET(resolve_for_s), false },
 	{ "min_relative_change", DET(min_relative_change), false },
 	{ "min_surprise", DET(min_surprise), false },
+	{ "peak_factor", DET(peak_factor), false },
 	{ "surprise_halflife", DET(surprise_halflife_s), false },
 	{ "level_halflife", BASE(level_halflife_s), false },
 	{ "spread_halflife", BASE(spread_halflife_s), false },
 	{ "season_halflife_days", BASE(season_halflife_days), false },
 	{ "clip", BASE(clip_spreads), false },
+	{ "peak_halflife_days", BASE(peak_halflife_days), false },
 	{ "warmup", BASE(warmup_s), false },
 	{ "warmup_samples", BASE(warmup_samples), true },
 	{ "relative_floor", BASE(relative_floor), false },
@@ -261,8 +275,21 @@ static int parse_value(const char *text, double *out)
 	return isinf(*out) ? -1 : 0;
 }
 
+static double row_score(const struct detector_config *config, const struct detector_verdict *v,
+			enum replay_score mode)
+{
+	switch (mode) {
+	case REPLAY_EVENTS:
+		return v->transition == DETECTOR_FIRED ? v->surprise / (v->surprise + 10) : 0;
+	case REPLAY_SURPRISE:
+		return v->surprise / (v->surprise + 10);
+	default:
+		return fabs(v->score) / (fabs(v->score) + config->warning_score);
+	}
+}
+
 int replay_stream(FILE *in, const char *in_name, FILE *out, const struct detector_config *config,
-		  const struct replay_windows *w, bool raw)
+		  const struct replay_windows *w, enum replay_score mode)
 {
 	struct detector_series series;
 	struct detector_verdict verdict;
@@ -307,8 +334,8 @@ int replay_stream(FILE *in, const char *in_name, FILE *out, const struct detecto
 			goto out;
 		}
 		detector_series_observe(&series, config, DETECTOR_BOTH, t, value, true, &verdict);
-		if (verdict.judged && (raw || verdict.transition == DETECTOR_FIRED))
-			score = verdict.surprise / (verdict.surprise + 10);
+		if (verdict.judged)
+			score = row_score(config, &verdict, mode);
 		fprintf(out, "%s,%s,%.6f,%d\n", stamp, text, score, w ? label_of(w, t) : 0);
 	}
 	if (ferror(in)) {
@@ -347,12 +374,18 @@ static int parse_options(int argc, char **argv, struct replay_options *opt)
 			opt->config.baseline.method = method;
 			break;
 		case 'S':
-			if (strcmp(optarg, "events") && strcmp(optarg, "raw")) {
-				fprintf(stderr, "seismo replay: --score is events or raw, not '%s'\n",
+			if (!strcmp(optarg, "events")) {
+				opt->mode = REPLAY_EVENTS;
+			} else if (!strcmp(optarg, "surprise")) {
+				opt->mode = REPLAY_SURPRISE;
+			} else if (!strcmp(optarg, "zscore")) {
+				opt->mode = REPLAY_ZSCORE;
+			} else {
+				fprintf(stderr,
+					"seismo replay: --score is events, surprise or zscore, not '%s'\n",
 					optarg);
 				return 2;
 			}
-			opt->raw = !strcmp(optarg, "raw");
 			break;
 		case 'w':
 			opt->windows = optarg;
@@ -407,7 +440,7 @@ int cmd_replay(int argc, char **argv)
 		}
 	}
 	if (replay_stream(in, opt.input, out, &opt.config,
-			  opt.windows ? &windows : NULL, opt.raw))
+			  opt.windows ? &windows : NULL, opt.mode))
 		goto out;
 	if (fflush(out) || ferror(out)) {
 		fprintf(stderr, "seismo replay: writing %s: %s\n", opt.output ? opt.output : "stdout",

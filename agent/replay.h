@@ -13,6 +13,13 @@ struct replay_windows {
 	double (*range)[2];
 };
 
+/* What the anomaly_score column holds. */
+enum replay_score {
+	REPLAY_EVENTS = 0, /* rarity where an anomaly fires, 0 elsewhere: what the agent sends */
+	REPLAY_SURPRISE,   /* every row's rarity */
+	REPLAY_ZSCORE,     /* every row's |score| */
+};
+
 /* The one configuration replay uses for every file unless --set says otherwise. */
 void replay_config_default(struct detector_config *config);
 /* Applies "KEY=VALUE" (see --help); -1 with a message on stderr when it is not valid. */
@@ -25,6 +32,6 @@ int replay_parse_time(const char *text, double *out);
  * "seismo replay: NAME:LINE: what" for the first malformed line.
  */
 int replay_stream(FILE *in, const char *in_name, FILE *out, const struct detector_config *config,
-		  const struct replay_windows *windows, bool raw);
+		  const struct replay_windows *windows, enum replay_score mode);
 
 #endif
