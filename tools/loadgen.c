@@ -181,14 +181,17 @@ static int send_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* Reads one response; sets *first to the time its first byte arrived and
- * *status to its HTTP status (0 for the line protocol). */
-static int read_response(int fd, enum protocol proto, double *first, unsigned *status)
+/* Reads one response; sets *first to the time its first byte arrived,
+ * *status to its HTTP status (0 for the line protocol) and *close when the
+ * server ends the connection after it (nginx does after a 500). */
+static int read_response(int fd, enum protocol proto, double *first, unsigned *status,
+			 bool *close_after)
 {
 	static _Thread_local char buf[RESPONSE_MAX + 1];
 	size_t len = 0, need = 0;
 
 	*first = 0;
+	*close_after = false;
 	for (;;) {
 		ssize_t n = read(fd, buf + len, RESPONSE_MAX - len);
 		if (n < 0 && errno == EINTR)
@@ -212,9 +215,12 @@ static int read_response(int fd, enum protocol proto, double *first, unsigned *s
 			if (sscanf(buf, "HTTP/1.%*c %u", status) != 1)
 				return -1;
 			need = (size_t)(end - buf) + 4;
-			for (cl = strstr(buf, "\r\n"); cl && cl < end; cl = strstr(cl + 2, "\r\n"))
+			for (cl = strstr(buf, "\r\n"); cl && cl < end; cl = strstr(cl + 2, "\r\n")) {
 				if (!strncasecmp(cl + 2, "Content-Length:", 15))
 					need += strtoul(cl + 17, NULL, 10);
+				else if (!strncasecmp(cl + 2, "Connection: close", 17))
+					*close_after = true;
+			}
 		}
 		if (need && len >= need)
 			return 0;
@@ -268,6 +274,7 @@ static void *run_connection(void *arg)
 		unsigned long long us = (unsigned long long)llround(asked * 1e6);
 		int s = pick_status(o, i), len;
 		unsigned status = 0;
+		bool close_after;
 
 		if (fd < 0 && (fd = connect_target(o, w->error, sizeof(w->error))) < 0) {
 			w->failed++;
@@ -282,13 +289,17 @@ static void *run_connection(void *arg)
 				       o->method, o->path, us, o->statuses[s].code, o->host, o->port);
 		start = now_s();
 		if (send_all(fd, req, (size_t)len) ||
-		    read_response(fd, o->protocol, &first, &status)) {
+		    read_response(fd, o->protocol, &first, &status, &close_after)) {
 			snprintf(w->error, sizeof(w->error), "request %llu: connection lost",
 				 (unsigned long long)i);
 			w->failed++;
 			close(fd);
 			fd = -1;
 			continue;
+		}
+		if (close_after) {
+			close(fd);
+			fd = -1;
 		}
 		if (o->protocol == PROTO_LINE)
 			w->by_status[0]++;
