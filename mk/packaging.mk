@@ -10,3 +10,15 @@ deb:
 rpm:
 	$(Q)packaging/build-rpm.sh $(PKG_OUT)/rpm $(PKG_TREE)
 packages: deb rpm
+
+# make image: the container image from deploy/kubernetes/Containerfile, built
+# from a clean export of HEAD (never the local build/ directory).
+CONTAINER_ENGINE ?= $(shell command -v podman || command -v docker)
+.PHONY: image
+image:
+	$(Q)[ -n "$(CONTAINER_ENGINE)" ] || { echo "make image: needs podman or docker" >&2; exit 1; }
+	$(Q)ctx=$$(mktemp -d) && trap 'rm -rf "$$ctx"' EXIT && \
+		packaging/stage-source.sh "$$ctx" $(PKG_TREE) && \
+		v=$$(packaging/version.sh $(PKG_TREE)) && \
+		$(CONTAINER_ENGINE) build -f deploy/kubernetes/Containerfile \
+			--build-arg VERSION="$$v" -t "seismo:$$(echo $$v | tr '~+' '--')" "$$ctx"
