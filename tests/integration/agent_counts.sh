@@ -19,6 +19,7 @@ need_build
 [ -n "$(cgroup2_root)" ] || skip "no cgroup2 mount in /proc/mounts"
 
 AGENT_PORT=19400 SRV_PORT=19401 NGINX_PORT=19402
+need_free_port $AGENT_PORT $SRV_PORT $NGINX_PORT
 SLICE=seismo-test-counts.slice
 
 cat >"$T/agent.yaml" <<EOF

@@ -14,6 +14,7 @@ need_build
 [ -n "$(cgroup2_root)" ] || skip "no cgroup2 mount in /proc/mounts"
 
 AGENT_PORT=19410 LINE_PORT=19411 REDIS_PORT=19412
+need_free_port $AGENT_PORT $LINE_PORT $REDIS_PORT
 SLICE=seismo-test-generic.slice
 
 start_agent $AGENT_PORT --interval 1s

@@ -11,6 +11,7 @@
 #   make_cgroup REL                   mkdir -p under cgroup2 (sets CGDIR), removed at exit
 #   start_in_cgroup REL LOG CMD...    start CMD inside the cgroup (sets PID), killed at exit
 #   start_bg LOG CMD...               start CMD in the background (sets PID), killed at exit
+#   need_free_port PORT...            fail when another process listens there
 #   start_agent PORT [ARGS...]        seismo agent on 127.0.0.1:PORT (sets AGENT_PID),
 #                                     waits for /readyz; log in $T/agent.log
 # These set variables instead of printing: $(...) would run them in a
@@ -152,12 +153,23 @@ http_ok() { curl -sf -o /dev/null --max-time 2 "$1"; }
 start_agent() {
 	local port=$1
 	shift
+	need_free_port "$port"
 	start_bg "$T/agent.log" "$SEISMO" agent --listen "127.0.0.1:$port" "$@"
 	AGENT_PID=$PID
 	if ! wait_until 30 http_ok "http://127.0.0.1:$port/readyz"; then
 		kill -0 "$AGENT_PID" 2>/dev/null || fail "the agent exited: $(tail -n 5 "$T/agent.log")"
 		fail "the agent did not become ready on port $port"
 	fi
+}
+
+# need_free_port PORT...: a port someone else listens on would make the test
+# talk to the wrong process; say so instead.
+need_free_port() {
+	local p users
+	for p in "$@"; do
+		users=$(ss -Hltnp "sport = :$p" 2>/dev/null)
+		[ -z "$users" ] || fail "port $p is already in use, by: $users"
+	done
 }
 
 # wait_port PORT: until something accepts on 127.0.0.1:PORT.
