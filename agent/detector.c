@@ -122,11 +122,12 @@ static bool small_change(const struct detector_config *config, double value,
 }
 
 static void advance_state(struct detector_series *s, const struct detector_config *config, double t,
-			  double bad, bool anomalous, struct detector_verdict *out)
+			  double bad, bool anomalous, bool rare, struct detector_verdict *out)
 {
 	switch (s->phase) {
 	case DETECTOR_NORMAL:
-		if (!anomalous)
+		/* Rarity opens an anomaly; holding it open needs only the score. */
+		if (!anomalous || !rare)
 			break;
 		s->phase = DETECTOR_PENDING;
 		s->pending_since = t;
@@ -196,6 +197,15 @@ static double empirical_surprise(const struct detector_series *s, double x)
 	return -log10((above + 1) / (total + 1));
 }
 
+static double histogram_weight(const struct detector_series *s)
+{
+	double total = 0;
+
+	for (unsigned i = 0; i < DETECTOR_SURPRISE_BINS; i++)
+		total += s->surprise_hist[i];
+	return total;
+}
+
 static double gaussian_surprise(const struct detector_series *s, double x)
 {
 	double sd = sqrt(s->surprise_var), tail;
@@ -207,7 +217,7 @@ static double gaussian_surprise(const struct detector_series *s, double x)
 }
 
 static double surprise(struct detector_series *s, const struct detector_config *config, double t,
-		       double score)
+		       double score, bool *rare)
 {
 	double x = log1p(fabs(score));
 	double gain, delta, out = 0;
@@ -219,6 +229,12 @@ static double surprise(struct detector_series *s, const struct detector_config *
 	 */
 	if (s->surprise_weight >= 10)
 		out = empirical_surprise(s, x) + 0.01 * gaussian_surprise(s, x);
+	/*
+	 * With too short a memory to tell 10^-min_surprise apart, rarity cannot
+	 * be judged: let the score alone decide rather than stay blind.
+	 */
+	*rare = out >= config->min_surprise ||
+		histogram_weight(s) < pow(10, config->min_surprise);
 	gain = s->surprise_weight > 0 ?
 		       1 - exp(-(t - s->surprise_time) * M_LN2 / config->surprise_halflife_s) :
 		       1;
@@ -240,7 +256,7 @@ void detector_series_observe(struct detector_series *s, const struct detector_co
 			     struct detector_verdict *out)
 {
 	double bad = 0;
-	bool anomalous = false;
+	bool anomalous = false, rare = false;
 
 	memset(out, 0, sizeof(*out));
 	out->value = value;
@@ -263,13 +279,13 @@ void detector_series_observe(struct detector_series *s, const struct detector_co
 		out->score = (value - out->estimate.expected) / out->estimate.spread;
 		out->judged = true;
 		bad = bad_score(direction, out->score);
-		out->surprise = surprise(s, config, t, out->score);
-		anomalous = bad >= config->warning_score && out->surprise >= config->min_surprise &&
+		out->surprise = surprise(s, config, t, out->score, &rare);
+		anomalous = bad >= config->warning_score &&
 			    !small_change(config, value, &out->estimate);
 		if (!anomalous && small_change(config, value, &out->estimate))
 			bad = 0;
 		out->anomalous = anomalous;
-		advance_state(s, config, t, bad, anomalous, out);
+		advance_state(s, config, t, bad, anomalous, rare, out);
 		s->last_score = out->score;
 		s->last_expected = out->estimate.expected;
 		s->last_judged = 1;

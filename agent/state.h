@@ -1,0 +1,28 @@
+/*
+ * The detector's memory across restarts: every series' baseline and anomaly
+ * state in one binary file, replaced atomically (write a temporary file,
+ * fsync, rename, fsync the directory) so that a crash leaves either the old
+ * or the new file, never half of one.
+ *
+ * The file is versioned and checksummed. One that is corrupt, truncated,
+ * from another version or another build's struct layout is moved aside
+ * (to PATH.bad-<epoch seconds>) with a warning, and the agent starts fresh.
+ */
+#ifndef SEISMO_STATE_H
+#define SEISMO_STATE_H
+
+#include "detector.h"
+
+#define STATE_MAGIC "SEISMOST"
+#define STATE_VERSION 1
+
+/* Writes every series of det to path. 0, or -1 with the reason logged (the old file stays). */
+int state_save(const struct detector *det, const char *path);
+/*
+ * Restores the series saved in path into det. Returns how many were restored:
+ * 0 when the file does not exist or was unusable (then moved aside), -1 only
+ * when the file exists but cannot be read or moved aside.
+ */
+int state_load(struct detector *det, const char *path);
+
+#endif
