@@ -550,12 +550,15 @@ static int list_one(const char *name, void *arg)
 			"{\"name\":\"%s\",\"device\":\"%s\",\"netns\":\"%s\",\"latency_ms\":%.3f,"
 			"\"jitter_ms\":%.3f,\"distribution\":\"%s\",\"loss_percent\":%.3f,"
 			"\"seconds_left\":%.1f,\"pid\":%d,\"pid_alive\":%s,\"matched\":%llu,"
-			"\"delayed\":%llu,\"dropped\":%llu,\"previous_qdisc\":\"%s\"}\n",
+			"\"delayed\":%llu,\"dropped\":%llu,\"reorder_held\":%llu,\"expired\":%llu,"
+			"\"previous_qdisc\":\"%s\"}\n",
 			name, state.ifname, state.netns_path, cfg.latency_ns / 1e6, cfg.jitter_ns / 1e6,
 			chaos_dist_name(cfg.dist), cfg.loss / CHAOS_LOSS_SCALE * 100, left, state.pid,
 			alive ? "true" : "false", (unsigned long long)stats[CHAOS_STAT_MATCHED],
 			(unsigned long long)stats[CHAOS_STAT_DELAYED],
-			(unsigned long long)stats[CHAOS_STAT_DROPPED], state.prev_kind);
+			(unsigned long long)stats[CHAOS_STAT_DROPPED],
+			(unsigned long long)stats[CHAOS_STAT_REORDER_HELD],
+			(unsigned long long)stats[CHAOS_STAT_EXPIRED], state.prev_kind);
 		return 0;
 	}
 	fprintf(list->out,

@@ -33,6 +33,7 @@ struct runner {
 	pthread_cond_t wake;  /* a probe failed, or threads must stop */
 	int threads_stop[2];  /* [0] Continuous, [1] OnChaos */
 	int abort;            /* a stop-on-failure probe failed */
+	int stopped_outside;  /* someone ran `seismo chaos stop` */
 	int tty;
 	FILE *out;
 };
@@ -228,6 +229,7 @@ static void chaos_loop(struct runner *runner, uint64_t end_ns)
 		if (exp->kind == CHAOS_EXPERIMENT_DELAY && !chaos_delay_is_active(exp->delay.name)) {
 			snprintf(exp->abort_reason, sizeof(exp->abort_reason),
 				 "stopped from outside ('seismo chaos stop')");
+			runner->stopped_outside = 1;
 			break;
 		}
 		if (exp->kind == CHAOS_EXPERIMENT_KILL && now >= next_kill) {
@@ -435,8 +437,8 @@ int chaos_run(struct chaos_experiment *exp, const struct chaos_limits *limits)
 		fprintf(stdout, "%s: chaos over%s%s\n", chaos_experiment_name(exp),
 			exp->abort_reason[0] ? ": " : "", exp->abort_reason);
 	}
-	interrupted = stop_signal != 0;
-	if (chaos_started && !interrupted && !runner.abort)
+	interrupted = stop_signal != 0 || runner.stopped_outside;
+	if (chaos_started && !stop_signal && !runner.abort)
 		run_edge_probes(&runner, CHAOS_PROBE_EOT);
 	stop_probe_threads(&runner, threads, 0);
 	sigaction(SIGINT, &old_int, NULL);
