@@ -46,7 +46,9 @@ static int write_bytes(struct writer *w, const void *data, size_t len)
 {
 	if (w->error)
 		return -1;
-	if (len && fwrite(data, 1, len, w->file) != len) {
+	if (len == 0)
+		return 0; /* crc32() with a NULL buffer would reset the checksum */
+	if (fwrite(data, 1, len, w->file) != len) {
 		w->error = errno ? errno : EIO;
 		return -1;
 	}
