@@ -385,7 +385,8 @@ int corr_engine_post_alerts(struct corr_engine *e, json_t *body, int64_t now_ms,
 
 /* ---------------------------------------------------------------- API */
 
-json_t *corr_engine_incidents_json(struct corr_engine *e, const char *state, size_t limit)
+json_t *corr_engine_incidents_json(struct corr_engine *e, const char *state, size_t limit,
+				   bool detail)
 {
 	json_t *arr = json_array();
 
@@ -398,9 +399,12 @@ json_t *corr_engine_incidents_json(struct corr_engine *e, const char *state, siz
 			continue;
 		if (state && strcmp(state, v.resolved ? "resolved" : "firing"))
 			continue;
-		json_t *j = corr_topology_incident_json(e->topo, (int)i, false);
-		if (j)
-			json_array_append_new(arr, j);
+		json_t *j = corr_topology_incident_json(e->topo, (int)i, detail);
+		if (!j) {
+			log_error("engine: cannot render incident %s", v.id);
+			continue;
+		}
+		json_array_append_new(arr, j);
 	}
 	pthread_mutex_unlock(&e->lock);
 	return arr;

@@ -8,6 +8,7 @@
 #define CORR_ENGINE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -27,8 +28,9 @@ int corr_engine_ingest(struct corr_engine *e, const struct corr_batch *b, int64_
 int corr_engine_post_alerts(struct corr_engine *e, json_t *body, int64_t now_ms,
 			    char *err, size_t errlen);
 
-/* state: NULL, "firing" or "resolved". */
-json_t *corr_engine_incidents_json(struct corr_engine *e, const char *state, size_t limit);
+/* state: NULL, "firing" or "resolved"; detail adds each incident's anomalies. */
+json_t *corr_engine_incidents_json(struct corr_engine *e, const char *state, size_t limit,
+				   bool detail);
 /* One incident with its anomalies, events and ranked root causes; NULL if unknown. */
 json_t *corr_engine_incident_json(struct corr_engine *e, const char *id);
 

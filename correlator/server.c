@@ -226,12 +226,14 @@ static enum MHD_Result handle_get(struct corr_server *s, struct MHD_Connection *
 	if (!strcmp(url, "/api/v1/incidents")) {
 		const char *state = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
 		const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+		const char *detail = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "detail");
 		long limit = lim ? strtol(lim, NULL, 10) : 1000;
 		if (state && strcmp(state, "firing") && strcmp(state, "resolved"))
 			return reply_error(s, c, 400, "state must be firing or resolved");
 		if (limit <= 0 || limit > 100000)
 			return reply_error(s, c, 400, "limit must be 1..100000");
-		return reply_json(c, 200, corr_engine_incidents_json(s->engine, state, (size_t)limit));
+		return reply_json(c, 200, corr_engine_incidents_json(s->engine, state, (size_t)limit,
+								   detail && strcmp(detail, "0")));
 	}
 	if (!strncmp(url, "/api/v1/incidents/", 18)) {
 		json_t *j = corr_engine_incident_json(s->engine, url + 18);

@@ -383,7 +383,7 @@ struct svc_evidence {
 	int service;
 	double score;
 	int64_t onset_ms;
-	const struct anomaly *strongest;
+	int strongest;
 };
 
 static int cmp_causes(const void *x, const void *y)
@@ -414,13 +414,13 @@ static int rank(struct corr_topology *t, struct incident *inc)
 		if (k == n) {
 			ev[n++] = (struct svc_evidence){ .service = a->service,
 							 .onset_ms = a->start_ms,
-							 .strongest = a };
+							 .strongest = inc->anoms.v[i] };
 		}
 		if (a->start_ms < ev[k].onset_ms)
 			ev[k].onset_ms = a->start_ms;
 		if (a->score > ev[k].score) {
 			ev[k].score = a->score;
-			ev[k].strongest = a;
+			ev[k].strongest = inc->anoms.v[i];
 		}
 	}
 	free(inc->causes);
@@ -449,7 +449,7 @@ static int rank(struct corr_topology *t, struct incident *inc)
 			.score = ev[k].score,
 			.onset_ms = ev[k].onset_ms,
 			.explained = explained,
-			.labels = &ev[k].strongest->labels,
+			.anomaly = ev[k].strongest,
 		};
 	}
 	qsort(inc->causes, n, sizeof(*inc->causes), cmp_causes);
@@ -510,6 +510,11 @@ int corr_topology_view(struct corr_topology *t, int idx, struct corr_incident_vi
 			w->severity = CORR_SEV_CRITICAL;
 		inc->dirty = false;
 	}
+	/* The arrays move when they grow: point into them afresh every time. */
+	for (size_t i = 0; i < inc->n_causes; i++)
+		inc->causes[i].labels = &t->an[inc->causes[i].anomaly].labels;
+	inc->view.id = inc->id;
+	inc->view.causes = inc->causes;
 	*v = inc->view;
 	return 0;
 }
@@ -524,6 +529,7 @@ json_t *corr_topology_incident_json(struct corr_topology *t, int idx, bool detai
 	corr_time_format(v.start_ms, starts, sizeof(starts));
 	corr_time_format(v.end_ms, ends, sizeof(ends));
 	json_t *causes = json_array(), *services = json_array(), *nodes = json_array();
+	/* services: every anomalous service, in rank order. */
 	for (size_t i = 0; i < v.n_causes; i++) {
 		char onset[32];
 		corr_time_format(v.causes[i].onset_ms, onset, sizeof(onset));

@@ -31,6 +31,7 @@ struct corr_root_cause {
 	int64_t onset_ms;
 	bool explained;		/* an anomalous dependency explains it */
 	const struct corr_labels *labels; /* of its strongest anomaly */
+	int anomaly;			  /* (internal) index of that anomaly */
 };
 
 struct corr_incident_view {

@@ -58,7 +58,7 @@ static void corr_down(struct correlator *c)
 
 static int64_t stored(struct correlator *c)
 {
-	json_t *list = corr_engine_incidents_json(c->engine, NULL, 100000), *inc;
+	json_t *list = corr_engine_incidents_json(c->engine, NULL, 100000, false), *inc;
 	size_t i;
 	int64_t events = 0;
 
@@ -218,7 +218,7 @@ static void full_spool_evicts_oldest(void **state)
 	assert_int_equal(delivered, 40 - (int)st.events_dropped);
 	assert_int_equal(stored(&c), delivered);
 	/* Look for the newest and the oldest event in every incident. */
-	json_t *list = corr_engine_incidents_json(c.engine, NULL, 10), *it;
+	json_t *list = corr_engine_incidents_json(c.engine, NULL, 10, false), *it;
 	size_t i, j;
 	int newest = 0, oldest = 0;
 	json_array_foreach(list, j, it) {

@@ -1,0 +1,101 @@
+#!/bin/bash
+# Noise benchmark for seismo-correlator: a generated call graph of N services
+# on many nodes, faults injected at random services and propagated to their
+# callers, every agent event replayed through the real HTTP API; the true
+# root causes are known. Prints raw events -> incidents -> root-cause
+# candidates, AC@1/AC@3 of the top-ranked root cause, and ingest throughput
+# (the correlator pinned to one core) with p99 latency per batch.
+#   bench: correlator_noise  events=... incidents=... candidates=... reduction=... ac1=... ac3=...
+#   bench: correlator_ingest events_per_s=... p50_ms=... p99_ms=... batch=...
+set -eu
+: "${SEISMO_ROOT:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${BUILD:=$SEISMO_ROOT/build}"
+PORT=${CORR_BENCH_PORT:-19170}
+SERVICES=${CORR_BENCH_SERVICES:-200}
+NODES=${CORR_BENCH_NODES:-40}
+FAULTS=${CORR_BENCH_FAULTS:-100}
+SEEDS=${CORR_BENCH_SEEDS:-"1 2 3"}
+rel=${BUILD#"$SEISMO_ROOT"/}
+make -s -C "$SEISMO_ROOT" BUILD="$rel" "$rel/seismo-correlator" "$rel/seismo-ship" >/dev/null
+
+work=$(mktemp -d /tmp/seismo-corr-bench.XXXXXX)
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+start_correlator() {
+	rm -f "$work"/corr.db*
+	# One core for the correlator, the other for the load generator.
+	taskset -c 0 "$BUILD/seismo-correlator" -l "127.0.0.1:$PORT" -d "$work/corr.db" \
+		-v error &
+	pid=$!
+	for _ in $(seq 50); do
+		curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && return 0
+		sleep 0.1
+	done
+	echo "correlator did not start" >&2
+	return 1
+}
+
+stop_correlator() {
+	kill "$pid" && wait "$pid" || true
+	pid=
+}
+
+scores=()
+for seed in $SEEDS; do
+	python3 "$SEISMO_ROOT/tools/scenario/scenario.py" generate --services "$SERVICES" \
+		--nodes "$NODES" --faults "$FAULTS" --seed "$seed" \
+		--out "$work/batches.ndjson" --truth "$work/truth.json"
+	start_correlator
+	taskset -c 1 "$BUILD/seismo-ship" post --url "http://127.0.0.1:$PORT" "$work/batches.ndjson" \
+		>"$work/post.json"
+	curl -sf "http://127.0.0.1:$PORT/api/v1/incidents?detail=1&limit=100000" >"$work/incidents.json"
+	stop_correlator
+	python3 "$SEISMO_ROOT/tools/scenario/scenario.py" score --truth "$work/truth.json" \
+		--incidents "$work/incidents.json" >"$work/score.$seed.json"
+	echo "seed $seed: $(cat "$work/score.$seed.json")"
+	scores+=("$work/score.$seed.json")
+done
+
+python3 - "${scores[@]}" <<'PY'
+import json, sys
+rs = [json.load(open(p)) for p in sys.argv[1:]]
+tot = lambda k: sum(r[k] for r in rs)
+faults = tot("faults")
+print("bench: correlator_noise services=%s seeds=%d events=%d incidents=%d candidates=%d "
+      "reduction=%.4f ac1=%.3f ac3=%.3f faults=%d faults_split=%d"
+      % (__import__("os").environ.get("CORR_BENCH_SERVICES", "200"), len(rs), tot("events"),
+         tot("incidents"), tot("candidates"), 1 - tot("incidents") / tot("events"),
+         sum(r["ac1"] * r["faults"] for r in rs) / faults,
+         sum(r["ac3"] * r["faults"] for r in rs) / faults, faults, tot("faults_split")))
+PY
+
+# Throughput: a larger stream, batches of 500, the correlator on one core.
+python3 "$SEISMO_ROOT/tools/scenario/scenario.py" generate --services 400 --nodes 80 \
+	--faults 600 --gap 300 --seed 7 --batch 500 --out "$work/load.ndjson" --truth "$work/load-truth.json"
+# Agents send a batch a minute per node; pack them 500 events a POST for the load test.
+python3 - "$work/load.ndjson" "$work/load500.ndjson" <<'PY'
+import json, sys
+out = open(sys.argv[2], "w")
+evs, edges = [], []
+for line in open(sys.argv[1]):
+    b = json.loads(line)
+    evs.extend(b["events"]); edges.extend(b.get("edges", []))
+for i in range(0, len(evs), 500):
+    out.write(json.dumps({"node": "load", "events": evs[i:i + 500],
+                          "edges": edges if i == 0 else []}, separators=(",", ":")) + "\n")
+PY
+start_correlator
+taskset -c 1 "$BUILD/seismo-ship" post --gzip --url "http://127.0.0.1:$PORT" "$work/load500.ndjson" \
+	>"$work/load.json"
+stop_correlator
+python3 - "$work/load.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print("bench: correlator_ingest events=%d batch=500 gzip=1 cores=1 events_per_s=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f"
+      % (r["events"], r["events_per_s"], r["p50_ms"], r["p99_ms"], r["max_ms"]))
+PY
