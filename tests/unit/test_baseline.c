@@ -46,6 +46,7 @@ static void test_warmup(void **state)
 	unsigned rng = 1;
 
 	baseline_config_default(&c);
+	c.warmup_s = 3600;
 	baseline_init(&b, BASELINE_SEASONAL_ROBUST);
 	baseline_estimate(&b, &c, T0, &e);
 	assert_false(e.ready);
@@ -154,6 +155,7 @@ static void test_flat_series_has_a_floor(void **state)
 	struct baseline_estimate e;
 
 	baseline_config_default(&c);
+	c.warmup_s = 3600;
 	baseline_init(&b, BASELINE_SEASONAL_ROBUST);
 	for (double t = T0; t < T0 + 7200; t += 60)
 		baseline_update(&b, &c, t, 45);
