@@ -452,6 +452,14 @@ static int stop_device(const char *name, const struct chaos_state *state)
 	return err;
 }
 
+static void wait_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / NS_PER_S), .tv_nsec = (long)(ns % NS_PER_S) };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
 int chaos_delay_stop(const char *name)
 {
 	struct chaos_config cfg;
@@ -469,8 +477,17 @@ int chaos_delay_stop(const char *name)
 	/* first the kill switch: from this write on, every packet passes */
 	err = chaos_maps_read_config(&maps, &cfg);
 	if (!err) {
+		uint64_t now = chaos_now_ns();
+		uint64_t last_delayed = cfg.end_ns < now ? cfg.end_ns : now;
+		uint64_t drained_at = last_delayed + cfg.latency_ns +
+				      (uint64_t)((double)cfg.jitter_ns * dist_max_units(cfg.dist));
+
 		cfg.end_ns = 0;
 		err = chaos_maps_write_config(&maps, &cfg);
+		/* packets already given a departure time are in fq; replacing
+		 * fq now would drop them (TCP would see loss) */
+		if (!err && drained_at > now)
+			wait_ns(drained_at - now);
 	}
 	if (!err)
 		err = chaos_state_read(&maps, &state);

@@ -24,7 +24,7 @@ rc=$?
 trap 'rm -f "$initrd"' EXIT
 tools/vm/run-vm.sh "$kernel" "$initrd" "$log" 360
 rc=$?
-tr -d '\r' <"$log" | grep -E '^(CHECK|baseline|uniform|one flow|runner|chaos VM)' 
+tr -d '\r' <"$log" | grep -aE '^(CHECK|baseline|uniform|one flow|diag|chaos VM)' 
 case $rc in
 0) echo "PASS: all checks in the VM passed"; exit 0 ;;
 124) echo "FAIL: the VM timed out; console in $log"; exit 1 ;;

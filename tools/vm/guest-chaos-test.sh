@@ -44,16 +44,19 @@ base=$(rtt base 300 100 32)
 echo "baseline: $base"
 before_default=$(qdisc_of_va)
 
-# --- 1. accuracy, ordering, expiry with seismo alive, default qdisc back ---
-seismo chaos delay --netns /var/run/netns/a -i va -l 200ms -j 20ms -t 16 --flow-rate 5000 \
-	--report /tmp/accuracy.json >/tmp/accuracy.out 2>&1 &
+# --- 1. accuracy and ordering (stopped with SIGTERM afterwards) ----------
+seismo chaos delay --netns /var/run/netns/a -i va -l 200ms -j 20ms -t 120 --flow-rate 5000 \
+	--report - >/tmp/accuracy.out 2>&1 &
 runner=$!
 wait_listed delay-va || echo "CHECK start FAIL: $(cat /tmp/accuracy.out)"
 during=$(rtt chaos 250 50 32)
 echo "uniform 200ms ± 20ms: $during"
+# RTT = added delay + the VM's own RTT noise (positive, heavy-tailed under
+# TCG): the median and the low tail compare directly, the high tail only
+# has a lower bound
 check rtt_median_within_2pct "chaos_p50_us - base_p50_us >= 196000 && chaos_p50_us - base_p50_us <= 204000" "$base; $during"
 check rtt_never_below_latency_minus_jitter "chaos_min_us >= 180000" "$during"
-check rtt_p05_p95_uniform "chaos_p05_us - base_p50_us >= 176000 && chaos_p05_us - base_p50_us <= 190000 && chaos_p95_us - base_p50_us >= 210000 && chaos_p95_us - base_p50_us <= 228000" "$base; $during"
+check rtt_jitter_spread "chaos_p05_us - base_p05_us >= 178000 && chaos_p05_us - base_p05_us <= 190000 && chaos_p95_us - base_p50_us >= 210000" "$base; $during"
 check rtt_no_loss "chaos_lost == 0" "$during"
 # one UDP flow at a packet every 4 ms under ±20 ms jitter: without
 # tstamp = max(candidate, last) about half would overtake each other
@@ -67,21 +70,26 @@ sleep 0.5
 ip netns exec a nettool tcp-send 10.99.0.2 19202 1000000
 wait $sink
 ofo_after=$(ofo)
-echo "diag: fq on va: $(ip netns exec a tc -s qdisc show dev va | tr '\n' ' ')"
-echo "diag: backlog drops in b: $(ip netns exec b cat /proc/net/softnet_stat | awk '{ print $2 }' | tr '\n' ' ')"
-echo "diag: sender: $(ip netns exec a cat /proc/net/snmp | awk '/^Tcp:/ { print }' | tail -1)"
 held=$(json_field reorder_held)
-check tcp_flow_in_order "ofo_after - ofo_before == 0 && bytes == 1000000" "ofo_before=$ofo_before; ofo_after=$ofo_after; $(cat /tmp/sink.out); reorder_held=${held:-0}"
+echo "diag: fq on va: $(ip netns exec a tc -s qdisc show dev va | tr '\n' ' ')"
+echo "diag: sender: $(ip netns exec a cat /proc/net/snmp | awk '/^Tcp:/ { print }' | tail -1)"
+check tcp_flow_in_order "ofo_after - ofo_before == 0 && bytes == 1000000 && held > 0" "ofo_before=$ofo_before; ofo_after=$ofo_after; $(cat /tmp/sink.out); held=${held:-0}"
+kill -TERM $runner
 wait $runner
-echo "runner exit $?: $(tail -3 /tmp/accuracy.out | tr '\r' '\n' | tail -2)"
+check sigterm_rolls_back_default "rc == 1 && ok" "rc=$?; ok=$(same "$(qdisc_of_va)" "$before_default")" "$(grep -o 'chaos over.*' /tmp/accuracy.out | head -1)"
+
+# --- 2. expiry with seismo alive: untouched after, default qdisc back ------
+seismo chaos delay --netns /var/run/netns/a -i va -l 100ms -t 3 \
+	--report /tmp/expiry.json >/tmp/expiry.out 2>&1
+check expiry_exit_pass "rc == 0" "rc=$?" "$(tail -c 300 /tmp/expiry.out | tr '\r\n' '  ')"
 after=$(rtt after 100 50 16)
-check untouched_after_expiry "after_p50_us < base_p50_us + 5000 && after_p50_us < 10000" "$base; $after"
+check untouched_after_expiry "after_p50_us < base_p50_us + 5000 && after_p50_us < 20000" "$base; $after"
 check default_qdisc_restored "ok" "ok=$(same "$(qdisc_of_va)" "$before_default")" "before: $before_default, now: $(qdisc_of_va)"
 check pins_removed "ok" "ok=$(same "$(ls /sys/fs/bpf/seismo/chaos)" "")" "pins: $(ls /sys/fs/bpf/seismo/chaos)"
-grep -q '"verdict": "Pass"' /tmp/accuracy.json
-check verdict_json "rc == 0" "rc=$?" "$(tr -d ' \n' </tmp/accuracy.json | cut -c1-160)"
+grep -q '"verdict": "Pass"' /tmp/expiry.json
+check verdict_json "rc == 0" "rc=$?" "$(tr -d ' \n' </tmp/expiry.json | cut -c1-160)"
 
-# --- 2. SIGKILL: the kernel ends it on time; a configured qdisc comes back ---
+# --- 3. SIGKILL: the kernel ends it on time; a configured qdisc comes back ---
 ip netns exec a tc qdisc replace dev va root handle 7: fq_codel limit 1234 target 3ms
 configured=$(qdisc_of_va)
 seismo chaos delay --netns /var/run/netns/a -i va -l 100ms -t 10 --report - \
@@ -95,13 +103,13 @@ check delayed_after_sigkill "orphan_p50_us >= 100000" "$orphan"
 left=$(json_field seconds_left)
 sleep "$(awk "BEGIN { print $left + 0.5 }")"
 expired=$(rtt expired 100 50 16)
-check untouched_after_sigkill_expiry "expired_p50_us < base_p50_us + 5000 && expired_p50_us < 10000" "$base; $expired"
+check untouched_after_sigkill_expiry "expired_p50_us < base_p50_us + 5000 && expired_p50_us < 20000" "$base; $expired"
 seismo chaos list | grep -q 'expired.*(gone)'
 check list_shows_expired_orphan "rc == 0" "rc=$?" "$(seismo chaos list | head -1)"
 seismo chaos stop --all
 check configured_qdisc_restored "ok" "ok=$(same "$(qdisc_of_va)" "$configured")" "configured: $configured, now: $(qdisc_of_va)"
 
-# --- 3. SIGTERM rolls back at once; 4. 'stop' from another process -------
+# --- 4. SIGTERM with a configured qdisc; 5. 'stop' from another process -------
 seismo chaos delay --netns /var/run/netns/a -i va -l 100ms -t 60 --report - >/tmp/term.out 2>&1 &
 runner=$!
 wait_listed delay-va
@@ -116,9 +124,9 @@ seismo chaos stop delay-va
 wait $runner
 stop_rc=$?
 after_stop=$(rtt stopped 50 50 8)
-check stop_from_other_process "rc == 1 && ok && stopped_p50_us < 10000" "rc=$stop_rc; ok=$(same "$(qdisc_of_va)" "$configured"); $after_stop" "$(grep -o 'chaos over.*' /tmp/stop.out | head -1)"
+check stop_from_other_process "rc == 1 && ok && stopped_p50_us < 20000" "rc=$stop_rc; ok=$(same "$(qdisc_of_va)" "$configured"); $after_stop" "$(grep -o 'chaos over.*' /tmp/stop.out | head -1)"
 
-# --- 5. loss: 30 % of 1000 probes, within 6 standard deviations -----------
+# --- 6. loss: 30 % of 1000 probes, within 6 standard deviations -----------
 seismo chaos delay --netns /var/run/netns/a -i va --loss 30 -t 60 --report - >/tmp/loss.out 2>&1 &
 runner=$!
 wait_listed delay-va
