@@ -1,0 +1,106 @@
+#!/bin/bash
+# timeout: 120
+# Bad input: every malformed configuration is refused with "file:line:" and
+# a non-zero exit, by --check-config and by a real start alike; a good one
+# passes --check-config. Then a histogram map far too small for the traffic
+# (max_histograms: 16, 20 distinct series) is counted in
+# seismo_turns_dropped_total{reason="histogram_map_full"}, and the agent
+# keeps serving.
+. "$(dirname "$0")/../lib/agent.sh"
+need_root
+need_cmd curl
+need_build
+
+AGENT_PORT=19450 FIRST_PORT=19451 NPORTS=10
+need_free_port $AGENT_PORT $(seq $FIRST_PORT $((FIRST_PORT + NPORTS - 1)))
+
+# bad NAME LINE PATTERN: $T/NAME.yaml must be refused at line LINE with a
+# message matching PATTERN, by --check-config and by a start.
+bad() {
+	local name=$1 line=$2 pattern=$3 file=$T/$1.yaml rc out
+	for mode in --check-config start; do
+		if [ $mode = start ]; then
+			out=$(timeout 20 "$SEISMO" agent --config "$file" --listen 127.0.0.1:$AGENT_PORT 2>&1)
+		else
+			out=$("$SEISMO" agent --config "$file" --check-config 2>&1)
+		fi
+		rc=$?
+		[ $rc != 0 ] && [ $rc != 124 ] || fail "$name ($mode): exit $rc, want an error: $out"
+		grep -Eq -- "$file:$line(:[0-9]+)?: " <<<"$out" || fail "$name ($mode): no '$file:$line:' in: $out"
+		grep -Eq -- "$pattern" <<<"$out" || fail "$name ($mode): message does not match /$pattern/: $out"
+	done
+	echo "ok: $name refused at line $line: ${out##*: invalid configuration: }"
+}
+
+printf 'interval: 1s\nlisten: [127.0.0.1:1\nlog_level: info\n' >"$T/yaml-syntax.yaml"
+bad yaml-syntax '[2-4]' 'flow sequence|expected|did not find'
+
+printf 'interval: 1s\nlog_level: info\nintervall: 2s\n' >"$T/unknown-key.yaml"
+bad unknown-key 3 "intervall"
+
+printf 'kubernetes:\n  enabled: true\n  pod_url: http://x/pods\n' >"$T/unknown-nested-key.yaml"
+bad unknown-nested-key 3 "pod_url"
+
+printf 'log_level: info\ninterval: 5x\n' >"$T/bad-duration.yaml"
+bad bad-duration 2 "5x"
+
+printf 'interval: 1s\nhistogram_buckets:\n  - 0.01\n  - 0.1\n  - 0.05\n' >"$T/bucket-order.yaml"
+bad bucket-order 5 "increase"
+
+printf 'histogram_buckets: [0.01, -1]\n' >"$T/bucket-negative.yaml"
+bad bucket-negative 1 "."
+
+printf 'services:\n  - name: web\n    labels: { team: x }\n' >"$T/service-no-match.yaml"
+bad service-no-match 2 "match"
+
+printf 'log_level: loud\n' >"$T/bad-level.yaml"
+bad bad-level 1 "log_level"
+
+printf 'max_histograms: 3\n' >"$T/too-small.yaml"
+bad too-small 1 "."
+
+# A missing file and bad flags are refused too, naming what is wrong.
+out=$("$SEISMO" agent --config "$T/missing.yaml" --check-config 2>&1) && fail "a missing config was accepted"
+grep -q "$T/missing.yaml" <<<"$out" || fail "the missing file is not named: $out"
+echo "ok: missing file refused: $out"
+out=$("$SEISMO" agent --interval 5parsecs --check-config 2>&1) && fail "--interval 5parsecs was accepted"
+grep -q "5parsecs" <<<"$out" || fail "the bad --interval is not named: $out"
+echo "ok: bad --interval refused: $out"
+
+# A good file passes.
+cat >"$T/good.yaml" <<EOF
+interval: 1s
+log_level: info
+max_histograms: 16
+histogram_buckets: [0.001, 0.01, 0.1]
+services:
+  - name: web
+    match: { port: 8080 }
+    labels: { team: shop }
+EOF
+out=$("$SEISMO" agent --config "$T/good.yaml" --check-config 2>&1) || fail "good config refused: $out"
+echo "ok: good config: $out"
+
+# --- a full histogram map -------------------------------------------------------------
+start_agent $AGENT_PORT --config "$T/good.yaml"
+start_bg "$T/testserver.log" "$TESTSERVER" --ports-from $FIRST_PORT --ports $NPORTS \
+	--ready-file "$T/ready"
+wait_until 20 test -s "$T/ready" || fail "the test server did not start"
+for ((p = FIRST_PORT; p < FIRST_PORT + NPORTS; p++)); do
+	"$LOADGEN" --target 127.0.0.1:$p --connections 1 --requests 20 -q || fail "loadgen to $p failed"
+done
+agent_flush $AGENT_PORT
+scrape $AGENT_PORT "$T/m.txt"
+dropped=$(prom_sum "$T/m.txt" seismo_turns_dropped_total reason=\"histogram_map_full\")
+echo "dropped turns: $dropped"
+awk -v d="$dropped" 'BEGIN { exit !(d > 0) }' || fail "no turn counted as dropped with 20 series in a 16-entry map"
+assert_eq "hists map capacity" 16 "$(prom_sum "$T/m.txt" seismo_bpf_map_capacity map=\"hists\")"
+assert_le "hists map entries" "$(prom_sum "$T/m.txt" seismo_bpf_map_entries map=\"hists\")" 16
+kill -0 "$AGENT_PID" 2>/dev/null || fail "the agent died with a full map"
+http_ok "http://127.0.0.1:$AGENT_PORT/healthz" || fail "the agent stopped serving /healthz"
+# More traffic after the map filled: still counted as dropped, still alive.
+"$LOADGEN" --target 127.0.0.1:$((FIRST_PORT + NPORTS - 1)) --requests 50 -q || fail "loadgen failed"
+agent_flush $AGENT_PORT
+scrape $AGENT_PORT "$T/m2.txt"
+kill -0 "$AGENT_PID" 2>/dev/null || fail "the agent died with a full map"
+echo "PASS: bad configs refused with file:line, a full map counted and survived"
