@@ -42,8 +42,9 @@ struct options {
 	const char *listen[MAX_LISTEN];
 	int n_listen;
 	unsigned ports_from; /* --ports-from: first port of a range */
-	unsigned ports;      /* --ports: how many */
+	unsigned ports;      /* --ports: how many instances */
 	const char *host;    /* address for the port range */
+	const char *hosts_from; /* --hosts-from: one IPv4 address per instance, same port */
 	const char *cgroup_parent;
 	const char *ready_file;
 };
@@ -56,12 +57,14 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: seismo-testserver [--protocol http|line] --listen HOST:PORT [--listen ...]\n"
-		"       seismo-testserver --host HOST --ports-from PORT --ports N\n"
+		"       seismo-testserver [--host HOST | --hosts-from IPV4] --ports-from PORT --ports N\n"
 		"                         [--cgroup-parent DIR] [--ready-file FILE]\n"
 		"\n"
 		"HTTP: GET|POST /any/path?us=MICROSECONDS&status=CODE&size=BYTES\n"
 		"line: \"WORK MICROSECONDS\\n\" answered by \"DONE\\n\"\n"
-		"--cgroup-parent: fork one child per port, each in DIR/seismo-svc-PORT.service\n"
+		"--ports N: N listeners on consecutive ports, or with --hosts-from on N\n"
+		"           consecutive IPv4 addresses (127.0.1.1, 127.0.1.2, ...) and one port\n"
+		"--cgroup-parent: fork one child per listener, each in DIR/seismo-svc-I.service\n"
 		"--ready-file: written once every port listens\n");
 }
 
@@ -367,12 +370,12 @@ static int write_ready(const char *path)
 
 /* --- one child per port, each in its own cgroup -------------------------------------- */
 
-static int enter_cgroup(const char *parent, unsigned port)
+static int enter_cgroup(const char *parent, unsigned index)
 {
 	char dir[512], procs[600];
 	FILE *f;
 
-	snprintf(dir, sizeof(dir), "%s/seismo-svc-%u.service", parent, port);
+	snprintf(dir, sizeof(dir), "%s/seismo-svc-%u.service", parent, index);
 	if (mkdir(dir, 0755) && errno != EEXIST) {
 		fprintf(stderr, "testserver: mkdir %s: %s\n", dir, strerror(errno));
 		return -1;
@@ -408,8 +411,19 @@ static int serve_port_range(const struct options *o)
 		goto out;
 	/* Listen before forking so the ready file means every port answers. */
 	for (unsigned i = 0; i < o->ports; i++) {
-		snprintf(port, sizeof(port), "%u", o->ports_from + i);
-		fds[i] = listen_on(o->host, port);
+		char host[INET_ADDRSTRLEN];
+		struct in_addr first;
+		if (o->hosts_from) {
+			if (inet_pton(AF_INET, o->hosts_from, &first) != 1) {
+				fprintf(stderr, "testserver: --hosts-from '%s' is not IPv4\n",
+					o->hosts_from);
+				goto out;
+			}
+			first.s_addr = htonl(ntohl(first.s_addr) + i);
+			inet_ntop(AF_INET, &first, host, sizeof(host));
+		}
+		snprintf(port, sizeof(port), "%u", o->ports_from + (o->hosts_from ? 0 : i));
+		fds[i] = listen_on(o->hosts_from ? host : o->host, port);
 		if (fds[i] < 0)
 			goto out;
 	}
@@ -434,7 +448,7 @@ static int serve_port_range(const struct options *o)
 			for (unsigned j = 0; j < o->ports; j++)
 				if (j != i)
 					close(fds[j]);
-			if (enter_cgroup(o->cgroup_parent, o->ports_from + i))
+			if (enter_cgroup(o->cgroup_parent, i))
 				_exit(1);
 			_exit(serve(&fds[i], 1));
 		}
@@ -467,6 +481,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "listen", required_argument, 0, 'l' },
 		{ "host", required_argument, 0, 'H' },
 		{ "ports-from", required_argument, 0, 'f' },
+		{ "hosts-from", required_argument, 0, 'A' },
 		{ "ports", required_argument, 0, 'n' },
 		{ "cgroup-parent", required_argument, 0, 'c' },
 		{ "ready-file", required_argument, 0, 'r' },
@@ -496,6 +511,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->listen[o->n_listen++] = optarg;
 			break;
 		case 'H': o->host = optarg; break;
+		case 'A': o->hosts_from = optarg; break;
 		case 'f': o->ports_from = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'n': o->ports = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'c': o->cgroup_parent = optarg; break;
