@@ -106,7 +106,9 @@ static void test_build_firing(void **state)
 	assert_int_equal(json_integer_value(json_object_get(x, "pid")), 123);
 	assert_string_equal(json_string_value(json_object_get(x, "path")), "/api/ord");
 	assert_int_equal(json_integer_value(json_object_get(x, "status")), 200);
-	assert_int_equal(events_add_exemplar(json_object(), &ex), -1);
+	json_decref(e);
+	e = json_object(); /* not an event: no exemplars array */
+	assert_int_equal(events_add_exemplar(e, &ex), -1);
 	json_decref(e);
 }
 
