@@ -1,0 +1,72 @@
+# Shared helpers for tests/integration/correlator_*.sh (sourced, not run).
+# Every process a test starts is recorded and killed on exit, with its
+# work directory.
+set -eu
+: "${SEISMO_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${BUILD:=$SEISMO_ROOT/build}"
+SCEN=$SEISMO_ROOT/tools/scenario
+WORK=$(mktemp -d /tmp/seismo-corr-test.XXXXXX)
+PIDS=()
+
+cleanup() {
+	[ -n "${KEEP_LOGS:-}" ] && cp "$WORK"/*.log /tmp/ 2>/dev/null
+	local p
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# wait_until SECONDS CMD...: polls CMD every 0.1 s.
+wait_until() {
+	local limit=$1 i
+	shift
+	for i in $(seq $((limit * 10))); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# start_correlator PORT DB [ARGS...]: sets CORR_PID.
+start_correlator() {
+	local port=$1 db=$2
+	shift 2
+	"$BUILD/seismo-correlator" -l "127.0.0.1:$port" -d "$db" -v debug "$@" \
+		2>>"$WORK/correlator.$port.log" &
+	CORR_PID=$!
+	PIDS+=("$CORR_PID")
+	wait_until 10 curl -sf "http://127.0.0.1:$port/healthz" ||
+		{ cat "$WORK/correlator.$port.log" >&2; fail "correlator on $port did not start"; }
+}
+
+# stop_pid PID: SIGTERM and wait.
+stop_pid() {
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+# start_capture PORT: a recording HTTP server; sets CAP_PID.
+start_capture() {
+	python3 "$SCEN/capture.py" "$1" &
+	CAP_PID=$!
+	PIDS+=("$CAP_PID")
+	wait_until 10 curl -sf "http://127.0.0.1:$1/captured" || fail "capture server on $1 did not start"
+}
+
+# post PORT PATH FILE [CURL ARGS...]: prints the HTTP status, body to $WORK/resp.
+post() {
+	local port=$1 path=$2 file=$3
+	shift 3
+	curl -s -o "$WORK/resp" -w '%{http_code}' -H 'Content-Type: application/json' \
+		--data-binary "@$file" "$@" "http://127.0.0.1:$port$path"
+}
