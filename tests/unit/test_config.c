@@ -1,0 +1,178 @@
+/* The agent's configuration (agent/config.c over common/yamlcfg.c): a good
+ * file sets what it says over the defaults; every kind of bad input is an
+ * error naming the file and the line of the offending node. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../agent/config.h"
+
+/* Writes text to a temp file; returns its path (static buffer). */
+static const char *write_config(const char *text)
+{
+	static char path[64];
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/seismo-test-config.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+/* Loads text; the error must start with "PATH:LINE:" and contain want. */
+static void expect_error(const char *text, int line, const char *want)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	const char *path = write_config(text);
+	char err[600] = "", prefix[96];
+
+	assert_non_null(cfg);
+	config_defaults(cfg);
+	if (config_load(cfg, path, err, sizeof(err)) == 0)
+		fail_msg("accepted a bad config:\n%s", text);
+	snprintf(prefix, sizeof(prefix), "%s:%d:", path, line);
+	if (strncmp(err, prefix, strlen(prefix)) || !strstr(err, want))
+		fail_msg("want '%s...%s', got '%s' for:\n%s", prefix, want, err, text);
+	config_free(cfg);
+	unlink(path);
+	free(cfg);
+}
+
+static void test_bad_input_names_file_and_line(void **state)
+{
+	expect_error("interval: 1s\nlisten: [a\nnode: x\n", 3, "flow sequence");
+	expect_error("interval: 1s\nlog_level: info\nintervall: 2s\n", 3, "intervall");
+	expect_error("log_level: info\ninterval: 5x\n", 2, "5x");
+	expect_error("interval: 50ms\n", 1, "interval");
+	expect_error("histogram_buckets:\n  - 0.01\n  - 0.1\n  - 0.05\n", 4, "increase");
+	expect_error("histogram_buckets: 0.1\n", 1, "list");
+	expect_error("max_histograms: 3\n", 1, "out of range");
+	expect_error("max_histograms: lots\n", 1, "lots");
+	expect_error("bpf_stats: maybe\n", 1, "maybe");
+	expect_error("log_level: loud\n", 1, "log_level");
+	expect_error("kubernetes:\n  enabled: true\n  pod_url: x\n", 3, "pod_url");
+	expect_error("kubernetes:\n  refresh: soon\n", 2, "soon");
+	expect_error("sampling:\n  factor: 0.5\n", 2, "");
+	expect_error("services:\n  - name: web\n    labels: { team: x }\n", 2, "match");
+	expect_error("services:\n  - name: web\n    match: { port: 70000 }\n", 3, "70000");
+	expect_error("services:\n  - name: web\n    match: { cgroup: '*', pid: 1 }\n", 3, "pid");
+	expect_error("services:\n  - match: { port: 80 }\n", 2, "name");
+	expect_error("services: web\n", 1, "list");
+	expect_error("- a\n- b\n", 1, "mapping");
+}
+
+static void test_missing_file(void **state)
+{
+	struct config cfg;
+	char err[600] = "";
+
+	config_defaults(&cfg);
+	assert_int_not_equal(config_load(&cfg, "/nonexistent/seismo.yaml", err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "/nonexistent/seismo.yaml"));
+	config_free(&cfg);
+}
+
+static void test_good_file(void **state)
+{
+	static const char text[] = "log_level: debug\n"
+				   "listen: 127.0.0.1:9999\n"
+				   "interval: 2500ms\n"
+				   "histogram_buckets: [0.001, 0.01, 0.1]\n"
+				   "max_histograms: 16\n"
+				   "bpf_stats: true\n"
+				   "kubernetes:\n"
+				   "  enabled: true\n"
+				   "  pods_url: http://127.0.0.1:1/pods\n"
+				   "services:\n"
+				   "  - name: checkout\n"
+				   "    match: { cgroup: '*/checkout.service', port: 8080 }\n"
+				   "    labels: { app: shop, team: payments }\n";
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	const char *path = write_config(text);
+	char err[600] = "";
+
+	assert_non_null(cfg);
+	config_defaults(cfg);
+	if (config_load(cfg, path, err, sizeof(err)))
+		fail_msg("good config refused: %s", err);
+	assert_int_equal(cfg->log_level, LOG_DEBUG);
+	assert_string_equal(cfg->listen, "127.0.0.1:9999");
+	assert_true(cfg->interval > 2.499 && cfg->interval < 2.501);
+	assert_int_equal(cfg->n_buckets, 3);
+	assert_true(cfg->buckets[2] > 0.0999 && cfg->buckets[2] < 0.1001);
+	assert_int_equal(cfg->max_histograms, 16);
+	assert_true(cfg->bpf_stats);
+	assert_int_equal(cfg->kubernetes.enabled, 1);
+	assert_string_equal(cfg->kubernetes.pods_url, "http://127.0.0.1:1/pods");
+	assert_int_equal(cfg->n_services, 1);
+	assert_string_equal(cfg->services[0].name, "checkout");
+	assert_string_equal(cfg->services[0].cgroup, "*/checkout.service");
+	assert_int_equal(cfg->services[0].port, 8080);
+	assert_int_equal(cfg->services[0].n_labels, 2);
+	assert_string_equal(cfg->services[0].labels[1].name, "team");
+	assert_string_equal(cfg->services[0].labels[1].value, "payments");
+	/* Untouched keys keep their defaults. */
+	assert_int_equal(cfg->max_connections, 65536);
+	config_free(cfg);
+	unlink(path);
+	free(cfg);
+}
+
+static void test_empty_file_is_defaults(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	const char *path = write_config("");
+	char err[600] = "";
+
+	assert_non_null(cfg);
+	config_defaults(cfg);
+	assert_int_equal(config_load(cfg, path, err, sizeof(err)), 0);
+	assert_true(cfg->interval > 9.99 && cfg->interval < 10.01);
+	assert_int_equal(cfg->n_buckets, 14);
+	config_free(cfg);
+	unlink(path);
+	free(cfg);
+}
+
+static void test_durations(void **state)
+{
+	double s = -1;
+
+	assert_int_equal(yamlcfg_parse_duration("250ms", &s), 0);
+	assert_true(s > 0.2499 && s < 0.2501);
+	assert_int_equal(yamlcfg_parse_duration("5m", &s), 0);
+	assert_true(s == 300);
+	assert_int_equal(yamlcfg_parse_duration("7d", &s), 0);
+	assert_true(s == 7 * 86400);
+	assert_int_equal(yamlcfg_parse_duration("12", &s), 0);
+	assert_true(s == 12);
+	assert_int_not_equal(yamlcfg_parse_duration("5x", &s), 0);
+	assert_int_not_equal(yamlcfg_parse_duration("-1s", &s), 0);
+	assert_int_not_equal(yamlcfg_parse_duration("", &s), 0);
+	assert_int_not_equal(yamlcfg_parse_duration("ms", &s), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_input_names_file_and_line),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_good_file),
+		cmocka_unit_test(test_empty_file_is_defaults),
+		cmocka_unit_test(test_durations),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
