@@ -70,3 +70,19 @@ post() {
 	curl -s -o "$WORK/resp" -w '%{http_code}' -H 'Content-Type: application/json' \
 		--data-binary "@$file" "$@" "http://127.0.0.1:$port$path"
 }
+
+# start_alertmanager PORT CONFIG: Debian's prometheus-alertmanager on
+# loopback, no clustering; sets AM_PID. Exits 77 when it is not installed.
+start_alertmanager() {
+	local port=$1 config=$2 bin
+	bin=$(command -v prometheus-alertmanager || command -v alertmanager || true)
+	[ -n "$bin" ] || { echo "prometheus-alertmanager is not installed"; exit 77; }
+	mkdir -p "$WORK/am-$port"
+	"$bin" --config.file="$config" --storage.path="$WORK/am-$port" \
+		--web.listen-address="127.0.0.1:$port" --cluster.listen-address= \
+		--log.level=warn 2>>"$WORK/alertmanager.$port.log" &
+	AM_PID=$!
+	PIDS+=("$AM_PID")
+	wait_until 20 curl -sf "http://127.0.0.1:$port/-/ready" ||
+		{ cat "$WORK/alertmanager.$port.log" >&2; fail "alertmanager on $port did not start"; }
+}
