@@ -337,7 +337,7 @@ static uint32_t count_entries(int fd, size_t key_size)
 int collector_map_usage(struct collector *c, struct collector_map_usage *out, int max)
 {
 	struct bpf_map *maps[] = { c->skel->maps.hists, c->skel->maps.conns,
-				   c->skel->maps.endpoints, c->skel->maps.pending,
+				   c->skel->maps.endpoints,
 				   c->skel->maps.thresholds, c->skel->maps.sample_buckets };
 	int n = 0;
 

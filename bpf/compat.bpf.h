@@ -17,7 +17,25 @@
 #define TCP_SYN_RECV_VAL 3
 #define TCP_CLOSE_VAL 7
 
+/* x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl) and where
+ * the saved user registers keep the syscall number and second argument. */
+#define SYS_READ_VAL 0
+#define SYS_WRITE_VAL 1
+#define SYS_READV_VAL 19
+#define SYS_WRITEV_VAL 20
+#define SYS_SENDTO_VAL 44
+#define SYS_RECVFROM_VAL 45
+#define SYS_SENDMSG_VAL 46
+#define SYS_RECVMSG_VAL 47
+#define SYSCALL_NR(regs) ((long)BPF_CORE_READ(regs, orig_ax))
+#define SYSCALL_ARG2(regs) ((__u64)BPF_CORE_READ(regs, si))
+
 /*
+ * bpf_task_pt_regs() (Linux >= 5.15, commit dd6e10fbd9fb "bpf: Add
+ * bpf_task_pt_regs() helper") gives the registers saved at syscall entry,
+ * so the syscall's buffer argument is read where the socket tracepoint
+ * fires, with no syscall hook.
+ *
  * Hook choice (made by the agent at load time by probing BTF, never by
  * kernel version):
  *  - sock:sock_send_length / sock:sock_recv_length exist since Linux 6.3

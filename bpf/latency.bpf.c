@@ -15,8 +15,8 @@
  * service's threshold (or failing), capped by a token bucket per service.
  *
  * HTTP/1.x method, path and status are parsed from the first bytes of the
- * turn, read from the user buffer the syscall passed (remembered at
- * sys_enter). Turns whose bytes are not reachable that way (sendfile,
+ * turn, read from the user buffer of the syscall in progress (its saved
+ * registers). Turns whose bytes are not reachable that way (sendfile,
  * io_uring) are still timed, without method and status.
  */
 #include "vmlinux.h"
@@ -113,24 +113,6 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } samples SEC(".maps");
 
-/* The user buffer of the socket syscall in flight on each thread. */
-enum io_kind { IO_PLAIN = 0, IO_IOVEC = 1, IO_MSGHDR = 2 };
-enum io_dir { IO_RECV = 0, IO_SEND = 1 };
-
-struct pending_io {
-	__u64 ptr;
-	__s32 fd;
-	__u8 kind;
-	__u8 dir;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct pending_io);
-} pending SEC(".maps");
-
 #define HEAD_LEN 48 /* enough for "OPTIONS " + a path prefix, or a status line */
 
 static __always_inline void count(__u32 which)
@@ -141,78 +123,59 @@ static __always_inline void count(__u32 which)
 		*c += 1;
 }
 
-/* --- remembering the syscall's user buffer ---------------------------------- */
+/* --- the first bytes of a transfer ---------------------------------------------- */
 
-static __always_inline int remember_io(struct trace_event_raw_sys_enter *ctx, __u8 kind, __u8 dir)
+enum io_kind { IO_NONE = 0, IO_PLAIN, IO_IOVEC, IO_MSGHDR };
+enum io_dir { IO_RECV = 0, IO_SEND = 1 };
+
+/* The sock tracepoints fire inside the syscall that moves the bytes, so the
+ * syscall's own registers (saved at kernel entry) say where the user buffer
+ * is. No syscall hook and no per-thread map are needed. Transfers that did
+ * not come from one of these syscalls (sendfile, splice, io_uring) have no
+ * buffer to parse. */
+static __always_inline __u8 io_kind_of(long nr, __u8 dir)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_io io = {
-		.ptr = ctx->args[1],
-		.fd = (__s32)ctx->args[0],
-		.kind = kind,
-		.dir = dir,
-	};
-
-	bpf_map_update_elem(&pending, &tid, &io, BPF_ANY);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_read")
-int enter_read(struct trace_event_raw_sys_enter *ctx) { return remember_io(ctx, IO_PLAIN, IO_RECV); }
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int enter_recvfrom(struct trace_event_raw_sys_enter *ctx) { return remember_io(ctx, IO_PLAIN, IO_RECV); }
-SEC("tracepoint/syscalls/sys_enter_readv")
-int enter_readv(struct trace_event_raw_sys_enter *ctx) { return remember_io(ctx, IO_IOVEC, IO_RECV); }
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int enter_recvmsg(struct trace_event_raw_sys_enter *ctx) { return remember_io(ctx, IO_MSGHDR, IO_RECV); }
-SEC("tracepoint/syscalls/sys_enter_write")
-int enter_write(struct trace_event_raw_sys_enter *ctx) { return remember_io(ctx, IO_PLAIN, IO_SEND); }
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int enter_sendto(struct trace_event_raw_sys_enter *ctx) { return remember_io(ctx, IO_PLAIN, IO_SEND); }
-SEC("tracepoint/syscalls/sys_enter_writev")
-int enter_writev(struct trace_event_raw_sys_enter *ctx) { return remember_io(ctx, IO_IOVEC, IO_SEND); }
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int enter_sendmsg(struct trace_event_raw_sys_enter *ctx) { return remember_io(ctx, IO_MSGHDR, IO_SEND); }
-
-/* Does fd in the current task refer to sk? Guards against a stale pending
- * entry left by a non-socket read/write followed by a socket transfer that
- * did not pass through the hooked syscalls (sendfile, splice, io_uring). */
-static __always_inline bool fd_is_sock(__s32 fd, struct sock *sk)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds;
-	struct file *f = NULL;
-	struct socket *sock;
-
-	if (!fdt || fd < 0 || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
-		return false;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
-		return false;
-	sock = BPF_CORE_READ(f, private_data);
-	return sock && BPF_CORE_READ(sock, sk) == sk;
+	if (dir == IO_RECV) {
+		if (nr == SYS_READ_VAL || nr == SYS_RECVFROM_VAL)
+			return IO_PLAIN;
+		if (nr == SYS_READV_VAL)
+			return IO_IOVEC;
+		if (nr == SYS_RECVMSG_VAL)
+			return IO_MSGHDR;
+	} else {
+		if (nr == SYS_WRITE_VAL || nr == SYS_SENDTO_VAL)
+			return IO_PLAIN;
+		if (nr == SYS_WRITEV_VAL)
+			return IO_IOVEC;
+		if (nr == SYS_SENDMSG_VAL)
+			return IO_MSGHDR;
+	}
+	return IO_NONE;
 }
 
 /* Copies the first bytes of the turn into head; returns how many, or 0 when
- * the syscall's buffer is not known for this socket. */
+ * the buffer is not reachable. */
 static __always_inline int read_head(struct sock *sk, __u8 dir, int len, char *head)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_io *io = bpf_map_lookup_elem(&pending, &tid);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	struct iovec iov;
 	struct user_msghdr msg;
 	__u64 base;
+	__u8 kind;
 
-	if (!io || io->dir != dir || !fd_is_sock(io->fd, sk))
+	if (!regs)
 		return 0;
-	base = io->ptr;
-	if (io->kind == IO_MSGHDR) {
+	kind = io_kind_of(SYSCALL_NR(regs), dir);
+	if (kind == IO_NONE)
+		return 0;
+	base = SYSCALL_ARG2(regs);
+	if (kind == IO_MSGHDR) {
 		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)base))
 			return 0;
 		base = (__u64)msg.msg_iov;
 	}
-	if (io->kind != IO_PLAIN) {
+	if (kind != IO_PLAIN) {
 		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)base))
 			return 0;
 		base = (__u64)iov.iov_base;
