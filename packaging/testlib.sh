@@ -19,7 +19,7 @@ pkg_enter_mountns() {
 # man-db (so the units' man: references are checked) and fresh apt lists.
 # Returns 2 when debootstrap is missing or the mirror cannot be reached.
 pkg_debroot_tarball() {
-	local cache tarball work
+	local cache tarball work tmp
 	cache=$(pkg_cache_dir)
 	tarball=$cache/bookworm-minbase.tar
 	if [ -s "$tarball" ]; then
@@ -38,7 +38,10 @@ pkg_debroot_tarball() {
 		return 2
 	fi
 	rm -f "$work"/var/cache/apt/archives/*.deb
-	tar -C "$work" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+	# Two test runs may build the cache at once: each writes its own file
+	# and the rename is atomic.
+	tmp=$(mktemp "$cache/bookworm-minbase.XXXXXX")
+	tar -C "$work" -cf "$tmp" . && mv "$tmp" "$tarball"
 	rm -rf --one-file-system "$work"
 	echo "$tarball"
 }
@@ -83,4 +86,13 @@ pkg_remove_root() {
 		return 1
 	fi
 	rm -rf --one-file-system "$root"
+}
+
+# Runs apt-get in the root with the given arguments, non-interactively. The
+# archive cache is shared by every test run, so one apt at a time uses it.
+pkg_apt() {
+	local root=$1
+	shift
+	flock "$(pkg_cache_dir)/archives.lock" chroot "$root" \
+		env DEBIAN_FRONTEND=noninteractive apt-get -q "$@"
 }

@@ -38,7 +38,7 @@ root=$(pkg_fresh_root "$tarball")
 pkg_mount_kernel_fs "$root"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 # shellcheck disable=SC2086
-chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $final_pkgs >/dev/null ||
+pkg_apt "$root" install -y --no-install-recommends $final_pkgs >/dev/null ||
 	fail "apt-get install of the final stage's packages failed"
 # COPY --from=build /src/build/X ... /usr/bin/  and  COPY deploy/config/... /etc/seismo/
 for bin in $(sed -n 's|^COPY --from=build \(.*\) /usr/bin/$|\1|p' "$cf"); do

@@ -34,7 +34,7 @@ rm -f "$root"/tmp/debs/*-dbgsym_*.deb
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 
 echo "== apt install ./seismo*.deb (as docs/install.md says)"
-in_root sh -c 'cd /tmp/debs && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ./*.deb' ||
+pkg_apt "$root" install -y $(cd "$root" && ls tmp/debs/*.deb | sed 's|^|/|') ||
 	fail "apt-get install of the packages failed"
 
 echo "== seismo version"
@@ -87,7 +87,7 @@ if [ -f "$SEISMO_ROOT/correlator/main.c" ] && git -C "$SEISMO_ROOT" cat-file -e 
 fi
 
 echo "== apt purge"
-in_root sh -c 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "seismo*"' >/dev/null || fail "purge failed"
+pkg_apt "$root" purge -y "seismo*" >/dev/null || fail "purge failed"
 [ ! -e "$root/etc/seismo/agent.yaml" ] || fail "agent.yaml left after purge"
 [ ! -e "$root/etc/systemd/system/multi-user.target.wants/seismo-agent.service" ] || fail "enable symlink left after purge"
 [ ! -e "$root/usr/bin/seismo" ] || fail "/usr/bin/seismo left after purge"
