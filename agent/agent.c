@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "collector.h"
@@ -23,9 +24,11 @@
 #include "sampler.h"
 #include "services.h"
 #include "shipper.h"
+#include "state.h"
 
 #define EVENTS_KEPT 200 /* recent events served on /api/v1/events */
 #define EXEMPLARS_PER_EVENT 5
+#define STATE_SAVE_EVERY_S 60.0 /* baselines written this often, and at exit */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -45,6 +48,8 @@ struct agent {
 	struct sampler *sampler;
 	struct shipper *shipper; /* NULL: events are logged and kept locally */
 	json_t *recent_events;   /* the last EVENTS_KEPT events, oldest first */
+	char state_path[300];    /* baselines across restarts; "" = not kept */
+	double state_saved_at;
 	uint64_t events_total;
 	double interval_now;     /* epoch seconds of the interval being judged */
 	double interval_len;
@@ -261,6 +266,29 @@ static void publish(struct agent *a, const struct summary *sums, int n, double i
 
 /* --- judgement: detector, samples, events ------------------------------------------- */
 
+/* Baselines survive restarts in state_dir/baselines.state. */
+static void load_state(struct agent *a)
+{
+	if (mkdir(a->cfg.state_dir, 0750) && errno != EEXIST) {
+		log_warn("cannot create state_dir %s: %s; baselines will not survive a restart",
+			 a->cfg.state_dir, strerror(errno));
+		return;
+	}
+	snprintf(a->state_path, sizeof(a->state_path), "%s/baselines.state", a->cfg.state_dir);
+	state_load(a->detector, a->state_path); /* logs what it restored or set aside */
+	a->state_saved_at = monotonic_now();
+}
+
+static void save_state(struct agent *a, bool now)
+{
+	if (!a->state_path[0] || !a->detector)
+		return;
+	if (!now && monotonic_now() - a->state_saved_at < STATE_SAVE_EVERY_S)
+		return;
+	a->state_saved_at = monotonic_now();
+	state_save(a->detector, a->state_path);
+}
+
 static void on_sample(void *ctx, const struct seismo_sample *smp)
 {
 	struct agent *a = ctx;
@@ -404,6 +432,7 @@ static void judge(struct agent *a, const struct summary *sums, int n, double int
 			detector_observe(a->detector, s->service, &labels, now, &obs);
 	}
 	update_thresholds(a);
+	save_state(a, false);
 	if (a->shipper)
 		shipper_flush(a->shipper, time(NULL));
 }
@@ -438,6 +467,7 @@ static int setup_judgement(struct agent *a)
 	a->recent_events = json_array();
 	if (!a->detector || !a->sampler || !a->recent_events)
 		return -1;
+	load_state(a);
 	if (!cfg->correlator.url[0]) {
 		log_info("no correlator configured: events are logged and served on /api/v1/events");
 		return 0;
@@ -598,6 +628,7 @@ int cmd_agent(int argc, char **argv)
 	log_info("agent on node %s: interval %gs", a.cfg.node, a.cfg.interval);
 	rc = run(&a);
 	log_info("stopping");
+	save_state(&a, true);
 out:
 	httpd_stop(a.httpd);
 	shipper_free(a.shipper);
