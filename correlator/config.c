@@ -168,6 +168,10 @@ static int add_match_map(struct cfg_parse *p, yaml_node_t *v, const char *key,
 			return fail(p, kn, "%s: labels and values must be strings", key);
 		if (corr_matchers_add(ms, scalar(kn), op, scalar(vn), e, sizeof(e)))
 			return fail(p, kn, "%s: %s", key, e);
+		/* Alertmanager prints match_re regexes anchored in route keys. */
+		if (op == CORR_MATCH_RE &&
+		    asprintf(&ms->v[ms->n - 1].key_value, "^(?:%s)$", scalar(vn)) < 0)
+			return fail(p, kn, "out of memory");
 	}
 	return 0;
 }

@@ -231,7 +231,8 @@ char *corr_matchers_string(const struct corr_matchers *ms)
 	fputc('{', f);
 	for (size_t i = 0; i < ms->n; i++)
 		fprintf(f, "%s%s%s\"%s\"", i ? "," : "", sorted[i]->name,
-			op_text[sorted[i]->op], sorted[i]->value);
+			op_text[sorted[i]->op],
+			sorted[i]->key_value ? sorted[i]->key_value : sorted[i]->value);
 	fputc('}', f);
 	free(sorted);
 	if (fclose(f)) {
@@ -246,6 +247,7 @@ void corr_matchers_free(struct corr_matchers *ms)
 	for (size_t i = 0; i < ms->n; i++) {
 		free(ms->v[i].name);
 		free(ms->v[i].value);
+		free(ms->v[i].key_value);
 		if (ms->v[i].compiled)
 			regfree(&ms->v[i].re);
 	}

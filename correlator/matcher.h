@@ -19,6 +19,7 @@ struct corr_matcher {
 	char *name;
 	char *value;
 	enum corr_match_op op;
+	char *key_value; /* how a route key prints it, when not as value */
 	bool compiled;
 	regex_t re;
 };
