@@ -29,8 +29,11 @@
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 
+/* bytes starts 2 bytes into aligned storage, so the IP header behind the
+ * 14-byte Ethernet header is 4-byte aligned (as NICs arrange it) */
 struct packet {
-	uint8_t bytes[128];
+	uint8_t storage[136] __attribute__((aligned(8)));
+	uint8_t *bytes;
 	size_t len;
 };
 
@@ -38,10 +41,12 @@ struct packet {
 static void build_packet(struct packet *pkt, const char *dst, uint8_t proto, uint16_t sport,
 			 uint16_t dport)
 {
-	struct ethhdr *eth = (struct ethhdr *)pkt->bytes;
+	struct ethhdr *eth;
 	uint8_t *l4;
 
 	memset(pkt, 0, sizeof(*pkt));
+	pkt->bytes = pkt->storage + 2;
+	eth = (struct ethhdr *)pkt->bytes;
 	if (strchr(dst, ':')) {
 		struct ip6_hdr *ip6 = (struct ip6_hdr *)(eth + 1);
 
