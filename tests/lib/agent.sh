@@ -44,6 +44,12 @@ _run_cleanups() {
 	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
 		eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
 	done
+	# Under make SANITIZE=1 a report (often a leak, printed at exit) in any
+	# process's log fails the test.
+	if [ "$rc" = 0 ] && grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T"/*.log 2>/dev/null; then
+		echo "FAIL: a sanitizer reported an error (log above)"
+		rc=1
+	fi
 	if [ "$rc" != 0 ] && [ "$rc" != 77 ] && [ -d "$T" ]; then
 		# Leave the evidence in the test log.
 		for f in "$T"/*.log; do
