@@ -191,13 +191,24 @@ def score_corpus(files, profiles=PROFILES):
             marks = [1.0 if i in first else 0.0 for i in range(len(s))]
             perfect_points += sweep_points(n, marks, w, weights)
         perfect = max(score for _, score in sweep(perfect_points, weights))
+        files_raw = {n: score_at(p, weights, threshold) for n, p in per_file.items()}
+        files_norm = {}
+        for n, (s, w) in prepared.items():
+            # Per file, against that file's own null (every window missed) and
+            # perfect (every window caught at its first row) detectors.
+            windows = {win for _, _, win in per_file[n] if win is not None}
+            f_null = -weights["fn"] * len(windows)
+            f_perfect = weights["tp"] * len(windows)
+            if f_perfect != f_null:
+                files_norm[n] = 100.0 * (files_raw[n] - f_null) / (f_perfect - f_null)
         report[profile] = {
             "score": 100.0 * (raw - null) / (perfect - null) if perfect != null else 0.0,
             "threshold": threshold,
             "raw": raw,
             "null": null,
             "perfect": perfect,
-            "files": {n: score_at(p, weights, threshold) for n, p in per_file.items()},
+            "files": files_raw,
+            "files_normalised": files_norm,
         }
     return report
 
@@ -242,7 +253,9 @@ def main(argv):
               % (profile, r["score"], r["threshold"], r["raw"], r["null"], r["perfect"]))
         if args.per_file:
             for name, raw in sorted(r["files"].items()):
-                print("    %8.3f  %s" % (raw, name))
+                norm = r["files_normalised"].get(name)
+                print("    raw=%8.3f  normalised=%6s  %s"
+                      % (raw, "%.1f" % norm if norm is not None else "-", name))
     return 0
 
 

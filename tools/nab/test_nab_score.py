@@ -120,6 +120,9 @@ class Corpus(unittest.TestCase):
         self.assertAlmostEqual(r["perfect"], 2.0)
         self.assertAlmostEqual(r["score"], 100 * 3.89 / 4)
         self.assertAlmostEqual(r["files"]["b/y.csv"], 0.89)
+        # per file against its own null (-1) and perfect (+1)
+        self.assertAlmostEqual(r["files_normalised"]["b/y.csv"], 100 * 1.89 / 2)
+        self.assertAlmostEqual(r["files_normalised"]["a/x.csv"], 100.0)
 
     def test_file_without_windows_only_costs(self):
         t, s, _ = one_file(window=None, hits=(30,))
