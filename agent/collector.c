@@ -35,9 +35,13 @@ struct collector {
 
 /* --- libbpf logging tied to ours ------------------------------------------------ */
 
+/* While trying a hook variant that may be refused, libbpf's complaints are
+ * expected: they go to debug, and the choice is logged instead. */
+static bool probing;
+
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	enum log_level ours = level == LIBBPF_WARN ? LOG_WARN
+	enum log_level ours = level == LIBBPF_WARN && !probing ? LOG_WARN
 			      : level == LIBBPF_INFO ? LOG_INFO
 						     : LOG_DEBUG;
 	/* The verifier log arrives at WARN on load failure: keep it visible. */
@@ -74,31 +78,136 @@ static int ensure_mounted(const char *path, const char *type, long magic)
 
 /* --- hook selection --------------------------------------------------------------- */
 
-static bool kernel_has_btf_type(const char *name)
-{
-	struct btf *btf = btf__load_vmlinux_btf();
-	bool found;
+enum hook_variant {
+	HOOK_FEXIT_TCP, /* fexit on tcp_sendmsg/tcp_recvmsg: TCP only, cheapest */
+	HOOK_TP_SOCK,   /* tp_btf on sock_{send,recv}_length: Linux >= 6.3 */
+};
 
-	if (!btf)
-		return false;
-	found = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
-	btf__free(btf);
-	return found;
+static const char *const hook_names[] = {
+	[HOOK_FEXIT_TCP] = "fexit:tcp_sendmsg",
+	[HOOK_TP_SOCK] = "tp_btf:sock_send_length",
+};
+
+static bool btf_has_typedef(const struct btf *btf, const char *name)
+{
+	return btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
 }
 
-static int choose_hooks(struct collector *c)
+/* Where tcp_recvmsg keeps its flags: argument 4 of 6 (before 5.19), 3 of 5
+ * (5.19 to 6.9) or 3 of 4 (6.10 on). -1 when the kernel has no such BTF. */
+static int btf_tcp_recvmsg_flags_arg(const struct btf *btf)
 {
-	/* sock_{send,recv}_length: one event per socket transfer, with the
-	 * struct sock, whatever the syscall (Linux >= 6.3). */
-	if (kernel_has_btf_type("btf_trace_sock_send_length") &&
-	    kernel_has_btf_type("btf_trace_sock_recv_length")) {
-		c->hook = "tp_btf:sock_send_length";
+	int id = btf__find_by_name_kind(btf, "tcp_recvmsg", BTF_KIND_FUNC);
+	const struct btf_type *fn = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	const struct btf_type *proto = fn ? btf__type_by_id(btf, fn->type) : NULL;
+
+	if (!proto || !btf_is_func_proto(proto))
+		return -1;
+	switch (btf_vlen(proto)) {
+	case 6: return 4;
+	case 5:
+	case 4: return 3;
+	default: return -1;
+	}
+}
+
+/* Which variants this kernel's BTF could carry, best first. */
+static int candidate_hooks(enum hook_variant *out, int *recv_flags_arg)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	int n = 0;
+
+	if (!btf) {
+		log_error("this kernel exposes no BTF (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF); "
+			  "the latency programs need it");
 		return 0;
 	}
-	log_error("this kernel has no sock:sock_send_length/sock_recv_length tracepoints "
-		  "(Linux >= 6.3) and no other socket hook variant is built in; "
-		  "run 'seismo doctor' for details");
-	return -EOPNOTSUPP;
+	*recv_flags_arg = btf_tcp_recvmsg_flags_arg(btf);
+	if (*recv_flags_arg >= 0)
+		out[n++] = HOOK_FEXIT_TCP;
+	if (btf_has_typedef(btf, "btf_trace_sock_send_length") &&
+	    btf_has_typedef(btf, "btf_trace_sock_recv_length"))
+		out[n++] = HOOK_TP_SOCK;
+	btf__free(btf);
+	return n;
+}
+
+static void set_variant(struct latency_bpf *skel, enum hook_variant v)
+{
+	bpf_program__set_autoload(skel->progs.tcp_send_exit, v == HOOK_FEXIT_TCP);
+	bpf_program__set_autoload(skel->progs.tcp_recv_exit, v == HOOK_FEXIT_TCP);
+	bpf_program__set_autoload(skel->progs.sock_send, v == HOOK_TP_SOCK);
+	bpf_program__set_autoload(skel->progs.sock_recv, v == HOOK_TP_SOCK);
+}
+
+/* Opens, loads and attaches one variant; on failure leaves nothing behind. */
+static int open_variant(struct collector *c, const struct collector_options *opts,
+			enum hook_variant v, int recv_flags_arg)
+{
+	int err;
+
+	c->skel = latency_bpf__open();
+	if (!c->skel) {
+		err = -errno;
+		log_error("cannot open the latency BPF object: %s", strerror(-err));
+		return err;
+	}
+	c->skel->rodata->sample_one_in = opts->sample_one_in;
+	if (recv_flags_arg >= 0)
+		c->skel->rodata->recv_flags_arg = (__u32)recv_flags_arg;
+	if (opts->max_histograms)
+		bpf_map__set_max_entries(c->skel->maps.hists, opts->max_histograms);
+	if (opts->max_connections)
+		bpf_map__set_max_entries(c->skel->maps.conns, opts->max_connections);
+	set_variant(c->skel, v);
+
+	err = latency_bpf__load(c->skel);
+	if (err) {
+		if (!probing)
+			log_error("cannot load the latency BPF programs (%s): %s (the verifier's "
+				  "reason is logged above, with the program's name)",
+				  hook_names[v], strerror(-err));
+		goto fail;
+	}
+	/* libbpf names the program and the reason when one fails to attach. */
+	err = latency_bpf__attach(c->skel);
+	if (err) {
+		if (!probing)
+			log_error("cannot attach the latency BPF programs (%s): %s", hook_names[v],
+				  strerror(-err));
+		goto fail;
+	}
+	c->hook = hook_names[v];
+	return 0;
+fail:
+	latency_bpf__destroy(c->skel);
+	c->skel = NULL;
+	return err;
+}
+
+static int open_best_variant(struct collector *c, const struct collector_options *opts)
+{
+	enum hook_variant cands[2];
+	int recv_flags_arg = -1;
+	int n = candidate_hooks(cands, &recv_flags_arg), err = -EOPNOTSUPP;
+
+	for (int i = 0; i < n; i++) {
+		/* Every variant but the last may be refused (fentry: EPERM under
+		 * lockdown or some hypervisors); the last one's errors are real. */
+		probing = i + 1 < n;
+		err = open_variant(c, opts, cands[i], recv_flags_arg);
+		probing = false;
+		if (!err)
+			return 0;
+		if (i + 1 < n)
+			log_info("socket hook %s refused here (%s); trying %s", hook_names[cands[i]],
+				 strerror(-err), hook_names[cands[i + 1]]);
+	}
+	if (!n)
+		log_error("this kernel offers neither the sock:sock_send_length tracepoints "
+			  "(Linux >= 6.3) nor fexit on tcp_recvmsg (Linux >= 5.17 with fentry "
+			  "allowed); run 'seismo doctor' for details");
+	return err;
 }
 
 /* --- open / close ----------------------------------------------------------------- */
@@ -150,34 +259,9 @@ int collector_open(struct collector **out, const struct collector_options *opts)
 	err = ensure_mounted("/sys/fs/bpf", "bpf", BPF_FS_MAGIC_VAL);
 	if (err)
 		goto fail;
-	err = choose_hooks(c);
+	err = open_best_variant(c, opts);
 	if (err)
 		goto fail;
-
-	c->skel = latency_bpf__open();
-	if (!c->skel) {
-		err = -errno;
-		log_error("cannot open the latency BPF object: %s", strerror(-err));
-		goto fail;
-	}
-	c->skel->rodata->sample_one_in = opts->sample_one_in;
-	if (opts->max_histograms)
-		bpf_map__set_max_entries(c->skel->maps.hists, opts->max_histograms);
-	if (opts->max_connections)
-		bpf_map__set_max_entries(c->skel->maps.conns, opts->max_connections);
-
-	err = latency_bpf__load(c->skel);
-	if (err) {
-		log_error("cannot load the latency BPF programs: %s (the verifier's reason is "
-			  "logged above, with the program's name)", strerror(-err));
-		goto fail;
-	}
-	/* libbpf names the program and the reason when one fails to attach. */
-	err = latency_bpf__attach(c->skel);
-	if (err) {
-		log_error("cannot attach the latency BPF programs: %s", strerror(-err));
-		goto fail;
-	}
 	c->ring = ring_buffer__new(bpf_map__fd(c->skel->maps.samples), handle_sample, c, NULL);
 	if (!c->ring) {
 		err = -errno;

@@ -32,6 +32,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by the agent between open and load. */
 const volatile __u32 sample_one_in = 0; /* uniform context samples; 0 = off */
 const volatile __u64 max_turn_ns = 600ULL * 1000000000ULL; /* longer = idle stream, not a turn */
+const volatile __u32 recv_flags_arg = 3; /* index of tcp_recvmsg's flags argument */
 
 enum conn_phase {
 	PHASE_IDLE = 0,
@@ -513,6 +514,34 @@ SEC("tp_btf/sock_send_length")
 int BPF_PROG(sock_send, struct sock *sk, int ret, int flags)
 {
 	return on_transfer(sk, ret, IO_SEND);
+}
+
+/*
+ * The same transfers seen from tcp_sendmsg/tcp_recvmsg, for kernels without
+ * the sock tracepoints (< 6.3) that allow fentry. Where both load, these are
+ * cheaper: they fire for TCP only, not for every unix or UDP socket. The
+ * agent picks a variant by trying this one first and disabling the loser's
+ * autoload (see agent/collector.c).
+ */
+SEC("fexit/tcp_sendmsg")
+int BPF_PROG(tcp_send_exit, struct sock *sk, struct msghdr *msg, size_t size, int ret)
+{
+	return on_transfer(sk, ret, IO_SEND);
+}
+
+/* tcp_recvmsg's signature changed twice (5.19 folded nonblock into flags,
+ * 6.10 dropped addr_len); the agent tells where flags is, from BTF. */
+SEC("fexit/tcp_recvmsg")
+int tcp_recv_exit(__u64 *ctx)
+{
+	__u64 sk = 0, flags = 0, ret = 0;
+
+	if (bpf_get_func_arg(ctx, 0, &sk) || bpf_get_func_arg(ctx, recv_flags_arg, &flags) ||
+	    bpf_get_func_ret(ctx, &ret))
+		return 0;
+	if (flags & MSG_PEEK_VAL)
+		return 0;
+	return on_transfer((struct sock *)sk, (int)ret, IO_RECV);
 }
 
 /* Connection roles from the handshake, and cleanup at close. */
