@@ -189,7 +189,7 @@ static void update_hourly(struct baseline *b, double t, double value)
 	int64_t hour = hour_number(t);
 
 	if (b->hour_count > 0 && hour != b->hour) {
-		b->hourly[b->hourly_next] = b->hour_sum / b->hour_count;
+		b->hourly[b->hourly_next] = (float)(b->hour_sum / b->hour_count);
 		b->hourly_next = (b->hourly_next + 1) % BASELINE_HOURS_PER_WEEK;
 		if (b->hourly_count < BASELINE_HOURS_PER_WEEK)
 			b->hourly_count++;
@@ -212,19 +212,19 @@ static void update_slot(struct baseline_slot *slot, const struct baseline_config
 	double horizon = halflife_days * 3600;
 	double gain = ewma_gain(dt, horizon);
 
-	slot->peak *= 1 - ewma_gain(dt, config->peak_halflife_days * 3600);
+	slot->peak *= (float)(1 - ewma_gain(dt, config->peak_halflife_days * 3600));
 	if (raw_error > slot->peak)
-		slot->peak = raw_error;
+		slot->peak = (float)raw_error;
 
 	if (slot->weight < horizon) {
 		double running = dt / (slot->weight + dt);
 
 		if (running > gain)
 			gain = running;
-		slot->weight += dt;
+		slot->weight += (float)dt;
 	}
-	slot->offset += gain * residual;
-	slot->spread += gain * (abs_error * MAD_TO_STDDEV - slot->spread);
+	slot->offset += (float)(gain * residual);
+	slot->spread += (float)(gain * (abs_error * MAD_TO_STDDEV - slot->spread));
 }
 
 static void update_seasonal(struct baseline *b, const struct baseline_config *config, double t,
