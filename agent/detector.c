@@ -170,12 +170,6 @@ static void advance_state(struct detector_series *s, const struct detector_confi
 	out->starts_at = s->pending_since;
 }
 
-/*
- * How rare |score| is for this series: -log10 of the fraction of its recent
- * scores (a decayed histogram of log(1 + |score|)) at least as large.
- * Heavy-tailed series produce large scores all the time; this is what lets
- * one threshold serve them and calm ones alike. Learns the score afterwards.
- */
 static unsigned surprise_bin(double x)
 {
 	double b = x / DETECTOR_SURPRISE_BIN_WIDTH;
@@ -216,6 +210,12 @@ static double gaussian_surprise(const struct detector_series *s, double x)
 	return tail > 1e-300 ? -log10(tail) : 300;
 }
 
+/*
+ * How rare |score| is for this series: -log10 of the fraction of its recent
+ * scores (a decayed histogram of log(1 + |score|)) at least as large.
+ * Heavy-tailed series produce large scores all the time; this is what lets
+ * one threshold serve them and calm ones alike. Learns the score afterwards.
+ */
 static double surprise(struct detector_series *s, const struct detector_config *config, double t,
 		       double score, bool *rare)
 {
@@ -282,6 +282,7 @@ void detector_series_observe(struct detector_series *s, const struct detector_co
 		out->surprise = surprise(s, config, t, out->score, &rare);
 		anomalous = bad >= config->warning_score &&
 			    !small_change(config, value, &out->estimate);
+		/* A change too small to matter counts as calm, whatever its score. */
 		if (!anomalous && small_change(config, value, &out->estimate))
 			bad = 0;
 		out->anomalous = anomalous;
