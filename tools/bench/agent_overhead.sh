@@ -1,0 +1,95 @@
+#!/bin/bash
+# Overhead of the agent (issue 2, item 7): nginx on loopback under wrk,
+# requests/s without and with the agent attached, alternated in one run
+# (ROUNDS rounds of A = without, B = with), as a ratio; then one more round
+# with kernel.bpf_stats_enabled (agent config bpf_stats: true) for the mean
+# ns per BPF program run and the BPF time per request.
+#
+#   bench: agent_overhead rps_without=... rps_with=... ratio=... goal_ratio=0.97
+#   bench: agent_bpf_prog prog=NAME runs=... ns_per_run=...
+#   bench: agent_bpf_total ns_per_request=... ns_per_run=...
+#
+# On a shared 2-core machine wrk, nginx and the kernel programs compete for
+# the same CPUs, so the per-round numbers are printed too: their spread says
+# how much of the ratio is noise.
+. "$(dirname "$0")/../../tests/lib/agent.sh"
+need_root
+need_cmd nginx wrk curl
+need_build
+[ -n "$(cgroup2_root)" ] || skip "no cgroup2 mount in /proc/mounts"
+
+AGENT_PORT=19488 NGINX_PORT=19489
+need_free_port $AGENT_PORT $NGINX_PORT
+ROUNDS=${ROUNDS:-5} SECS=${SECS:-5} CONNS=${CONNS:-16}
+
+start_in_cgroup seismo-bench-overhead.slice/nginx.service "$T/nginx.log" \
+	nginx -c "$(nginx_conf "$T/nginx" $NGINX_PORT)" -p "$T/nginx"
+wait_port $NGINX_PORT
+
+# One wrk run; prints requests/s.
+load() {
+	wrk -t1 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$NGINX_PORT/" >"$T/wrk.out" 2>&1 ||
+		fail "wrk failed: $(cat "$T/wrk.out")"
+	awk '/^Requests\/sec:/ { print $2 }' "$T/wrk.out"
+}
+stop_agent() { stop_pid "$AGENT_PID"; }
+
+printf 'interval: 1s\n' >"$T/agent.yaml"
+printf 'interval: 1s\nbpf_stats: true\n' >"$T/agent-stats.yaml"
+load >/dev/null # warm up nginx and the page cache
+without=() with=()
+for ((r = 1; r <= ROUNDS; r++)); do
+	without+=("$(load)")
+	start_agent $AGENT_PORT --config "$T/agent.yaml"
+	with+=("$(load)")
+	stop_agent
+	log "round $r: without=${without[-1]} with=${with[-1]}"
+done
+python3 - "${without[*]}" "${with[*]}" <<'EOF'
+import statistics, sys
+a = [float(x) for x in sys.argv[1].split()]
+b = [float(x) for x in sys.argv[2].split()]
+ratio = statistics.mean(b) / statistics.mean(a)
+print(f"bench: agent_overhead rounds={len(a)} rps_without={statistics.mean(a):.0f} "
+      f"rps_with={statistics.mean(b):.0f} ratio={ratio:.4f} loss={100 * (1 - ratio):.2f}% "
+      f"median_ratio={statistics.median(b) / statistics.median(a):.4f} "
+      f"spread_without={100 * statistics.pstdev(a) / statistics.mean(a):.1f}% "
+      f"spread_with={100 * statistics.pstdev(b) / statistics.mean(b):.1f}% goal_ratio=0.97")
+print("bench: agent_overhead_rounds without=" + ",".join(f"{x:.0f}" for x in a) +
+      " with=" + ",".join(f"{x:.0f}" for x in b))
+EOF
+
+# --- BPF run time per program, with kernel.bpf_stats_enabled ---------------------------
+start_agent $AGENT_PORT --config "$T/agent-stats.yaml"
+scrape $AGENT_PORT "$T/before.txt"
+rps=$(load)
+agent_flush $AGENT_PORT
+scrape $AGENT_PORT "$T/after.txt"
+stop_agent
+python3 - "$T/before.txt" "$T/after.txt" "$rps" "$SECS" <<'EOF'
+import re, sys
+def read(path):
+    runs, secs = {}, {}
+    for line in open(path):
+        m = re.match(r'seismo_bpf_prog_(runs_total|run_seconds_total)\{program="([^"]+)"\} (\S+)', line)
+        if m:
+            (runs if m.group(1) == "runs_total" else secs)[m.group(2)] = float(m.group(3))
+    return runs, secs
+r0, s0 = read(sys.argv[1])
+r1, s1 = read(sys.argv[2])
+requests = float(sys.argv[3]) * float(sys.argv[4])
+total_runs = total_secs = 0
+for prog in sorted(r1):
+    runs = r1[prog] - r0.get(prog, 0)
+    secs = s1[prog] - s0.get(prog, 0)
+    if runs <= 0:
+        continue
+    total_runs += runs
+    total_secs += secs
+    print(f"bench: agent_bpf_prog prog={prog} runs={runs:.0f} ns_per_run={secs * 1e9 / runs:.0f}")
+if not total_runs:
+    sys.exit("no BPF program runs counted: is kernel.bpf_stats_enabled writable?")
+print(f"bench: agent_bpf_total requests={requests:.0f} runs={total_runs:.0f} "
+      f"ns_per_run={total_secs * 1e9 / total_runs:.0f} ns_per_request={total_secs * 1e9 / requests:.0f} "
+      f"rps_with_stats={float(sys.argv[3]):.0f}")
+EOF
