@@ -472,7 +472,7 @@ fail:
 static int am_alert_to_event(json_t *a, const char *where, struct corr_event *ev,
 			     char *err, size_t errlen)
 {
-	char *status = NULL, *fp = NULL, idbuf[17];
+	char *status = NULL, idbuf[17];
 	const char *service;
 	int rc = -1;
 
@@ -534,6 +534,9 @@ static int am_alert_to_event(json_t *a, const char *where, struct corr_event *ev
 	if (!node)
 		node = corr_labels_get(&ev->labels, "instance");
 	ev->node = strdup(node ? node : "alertmanager");
+	if (ev->node && !corr_labels_get(&ev->labels, "node") &&
+	    corr_labels_set(&ev->labels, "node", ev->node))
+		goto out;
 	/* An alert has no score: it counts as just over a default threshold. */
 	ev->threshold = 4.0;
 	ev->score = ev->severity == CORR_SEV_CRITICAL ? 8.0 : 4.0;
@@ -547,7 +550,6 @@ static int am_alert_to_event(json_t *a, const char *where, struct corr_event *ev
 			    corr_severity_name(ev->severity), "service", ev->service,
 			    "metric", "alert", "alertmanager", a);
 	rc = ev->raw ? 0 : -1;
-	(void)fp;
 out:
 	free(status);
 	return rc;
