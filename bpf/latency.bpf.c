@@ -116,6 +116,17 @@ struct {
 
 #define HEAD_LEN 48 /* enough for "OPTIONS " + a path prefix, or a status line */
 
+/* The process's name, not the thread's: a server's worker threads rename
+ * themselves ("MHD-single", "tokio-runtime-w") but are the same service. */
+static __always_inline void process_comm(char *comm)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+
+	if (!leader || bpf_core_read_str(comm, 16, &leader->comm) < 0)
+		bpf_get_current_comm(comm, 16);
+}
+
 static __always_inline void count(__u32 which)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &which);
@@ -347,7 +358,7 @@ static __always_inline void maybe_sample(struct sock *sk, struct conn *c, __u64 
 	s->method = c->method;
 	s->reason = reason;
 	read_addrs(sk, s->local_addr, s->remote_addr, &s->local_port, &s->remote_port, &s->family);
-	bpf_get_current_comm(s->comm, sizeof(s->comm));
+	process_comm(s->comm);
 	__builtin_memcpy(s->path, c->path, SEISMO_PATH_LEN);
 	bpf_ringbuf_submit(s, 0);
 	count(SEISMO_CNT_SAMPLES);
@@ -413,7 +424,7 @@ static __always_inline void remember_endpoint(struct sock *sk, __u64 cgroup_id, 
 	if (bpf_map_lookup_elem(&endpoints, &key))
 		return;
 	ep.tgid = bpf_get_current_pid_tgid() >> 32;
-	bpf_get_current_comm(ep.comm, sizeof(ep.comm));
+	process_comm(ep.comm);
 	bpf_map_update_elem(&endpoints, &key, &ep, BPF_ANY);
 }
 
