@@ -311,10 +311,16 @@ const char *collector_hook(const struct collector *c)
 
 /* --- reading ------------------------------------------------------------------------ */
 
-/* delta = now - before; bucket counters are 32-bit and may wrap. */
+/* delta = now - before; bucket counters are 32-bit and may wrap. A count
+ * that went down means the kernel entry was deleted and made again (another
+ * agent instance forgot it, or it was evicted): then everything in it is new. */
 static bool hist_delta(const struct seismo_hist *now, const struct seismo_hist *before,
 		       struct seismo_hist *delta)
 {
+	if (now->count < before->count) {
+		*delta = *now;
+		return delta->count > 0;
+	}
 	delta->count = now->count - before->count;
 	delta->sum_ns = now->sum_ns - before->sum_ns;
 	if (!delta->count)
