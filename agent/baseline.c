@@ -22,7 +22,7 @@ void baseline_config_default(struct baseline_config *config)
 		.level_halflife_s = 3600,
 		.spread_halflife_s = 6 * 3600,
 		.season_halflife_days = 7,
-		.peak_halflife_days = 60,
+		.peak_halflife_days = 3,
 		.clip_spreads = 4,
 		.warmup_s = 6 * 3600,
 		.warmup_samples = 30,
@@ -81,13 +81,13 @@ static unsigned weekly_slot(double t)
 
 static double seasonal_offset(const struct baseline *b, double t)
 {
-	return b->daily[daily_slot(t)].offset + b->weekly[weekly_slot(t)].offset;
+	return b->daily[daily_slot(t)].slot.offset + b->weekly[weekly_slot(t)].offset;
 }
 
 /* The larger of the overall spread and this hour's own, once the hour has a day of history. */
 static double seasonal_spread(const struct baseline *b, double t)
 {
-	const struct baseline_slot *slot = &b->daily[daily_slot(t)];
+	const struct baseline_slot *slot = &b->daily[daily_slot(t)].slot;
 
 	if (slot->weight >= 3600 && slot->spread > b->spread)
 		return slot->spread;
@@ -142,10 +142,10 @@ static double seasonal_peak(const struct baseline *b, double t)
 	double peak = 0;
 
 	for (unsigned d = BASELINE_HOURS_PER_DAY - 1; d <= BASELINE_HOURS_PER_DAY + 1; d++) {
-		const struct baseline_slot *slot = &b->daily[(h + d) % BASELINE_HOURS_PER_DAY];
+		const struct baseline_daily_slot *daily = &b->daily[(h + d) % BASELINE_HOURS_PER_DAY];
 
-		if (slot->weight >= 3600 && slot->peak > peak)
-			peak = slot->peak;
+		if (daily->peak > peak)
+			peak = daily->peak;
 	}
 	return peak;
 }
@@ -202,19 +202,42 @@ static void update_hourly(struct baseline *b, double t, double value)
 }
 
 /*
+ * Folds the previous visit's peak into the average when the hour comes round
+ * again (a running mean for the first visits, then an EWMA over visits), then
+ * keeps this visit's largest error.
+ */
+static void update_peak(struct baseline_daily_slot *daily, const struct baseline_config *config,
+			double t, double raw_error)
+{
+	float hour = (float)hour_number(t);
+
+	if (daily->visit_hour != hour) {
+		double gain = ewma_gain(1, config->peak_halflife_days);
+
+		if (daily->visit_hour != 0) {
+			if (gain < 1 / (daily->visits + 1))
+				gain = 1 / (daily->visits + 1);
+			daily->peak += (float)(gain * (daily->peak_now - daily->peak));
+			if (daily->visits < 1000)
+				daily->visits++;
+		}
+		daily->peak_now = 0;
+		daily->visit_hour = hour;
+	}
+	if (raw_error > daily->peak_now)
+		daily->peak_now = (float)raw_error;
+}
+
+/*
  * A slot learns like a running mean until it holds season_halflife_days of
  * history, then like an EWMA with that half-life: one visit of an hour slot
  * lasts 3600 s per day (daily) or per week (weekly).
  */
-static void update_slot(struct baseline_slot *slot, const struct baseline_config *config, double dt,
-			double halflife_days, double residual, double abs_error, double raw_error)
+static void update_slot(struct baseline_slot *slot, double dt, double halflife_days,
+			double residual, double abs_error)
 {
 	double horizon = halflife_days * 3600;
 	double gain = ewma_gain(dt, horizon);
-
-	slot->peak *= (float)(1 - ewma_gain(dt, config->peak_halflife_days * 3600));
-	if (raw_error > slot->peak)
-		slot->peak = (float)raw_error;
 
 	if (slot->weight < horizon) {
 		double running = dt / (slot->weight + dt);
@@ -250,10 +273,11 @@ static void update_seasonal(struct baseline *b, const struct baseline_config *co
 		spread_gain = 1.0 / (double)(b->samples + 1);
 
 	b->level += level_gain * error;
-	update_slot(&b->daily[daily_slot(t)], config, dt, config->season_halflife_days,
-		    (1 - level_gain) * error, fabs(error), raw_error);
-	update_slot(&b->weekly[weekly_slot(t)], config, dt, config->season_halflife_days,
-		    (1 - level_gain) * error * WEEKLY_SHARE, fabs(error), raw_error);
+	update_peak(&b->daily[daily_slot(t)], config, t, raw_error);
+	update_slot(&b->daily[daily_slot(t)].slot, dt, config->season_halflife_days,
+		    (1 - level_gain) * error, fabs(error));
+	update_slot(&b->weekly[weekly_slot(t)], dt, config->season_halflife_days,
+		    (1 - level_gain) * error * WEEKLY_SHARE, fabs(error));
 	b->spread += spread_gain * (fabs(error) * MAD_TO_STDDEV - b->spread);
 	b->magnitude += spread_gain * (fabs(value) - b->magnitude);
 	b->mean += spread_gain * (value - b->mean);

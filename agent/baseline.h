@@ -34,7 +34,7 @@ struct baseline_config {
 	double level_halflife_s;   /* how fast the deseasonalised level follows */
 	double spread_halflife_s;  /* how fast the spread follows */
 	double season_halflife_days; /* how many days of a slot's history count half */
-	double peak_halflife_days; /* how many days an hour's peak error takes to halve */
+	double peak_halflife_days; /* half-life, in days, of an hour's average peak error */
 	double clip_spreads;       /* residuals are clipped at this many spreads when learning */
 	double warmup_s;           /* no judgement before this much history ... */
 	uint32_t warmup_samples;   /* ... and this many samples */
@@ -58,8 +58,21 @@ struct baseline_estimate {
 struct baseline_slot {
 	float offset;  /* learnt residual of this hour over the level */
 	float spread;  /* typical error in this hour: some hours are noisier */
-	float peak;    /* decaying largest |error| in this hour: the daily cron spike */
 	float weight;  /* seconds of history learnt into this slot, capped */
+};
+
+/*
+ * An hour of the day also remembers its usual largest error (the daily cron
+ * spike): an average of past days' peaks, so one bad day raises it by a
+ * fraction only. Only past days count: the current visit's peak joins when
+ * the hour comes round again, so an anomaly never excuses itself.
+ */
+struct baseline_daily_slot {
+	struct baseline_slot slot;
+	float peak;       /* average largest |error| of previous visits */
+	float peak_now;   /* largest |error| of the current visit */
+	float visit_hour; /* hour number (time / 3600) of the current visit; exact in a float */
+	float visits;     /* visits folded into peak, capped */
 };
 
 /* Constant size: about 3.8 KiB per series. */
@@ -75,7 +88,7 @@ struct baseline {
 	double magnitude;    /* EWMA of |value|: the scale of the spread's floor */
 	double mean;         /* EWMA of value and of its square: plain stats */
 	double mean_square;
-	struct baseline_slot daily[BASELINE_HOURS_PER_DAY];
+	struct baseline_daily_slot daily[BASELINE_HOURS_PER_DAY];
 	struct baseline_slot weekly[BASELINE_HOURS_PER_WEEK];
 	/* zscore-7d */
 	int64_t hour;        /* hour number (time / 3600) being accumulated */

@@ -58,7 +58,7 @@ void detector_config_default(struct detector_config *config)
 		.for_s = 300,
 		.resolve_for_s = 300,
 		.min_relative_change = 0.1,
-		.peak_factor = 1,
+		.peak_factor = 1.5,
 		.min_surprise = 1.75,
 		.surprise_halflife_s = 6 * 3600,
 		.min_requests = 20,

@@ -342,6 +342,119 @@ static void test_series_core_warning_vs_critical(void **state)
 	assert_true(v.score > c.warning_score);
 }
 
+/* Standard normal from the test's deterministic generator (Box-Muller). */
+static double gauss(void)
+{
+	double u = (jitter() + 1.0001) / 2.0002, v = (jitter() + 1.0001) / 2.0002;
+
+	return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+struct week_sink {
+	int fired;
+	double first_fired_at;
+	enum detector_metric first_metric;
+};
+
+static void on_week_event(json_t *event, const struct detector_event *info, void *user)
+{
+	struct week_sink *w = user;
+
+	if (info->transition == DETECTOR_FIRED) {
+		if (w->fired++ == 0) {
+			w->first_fired_at = info->observed_at;
+			w->first_metric = info->metric;
+		}
+	}
+	json_decref(event);
+}
+
+/* One interval of a service whose load follows the day (10..90 req/s) with noisy latency. */
+static struct observation seasonal_interval(double t, double latency_factor)
+{
+	double hour = fmod(t / 3600, 24), load = 50 + 40 * sin(2 * M_PI * hour / 24);
+	double requests = load * STEP + gauss() * sqrt(load * STEP);
+	double latency = latency_factor * 0.005 * (1 + 0.3 * load / 90) * exp(0.2 * gauss());
+
+	return (struct observation){ .interval_s = STEP,
+				     .requests = requests,
+				     .errors = fmax(0, floor(requests * 0.001 + gauss())),
+				     .sum_seconds = requests * latency * 0.7,
+				     .p50 = latency * 0.6,
+				     .p99 = latency };
+}
+
+/*
+ * The defaults (for: 5m and all) on a week of 10 s intervals of daily-seasonal,
+ * noisy traffic: not one false alarm; then a tenfold latency step fires within
+ * the persistence time plus two intervals.
+ */
+static void test_noisy_week_then_step(void **state)
+{
+	struct detector_config c;
+	struct week_sink sink = { 0 };
+	struct detector *det;
+	double t = T0, step_at;
+
+	detector_config_default(&c);
+	det = detector_new(&c, on_week_event, &sink);
+	for (; t < T0 + 7 * 86400; t += STEP) {
+		struct observation o = seasonal_interval(t, 1);
+
+		detector_observe(det, "svc", NULL, t, &o);
+	}
+	assert_int_equal(sink.fired, 0);
+	step_at = t;
+	for (; t < step_at + 900; t += STEP) {
+		struct observation o = seasonal_interval(t, 10);
+
+		detector_observe(det, "svc", NULL, t, &o);
+	}
+	assert_true(sink.fired >= 1);
+	assert_true(sink.first_fired_at - step_at <= c.for_s + 2 * STEP);
+	detector_free(det);
+}
+
+/*
+ * A nightly batch at 03:00 makes p99 spike every day: after a few days it is
+ * the hour's usual peak and stops firing. A far larger spike at that hour
+ * still fires, and having fired once does not excuse a repeat the next day.
+ */
+static void test_daily_spike_is_learnt_but_not_excused_beyond(void **state)
+{
+	struct detector_config c;
+	struct week_sink sink = { 0 };
+	struct detector *det;
+	double midnight = floor(T0 / 86400) * 86400 + 86400;
+	int fired_late_days = 0, fired_big = 0;
+
+	detector_config_default(&c);
+	c.for_s = 0;
+	c.resolve_for_s = 60;
+	det = detector_new(&c, on_week_event, &sink);
+	for (int day = 0; day < 12; day++) {
+		int before = sink.fired;
+
+		for (double t = midnight + day * 86400; t < midnight + (day + 1) * 86400; t += STEP) {
+			double into = fmod(t - midnight, 86400);
+			/* 5 ms, 20 ms for two minutes at 03:00, 200 ms then on days 10 and 11 */
+			double spike = day >= 10 ? 40 : 4;
+			struct observation o = seasonal_interval(t, into >= 3 * 3600 &&
+									      into < 3 * 3600 + 120 ?
+									  spike : 1);
+
+			detector_observe(det, "svc", NULL, t, &o);
+		}
+		if (day >= 5 && day < 10 && sink.fired > before)
+			fired_late_days++;
+		if (day >= 10 && sink.fired > before)
+			fired_big++;
+	}
+	assert_int_equal(fired_late_days, 0);
+	assert_int_equal(fired_big, 2);
+	detector_free(det);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +467,8 @@ int main(void)
 		cmocka_unit_test(test_anomalous_dependency_is_listed),
 		cmocka_unit_test(test_cardinality_cap),
 		cmocka_unit_test(test_series_core_warning_vs_critical),
+		cmocka_unit_test(test_noisy_week_then_step),
+		cmocka_unit_test(test_daily_spike_is_learnt_but_not_excused_beyond),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
