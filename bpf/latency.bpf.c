@@ -276,8 +276,10 @@ static __always_inline void read_addrs(struct sock *sk, __u8 *local, __u8 *remot
 	*lport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	*rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (fam == AF_INET6_VAL) {
-		BPF_CORE_READ_INTO(local, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(remote, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		/* BPF_CORE_READ_INTO copies sizeof(*dst): through a __u8 pointer
+		 * that is one byte, so the pointers are typed as the whole address. */
+		BPF_CORE_READ_INTO((struct in6_addr *)local, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO((struct in6_addr *)remote, sk, __sk_common.skc_v6_daddr);
 		return;
 	}
 	/* IPv4 as ::ffff:a.b.c.d so one key layout serves both families. */
