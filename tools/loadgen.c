@@ -184,8 +184,8 @@ static int send_all(int fd, const char *buf, size_t len)
 /* Reads one response; sets *first to the time its first byte arrived,
  * *status to its HTTP status (0 for the line protocol) and *close when the
  * server ends the connection after it (nginx does after a 500). */
-static int read_response(int fd, enum protocol proto, double *first, unsigned *status,
-			 bool *close_after)
+static int read_response(int fd, enum protocol proto, bool head, double *first,
+			 unsigned *status, bool *close_after)
 {
 	static _Thread_local char buf[RESPONSE_MAX + 1];
 	size_t len = 0, need = 0;
@@ -215,8 +215,9 @@ static int read_response(int fd, enum protocol proto, double *first, unsigned *s
 			if (sscanf(buf, "HTTP/1.%*c %u", status) != 1)
 				return -1;
 			need = (size_t)(end - buf) + 4;
+			/* A HEAD answer announces a body it does not send. */
 			for (cl = strstr(buf, "\r\n"); cl && cl < end; cl = strstr(cl + 2, "\r\n")) {
-				if (!strncasecmp(cl + 2, "Content-Length:", 15))
+				if (!strncasecmp(cl + 2, "Content-Length:", 15) && !head)
 					need += strtoul(cl + 17, NULL, 10);
 				else if (!strncasecmp(cl + 2, "Connection: close", 17))
 					*close_after = true;
@@ -284,12 +285,15 @@ static void *run_connection(void *arg)
 			len = snprintf(req, sizeof(req), "WORK %llu\n", us);
 		else
 			len = snprintf(req, sizeof(req),
-				       "%s %s?us=%llu&status=%u HTTP/1.1\r\nHost: %s:%s\r\n"
+				       "%s %s?us=%llu&status=%u HTTP/1.1\r\nHost: %s%s%s:%s\r\n"
 				       "User-Agent: seismo-loadgen\r\n\r\n",
-				       o->method, o->path, us, o->statuses[s].code, o->host, o->port);
+				       o->method, o->path, us, o->statuses[s].code,
+				       strchr(o->host, ':') ? "[" : "", o->host,
+				       strchr(o->host, ':') ? "]" : "", o->port);
 		start = now_s();
 		if (send_all(fd, req, (size_t)len) ||
-		    read_response(fd, o->protocol, &first, &status, &close_after)) {
+		    read_response(fd, o->protocol, !strcmp(o->method, "HEAD"), &first, &status,
+				  &close_after)) {
 			snprintf(w->error, sizeof(w->error), "request %llu: connection lost",
 				 (unsigned long long)i);
 			w->failed++;

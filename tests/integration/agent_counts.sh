@@ -18,8 +18,8 @@ need_cmd nginx curl python3
 need_build
 [ -n "$(cgroup2_root)" ] || skip "no cgroup2 mount in /proc/mounts"
 
-AGENT_PORT=19400 SRV_PORT=19401 NGINX_PORT=19402
-need_free_port $AGENT_PORT $SRV_PORT $NGINX_PORT
+AGENT_PORT=19400 SRV_PORT=19401 NGINX_PORT=19402 SRV6_PORT=19403
+need_free_port $AGENT_PORT $SRV_PORT $NGINX_PORT $SRV6_PORT
 SLICE=seismo-test-counts.slice
 
 cat >"$T/agent.yaml" <<EOF
@@ -31,7 +31,7 @@ start_agent $AGENT_PORT --config "$T/agent.yaml"
 log "agent up (pid $AGENT_PID)"
 
 start_in_cgroup "$SLICE/seismo-testsrv.service" "$T/testserver.log" \
-	"$TESTSERVER" --listen 127.0.0.1:$SRV_PORT
+	"$TESTSERVER" --listen 127.0.0.1:$SRV_PORT --listen "[::1]:$SRV6_PORT"
 start_in_cgroup "$SLICE/nginx.service" "$T/nginx.log" \
 	nginx -c "$(nginx_conf "$T/nginx" $NGINX_PORT)" -p "$T/nginx"
 wait_port $SRV_PORT
@@ -47,12 +47,16 @@ loadgen() {
 
 # --- phase 1: known counts ---------------------------------------------------------
 # 300 GETs to the test server: 210 x 200, 60 x 404, 30 x 500; 80% ask ~2 ms,
-# 20% ~30 ms. 20 POSTs answered 201. 200 GETs to nginx: 120/60/20.
+# 20% ~30 ms. 20 POSTs answered 201, 10 HEADs, 40 PUTs over IPv6 (port
+# $SRV6_PORT) answered 202 or 503. 200 GETs to nginx: 120/60/20.
 loadgen --target 127.0.0.1:$SRV_PORT --connections 3 --requests 300 \
 	--latency bimodal:2ms:30ms:0.2 --status 200:7,404:2,500:1 --seed 7 \
 	--json "$T/srv.json" --dump "$T/srv.dump"
 loadgen --target 127.0.0.1:$SRV_PORT --connections 1 --requests 20 --method POST \
 	--status 201 --json "$T/post.json"
+loadgen --target 127.0.0.1:$SRV_PORT --connections 1 --requests 10 --method HEAD -q
+loadgen --target "[::1]:$SRV6_PORT" --connections 2 --requests 40 --method PUT \
+	--status 202:3,503:1 -q
 loadgen --target 127.0.0.1:$NGINX_PORT --connections 2 --requests 200 \
 	--status 200:6,404:3,500:1 --json "$T/nginx.json"
 assert_eq "loadgen 500s to the test server" 30 "$(json_get "$T/srv.json" status 500)"
@@ -61,16 +65,22 @@ agent_flush $AGENT_PORT
 scrape $AGENT_PORT "$T/m1.txt"
 
 S='service="seismo-testsrv"'
-assert_eq "seismo-testsrv requests" 320 "$(prom_sum "$T/m1.txt" http_requests_total "$S")"
+assert_eq "seismo-testsrv requests" 370 "$(prom_sum "$T/m1.txt" http_requests_total "$S")"
 for st in 200:210 404:60 500:30; do
 	assert_eq "seismo-testsrv GET status ${st%%:*}" "${st#*:}" \
 		"$(prom_sum "$T/m1.txt" http_requests_total "$S" method=\"GET\" status=\"${st%%:*}\")"
 done
 assert_eq "seismo-testsrv POST 201" 20 \
 	"$(prom_sum "$T/m1.txt" http_requests_total "$S" method=\"POST\" status=\"201\")"
-assert_eq "seismo-testsrv protocol label" 320 \
+for st in 202:30 503:10; do
+	assert_eq "seismo-testsrv PUT status ${st%%:*}" "${st#*:}" \
+		"$(prom_sum "$T/m1.txt" http_requests_total "$S" method=\"PUT\" status=\"${st%%:*}\")"
+done
+assert_eq "seismo-testsrv HEAD 200" 10 \
+	"$(prom_sum "$T/m1.txt" http_requests_total "$S" method=\"HEAD\" status=\"200\")"
+assert_eq "seismo-testsrv protocol label" 370 \
 	"$(prom_sum "$T/m1.txt" http_requests_total "$S" protocol=\"http\")"
-assert_eq "histogram _count = requests" 320 \
+assert_eq "histogram _count = requests" 370 \
 	"$(prom_sum "$T/m1.txt" http_request_duration_seconds_count "$S")"
 
 N='service="nginx"'
@@ -82,16 +92,18 @@ done
 
 # Client side: the load generator's calls, by callee.
 C='service="seismo-loadgen"'
-assert_eq "client calls to seismo-testsrv" 320 \
+assert_eq "client calls to seismo-testsrv over IPv4" 330 \
 	"$(prom_sum "$T/m1.txt" http_client_requests_total "$C" peer=\"127.0.0.1:$SRV_PORT\" peer_service=\"seismo-testsrv\")"
 assert_eq "client 500s from seismo-testsrv" 30 \
 	"$(prom_sum "$T/m1.txt" http_client_requests_total "$C" peer_service=\"seismo-testsrv\" status=\"500\")"
+assert_eq "client calls to seismo-testsrv over IPv6" 40 \
+	"$(prom_sum "$T/m1.txt" http_client_requests_total "$C" peer=\"[::1]:$SRV6_PORT\" peer_service=\"seismo-testsrv\")"
 assert_eq "client calls to nginx" 200 \
 	"$(prom_sum "$T/m1.txt" http_client_requests_total "$C" peer=\"127.0.0.1:$NGINX_PORT\" peer_service=\"nginx\")"
 assert_eq "client 404s from nginx" 60 \
 	"$(prom_sum "$T/m1.txt" http_client_requests_total "$C" peer_service=\"nginx\" status=\"404\")"
 
-# Buckets of the 300 GETs (the POSTs asked for 0 us and sit under 1 ms).
+# Buckets of the 300 GETs (the other methods asked for 0 us).
 fast=$(awk '$2 < 0.01' "$T/srv.dump" | wc -l)
 G="$S method=\"GET\""
 le() { prom_sum "$T/m1.txt" http_request_duration_seconds_bucket $G "le=\"$1\""; }
