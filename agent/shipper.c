@@ -127,7 +127,8 @@ static int spool_scan(struct shipper *s)
 			s->next_seq = seq + 1;
 	}
 	closedir(d);
-	qsort(s->spool, s->n_spool, sizeof(*s->spool), cmp_spooled);
+	if (s->n_spool)
+		qsort(s->spool, s->n_spool, sizeof(*s->spool), cmp_spooled);
 	s->st.spool_batches = s->n_spool;
 	if (s->n_spool)
 		log_info("shipper: %zu batches (%llu events) waiting in %s from an earlier run",

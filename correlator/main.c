@@ -1,6 +1,7 @@
 /* seismo-correlator: events from seismo agents -> incidents -> receivers. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,13 +15,6 @@
 #include "log.h"
 #include "server.h"
 #include "util.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	stop_requested = sig;
-}
 
 static void usage(FILE *out)
 {
@@ -146,9 +140,15 @@ int main(int argc, char **argv)
 		cfg->token = tok;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/*
+	 * Block the stop signals before any thread starts, so every thread
+	 * inherits the mask and only sigwait() below receives them.
+	 */
+	sigset_t stop_signals;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	int rc = 1;
@@ -166,9 +166,9 @@ int main(int argc, char **argv)
 	log_info("seismo-correlator %s listening on %s (port %u), store %s%s", SEISMO_VERSION,
 		 cfg->listen, corr_server_port(srv), cfg->db_path,
 		 cfg->token ? ", bearer token required" : "");
-	while (!stop_requested)
-		pause();
-	log_info("signal %d: stopping", (int)stop_requested);
+	int sig = 0;
+	sigwait(&stop_signals, &sig);
+	log_info("signal %d: stopping", sig);
 	rc = 0;
 out:
 	corr_server_stop(srv);
