@@ -69,6 +69,7 @@ echo "ok: bad --interval refused: $out"
 
 # A good file passes.
 cat >"$T/good.yaml" <<EOF
+state_dir: $T/state
 interval: 1s
 log_level: info
 max_histograms: 16

@@ -23,6 +23,7 @@ need_free_port $AGENT_PORT $SRV_PORT $NGINX_PORT $SRV6_PORT
 SLICE=seismo-test-counts.slice
 
 cat >"$T/agent.yaml" <<EOF
+state_dir: $T/state
 interval: 1s
 # Coarse bounds with wide gaps, so bucket checks hold on a busy machine.
 histogram_buckets: [0.001, 0.01, 0.1, 1]

@@ -47,6 +47,7 @@ start_bg "$T/kubelet.log" python3 -m http.server $KUBELET_PORT --bind 127.0.0.1 
 wait_until 20 http_ok "http://127.0.0.1:$KUBELET_PORT/pods" || fail "the fake kubelet did not start"
 
 cat >"$T/agent.yaml" <<EOF
+state_dir: $T/state
 interval: 1s
 kubernetes:
   enabled: true

@@ -32,6 +32,7 @@ need_free_port $AGENT_PORT $ORDER_PORT $PROM_PORT $BILLING_PORT
 SLICE=seismo-test-prom.slice
 
 cat >"$T/agent.yaml" <<EOF
+state_dir: $T/state
 interval: 1s
 services:
   - name: order-processor

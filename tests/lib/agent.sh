@@ -13,7 +13,8 @@
 #   start_bg LOG CMD...               start CMD in the background (sets PID), killed at exit
 #   need_free_port PORT...            fail when another process listens there
 #   start_agent PORT [ARGS...]        seismo agent on 127.0.0.1:PORT (sets AGENT_PID),
-#                                     waits for /readyz; log in $T/agent.log
+#                                     waits for /readyz; log in $T/agent.log; without
+#                                     --config, one with state_dir: $T/state
 # These set variables instead of printing: $(...) would run them in a
 # subshell, and the cleanup they register would be lost.
 #   agent_flush PORT                  wait until two more intervals have closed
@@ -160,6 +161,12 @@ start_agent() {
 	local port=$1
 	shift
 	need_free_port "$port"
+	# The agent keeps baselines in its state_dir: never the node's
+	# /var/lib/seismo. Tests with their own config set state_dir there.
+	if [[ " $* " != *" --config "* ]]; then
+		echo "state_dir: $T/state" >"$T/agent-default.yaml"
+		set -- --config "$T/agent-default.yaml" "$@"
+	fi
 	start_bg "$T/agent.log" "$SEISMO" agent --listen "127.0.0.1:$port" "$@"
 	AGENT_PID=$PID
 	if ! wait_until 30 http_ok "http://127.0.0.1:$port/readyz"; then

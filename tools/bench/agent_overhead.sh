@@ -34,8 +34,8 @@ load() {
 }
 stop_agent() { stop_pid "$AGENT_PID"; }
 
-printf 'interval: 1s\n' >"$T/agent.yaml"
-printf 'interval: 1s\nbpf_stats: true\n' >"$T/agent-stats.yaml"
+printf 'interval: 1s\nstate_dir: %s\n' "$T/state" >"$T/agent.yaml"
+printf 'interval: 1s\nstate_dir: %s\nbpf_stats: true\n' "$T/state" >"$T/agent-stats.yaml"
 load >/dev/null # warm up nginx and the page cache
 without=() with=()
 for ((r = 1; r <= ROUNDS; r++)); do
