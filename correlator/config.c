@@ -593,16 +593,8 @@ static int seismo_pair(struct cfg_parse *p, const char *key, yaml_node_t *kn,
 		return get_str(p, v, key, &cfg->listen);
 	if (!strcmp(key, "token"))
 		return get_str(p, v, key, &cfg->token);
-	if (!strcmp(key, "token_file")) {
-		const char *path = scalar(v);
-		if (!path)
-			return fail(p, v, "token_file must be a path");
-		free(cfg->token);
-		cfg->token = corr_read_small_file(path, 4096);
-		if (!cfg->token)
-			return fail(p, v, "token_file %s: %s", path, strerror(errno));
-		return 0;
-	}
+	if (!strcmp(key, "token_file"))
+		return get_str(p, v, key, &cfg->token_file);
 	if (!strcmp(key, "db") || !strcmp(key, "database"))
 		return get_str(p, v, key, &cfg->db_path);
 	if (!strcmp(key, "external_url"))
@@ -857,6 +849,7 @@ void corr_config_free(struct corr_config *cfg)
 	free(cfg->path);
 	free(cfg->listen);
 	free(cfg->token);
+	free(cfg->token_file);
 	free(cfg->db_path);
 	free(cfg->external_url);
 	free(cfg->slack_api_url);

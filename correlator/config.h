@@ -75,6 +75,7 @@ struct corr_config {
 	/* seismo: server */
 	char *listen;
 	char *token;
+	char *token_file; /* read at start (main), so a config checks anywhere */
 	char *db_path;
 	int sync_full;
 	size_t max_body_bytes;

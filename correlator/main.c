@@ -128,6 +128,8 @@ int main(int argc, char **argv)
 		corr_config_free(cfg);
 		return 1;
 	}
+	if (!token_file)
+		token_file = cfg->token_file;
 	if (token_file) {
 		char *tok = corr_read_small_file(token_file, 4096);
 		if (!tok) {

@@ -63,6 +63,26 @@ static void seed_config_loads(void **state)
 	corr_config_free(cfg);
 }
 
+static void example_config_loads(void **state)
+{
+	char err[512] = "", path[1024];
+	const char *root = getenv("SEISMO_ROOT");
+
+	snprintf(path, sizeof(path), "%s/deploy/correlator.example.yaml", root ? root : ".");
+	struct corr_config *cfg = corr_config_load(path, err, sizeof(err));
+	if (!cfg)
+		fail_msg("%s", err);
+	assert_string_equal(cfg->token_file, "/etc/seismo/correlator-token");
+	assert_int_equal(cfg->max_hops, 1);
+	const struct corr_receiver *d = corr_config_receiver(cfg, "default");
+	assert_int_equal(d->n_integ, 2);
+	assert_int_equal(d->integ[1].kind, CORR_INTEG_ALERTMANAGER);
+	/* Slack took global's api_url_file. */
+	const struct corr_receiver *p = corr_config_receiver(cfg, "payments");
+	assert_string_equal(p->integ[0].url_file, "/etc/seismo/slack-webhook");
+	corr_config_free(cfg);
+}
+
 static void errors_name_file_and_line(void **state)
 {
 	char err[512];
@@ -181,6 +201,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(seed_config_loads),
+		cmocka_unit_test(example_config_loads),
 		cmocka_unit_test(errors_name_file_and_line),
 		cmocka_unit_test(seismo_section_and_receivers),
 		cmocka_unit_test(durations_and_times),
