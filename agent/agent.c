@@ -77,7 +77,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: seismo agent [--config FILE] [--listen HOST:PORT] [--interval DURATION]\n"
-		"                    [--log-level LEVEL] [--check-config]\n"
+		"                    [--log-level LEVEL] [--state-dir DIR] [--check-config]\n"
 		"\n"
 		"Loads the latency BPF programs, reads their per-service histograms every\n"
 		"interval, and serves Prometheus metrics on /metrics (default 0.0.0.0:9464),\n"
@@ -88,6 +88,7 @@ static void usage(FILE *out)
 		"  -l, --listen HOST:PORT  HTTP address (overrides the config)\n"
 		"  -i, --interval DUR      how often to read the maps, e.g. 10s, 500ms\n"
 		"  -v, --log-level LEVEL   error, warn, info or debug\n"
+		"  -s, --state-dir DIR     where baselines are kept across restarts\n"
 		"      --check-config      validate the configuration and exit\n"
 		"  -h, --help              this text\n");
 }
@@ -544,21 +545,24 @@ static int parse_args(struct agent *a, int argc, char **argv, bool *check_only)
 		{ "listen", required_argument, 0, 'l' },
 		{ "interval", required_argument, 0, 'i' },
 		{ "log-level", required_argument, 0, 'v' },
+		{ "state-dir", required_argument, 0, 's' },
 		{ "check-config", no_argument, 0, 'C' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
 	const char *config_path = NULL, *listen = NULL, *interval = NULL, *level = NULL;
+	const char *state_dir = NULL;
 	char err[600];
 	int opt;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:l:i:v:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:l:i:v:s:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;
 		case 'l': listen = optarg; break;
 		case 'i': interval = optarg; break;
 		case 'v': level = optarg; break;
+		case 's': state_dir = optarg; break;
 		case 'C': *check_only = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return 2;
@@ -575,6 +579,8 @@ static int parse_args(struct agent *a, int argc, char **argv, bool *check_only)
 	}
 	if (listen)
 		snprintf(a->cfg.listen, sizeof(a->cfg.listen), "%s", listen);
+	if (state_dir)
+		snprintf(a->cfg.state_dir, sizeof(a->cfg.state_dir), "%s", state_dir);
 	if (interval && (yamlcfg_parse_duration(interval, &a->cfg.interval) ||
 			 a->cfg.interval < 0.1)) {
 		fprintf(stderr, "seismo agent: --interval '%s' is not a duration >= 100ms\n",
