@@ -235,13 +235,35 @@ static void check_simple_mount(struct doctor_report *report, const char *name, c
 			   errno_text(err));
 }
 
+/* cgroup v2 names services by unit or pod. In a hybrid setup (v1
+ * controllers mounted too, v2 at e.g. /sys/fs/cgroup/unified) container
+ * runtimes place containers in v1 only, so pods cannot be told apart. */
+static void check_cgroup2(struct doctor_report *report)
+{
+	char dir[256], v1[256];
+	int err = doctor_find_mount("/proc/mounts", "cgroup2", dir, sizeof(dir));
+
+	if (err == -ENOENT)
+		doctor_add(report, "cgroup2", DOCTOR_WARN, DOCTOR_NEED_INFO,
+			   "not mounted: services are named by process and port only, not by systemd unit or pod");
+	else if (err)
+		doctor_add(report, "cgroup2", DOCTOR_FAIL, DOCTOR_NEED_INFO,
+			   "cannot read /proc/mounts: %s", errno_text(err));
+	else if (!doctor_find_mount("/proc/mounts", "cgroup", v1, sizeof(v1)))
+		doctor_add(report, "cgroup2", DOCTOR_WARN, DOCTOR_NEED_INFO,
+			   "hybrid: cgroup2 at %s, cgroup v1 controllers too (e.g. %s): systemd units are named, containers of a v1 runtime are not",
+			   dir, v1);
+	else
+		doctor_add(report, "cgroup2", DOCTOR_OK, DOCTOR_NEED_INFO, "mounted at %s (unified)",
+			   dir);
+}
+
 void doctor_check_mounts(struct doctor_report *report)
 {
 	check_tracefs(report);
 	check_simple_mount(report, "bpffs", "bpf", DOCTOR_NEED_INFO,
 			   "maps and links cannot be pinned (mount -t bpf bpf /sys/fs/bpf)");
-	check_simple_mount(report, "cgroup2", "cgroup2", DOCTOR_NEED_INFO,
-			   "services are named by process and port only, not by systemd unit or pod");
+	check_cgroup2(report);
 }
 
 static void format_limit(rlim_t value, char *buf, size_t len)
