@@ -1,4 +1,5 @@
 /* Network delay experiments: validation, plan, start, stop, list. */
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
@@ -545,6 +546,8 @@ static int list_one(const char *name, void *arg)
 {
 	struct list_context *list = arg;
 	uint64_t stats[CHAOS_STAT_COUNT] = {}, now = chaos_now_ns();
+	struct bpf_prog_info prog = {};
+	uint32_t prog_len = sizeof(prog);
 	struct chaos_config cfg;
 	struct chaos_state state;
 	struct chaos_maps maps;
@@ -558,6 +561,9 @@ static int list_one(const char *name, void *arg)
 		chaos_maps_close(&maps);
 		return -1;
 	}
+	/* the program's own cost; counted only with kernel.bpf_stats_enabled=1 */
+	if (bpf_obj_get_info_by_fd(maps.prog_fd, &prog, &prog_len) || !prog.run_cnt)
+		prog.run_cnt = prog.run_time_ns = 0;
 	chaos_maps_close(&maps);
 	left = cfg.end_ns > now ? (double)(cfg.end_ns - now) / 1e9 : 0;
 	alive = state.pid > 0 && (kill(state.pid, 0) == 0 || errno == EPERM);
@@ -568,14 +574,17 @@ static int list_one(const char *name, void *arg)
 			"\"jitter_ms\":%.3f,\"distribution\":\"%s\",\"loss_percent\":%.3f,"
 			"\"seconds_left\":%.1f,\"pid\":%d,\"pid_alive\":%s,\"matched\":%llu,"
 			"\"delayed\":%llu,\"dropped\":%llu,\"reorder_held\":%llu,\"expired\":%llu,"
-			"\"previous_qdisc\":\"%s\"}\n",
+			"\"prog_runs\":%llu,\"prog_ns_per_run\":%.1f,\"previous_qdisc\":\"%s\"}\n",
 			name, state.ifname, state.netns_path, cfg.latency_ns / 1e6, cfg.jitter_ns / 1e6,
 			chaos_dist_name(cfg.dist), cfg.loss / CHAOS_LOSS_SCALE * 100, left, state.pid,
 			alive ? "true" : "false", (unsigned long long)stats[CHAOS_STAT_MATCHED],
 			(unsigned long long)stats[CHAOS_STAT_DELAYED],
 			(unsigned long long)stats[CHAOS_STAT_DROPPED],
 			(unsigned long long)stats[CHAOS_STAT_REORDER_HELD],
-			(unsigned long long)stats[CHAOS_STAT_EXPIRED], state.prev_kind);
+			(unsigned long long)stats[CHAOS_STAT_EXPIRED],
+			(unsigned long long)prog.run_cnt,
+			prog.run_cnt ? (double)prog.run_time_ns / (double)prog.run_cnt : 0.0,
+			state.prev_kind);
 		return 0;
 	}
 	fprintf(list->out,
