@@ -17,7 +17,7 @@ struct corr_store {
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS events ("
-	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" seq INTEGER PRIMARY KEY, /* rows are never deleted: max + 1, in arrival order */"
 	" id TEXT NOT NULL UNIQUE, anomaly_id TEXT NOT NULL,"
 	" received_ms INTEGER NOT NULL, resolved INTEGER NOT NULL,"
 	" severity INTEGER NOT NULL, service TEXT NOT NULL, node TEXT NOT NULL,"

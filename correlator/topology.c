@@ -80,7 +80,15 @@ struct corr_topology {
 	size_t n_inc;
 	unsigned mark;
 	struct intvec queue; /* BFS scratch */
+	int64_t clock_ms;    /* latest observed_at seen: event time, not wall time */
 };
+
+/*
+ * Anomalies that ended this long before the latest event can no longer
+ * overlap a new one; they leave their service's candidate list (not their
+ * incident) so joining stays cheap however long the correlator runs.
+ */
+#define PRUNE_AFTER_MS (3600 * 1000LL)
 
 struct corr_topology *corr_topology_new(const struct corr_topo_params *p)
 {
@@ -193,14 +201,19 @@ static int find_candidates(struct corr_topology *t, int svc, int64_t start,
 	for (size_t head = 0; head < t->queue.n; head++) {
 		int s = t->queue.v[head], d = depth.v[head];
 		struct service *sv = &t->svc[s];
+		size_t keep = 0;
 		for (size_t i = 0; i < sv->anoms.n; i++) {
 			const struct anomaly *b = &t->an[sv->anoms.v[i]];
+			if (b->end_ms && b->end_ms + t->p.slack_ms + PRUNE_AFTER_MS < t->clock_ms)
+				continue;
+			sv->anoms.v[keep++] = sv->anoms.v[i];
 			if (!overlaps(t, b, start))
 				continue;
 			int inc = resolve_incident(t, b->incident);
 			if (!intvec_has(out, inc) && intvec_push(out, inc))
 				goto oom;
 		}
+		sv->anoms.n = keep;
 		if (d >= t->p.max_hops)
 			continue;
 		for (size_t i = 0; i < sv->adj.n; i++) {
@@ -305,6 +318,8 @@ int corr_topology_add_event(struct corr_topology *t, const struct corr_event *ev
 	*created = false;
 	if (svc < 0)
 		return -1;
+	if (ev->observed_at_ms > t->clock_ms)
+		t->clock_ms = ev->observed_at_ms;
 	ai = corr_strmap_get(&t->an_index, ev->anomaly_id);
 	if (ai < 0) {
 		ai = new_anomaly(t, ev, svc);
