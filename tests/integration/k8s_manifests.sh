@@ -15,7 +15,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 echo "== schema validation"
-$py "$dir/validate.py" "$dir/kustomization.yaml" --patch "$dir/chaos-netns-patch.yaml"
+$py "$dir/validate.py" "$dir/kustomization.yaml" --patch "$dir/chaos-patch.yaml"
 
 # kubectl (not a Debian package, used when present) renders the
 # kustomization offline: its output must validate too.
@@ -27,7 +27,7 @@ fi
 echo "== every manifest is in the kustomization"
 for f in "$dir"/*.yaml; do
 	b=$(basename "$f")
-	case $b in kustomization.yaml|chaos-netns-patch.yaml) continue ;; esac
+	case $b in kustomization.yaml|chaos-patch.yaml) continue ;; esac
 	grep -q "^  - $b\$" "$dir/kustomization.yaml" || fail "$b is not listed in kustomization.yaml"
 done
 
