@@ -6,6 +6,7 @@
 # ns per BPF program run and the BPF time per request.
 #
 #   bench: agent_overhead rps_without=... rps_with=... ratio=... goal_ratio=0.97
+#   bench: agent_overhead_cpu cpu_us_per_request_without=... cpu_us_per_request_with=...
 #   bench: agent_bpf_prog prog=NAME runs=... ns_per_run=...
 #   bench: agent_bpf_total ns_per_request=... ns_per_run=...
 #
@@ -31,29 +32,47 @@ start_in_cgroup seismo-bench-overhead.slice/nginx.service "$T/nginx.log" \
 	"${PIN_NGINX[@]}" nginx -c "$(nginx_conf "$T/nginx" $NGINX_PORT)" -p "$T/nginx"
 wait_port $NGINX_PORT
 
-# One wrk run; prints requests/s.
+make_cgroup seismo-bench-overhead.slice/wrk.service
+WRK_CG=$CGDIR
+SLICE_DIR=$(dirname "$WRK_CG")
+cpu_usec() { awk '$1 == "usage_usec" { print $2 }' "$SLICE_DIR/cpu.stat"; }
+
+# One wrk run (in its own cgroup, next to nginx's); prints requests/s and
+# the CPU time nginx and wrk used per request, in microseconds: with the
+# agent this includes the BPF programs, which run in their system calls.
+# CPU per request is less disturbed than requests/s by other work on the
+# machine, which takes CPUs away but is not charged to this slice.
 load() {
-	"${PIN_WRK[@]}" wrk -t1 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$NGINX_PORT/" >"$T/wrk.out" 2>&1 ||
+	local before after
+	before=$(cpu_usec)
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$WRK_CG" "${PIN_WRK[@]}" \
+		wrk -t1 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$NGINX_PORT/" >"$T/wrk.out" 2>&1 ||
 		fail "wrk failed: $(cat "$T/wrk.out")"
-	awk '/^Requests\/sec:/ { print $2 }' "$T/wrk.out"
+	after=$(cpu_usec)
+	awk -v cpu=$((after - before)) '/^Requests\/sec:/ { rps = $2 } / requests in / { n = $1 }
+		END { printf "%s %.3f\n", rps, cpu / n }' "$T/wrk.out"
 }
 stop_agent() { stop_pid "$AGENT_PID"; }
 
 printf 'interval: 1s\nstate_dir: %s\n' "$T/state" >"$T/agent.yaml"
 printf 'interval: 1s\nstate_dir: %s\nbpf_stats: true\n' "$T/state" >"$T/agent-stats.yaml"
 load >/dev/null # warm up nginx and the page cache
-without=() with=()
+without=() with=() cpu_without=() cpu_with=()
 for ((r = 1; r <= ROUNDS; r++)); do
-	without+=("$(load)")
+	read -r rps cpu < <(load)
+	without+=("$rps") cpu_without+=("$cpu")
 	start_agent $AGENT_PORT --config "$T/agent.yaml"
-	with+=("$(load)")
+	read -r rps cpu < <(load)
+	with+=("$rps") cpu_with+=("$cpu")
 	stop_agent
-	log "round $r: without=${without[-1]} with=${with[-1]}"
+	log "round $r: without=${without[-1]} rps ${cpu_without[-1]} us/req, with=${with[-1]} rps ${cpu_with[-1]} us/req"
 done
-python3 - "${without[*]}" "${with[*]}" <<'EOF'
+python3 - "${without[*]}" "${with[*]}" "${cpu_without[*]}" "${cpu_with[*]}" <<'EOF'
 import statistics, sys
 a = [float(x) for x in sys.argv[1].split()]
 b = [float(x) for x in sys.argv[2].split()]
+ca = [float(x) for x in sys.argv[3].split()]
+cb = [float(x) for x in sys.argv[4].split()]
 ratio = statistics.mean(b) / statistics.mean(a)
 print(f"bench: agent_overhead rounds={len(a)} rps_without={statistics.mean(a):.0f} "
       f"rps_with={statistics.mean(b):.0f} ratio={ratio:.4f} loss={100 * (1 - ratio):.2f}% "
@@ -63,12 +82,16 @@ print(f"bench: agent_overhead rounds={len(a)} rps_without={statistics.mean(a):.0
       f"spread_with={100 * statistics.pstdev(b) / statistics.mean(b):.1f}% goal_ratio=0.97")
 print("bench: agent_overhead_rounds without=" + ",".join(f"{x:.0f}" for x in a) +
       " with=" + ",".join(f"{x:.0f}" for x in b))
+print(f"bench: agent_overhead_cpu cpu_us_per_request_without={statistics.median(ca):.2f} "
+      f"cpu_us_per_request_with={statistics.median(cb):.2f} "
+      f"cpu_ratio={statistics.median(cb) / statistics.median(ca):.4f} "
+      f"implied_rps_ratio={statistics.median(ca) / statistics.median(cb):.4f} (medians over rounds)")
 EOF
 
 # --- BPF run time per program, with kernel.bpf_stats_enabled ---------------------------
 start_agent $AGENT_PORT --config "$T/agent-stats.yaml"
 scrape $AGENT_PORT "$T/before.txt"
-rps=$(load)
+read -r rps _ < <(load)
 agent_flush $AGENT_PORT
 scrape $AGENT_PORT "$T/after.txt"
 stop_agent
