@@ -40,6 +40,7 @@ wait_listed() {
 	return 1
 }
 
+# warm-up (ARP, caches), printed for reference
 base=$(measure base "$COUNT" "$RATE" "$FLOWS")
 echo "BENCH baseline $base"
 base_p50=$(value "$base" base_p50_us)
@@ -48,6 +49,9 @@ base_cpu=$(value "$base" base_cpu_ns_per_pkt)
 for setting in "100 0" "100 10"; do
 	set -- $setting
 	lat=$1 jit=$2
+	# the VM's own RTT drifts with the host's load: a baseline right before
+	# each tool, subtracted from that tool's quantiles
+	sb=$(measure sbase "$COUNT" "$RATE" "$FLOWS")
 	seismo chaos delay --netns /var/run/netns/a -i va -l "${lat}ms" -j "${jit}ms" -t 300 \
 		--rate $((RATE * 2)) --flow-rate 100 --name bench --report - >/tmp/bench.out 2>&1 &
 	runner=$!
@@ -58,6 +62,7 @@ for setting in "100 0" "100 10"; do
 	kill -TERM $runner
 	wait $runner
 
+	nb=$(measure nbase "$COUNT" "$RATE" "$FLOWS")
 	if [ "$jit" = 0 ]; then
 		ip netns exec a tc qdisc replace dev va root netem delay "${lat}ms" limit 100000
 	else
@@ -68,18 +73,18 @@ for setting in "100 0" "100 10"; do
 	ip netns exec a tc qdisc del dev va root
 
 	# expected RTT quantiles: uniform latency ± jitter on top of the base RTT
-	echo "BENCH raw latency_ms=$lat jitter_ms=$jit base_p50_us=$base_p50 $s $s1 $n $n1"
+	echo "BENCH raw latency_ms=$lat jitter_ms=$jit $sb $s $s1 $nb $n $n1"
 	awk -v prog="${prog_ns:-0}" -v lat="$lat" -v jit="$jit" -v rate="$RATE" -v base="$base_p50" -v bcpu="$base_cpu" \
-		-v s="$s $s1" -v n="$n $n1" 'BEGIN {
+		-v s="$s $s1 $sb" -v n="$n $n1 $nb" 'BEGIN {
 		split(s " " n, kv, " ")
 		for (i in kv) { split(kv[i], p, "="); v[p[1]] = p[2] }
 		exp50 = lat * 1000; exp99 = lat * 1000 + 0.98 * jit * 1000
 		printf "BENCH chaos_delay latency_ms=%d jitter_ms=%d rate_pps=%d", lat, jit, rate
-		printf " seismo_median_err_us=%d netem_median_err_us=%d", v["seismo_p50_us"] - base - exp50, v["netem_p50_us"] - base - exp50
-		printf " seismo_p99_err_us=%d netem_p99_err_us=%d", v["seismo_p99_us"] - base - exp99, v["netem_p99_us"] - base - exp99
+		printf " seismo_median_err_us=%d netem_median_err_us=%d", v["seismo_p50_us"] - v["sbase_p50_us"] - exp50, v["netem_p50_us"] - v["nbase_p50_us"] - exp50
+		printf " seismo_p99_err_us=%d netem_p99_err_us=%d", v["seismo_p99_us"] - v["sbase_p50_us"] - exp99, v["netem_p99_us"] - v["nbase_p50_us"] - exp99
 		printf " seismo_lost=%d netem_lost=%d", v["seismo_lost"], v["netem_lost"]
 		printf " seismo_one_flow_reordered=%d netem_one_flow_reordered=%d", v["seismo_one_reordered"], v["netem_one_reordered"]
-		printf " baseline_cpu_ns_per_pkt=%d seismo_cpu_ns_per_pkt=%d netem_cpu_ns_per_pkt=%d", bcpu, v["seismo_cpu_ns_per_pkt"], v["netem_cpu_ns_per_pkt"]
+		printf " baseline_cpu_ns_per_pkt=%d seismo_cpu_ns_per_pkt=%d netem_cpu_ns_per_pkt=%d", (v["sbase_cpu_ns_per_pkt"] + v["nbase_cpu_ns_per_pkt"]) / 2, v["seismo_cpu_ns_per_pkt"], v["netem_cpu_ns_per_pkt"]
 		printf " seismo_over_netem_cpu=%.2f seismo_bpf_ns_per_pkt=%s\n", v["seismo_cpu_ns_per_pkt"] / v["netem_cpu_ns_per_pkt"], prog
 	}'
 done
