@@ -128,7 +128,8 @@ static int print_json(const struct doctor_report *report)
 				json_boolean(doctor_passed(report, "chaos-tc"))) ||
 	    json_object_set_new(root, "chaos_delay_works",
 				json_boolean(doctor_passed(report, "chaos-tc") &&
-					     doctor_passed(report, "qdisc-fq"))) ||
+					     doctor_passed(report, "qdisc-fq") &&
+					     doctor_passed(report, "cap-sys-admin"))) ||
 	    json_object_set(root, "checks", checks))
 		goto cleanup;
 	if (json_dumpf(root, stdout, JSON_INDENT(2)) == 0 && fputc('\n', stdout) != EOF)

@@ -169,6 +169,21 @@ void doctor_check_privileges(struct doctor_report *report)
 	else
 		doctor_add(report, "cap-net-admin", DOCTOR_FAIL, DOCTOR_NEED_CHAOS,
 			   "missing CAP_NET_ADMIN: chaos cannot attach tc programs");
+	/* seismo chaos delay probes fq in a scratch netns and enters pods'
+	 * namespaces with setns; chaos kill signals other users' processes. */
+	if (admin)
+		doctor_add(report, "cap-sys-admin", DOCTOR_OK, DOCTOR_NEED_CHAOS,
+			   "may create and enter network namespaces");
+	else
+		doctor_add(report, "cap-sys-admin", DOCTOR_FAIL, DOCTOR_NEED_CHAOS,
+			   "missing CAP_SYS_ADMIN: chaos delay (fq probe in a scratch netns) and --pid/--cgroup/--netns targets are refused");
+	if (has_cap(caps, CAP_KILL))
+		doctor_add(report, "cap-kill", DOCTOR_OK, DOCTOR_NEED_CHAOS,
+			   "chaos kill may signal any process");
+	else
+		doctor_add(report, "cap-kill", DOCTOR_WARN, DOCTOR_NEED_CHAOS,
+			   "missing CAP_KILL: chaos kill reaches only processes of uid %u",
+			   (unsigned)geteuid());
 	report->have_netns = admin;
 
 	check_bpf_syscall(report);
