@@ -148,12 +148,13 @@ for quant in 0.5 0.9 0.99; do
 	assert_between "server quantile $quant of 5 ms requests" 0.00492 "$(q $quant)" \
 		"$(awk -v m="$client_max" 'BEGIN { print m * 1.016 }')"
 done
-# The median request is served close to what it asked for, loaded machine or not.
-assert_le "server p50 of 5 ms requests is under 6 ms" "$(q 0.5)" 0.006
+# The median request is served close to what it asked for: a wide margin
+# (2.5 ms), so only a broken measurement, not a busy machine, fails it.
+assert_le "server p50 of 5 ms requests is under 7.5 ms" "$(q 0.5)" 0.0075
 p50_api=$(python3 -c 'import json,sys
 d = json.load(open(sys.argv[1]))
 print([s for s in d["services"] if s["service"] == "seismo-testsrv" and s["role"] == "server"][0]["p50"])' "$T/services.json")
-assert_between "/api/v1/services p50 of 5 ms requests" 0.00492 "$p50_api" 0.006
+assert_between "/api/v1/services p50 of 5 ms requests" 0.00492 "$p50_api" 0.0075
 
 # --- names ----------------------------------------------------------------------------------
 grep -q 'service="seismo-testsrv:' "$T/m1.txt" && fail "the test server was named by process:port, not by its unit"
