@@ -17,6 +17,15 @@ cleanup() {
 	for p in "${PIDS[@]}"; do
 		wait "$p" 2>/dev/null || true
 	done
+	# Under make SANITIZE=1 the correlator reports to its log: that fails the test.
+	local bad
+	bad=$(grep -l 'AddressSanitizer\|LeakSanitizer\|runtime error:' "$WORK"/correlator.*.log 2>/dev/null || true)
+	if [ -n "$bad" ]; then
+		grep -h -A20 'AddressSanitizer\|LeakSanitizer\|runtime error:' $bad >&2
+		rm -rf "$WORK"
+		echo "FAIL: sanitizer report from seismo-correlator" >&2
+		exit 1
+	fi
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
