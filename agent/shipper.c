@@ -515,13 +515,29 @@ static char *read_token(const char *path)
 	return strdup(buf);
 }
 
-struct shipper *shipper_new(const struct shipper_config *cfg)
+/* Callers fill the config from fixed-size strings: "" means not set. */
+static const char *unset_if_empty(const char *v)
+{
+	return v && v[0] ? v : NULL;
+}
+
+struct shipper *shipper_new(const struct shipper_config *given)
 {
 	struct shipper *s = calloc(1, sizeof(*s));
+	struct shipper_config c = *given;
+	const struct shipper_config *cfg = &c;
 
 	if (!s)
 		return NULL;
-	s->cfg = *cfg;
+	c.url = unset_if_empty(c.url);
+	c.token = unset_if_empty(c.token);
+	c.token_file = unset_if_empty(c.token_file);
+	c.ca_file = unset_if_empty(c.ca_file);
+	c.cert_file = unset_if_empty(c.cert_file);
+	c.key_file = unset_if_empty(c.key_file);
+	c.spool_dir = unset_if_empty(c.spool_dir);
+	c.cluster = unset_if_empty(c.cluster);
+	s->cfg = c;
 	if (!s->cfg.spool_max_bytes)
 		s->cfg.spool_max_bytes = 64 << 20;
 	if (!s->cfg.batch_max_events)
