@@ -36,7 +36,8 @@ static const char delay_usage[] =
 	"  -i, --interface DEV       device (default eth0; Litmus NETWORK_INTERFACE)\n"
 	"      --netns PATH          network namespace file (/var/run/netns/X, /proc/PID/ns/net)\n"
 	"      --pid PID             the network namespace of a process\n"
-	"      --cgroup CGROUP       ... of the processes of a cgroup v2 path or NAME.service\n"
+	"      --cgroup CGROUP       ... of the processes of a cgroup v2 path\n"
+	"      --service NAME        ... of the processes of systemd service NAME(.service)\n"
 	"  -d, --destination CIDRS   comma-separated IPv4/IPv6 CIDRs (default all;\n"
 	"                            Litmus DESTINATION_IPS); may repeat\n"
 	"  -p, --ports LIST          destination ports, e.g. 80,8000-8100 (DESTINATION_PORTS)\n"
@@ -261,7 +262,8 @@ static int parse_delay_option(struct cli *cli, int opt, const char *arg)
 		spec->netns_kind = opt == OPT_NETNS ? CHAOS_NETNS_PATH
 				   : opt == OPT_PID ? CHAOS_NETNS_PID
 						    : CHAOS_NETNS_CGROUP;
-		snprintf(spec->netns_arg, sizeof(spec->netns_arg), "%s", arg);
+		snprintf(spec->netns_arg, sizeof(spec->netns_arg), "%s%s", arg,
+			 opt == OPT_SERVICE && !strstr(arg, ".service") ? ".service" : "");
 		return 0;
 	case 'd':
 		return chaos_spec_add_cidrs(spec, arg);

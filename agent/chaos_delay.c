@@ -468,6 +468,10 @@ int chaos_delay_stop(const char *name)
 	struct chaos_maps maps;
 	int err;
 
+	if (!name_is_valid(name)) {
+		log_error("chaos: '%s' is not an experiment name", name);
+		return -EINVAL;
+	}
 	err = chaos_maps_open_pinned(name, &maps);
 	if (err == -ENOENT) {
 		log_error("chaos: no experiment named '%s' (see 'seismo chaos list')", name);
