@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/magic.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,11 +67,23 @@ static int state_map_create(void)
 	return fd;
 }
 
+/* libbpf's messages (the verifier log among them) into seismo's log levels. */
+static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	enum log_level ours = level == LIBBPF_WARN ? LOG_WARN : LOG_DEBUG;
+
+	if (ours > log_get_level())
+		return 0;
+	log_vmsg(ours, fmt, ap);
+	return 0;
+}
+
 int chaos_maps_load(uint32_t l3_offset, struct chaos_tc_bpf **skel_out, struct chaos_maps *maps)
 {
 	struct chaos_tc_bpf *skel;
 	int err;
 
+	libbpf_set_print(libbpf_to_log);
 	chaos_maps_init(maps);
 	skel = chaos_tc_bpf__open();
 	if (!skel) {

@@ -148,6 +148,17 @@ else
 	contains "dry run names 2 of 4" "would send Terminated to [0-9]+ \(sleep\)"
 	[ "$(alive)" = 4 ] && pass "dry run killed nothing" || fail "dry run killed"
 
+	if [ -f "$examples/chaos-experiment-pod-delete.yaml" ]; then
+		expect "run seed pod-delete engine without its service" 2 "$seismo" chaos run \
+			"$examples/chaos-experiment-pod-delete.yaml" --dry-run
+		contains "missing service named" "cgroup 'payment-service.service' not found"
+		expect "run seed pod-delete engine on our cgroup (dry run)" 0 "$seismo" chaos run \
+			"$examples/chaos-experiment-pod-delete.yaml" --target "$cg" --dry-run
+		contains "engine: every 10 s for 60 s, 50 %, SIGTERM" \
+			"every 10.0 s for 60.0 s: SIGTERM to 50 % of the processes"
+		contains "engine: its httpProbe" "probe health-check: GET http://payment-service.production:8080/healthz, mode Continuous, every 10.0 s, timeout 5.0 s, retry 3"
+	fi
+
 	# a server for the probes: 200 on /healthz, 404 elsewhere
 	mkdir -p "$tmp/www" && echo ok >"$tmp/www/healthz"
 	python3 -m http.server 19201 --bind 127.0.0.1 --directory "$tmp/www" >/dev/null 2>&1 &
