@@ -20,13 +20,13 @@ void baseline_config_default(struct baseline_config *config)
 	*config = (struct baseline_config){
 		.method = BASELINE_SEASONAL_ROBUST,
 		.level_halflife_s = 3600,
-		.spread_halflife_s = 6 * 3600,
-		.season_halflife_days = 7,
+		.spread_halflife_s = 12 * 3600,
+		.season_halflife_days = 3,
 		.peak_halflife_days = 3,
-		.clip_spreads = 4,
-		.warmup_s = 6 * 3600,
+		.clip_spreads = 5,
+		.warmup_s = 12 * 3600,
 		.warmup_samples = 30,
-		.relative_floor = 0.03,
+		.relative_floor = 0.05,
 		.absolute_floor = 1e-9,
 		.max_gap_s = 6 * 3600,
 	};

@@ -230,11 +230,12 @@ static double surprise(struct detector_series *s, const struct detector_config *
 	if (s->surprise_weight >= 10)
 		out = empirical_surprise(s, x) + 0.01 * gaussian_surprise(s, x);
 	/*
-	 * With too short a memory to tell 10^-min_surprise apart, rarity cannot
-	 * be judged: let the score alone decide rather than stay blind.
+	 * A memory of W scores can say no more than "never seen" (log10(W + 1)):
+	 * when it is too short to express min_surprise (early on, or long
+	 * intervals), never seen is rare enough.
 	 */
-	*rare = out >= config->min_surprise ||
-		histogram_weight(s) < pow(10, config->min_surprise);
+	*rare = s->surprise_weight >= 10 &&
+		out >= fmin(config->min_surprise, log10(histogram_weight(s) + 1));
 	gain = s->surprise_weight > 0 ?
 		       1 - exp(-(t - s->surprise_time) * M_LN2 / config->surprise_halflife_s) :
 		       1;
