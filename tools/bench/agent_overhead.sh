@@ -67,7 +67,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	stop_agent
 	log "round $r: without=${without[-1]} rps ${cpu_without[-1]} us/req, with=${with[-1]} rps ${cpu_with[-1]} us/req"
 done
-python3 - "${without[*]}" "${with[*]}" "${cpu_without[*]}" "${cpu_with[*]}" <<'EOF'
+python3 - "${without[*]}" "${with[*]}" "${cpu_without[*]}" "${cpu_with[*]}" "$T/cpu_without" <<'EOF'
 import statistics, sys
 a = [float(x) for x in sys.argv[1].split()]
 b = [float(x) for x in sys.argv[2].split()]
@@ -86,6 +86,7 @@ print(f"bench: agent_overhead_cpu cpu_us_per_request_without={statistics.median(
       f"cpu_us_per_request_with={statistics.median(cb):.2f} "
       f"cpu_ratio={statistics.median(cb) / statistics.median(ca):.4f} "
       f"implied_rps_ratio={statistics.median(ca) / statistics.median(cb):.4f} (medians over rounds)")
+open(sys.argv[5], "w").write(f"{statistics.median(ca)}\n")
 EOF
 
 # --- BPF run time per program, with kernel.bpf_stats_enabled ---------------------------
@@ -95,7 +96,7 @@ read -r rps _ < <(load)
 agent_flush $AGENT_PORT
 scrape $AGENT_PORT "$T/after.txt"
 stop_agent
-python3 - "$T/before.txt" "$T/after.txt" "$rps" "$SECS" <<'EOF'
+python3 - "$T/before.txt" "$T/after.txt" "$rps" "$SECS" "$(cat "$T/cpu_without")" <<'EOF'
 import re, sys
 def read(path):
     runs, secs = {}, {}
@@ -118,7 +119,12 @@ for prog in sorted(r1):
     print(f"bench: agent_bpf_prog prog={prog} runs={runs:.0f} ns_per_run={secs * 1e9 / runs:.0f}")
 if not total_runs:
     sys.exit("no BPF program runs counted: is kernel.bpf_stats_enabled writable?")
+# What the kernel programs add to the CPU time one request costs nginx and
+# wrk without the agent: when they are CPU-bound, requests/s fall by as much.
+bpf_us = total_secs * 1e6 / requests
+cpu_without = float(sys.argv[5])
 print(f"bench: agent_bpf_total requests={requests:.0f} runs={total_runs:.0f} "
-      f"ns_per_run={total_secs * 1e9 / total_runs:.0f} ns_per_request={total_secs * 1e9 / requests:.0f} "
-      f"rps_with_stats={float(sys.argv[3]):.0f}")
+      f"ns_per_run={total_secs * 1e9 / total_runs:.0f} ns_per_request={bpf_us * 1e3:.0f} "
+      f"cpu_us_per_request_without={cpu_without:.2f} bpf_share={100 * bpf_us / cpu_without:.1f}% "
+      f"cpu_bound_rps_ratio={cpu_without / (cpu_without + bpf_us):.4f} rps_with_stats={float(sys.argv[3]):.0f}")
 EOF
