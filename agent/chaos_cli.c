@@ -96,12 +96,13 @@ static const char run_usage[] =
 	"(app=NAME -> NAME.service) or --target. httpProbe entries become probes.\n";
 
 static const char stop_usage[] =
-	"usage: seismo chaos stop [NAME... | --all]\n"
+	"usage: seismo chaos stop [NAME... | --all | --expired]\n"
 	"\n"
 	"The kill switch: marks the experiment over in its BPF map (packets pass at\n"
 	"once), detaches the program, restores the saved root qdisc and removes the\n"
 	"pins. Works from any process, also after the one that started it died.\n"
-	"Without arguments stops every experiment.\n";
+	"Without arguments stops every experiment. --expired cleans up only those\n"
+	"past their end whose process is gone (after a SIGKILL): safe for a timer.\n";
 
 static const char list_usage[] = "usage: seismo chaos list [--json]\n"
 				 "\n"
@@ -127,6 +128,7 @@ enum long_only_option {
 	OPT_TARGET,
 	OPT_ALL,
 	OPT_JSON,
+	OPT_EXPIRED,
 };
 
 static const struct option long_options[] = {
@@ -157,6 +159,7 @@ static const struct option long_options[] = {
 	{ "target", required_argument, NULL, OPT_TARGET },
 	{ "all", no_argument, NULL, OPT_ALL },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "expired", no_argument, NULL, OPT_EXPIRED },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -168,6 +171,7 @@ struct cli {
 	const char *interface;
 	int all;
 	int json;
+	int expired;
 };
 
 static int bad_value(const char *option, const char *value, const char *expected)
@@ -370,6 +374,9 @@ static int parse_common_option(struct cli *cli, int opt, const char *arg)
 	case OPT_JSON:
 		cli->json = 1;
 		return 0;
+	case OPT_EXPIRED:
+		cli->expired = 1;
+		return 0;
 	}
 	return 1;
 }
@@ -507,6 +514,8 @@ static int cmd_stop(int argc, char **argv)
 	rc = parse_options(argc, argv, &cli, NULL, stop_usage, &first);
 	if (rc)
 		return rc > 0 ? 0 : 2;
+	if (cli.expired)
+		return chaos_delay_stop_orphans() ? 1 : 0;
 	if (cli.all || first == argc)
 		return chaos_delay_stop_all() ? 1 : 0;
 	for (int i = first; i < argc; i++) {

@@ -540,6 +540,33 @@ int chaos_delay_stop_all(void)
 	return for_each_experiment(stop_one, NULL);
 }
 
+/* Past its end and its runner gone: only a qdisc and pins are left of it. */
+static int is_orphaned_and_over(const char *name)
+{
+	struct chaos_config cfg;
+	struct chaos_state state;
+	struct chaos_maps maps;
+	int over;
+
+	if (chaos_maps_open_pinned(name, &maps))
+		return 0;
+	over = !chaos_maps_read_config(&maps, &cfg) && !chaos_state_read(&maps, &state) &&
+	       chaos_now_ns() >= cfg.end_ns && state.pid > 0 && kill(state.pid, 0) &&
+	       errno == ESRCH;
+	chaos_maps_close(&maps);
+	return over;
+}
+
+static int stop_if_orphaned(const char *name, void *arg)
+{
+	return is_orphaned_and_over(name) ? stop_one(name, arg) : 0;
+}
+
+int chaos_delay_stop_orphans(void)
+{
+	return for_each_experiment(stop_if_orphaned, NULL);
+}
+
 struct list_context {
 	FILE *out;
 	int as_json;

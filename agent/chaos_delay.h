@@ -27,6 +27,10 @@ int chaos_delay_stop(const char *name);
 /* Stops every pinned experiment; returns the number that failed. */
 int chaos_delay_stop_all(void);
 
+/* Cleans up only experiments that are past their end and whose process is
+ * gone (killed with SIGKILL, OOM): for a timer or the agent to call. */
+int chaos_delay_stop_orphans(void);
+
 /* One line per pinned experiment (or JSON lines with as_json). */
 int chaos_delay_list(FILE *out, int as_json);
 

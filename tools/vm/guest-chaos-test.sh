@@ -116,7 +116,7 @@ expired=$(rtt expired 100 50 16)
 check untouched_after_sigkill_expiry "expired_p50_us < base_p50_us + 5000 && expired_p50_us < 20000" "$base; $expired"
 seismo chaos list | grep -q 'expired.*(gone)'
 check list_shows_expired_orphan "rc == 0" "rc=$?" "$(seismo chaos list | head -1)"
-seismo chaos stop --all
+seismo chaos stop --expired
 check configured_qdisc_restored "ok" "ok=$(same "$(qdisc_of_va)" "$configured")" "configured: $configured, now: $(qdisc_of_va)"
 
 # --- 4. SIGTERM with a configured qdisc; 5. 'stop' from another process -------
@@ -127,6 +127,9 @@ mkdir /sys/fs/cgroup/svc && echo $resident >/sys/fs/cgroup/svc/cgroup.procs
 seismo chaos delay --pid $resident -i va -l 100ms -t 60 --report - >/tmp/term.out 2>&1 &
 runner=$!
 wait_listed delay-va
+seismo chaos stop --expired
+seismo chaos list | grep -q ' active '
+check stop_expired_spares_running "rc == 0" "rc=$?" "$(seismo chaos list | head -1)"
 kill -TERM $runner
 wait $runner
 term_rc=$?
