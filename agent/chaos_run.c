@@ -390,13 +390,58 @@ static int print_dry_run(struct chaos_experiment *exp, FILE *out)
 	return 0;
 }
 
+static void runner_init(struct runner *runner)
+{
+	pthread_condattr_t attr;
+
+	/* timed waits on CLOCK_MONOTONIC, like every deadline here */
+	pthread_mutex_init(&runner->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&runner->wake, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+static void runner_destroy(struct runner *runner)
+{
+	pthread_cond_destroy(&runner->wake);
+	pthread_mutex_destroy(&runner->lock);
+}
+
+/* From start to rollback, with the OnChaos probes alongside. Returns 0 or
+ * a negative errno; *started tells whether chaos took effect at all. */
+static int run_chaos_phase(struct runner *runner, struct probe_thread *threads, int *started)
+{
+	struct chaos_experiment *exp = runner->exp;
+	uint64_t end_ns = 0;
+	int err;
+
+	*started = 0;
+	err = start_chaos(runner, &end_ns);
+	if (err)
+		return err;
+	*started = 1;
+	fprintf(runner->out, "%s: started, ends in %.1f s (in the kernel even if seismo dies)\n",
+		chaos_experiment_name(exp), (double)(end_ns - chaos_now_ns()) / 1e9);
+	err = start_probe_threads(runner, threads, CHAOS_PROBE_ONCHAOS, 1);
+	if (!err)
+		chaos_loop(runner, end_ns);
+	stop_probe_threads(runner, threads, 1);
+	/* rollback comes first, before any slower after-chaos probing */
+	if (exp->kind == CHAOS_EXPERIMENT_DELAY && delay_still_pinned(exp->delay.name) &&
+	    chaos_delay_stop(exp->delay.name) && !err)
+		err = -EIO;
+	fprintf(runner->out, "%s: chaos over%s%s\n", chaos_experiment_name(exp),
+		exp->abort_reason[0] ? ": " : "", exp->abort_reason);
+	return err;
+}
+
 int chaos_run(struct chaos_experiment *exp, const struct chaos_limits *limits)
 {
 	struct probe_thread threads[CHAOS_MAX_PROBES] = {};
 	struct runner runner = { .exp = exp, .out = stdout, .tty = isatty(STDOUT_FILENO) };
 	struct sigaction old_int, old_term;
-	uint64_t end_ns = 0;
-	int err, interrupted, chaos_started = 0;
+	int err, started = 0;
 
 	exp->abort_reason[0] = '\0';
 	if (validate(exp, limits))
@@ -405,58 +450,29 @@ int chaos_run(struct chaos_experiment *exp, const struct chaos_limits *limits)
 		return print_dry_run(exp, stdout);
 	if (chaos_probe_global_init())
 		return 2;
-	pthread_mutex_init(&runner.lock, NULL);
-	{
-		pthread_condattr_t attr;
-
-		pthread_condattr_init(&attr);
-		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-		pthread_cond_init(&runner.wake, &attr);
-		pthread_condattr_destroy(&attr);
-	}
+	runner_init(&runner);
 	install_signal_handlers(&old_int, &old_term);
 
+	/* Continuous probes start before chaos and end after it */
 	err = start_probe_threads(&runner, threads, CHAOS_PROBE_CONTINUOUS, 0);
 	if (!err)
 		run_edge_probes(&runner, CHAOS_PROBE_SOT);
-	if (!err && !runner.abort && !stop_signal) {
-		err = start_chaos(&runner, &end_ns);
-		chaos_started = !err;
-	}
-	if (chaos_started) {
-		fprintf(stdout, "%s: started, ends in %.1f s (in the kernel even if seismo dies)\n",
-			chaos_experiment_name(exp), (double)(end_ns - chaos_now_ns()) / 1e9);
-		err = start_probe_threads(&runner, threads, CHAOS_PROBE_ONCHAOS, 1);
-		if (!err)
-			chaos_loop(&runner, end_ns);
-		stop_probe_threads(&runner, threads, 1);
-		/* rollback comes first, before any slower after-chaos probing */
-		if (exp->kind == CHAOS_EXPERIMENT_DELAY && delay_still_pinned(exp->delay.name) &&
-		    chaos_delay_stop(exp->delay.name) && !err)
-			err = -EIO;
-		fprintf(stdout, "%s: chaos over%s%s\n", chaos_experiment_name(exp),
-			exp->abort_reason[0] ? ": " : "", exp->abort_reason);
-	}
-	interrupted = stop_signal != 0 || runner.stopped_outside;
-	if (chaos_started && !stop_signal && !runner.abort)
+	if (!err && !runner.abort && !stop_signal)
+		err = run_chaos_phase(&runner, threads, &started);
+	if (started && !stop_signal && !runner.abort)
 		run_edge_probes(&runner, CHAOS_PROBE_EOT);
 	stop_probe_threads(&runner, threads, 0);
+
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
-	pthread_cond_destroy(&runner.wake);
-	pthread_mutex_destroy(&runner.lock);
+	runner_destroy(&runner);
 	chaos_probe_global_cleanup();
-
-	if (err && !chaos_started) {
-		snprintf(exp->verdict, sizeof(exp->verdict), runner.abort ? "Fail" : "Error");
-		if (!runner.abort) {
-			if (!exp->abort_reason[0])
-				snprintf(exp->abort_reason, sizeof(exp->abort_reason),
-					 "could not start: %s", strerror(-err));
-			return 2;
-		}
+	if (err && !started) {
+		snprintf(exp->verdict, sizeof(exp->verdict), "Error");
+		log_error("chaos: %s could not start: %s", chaos_experiment_name(exp), strerror(-err));
+		return 2;
 	}
-	decide_verdict(exp, interrupted);
+	decide_verdict(exp, stop_signal != 0 || runner.stopped_outside);
 	if (runner.abort)
 		snprintf(exp->verdict, sizeof(exp->verdict), "Fail");
 	fprintf(stdout, "verdict: %s (probe success %.0f %%)%s%s\n", exp->verdict,
