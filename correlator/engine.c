@@ -206,7 +206,7 @@ static int replay_edge(const struct corr_edge *edge, void *arg)
 {
 	struct corr_engine *e = arg;
 
-	return corr_topology_add_edge(e->topo, edge->caller, edge->callee);
+	return corr_topology_add_endpoint_edge(e->topo, edge->caller, edge->callee, edge->endpoint);
 }
 
 static int replay_event(struct corr_event *ev, void *arg)
@@ -320,7 +320,8 @@ int corr_engine_ingest(struct corr_engine *e, const struct corr_batch *b, int64_
 	/* Stored: from here on the batch counts as delivered. */
 	e->events_stored += (int64_t)*accepted;
 	for (size_t i = 0; i < b->n_edges; i++)
-		if (corr_topology_add_edge(e->topo, b->edges[i].caller, b->edges[i].callee))
+		if (corr_topology_add_endpoint_edge(e->topo, b->edges[i].caller, b->edges[i].callee,
+						    b->edges[i].endpoint))
 			log_error("engine: out of memory adding edge %s -> %s",
 				  b->edges[i].caller, b->edges[i].callee);
 	struct touched touched = { 0 };

@@ -76,6 +76,7 @@ struct corr_topology {
 	struct anomaly *an;
 	size_t n_an;
 	struct corr_strmap an_index;
+	struct corr_strmap endpoints; /* "addr:port" -> the service answering there */
 	struct incident *inc;
 	size_t n_inc;
 	unsigned mark;
@@ -124,6 +125,7 @@ void corr_topology_free(struct corr_topology *t)
 	free(t->inc);
 	corr_strmap_free(&t->svc_index);
 	corr_strmap_free(&t->an_index);
+	corr_strmap_free(&t->endpoints);
 	free(t->queue.v);
 	free(t);
 }
@@ -145,6 +147,23 @@ static int service_id(struct corr_topology *t, const char *name)
 		return -1;
 	}
 	return (int)t->n_svc++;
+}
+
+int corr_topology_add_endpoint_edge(struct corr_topology *t, const char *caller,
+				    const char *callee, const char *endpoint)
+{
+	if (endpoint && endpoint[0] && callee && strcmp(callee, endpoint)) {
+		/* One agent knows which service answers there: remember it. */
+		int svc = service_id(t, callee);
+		if (svc < 0 || corr_strmap_put(&t->endpoints, endpoint, svc))
+			return -1;
+	} else if (endpoint && endpoint[0]) {
+		/* Another only saw the address: use the name when it is known. */
+		int svc = corr_strmap_get(&t->endpoints, endpoint);
+		if (svc >= 0)
+			callee = t->svc[svc].name;
+	}
+	return corr_topology_add_edge(t, caller, callee);
 }
 
 static int resolve_incident(const struct corr_topology *t, int idx)

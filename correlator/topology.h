@@ -54,6 +54,13 @@ struct corr_topology *corr_topology_new(const struct corr_topo_params *p);
 void corr_topology_free(struct corr_topology *t);
 
 int corr_topology_add_edge(struct corr_topology *t, const char *caller, const char *callee);
+/*
+ * An agent's edge: callee is the service, or the endpoint itself when the
+ * agent did not know the service; an endpoint some agent named a service
+ * for is resolved to that service.
+ */
+int corr_topology_add_endpoint_edge(struct corr_topology *t, const char *caller,
+				    const char *callee, const char *endpoint);
 
 /*
  * Applies one event. *incident gets the index of the incident it belongs

@@ -1,5 +1,5 @@
 #!/bin/bash
-# timeout: 120
+# timeout: 180
 # seismo-correlator with a real Alertmanager (Debian's prometheus-alertmanager)
 # on loopback, both ways round:
 #   1. an alert added to Alertmanager (amtool) reaches the correlator through
@@ -104,7 +104,7 @@ amtool --alertmanager.url="http://127.0.0.1:$AM" alert add LedgerDBSlow \
 	source=prometheus service=ledger-db severity=critical \
 	--end="$(date -u -d '-1 second' +%Y-%m-%dT%H:%M:%SZ)" || fail "amtool resolve"
 [ "$(post $CORR /api/v1/events "$WORK/resolve.json")" = 200 ] || fail "resolve refused"
-wait_until 30 sh -c "curl -s http://127.0.0.1:$CAP/captured | python3 -c '
+wait_until 60 sh -c "curl -s http://127.0.0.1:$CAP/captured | python3 -c '
 import json, sys
 c = [x[\"body\"] for x in json.load(sys.stdin) if x[\"path\"] == \"/from-alertmanager\"]
 sys.exit(0 if any(b[\"status\"] == \"resolved\" and b[\"commonLabels\"].get(\"alertname\") == \"SeismoIncident\" for b in c) else 1)'" ||

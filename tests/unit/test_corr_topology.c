@@ -167,6 +167,22 @@ static void unexplained_ranked_by_score_and_severity(void **state)
 	corr_topology_free(t2);
 }
 
+static void endpoints_resolve_to_services(void **state)
+{
+	struct corr_topology *t = corr_topology_new(&params);
+	int a, b;
+	size_t merged;
+	bool created;
+
+	/* node-1's agent knows 10.0.0.5:5432 is postgres; node-2's only sees the address. */
+	assert_int_equal(corr_topology_add_endpoint_edge(t, "billing", "postgres", "10.0.0.5:5432"), 0);
+	assert_int_equal(corr_topology_add_endpoint_edge(t, "orders", "10.0.0.5:5432", "10.0.0.5:5432"), 0);
+	add(t, "p1", "postgres", "n1", 1000, 9.0, 0, &a, &merged, &created);
+	add(t, "o1", "orders", "n2", 1010, 6.0, 0, &b, &merged, &created);
+	assert_int_equal(a, b);
+	corr_topology_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +190,7 @@ int main(void)
 		cmocka_unit_test(time_separates_and_resolution),
 		cmocka_unit_test(bridging_anomaly_merges_incidents),
 		cmocka_unit_test(unexplained_ranked_by_score_and_severity),
+		cmocka_unit_test(endpoints_resolve_to_services),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

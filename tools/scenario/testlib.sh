@@ -31,6 +31,12 @@ cleanup() {
 trap cleanup EXIT
 
 fail() {
+	local log
+	for log in "$WORK"/*.log; do
+		[ -f "$log" ] || continue
+		echo "--- last lines of $(basename "$log")" >&2
+		grep -v 'debug http' "$log" | tail -15 >&2
+	done
 	echo "FAIL: $*" >&2
 	exit 1
 }
