@@ -66,8 +66,11 @@ PY
 [ "$(post $CORR /api/v1/events "$WORK/fire.json")" = 200 ] || fail "events refused: $(cat "$WORK/resp")"
 
 # Prometheus' alert about the database, through Alertmanager into the correlator.
+# Like Prometheus, every update carries the alert's original start: the
+# correlator knows an anomaly from Alertmanager by its labels and start.
+started=$(date -u -d '-3 seconds' +%Y-%m-%dT%H:%M:%SZ)
 amtool --alertmanager.url="http://127.0.0.1:$AM" alert add LedgerDBSlow \
-	source=prometheus service=ledger-db severity=critical \
+	source=prometheus service=ledger-db severity=critical --start="$started" \
 	--annotation=summary="ledger-db p99 above 1s" || fail "amtool alert add"
 wait_until 20 python3 -c "
 import json, urllib.request, sys
@@ -101,7 +104,7 @@ wait_until 20 sh -c "curl -s http://127.0.0.1:$CAP/captured | grep -q SeismoInci
 
 # Resolution flows through: the agent's resolved event, and the alert in Alertmanager resolves.
 amtool --alertmanager.url="http://127.0.0.1:$AM" alert add LedgerDBSlow \
-	source=prometheus service=ledger-db severity=critical \
+	source=prometheus service=ledger-db severity=critical --start="$started" \
 	--end="$(date -u -d '-1 second' +%Y-%m-%dT%H:%M:%SZ)" || fail "amtool resolve"
 [ "$(post $CORR /api/v1/events "$WORK/resolve.json")" = 200 ] || fail "resolve refused"
 wait_until 60 sh -c "curl -s http://127.0.0.1:$CAP/captured | python3 -c '
