@@ -128,28 +128,67 @@ out:
 	return err;
 }
 
+/* Exit status of the probe child when it may not create a namespace. */
+#define FQ_PROBE_NO_NETNS 200
+
 /* Creates an fq qdisc on lo of a fresh network namespace; the child's exit
- * status is the errno. */
+ * status is the errno, or FQ_PROBE_NO_NETNS. */
 static int fq_probe_child(void)
 {
 	struct nl_request req;
 
 	if (unshare(CLONE_NEWNET))
-		return errno;
+		return FQ_PROBE_NO_NETNS;
 	nl_request_init(&req, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, 1, TC_H_ROOT, 0);
 	nl_add_attr(&req, TCA_KIND, "fq", 3);
 	return -nl_transact(&req, "creating fq in a scratch namespace", 1);
 }
 
+/* Whether the kernel has sch_fq loaded, built in or installed as a module,
+ * from sysfs and /lib/modules alone; where says which. */
+static int fq_module_present(const char *release, char *where, size_t len)
+{
+	static const char *const suffixes[] = { "", ".xz", ".zst", ".gz" };
+	char path[512], line[512];
+	struct stat st;
+	FILE *builtin;
+
+	if (!stat("/sys/module/sch_fq", &st)) {
+		snprintf(where, len, "loaded (/sys/module/sch_fq)");
+		return 1;
+	}
+	snprintf(path, sizeof(path), "/lib/modules/%s/modules.builtin", release);
+	builtin = fopen(path, "r");
+	if (builtin) {
+		while (fgets(line, sizeof(line), builtin)) {
+			if (strstr(line, "/sch_fq.ko")) {
+				fclose(builtin);
+				snprintf(where, len, "built in (%s)", path);
+				return 1;
+			}
+		}
+		fclose(builtin);
+	}
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(path, sizeof(path), "/lib/modules/%s/kernel/net/sched/sch_fq.ko%s", release,
+			 suffixes[i]);
+		if (!stat(path, &st)) {
+			snprintf(where, len, "installed as %s", path);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int chaos_qdisc_probe_fq(char *why, size_t why_len)
 {
+	char where[600] = "";
 	struct utsname uts;
-	char module[512];
-	struct stat st;
 	int status, code;
 	pid_t pid;
 
 	why[0] = '\0';
+	uname(&uts);
 	pid = fork();
 	if (pid < 0) {
 		snprintf(why, why_len, "cannot fork to probe fq: %s", strerror(errno));
@@ -164,19 +203,28 @@ int chaos_qdisc_probe_fq(char *why, size_t why_len)
 	code = WEXITSTATUS(status);
 	if (code == 0)
 		return 0;
-	uname(&uts);
-	snprintf(module, sizeof(module), "/lib/modules/%s/kernel/net/sched/sch_fq.ko", uts.release);
+	if (code == FQ_PROBE_NO_NETNS) {
+		/* no CAP_SYS_ADMIN (a pod without it): judge by the module files */
+		if (fq_module_present(uts.release, where, sizeof(where))) {
+			log_info("chaos: cannot try fq in a scratch namespace; sch_fq is %s", where);
+			return 0;
+		}
+		snprintf(why, why_len,
+			 "kernel %s shows no fq qdisc: module sch_fq (CONFIG_NET_SCH_FQ) is not "
+			 "loaded, built in or installed; delay needs fq to enforce departure times",
+			 uts.release);
+		return -ENOENT;
+	}
 	if (code == ENOENT || code == EOPNOTSUPP || code == EINVAL) {
-		int shipped = !stat(module, &st) || !strcat(module, ".xz") || !stat(module, &st);
+		int present = fq_module_present(uts.release, where, sizeof(where));
 
 		snprintf(why, why_len,
 			 "kernel %s has no fq qdisc: module sch_fq (CONFIG_NET_SCH_FQ) is %s; "
 			 "delay needs fq to enforce departure times",
-			 uts.release,
-			 shipped ? "present but failed to load" : "neither built in nor installed");
-	} else {
-		snprintf(why, why_len, "cannot create an fq qdisc to probe it: %s", strerror(code));
+			 uts.release, present ? "present but failed to load" : "neither built in nor installed");
+		return -code;
 	}
+	snprintf(why, why_len, "cannot create an fq qdisc to probe it: %s", strerror(code));
 	return -code;
 }
 

@@ -67,6 +67,13 @@ else
 		! ip netns exec "$ns" tc qdisc show dev lo | grep -q clsact &&
 		[ ! -e /sys/fs/bpf/seismo/chaos/delay-lo ] &&
 		pass "refusal touched nothing (qdisc, clsact, pins)" || fail "refusal touched something"
+	# without CAP_SYS_ADMIN there is no scratch namespace to try fq in: the
+	# module files decide, and the refusal still names the module
+	if command -v setpriv >/dev/null; then
+		expect "delay refused without fq nor CAP_SYS_ADMIN" 2 setpriv --inh-caps=-sys_admin \
+			--bounding-set=-sys_admin "$seismo" chaos delay -i lo -l 100ms -t 5 --report -
+		contains "refusal without a scratch netns names sch_fq" "module sch_fq \(CONFIG_NET_SCH_FQ\) is not loaded, built in or installed"
+	fi
 fi
 
 # --- dry run ------------------------------------------------------------------
