@@ -2,7 +2,8 @@
 # timeout: 120
 # Bad input: every malformed configuration is refused with "file:line:" and
 # a non-zero exit, by --check-config and by a real start alike; a good one
-# passes --check-config. Then a histogram map far too small for the traffic
+# passes --check-config. Without tracefs and bpffs (in a private mount
+# namespace) the agent mounts them itself. Then a histogram map far too small for the traffic
 # (max_histograms: 16, 20 distinct series) is counted in
 # seismo_turns_dropped_total{reason="histogram_map_full"}, and the agent
 # keeps serving.
@@ -81,6 +82,27 @@ services:
 EOF
 out=$("$SEISMO" agent --config "$T/good.yaml" --check-config 2>&1) || fail "good config refused: $out"
 echo "ok: good config: $out"
+
+# --- missing tracefs and bpffs: the agent mounts them ----------------------------------
+# In a private mount namespace, so the node's own mounts are never touched.
+if command -v unshare >/dev/null; then
+	need_free_port $AGENT_PORT
+	start_bg "$T/agent-nomounts.log" unshare -m --propagation private sh -c '
+		for m in /sys/kernel/debug/tracing /sys/kernel/tracing /sys/fs/bpf; do
+			umount "$m" 2>/dev/null
+		done
+		if grep -Eq " (tracefs|bpf) " /proc/mounts; then echo "still mounted"; exit 1; fi
+		exec "$0" agent --config "$1" --listen 127.0.0.1:$2' "$SEISMO" "$T/good.yaml" $AGENT_PORT
+	NOMOUNT_PID=$PID
+	wait_until 30 http_ok "http://127.0.0.1:$AGENT_PORT/readyz" ||
+		fail "the agent without tracefs/bpffs did not start: $(cat "$T/agent-nomounts.log")"
+	grep -q "mounted tracefs at /sys/kernel/tracing" "$T/agent-nomounts.log" ||
+		fail "no 'mounted tracefs' in: $(cat "$T/agent-nomounts.log")"
+	grep -q "mounted bpf at /sys/fs/bpf" "$T/agent-nomounts.log" ||
+		fail "no 'mounted bpf' in: $(cat "$T/agent-nomounts.log")"
+	stop_pid "$NOMOUNT_PID"
+	echo "ok: without tracefs and bpffs the agent mounted both and started"
+fi
 
 # --- a full histogram map -------------------------------------------------------------
 start_agent $AGENT_PORT --config "$T/good.yaml"
