@@ -619,6 +619,8 @@ static int seismo_pair(struct cfg_parse *p, const char *key, yaml_node_t *kn,
 		cfg->threads = (int)n;
 		return 0;
 	}
+	if (!strcmp(key, "retention"))
+		return get_duration(p, v, key, &cfg->retention_ms);
 	if (!strcmp(key, "correlation_slack"))
 		return get_duration(p, v, key, &cfg->correlation_slack_ms);
 	if (!strcmp(key, "incident_close_after"))
@@ -696,6 +698,7 @@ static void set_defaults(struct corr_config *cfg)
 	cfg->max_decoded_bytes = 32 << 20;
 	cfg->threads = 4;
 	cfg->correlation_slack_ms = 120000;
+	cfg->retention_ms = 14 * 86400000LL;
 	cfg->incident_close_ms = 600000;
 	cfg->max_hops = 1;
 	cfg->critical_services = 5;

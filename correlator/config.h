@@ -83,6 +83,7 @@ struct corr_config {
 	int threads;
 	char *external_url;
 	/* seismo: correlation */
+	int64_t retention_ms;	      /* events older than this are dropped at start */
 	int64_t correlation_slack_ms; /* anomalies this close in time overlap */
 	int64_t incident_close_ms;    /* quiet time before an incident closes */
 	int max_hops;		      /* topology distance that still merges */

@@ -256,6 +256,12 @@ struct corr_engine *corr_engine_new(const struct corr_config *cfg, char *err, si
 		snprintf(err, errlen, "out of memory or threads");
 		goto fail;
 	}
+	/* Retention: what is older than that neither returns to memory nor stays on disk. */
+	if (cfg->retention_ms > 0) {
+		int64_t gone = corr_store_prune(e->store, corr_now_ms() - cfg->retention_ms);
+		if (gone > 0)
+			log_info("engine: dropped %lld events older than the retention", (long long)gone);
+	}
 	if (corr_store_each_silence(e->store, replay_silence, e) ||
 	    corr_store_each_edge(e->store, replay_edge, e) ||
 	    corr_store_each_event(e->store, replay_event, e)) {

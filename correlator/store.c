@@ -17,7 +17,7 @@ struct corr_store {
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS events ("
-	" seq INTEGER PRIMARY KEY, /* rows are never deleted: max + 1, in arrival order */"
+	" seq INTEGER PRIMARY KEY, /* max + 1: arrival order (pruning removes the oldest) */"
 	" id TEXT NOT NULL UNIQUE, anomaly_id TEXT NOT NULL,"
 	" received_ms INTEGER NOT NULL, resolved INTEGER NOT NULL,"
 	" severity INTEGER NOT NULL, service TEXT NOT NULL, node TEXT NOT NULL,"
@@ -355,6 +355,22 @@ int64_t corr_store_count_events(struct corr_store *st)
 		return -1;
 	if (sqlite3_step(s) == SQLITE_ROW)
 		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+int64_t corr_store_prune(struct corr_store *st, int64_t before_ms)
+{
+	sqlite3_stmt *s;
+	int64_t n = -1;
+
+	if (prepare(st, "DELETE FROM events WHERE received_ms < ?", &s))
+		return -1;
+	sqlite3_bind_int64(s, 1, before_ms);
+	if (sqlite3_step(s) == SQLITE_DONE)
+		n = sqlite3_changes(st->db);
+	else
+		log_error("store: pruning events: %s", sqlite3_errmsg(st->db));
 	sqlite3_finalize(s);
 	return n;
 }

@@ -39,6 +39,8 @@ int corr_store_each_edge(struct corr_store *st, corr_store_edge_cb cb, void *arg
 int corr_store_events_of_anomaly(struct corr_store *st, const char *anomaly_id,
 				 json_t *arr);
 int64_t corr_store_count_events(struct corr_store *st);
+/* Deletes events received before before_ms; returns how many, or -1. */
+int64_t corr_store_prune(struct corr_store *st, int64_t before_ms);
 
 int corr_store_put_silence(struct corr_store *st, const char *id, const char *json_text);
 int corr_store_delete_silence(struct corr_store *st, const char *id);
