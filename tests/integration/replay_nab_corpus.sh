@@ -2,7 +2,7 @@
 # timeout: 600
 # seismo replay over the NAB corpus subset, scored by tools/nab: the detector's
 # one configuration must keep the standard profile at or above the goal of 60
-# (the reference z-score method scores about 12 on the same corpus and scorer).
+# (the seed's z-score method scores about 10 on the same corpus and scorer).
 set -eu
 root=${SEISMO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${BUILD:-$root/build}
