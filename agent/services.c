@@ -4,6 +4,8 @@
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <fnmatch.h>
 #include <ftw.h>
 #include <jansson.h>
@@ -91,13 +93,51 @@ int services_cgroup_path(const char *mount, uint64_t id, char *out, size_t size)
 	return rc == 1 ? 0 : -ENOENT;
 }
 
+/* The kernel resolves a cgroup id itself: a cgroupfs file handle is the
+ * 64-bit id (FILEID_KERNFS). Exact, and unlike a directory scan it cannot
+ * miss a cgroup created since the last scan. Needs CAP_DAC_READ_SEARCH. */
+static char *path_by_handle(const char *mount, uint64_t id)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = { .fh = { .handle_bytes = sizeof(id), .handle_type = 0xfe /* FILEID_KERNFS */ } };
+	char link[64], path[PATH_MAX];
+	size_t prefix = strlen(mount);
+	int mount_fd, fd;
+	ssize_t n;
+
+	memcpy(h.fh.f_handle, &id, sizeof(id));
+	mount_fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mount_fd < 0)
+		return NULL;
+	fd = open_by_handle_at(mount_fd, &h.fh, O_RDONLY | O_CLOEXEC);
+	close(mount_fd);
+	if (fd < 0)
+		return NULL;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	close(fd);
+	if (n <= 0 || (size_t)n < prefix || strncmp(path, mount, prefix))
+		return NULL;
+	path[n] = 0;
+	return strdup(path[prefix] ? path + prefix : "/");
+}
+
 static const char *cached_path(struct services *s, uint64_t id)
 {
 	const char *p = hashmap_get(s->paths, &id);
 	time_t now = time(NULL);
+	char *found;
 
 	if (p || !s->cgroup_mount[0])
 		return p;
+	found = path_by_handle(s->cgroup_mount, id);
+	if (found) {
+		if (!hashmap_put(s->paths, &id, found))
+			return found;
+		free(found);
+	}
 	/* A new cgroup: rescan, but not more than once a second. */
 	if (now == s->last_scan)
 		return NULL;
