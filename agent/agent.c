@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "chaos_delay.h"
 #include "collector.h"
 #include "commands.h"
 #include "config.h"
@@ -50,6 +51,7 @@ struct agent {
 	json_t *recent_events;   /* the last EVENTS_KEPT events, oldest first */
 	char state_path[300];    /* baselines across restarts; "" = not kept */
 	double state_saved_at;
+	double chaos_swept_at;
 	uint64_t events_total;
 	double interval_now;     /* epoch seconds of the interval being judged */
 	double interval_len;
@@ -509,6 +511,13 @@ static void run_interval(struct agent *a, double interval)
 	judge(a, sums, n, interval);
 	publish(a, sums, n, interval);
 	registry_expire(a->registry, monotonic_now(), a->cfg.series_ttl, forget_series, a);
+	/* A chaos experiment whose seismo was SIGKILLed already passes every
+	 * packet (its end time lives in the kernel); its qdisc and filter are
+	 * removed here, once it is past its end. */
+	if (monotonic_now() - a->chaos_swept_at >= 60) {
+		a->chaos_swept_at = monotonic_now();
+		chaos_delay_stop_orphans();
+	}
 	log_debug("interval %llu: %d summaries, %zu series", (unsigned long long)a->intervals, n,
 		  registry_series_count(a->registry));
 }
