@@ -401,6 +401,8 @@ static int report(const struct options *o, struct worker *w, double seconds)
 		return 1;
 	}
 	for (unsigned c = 0; c < o->connections; c++) {
+		if (!w[c].n) /* a connection that got no request has no arrays */
+			continue;
 		memcpy(lat + at, w[c].latency, w[c].n * sizeof(*lat));
 		memcpy(ask + at, w[c].asked, w[c].n * sizeof(*ask));
 		at += w[c].n;
