@@ -77,25 +77,27 @@ PY
 # Throughput: a larger stream, batches of 500, the correlator on one core.
 python3 "$SEISMO_ROOT/tools/scenario/scenario.py" generate --services 400 --nodes 80 \
 	--faults 600 --gap 300 --seed 7 --batch 500 --out "$work/load.ndjson" --truth "$work/load-truth.json"
-# Agents send a batch a minute per node; pack them 500 events a POST for the load test.
-python3 - "$work/load.ndjson" "$work/load500.ndjson" <<'PY'
+# The same events packed B to a POST: 500 (a busy agent's minute), 20 (a quiet one's).
+for batch in 500 20; do
+	python3 - "$work/load.ndjson" "$work/load$batch.ndjson" "$batch" <<'PY'
 import json, sys
-out = open(sys.argv[2], "w")
+out, size = open(sys.argv[2], "w"), int(sys.argv[3])
 evs, edges = [], []
 for line in open(sys.argv[1]):
     b = json.loads(line)
     evs.extend(b["events"]); edges.extend(b.get("edges", []))
-for i in range(0, len(evs), 500):
-    out.write(json.dumps({"node": "load", "events": evs[i:i + 500],
+for i in range(0, len(evs), size):
+    out.write(json.dumps({"node": "load", "events": evs[i:i + size],
                           "edges": edges if i == 0 else []}, separators=(",", ":")) + "\n")
 PY
-start_correlator
-taskset -c 1 "$BUILD/seismo-ship" post --gzip --url "http://127.0.0.1:$PORT" "$work/load500.ndjson" \
-	>"$work/load.json"
-stop_correlator
-python3 - "$work/load.json" <<'PY'
+	start_correlator
+	taskset -c 1 "$BUILD/seismo-ship" post --gzip --url "http://127.0.0.1:$PORT" \
+		"$work/load$batch.ndjson" >"$work/load.json"
+	stop_correlator
+	python3 - "$work/load.json" "$batch" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-print("bench: correlator_ingest events=%d batch=500 gzip=1 cores=1 events_per_s=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f"
-      % (r["events"], r["events_per_s"], r["p50_ms"], r["p99_ms"], r["max_ms"]))
+print("bench: correlator_ingest events=%d batch=%s gzip=1 cores=1 events_per_s=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f"
+      % (r["events"], sys.argv[2], r["events_per_s"], r["p50_ms"], r["p99_ms"], r["max_ms"]))
 PY
+done
