@@ -73,7 +73,10 @@ static json_t *webhook_payload(const struct corr_config *cfg,
 			 (json_int_t)(n->n_alerts > limit ? n->n_alerts - limit : 0));
 }
 
-/* Alertmanager's default Slack/PagerDuty title: [FIRING:2] values of common labels. */
+/*
+ * Alertmanager's default subject (Slack title, PagerDuty summary):
+ * "[FIRING:2] <group label values> (<other common label values>)".
+ */
 static char *default_title(const struct corr_notification *n)
 {
 	size_t firing = count_firing(n);
@@ -83,6 +86,7 @@ static char *default_title(const struct corr_notification *n)
 	FILE *f = open_memstream(&buf, &len);
 	const char *key;
 	json_t *v;
+	int others = 0;
 
 	if (!f) {
 		json_decref(common);
@@ -92,9 +96,16 @@ static char *default_title(const struct corr_notification *n)
 		fprintf(f, "[FIRING:%zu]", firing);
 	else
 		fprintf(f, "[RESOLVED]");
+	for (size_t i = 0; i < n->group_labels.n; i++)
+		fprintf(f, " %s", n->group_labels.v[i].value);
 	/* jansson keeps insertion order, and labels are sorted already. */
-	json_object_foreach(common, key, v)
-		fprintf(f, " %s", json_string_value(v));
+	json_object_foreach(common, key, v) {
+		if (corr_labels_get(&n->group_labels, key))
+			continue;
+		fprintf(f, "%s%s", others++ ? " " : " (", json_string_value(v));
+	}
+	if (others)
+		fputc(')', f);
 	json_decref(common);
 	fclose(f);
 	return buf;

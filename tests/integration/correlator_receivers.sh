@@ -138,7 +138,8 @@ for x in c:
 pd = by["/pagerduty"]
 assert [b["event_action"] for b in pd] == ["trigger", "resolve"], pd
 assert pd[0]["routing_key"] == "s3cret" and pd[0]["dedup_key"] == pd[1]["dedup_key"], pd
-assert pd[0]["payload"]["summary"].startswith("[FIRING:1]"), pd[0]
+# Alertmanager's default subject: group label values, then the other common ones.
+assert pd[0]["payload"]["summary"] == "[FIRING:1] SeismoIncident a1 (eu-1 postgres critical db)", pd[0]
 assert pd[0]["payload"]["severity"] == "error" and pd[0]["client"] == "seismo-correlator"
 sl = by["/slack"]
 assert len(sl) == 2 and sl[0]["channel"] == "#db", sl
