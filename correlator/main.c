@@ -118,6 +118,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		if (corr_server_check_listen(cfg->listen, err, sizeof(err))) {
+			fprintf(stderr, "seismo-correlator: %s: %s\n", config ? config : "(defaults)", err);
+			corr_config_free(cfg);
+			return 1;
+		}
 		printf("%s: ok (%zu receivers, %zu inhibit rules)\n", config ? config : "(defaults)",
 		       cfg->n_receivers, cfg->n_inhibit);
 		corr_config_free(cfg);
@@ -130,6 +135,11 @@ int main(int argc, char **argv)
 	}
 	if (!token_file)
 		token_file = cfg->token_file;
+	if (corr_server_check_listen(cfg->listen, err, sizeof(err))) {
+		fprintf(stderr, "seismo-correlator: %s\n", err);
+		corr_config_free(cfg);
+		return 1;
+	}
 	if (token_file) {
 		char *tok = corr_read_small_file(token_file, 4096);
 		if (!tok) {

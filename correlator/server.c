@@ -466,6 +466,14 @@ fail:
 	return NULL;
 }
 
+int corr_server_check_listen(const char *listen, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	int v6;
+
+	return parse_listen(listen, &ss, &v6, err, errlen);
+}
+
 uint16_t corr_server_port(const struct corr_server *s)
 {
 	return s->port;

@@ -21,6 +21,8 @@ struct corr_server;
 struct corr_server *corr_server_start(struct corr_engine *e, const char *listen,
 				      char *err, size_t errlen);
 uint16_t corr_server_port(const struct corr_server *s);
+/* 0 when listen is a usable HOST:PORT, else -1 with err set. */
+int corr_server_check_listen(const char *listen, char *err, size_t errlen);
 void corr_server_stop(struct corr_server *s);
 
 #endif
