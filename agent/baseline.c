@@ -12,6 +12,14 @@
  */
 #define WEEKLY_SHARE 0.5
 
+/*
+ * A slot starts as if it had seen this many seconds of zero residual. Without
+ * it the first value of a slot (gain 1) took the whole error: a daily spike
+ * at an hour's first minute then drove that hour's offset to the point where
+ * the expected value at the top of the hour was zero.
+ */
+#define SLOT_PRIOR_S 600.0
+
 /* Mean absolute deviation to standard deviation for a normal distribution. */
 #define MAD_TO_STDDEV 1.2533141373155003
 
@@ -229,9 +237,10 @@ static void update_peak(struct baseline_daily_slot *daily, const struct baseline
 }
 
 /*
- * A slot learns like a running mean until it holds season_halflife_days of
- * history, then like an EWMA with that half-life: one visit of an hour slot
- * lasts 3600 s per day (daily) or per week (weekly).
+ * A slot learns like a running mean (after a prior of SLOT_PRIOR_S) until it
+ * holds season_halflife_days of history, then like an EWMA with that
+ * half-life: one visit of an hour slot lasts 3600 s per day (daily) or per
+ * week (weekly).
  */
 static void update_slot(struct baseline_slot *slot, double dt, double halflife_days,
 			double residual, double abs_error)
@@ -240,7 +249,7 @@ static void update_slot(struct baseline_slot *slot, double dt, double halflife_d
 	double gain = ewma_gain(dt, horizon);
 
 	if (slot->weight < horizon) {
-		double running = dt / (slot->weight + dt);
+		double running = dt / (slot->weight + dt + SLOT_PRIOR_S);
 
 		if (running > gain)
 			gain = running;
@@ -306,8 +315,15 @@ int baseline_update(struct baseline *baseline, const struct baseline_config *con
 		goto learnt;
 	}
 	dt = t - baseline->last_time;
-	if (dt < 0)
+	if (dt < 0) {
+		/*
+		 * The clock stepped back: re-anchor on the new time without
+		 * learning, so the step costs one value instead of leaving the
+		 * series blind until the clock catches up.
+		 */
+		baseline->last_time = t;
 		return -1;
+	}
 	if (dt > config->max_gap_s) {
 		/* Seasons and spread stay valid across an outage; the level does not. */
 		baseline->level = value - seasonal_offset(baseline, t);

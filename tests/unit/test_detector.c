@@ -14,6 +14,12 @@
 
 #define T0 1700000000.0
 #define STEP 10.0
+#ifndef WEEK_SEED
+#define WEEK_SEED 11
+#endif
+#ifndef SPIKE_SEED
+#define SPIKE_SEED 7
+#endif
 
 struct sink {
 	int count;
@@ -231,6 +237,26 @@ static void test_bad_input_no_false_alarms(void **state)
 	detector_free(det);
 }
 
+/* A clock stepped back an hour: no alarm, and not blind until it catches up. */
+static void test_clock_step_back_is_not_blind(void **state)
+{
+	struct detector_config c;
+	struct sink sink = { 0 };
+	struct detector *det;
+	double t = T0;
+
+	config_for_tests(&c);
+	det = detector_new(&c, on_event, &sink);
+	run(det, &t, 3600, 0.005);
+	t -= 3600;
+	run(det, &t, 600, 0.005);
+	assert_int_equal(sink.count, 0);
+	run(det, &t, c.for_s + 2 * STEP, 0.050);
+	assert_non_null(find_event(&sink, "latency_p99", "firing"));
+	sink_free(&sink);
+	detector_free(det);
+}
+
 static void test_latency_threshold(void **state)
 {
 	struct detector_config c;
@@ -378,7 +404,9 @@ static struct observation seasonal_interval(double t, double latency_factor)
 
 	return (struct observation){ .interval_s = STEP,
 				     .requests = requests,
-				     .errors = fmax(0, floor(requests * 0.001 + gauss())),
+				     /* 0.1 % errors, Poisson-like noise */
+				     .errors = fmax(0, round(requests * 0.001 +
+							     gauss() * sqrt(requests * 0.001))),
 				     .sum_seconds = requests * latency * 0.7,
 				     .p50 = latency * 0.6,
 				     .p99 = latency };
@@ -396,6 +424,7 @@ static void test_noisy_week_then_step(void **state)
 	struct detector *det;
 	double t = T0, step_at;
 
+	rng_state = (unsigned)(uintptr_t)*state;
 	detector_config_default(&c);
 	det = detector_new(&c, on_week_event, &sink);
 	for (; t < T0 + 7 * 86400; t += STEP) {
@@ -428,8 +457,9 @@ static void test_daily_spike_is_learnt_but_not_excused_beyond(void **state)
 	double midnight = floor(T0 / 86400) * 86400 + 86400;
 	int fired_late_days = 0, fired_big = 0;
 
+	rng_state = (unsigned)(uintptr_t)*state;
 	detector_config_default(&c);
-	c.for_s = 0;
+	c.for_s = 60; /* shorter than the 2-minute spike, longer than one noisy interval */
 	c.resolve_for_s = 60;
 	det = detector_new(&c, on_week_event, &sink);
 	for (int day = 0; day < 12; day++) {
@@ -462,13 +492,15 @@ int main(void)
 		cmocka_unit_test(test_short_blip_does_not_fire),
 		cmocka_unit_test(test_low_traffic_is_not_judged),
 		cmocka_unit_test(test_bad_input_no_false_alarms),
+		cmocka_unit_test(test_clock_step_back_is_not_blind),
 		cmocka_unit_test(test_latency_threshold),
 		cmocka_unit_test(test_rate_drop_fires_down),
 		cmocka_unit_test(test_anomalous_dependency_is_listed),
 		cmocka_unit_test(test_cardinality_cap),
 		cmocka_unit_test(test_series_core_warning_vs_critical),
-		cmocka_unit_test(test_noisy_week_then_step),
-		cmocka_unit_test(test_daily_spike_is_learnt_but_not_excused_beyond),
+		cmocka_unit_test_prestate(test_noisy_week_then_step, (void *)(uintptr_t)WEEK_SEED),
+		cmocka_unit_test_prestate(test_daily_spike_is_learnt_but_not_excused_beyond,
+					  (void *)(uintptr_t)SPIKE_SEED),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
