@@ -30,7 +30,7 @@ void baseline_config_default(struct baseline_config *config)
 		.level_halflife_s = 3600,
 		.spread_halflife_s = 12 * 3600,
 		.season_halflife_days = 3,
-		.peak_halflife_days = 3,
+		.peak_halflife_days = 5,
 		.clip_spreads = 5,
 		.warmup_s = 12 * 3600,
 		.warmup_samples = 30,

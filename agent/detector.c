@@ -58,7 +58,7 @@ void detector_config_default(struct detector_config *config)
 		.for_s = 300,
 		.resolve_for_s = 300,
 		.min_relative_change = 0.1,
-		.peak_factor = 1.5,
+		.peak_factor = 1.25,
 		.min_surprise = 1.75,
 		.surprise_halflife_s = 6 * 3600,
 		.min_requests = 20,
@@ -266,9 +266,15 @@ void detector_series_observe(struct detector_series *s, const struct detector_co
 	out->ends_at = NAN;
 	out->estimate.expected = NAN;
 	out->estimate.spread = NAN;
-	/* Out-of-order or broken input: neither judged nor learnt. */
-	if (!isfinite(t) || !isfinite(value) || (s->last_time > 0 && t < s->last_time))
+	/* Broken input: neither judged nor learnt. */
+	if (!isfinite(t) || !isfinite(value))
 		return;
+	/* The clock stepped back: re-anchor on it, judge again from the next interval. */
+	if (s->last_time > 0 && t < s->last_time) {
+		s->last_time = t;
+		baseline_update(&s->baseline, &config->baseline, t, value);
+		return;
+	}
 	s->last_time = t;
 	s->last_value = value;
 	s->last_judged = 0;
