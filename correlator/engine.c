@@ -166,6 +166,25 @@ static int touch(struct touched *t, int idx)
 	return 0;
 }
 
+/* Incidents merged because a new edge connected them: like merges on join. */
+static int take_edge_merges(struct corr_engine *e, struct touched *touched, int64_t now_ms)
+{
+	int from[64], into[64];
+	size_t n;
+
+	if (ensure_ia(e, corr_topology_incident_slots(e->topo)))
+		return -1;
+	while ((n = corr_topology_take_merges(e->topo, from, into, 64)) > 0) {
+		corr_metrics_add(&e->metrics.incidents_merged, n);
+		for (size_t i = 0; i < n; i++) {
+			retire_alert(e, &e->ia[from[i]], now_ms);
+			if (touch(touched, into[i]))
+				return -1;
+		}
+	}
+	return 0;
+}
+
 /* Feeds one stored event to the correlation; merged incidents lose their alert. */
 static int correlate(struct corr_engine *e, const struct corr_event *ev, int64_t now_ms,
 		     struct touched *touched)
@@ -183,6 +202,9 @@ static int correlate(struct corr_engine *e, const struct corr_event *ev, int64_t
 		return -1;
 	for (size_t i = 0; i < n_merged; i++)
 		retire_alert(e, &e->ia[merged[i]], now_ms);
+	/* Edges named by the event can connect other incidents too. */
+	if (take_edge_merges(e, touched, now_ms))
+		return -1;
 	return touch(touched, incident);
 }
 
@@ -206,6 +228,7 @@ static int replay_edge(const struct corr_edge *edge, void *arg)
 {
 	struct corr_engine *e = arg;
 
+	/* Edges come back before any event: there is nothing to merge yet. */
 	return corr_topology_add_endpoint_edge(e->topo, edge->caller, edge->callee, edge->endpoint);
 }
 
@@ -325,12 +348,13 @@ int corr_engine_ingest(struct corr_engine *e, const struct corr_batch *b, int64_
 		goto rollback;
 	/* Stored: from here on the batch counts as delivered. */
 	e->events_stored += (int64_t)*accepted;
+	struct touched touched = { 0 };
 	for (size_t i = 0; i < b->n_edges; i++)
 		if (corr_topology_add_endpoint_edge(e->topo, b->edges[i].caller, b->edges[i].callee,
-						    b->edges[i].endpoint))
+						    b->edges[i].endpoint) ||
+		    take_edge_merges(e, &touched, now_ms))
 			log_error("engine: out of memory adding edge %s -> %s",
 				  b->edges[i].caller, b->edges[i].callee);
-	struct touched touched = { 0 };
 	for (size_t i = 0; i < b->n_events; i++)
 		if (fresh[i] && correlate(e, &b->events[i], now_ms, &touched))
 			log_error("engine: correlating event %s failed", b->events[i].id);

@@ -82,6 +82,7 @@ struct corr_topology {
 	unsigned mark;
 	struct intvec queue; /* BFS scratch */
 	int64_t clock_ms;    /* latest observed_at seen: event time, not wall time */
+	struct intvec merged_from, merged_into; /* merges not yet taken by the caller */
 };
 
 /*
@@ -127,6 +128,8 @@ void corr_topology_free(struct corr_topology *t)
 	corr_strmap_free(&t->an_index);
 	corr_strmap_free(&t->endpoints);
 	free(t->queue.v);
+	free(t->merged_from.v);
+	free(t->merged_into.v);
 	free(t);
 }
 
@@ -180,6 +183,45 @@ static void mark_dirty(struct corr_topology *t, int svc)
 		t->inc[resolve_incident(t, t->an[t->svc[svc].anoms.v[i]].incident)].dirty = true;
 }
 
+static bool overlaps(const struct corr_topology *t, const struct anomaly *b, int64_t start);
+static int merge_into(struct corr_topology *t, int dst, int src);
+
+/*
+ * A new edge can connect anomalies that already sit in different
+ * incidents: those that overlap in time now belong together.
+ */
+static int connect_overlapping(struct corr_topology *t, int a, int b)
+{
+	for (size_t i = 0; i < t->svc[a].anoms.n; i++) {
+		for (size_t j = 0; j < t->svc[b].anoms.n; j++) {
+			const struct anomaly *x = &t->an[t->svc[a].anoms.v[i]];
+			const struct anomaly *y = &t->an[t->svc[b].anoms.v[j]];
+			int ix = resolve_incident(t, x->incident), iy = resolve_incident(t, y->incident);
+			if (ix == iy || (!overlaps(t, x, y->start_ms) && !overlaps(t, y, x->start_ms)))
+				continue;
+			/* The older incident absorbs the younger, as when an anomaly joins. */
+			int dst = ix < iy ? ix : iy, src = ix < iy ? iy : ix;
+			if (merge_into(t, dst, src) || intvec_push(&t->merged_from, src) ||
+			    intvec_push(&t->merged_into, dst))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+size_t corr_topology_take_merges(struct corr_topology *t, int *from, int *into, size_t max)
+{
+	size_t n = t->merged_from.n < max ? t->merged_from.n : max;
+
+	memcpy(from, t->merged_from.v, n * sizeof(*from));
+	memcpy(into, t->merged_into.v, n * sizeof(*into));
+	memmove(t->merged_from.v, t->merged_from.v + n, (t->merged_from.n - n) * sizeof(int));
+	memmove(t->merged_into.v, t->merged_into.v + n, (t->merged_into.n - n) * sizeof(int));
+	t->merged_from.n -= n;
+	t->merged_into.n -= n;
+	return n;
+}
+
 int corr_topology_add_edge(struct corr_topology *t, const char *caller, const char *callee)
 {
 	int a = service_id(t, caller), b = service_id(t, callee);
@@ -194,7 +236,7 @@ int corr_topology_add_edge(struct corr_topology *t, const char *caller, const ch
 	    (intvec_push(&t->svc[a].adj, b) || intvec_push(&t->svc[b].adj, a)))
 		return -1;
 	mark_dirty(t, a);
-	return 0;
+	return connect_overlapping(t, a, b);
 }
 
 /* Does anomaly b (already placed) overlap in time with one starting at start? */
@@ -344,7 +386,9 @@ int corr_topology_add_event(struct corr_topology *t, const struct corr_event *ev
 		ai = new_anomaly(t, ev, svc);
 		if (ai < 0)
 			return -1;
-		if (find_candidates(t, svc, ev->starts_at_ms, &cands))
+		/* The edges this event names count for its own placement. */
+		if (note_dependencies(t, &t->an[ai], svc, ev) ||
+		    find_candidates(t, svc, ev->starts_at_ms, &cands))
 			goto oom;
 		int target;
 		if (!cands.n) {

@@ -71,6 +71,12 @@ int corr_topology_add_event(struct corr_topology *t, const struct corr_event *ev
 			    int *incident, int *merged, size_t max_merged,
 			    size_t *n_merged, bool *created);
 
+/*
+ * Merges that new edges caused (an edge linking overlapping anomalies of
+ * two incidents): takes up to max pairs, from[i] merged into into[i].
+ */
+size_t corr_topology_take_merges(struct corr_topology *t, int *from, int *into, size_t max);
+
 /* Number of incident slots (merged ones included: check view). */
 size_t corr_topology_incident_slots(const struct corr_topology *t);
 /* Fills v for incident idx; returns -1 if it was merged into another. */

@@ -183,6 +183,50 @@ static void endpoints_resolve_to_services(void **state)
 	corr_topology_free(t);
 }
 
+static void late_edge_merges_incidents(void **state)
+{
+	struct corr_topology *t = corr_topology_new(&params);
+	int a, b, from[4], into[4];
+	size_t merged;
+	bool created;
+	struct corr_incident_view v;
+
+	add(t, "p1", "postgres", "n1", 1000, 9.0, 0, &a, &merged, &created);
+	add(t, "o1", "orders", "n2", 1010, 6.0, 0, &b, &merged, &created);
+	assert_int_not_equal(a, b); /* nothing connects them yet */
+	assert_int_equal(corr_topology_take_merges(t, from, into, 4), 0);
+	/* The edge arrives later: the incidents become one, the older absorbing. */
+	assert_int_equal(corr_topology_add_edge(t, "orders", "postgres"), 0);
+	assert_int_equal(corr_topology_take_merges(t, from, into, 4), 1);
+	assert_int_equal(from[0], b);
+	assert_int_equal(into[0], a);
+	assert_int_equal(corr_topology_view(t, b, &v), -1);
+	assert_int_equal(corr_topology_view(t, a, &v), 0);
+	assert_int_equal(v.n_services, 2);
+	assert_string_equal(v.causes[0].service, "postgres");
+	assert_true(v.causes[1].explained);
+	/* An event naming its dependency is placed with it at once. */
+	struct corr_topology *t2 = corr_topology_new(&params);
+	add(t2, "q1", "db", "n1", 1000, 9.0, 0, &a, &merged, &created);
+	struct corr_event ev = { 0 };
+	struct corr_event_dep dep = { .service = (char *)"db", .anomalous = true };
+	ev.id = (char *)"x";
+	ev.anomaly_id = (char *)"w1";
+	ev.service = (char *)"web";
+	ev.node = (char *)"n2";
+	ev.metric = (char *)"latency_p99";
+	ev.score = 5;
+	ev.starts_at_ms = 1005000;
+	ev.deps = &dep;
+	ev.n_deps = 1;
+	int m[4];
+	assert_int_equal(corr_topology_add_event(t2, &ev, &b, m, 4, &merged, &created), 0);
+	assert_false(created);
+	assert_int_equal(a, b);
+	corr_topology_free(t);
+	corr_topology_free(t2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +235,7 @@ int main(void)
 		cmocka_unit_test(bridging_anomaly_merges_incidents),
 		cmocka_unit_test(unexplained_ranked_by_score_and_severity),
 		cmocka_unit_test(endpoints_resolve_to_services),
+		cmocka_unit_test(late_edge_merges_incidents),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
