@@ -213,6 +213,8 @@ size_t corr_topology_take_merges(struct corr_topology *t, int *from, int *into, 
 {
 	size_t n = t->merged_from.n < max ? t->merged_from.n : max;
 
+	if (!n)
+		return 0;
 	memcpy(from, t->merged_from.v, n * sizeof(*from));
 	memcpy(into, t->merged_into.v, n * sizeof(*into));
 	memmove(t->merged_from.v, t->merged_from.v + n, (t->merged_from.n - n) * sizeof(int));
