@@ -214,13 +214,12 @@ static double gaussian_surprise(const struct detector_series *s, double x)
  * How rare |score| is for this series: -log10 of the fraction of its recent
  * scores (a decayed histogram of log(1 + |score|)) at least as large.
  * Heavy-tailed series produce large scores all the time; this is what lets
- * one threshold serve them and calm ones alike. Learns the score afterwards.
+ * one threshold serve them and calm ones alike.
  */
-static double surprise(struct detector_series *s, const struct detector_config *config, double t,
-		       double score, bool *rare)
+static double rarity(const struct detector_series *s, const struct detector_config *config,
+		     double score, bool *rare)
 {
-	double x = log1p(fabs(score));
-	double gain, delta, out = 0;
+	double x = log1p(fabs(score)), out = 0;
 
 	/*
 	 * The empirical tail saturates at log10 of the memory's size for any
@@ -232,10 +231,20 @@ static double surprise(struct detector_series *s, const struct detector_config *
 	/*
 	 * A memory of W scores can say no more than "never seen" (log10(W + 1)):
 	 * when it is too short to express min_surprise (early on, or long
-	 * intervals), never seen is rare enough.
+	 * intervals), never seen is rare enough; with next to no memory every
+	 * score is never seen.
 	 */
-	*rare = s->surprise_weight >= 10 &&
+	*rare = s->surprise_weight < 10 ||
 		out >= fmin(config->min_surprise, log10(histogram_weight(s) + 1));
+	return out;
+}
+
+/* Adds |score| to the series' memory of scores. */
+static void learn_score(struct detector_series *s, const struct detector_config *config, double t,
+			double score)
+{
+	double x = log1p(fabs(score)), gain, delta;
+
 	gain = s->surprise_weight > 0 ?
 		       1 - exp(-(t - s->surprise_time) * M_LN2 / config->surprise_halflife_s) :
 		       1;
@@ -249,7 +258,6 @@ static double surprise(struct detector_series *s, const struct detector_config *
 	s->surprise_hist[surprise_bin(x)] += 1;
 	s->surprise_weight++;
 	s->surprise_time = t;
-	return out;
 }
 
 void detector_series_observe(struct detector_series *s, const struct detector_config *config,
@@ -286,7 +294,7 @@ void detector_series_observe(struct detector_series *s, const struct detector_co
 		out->score = (value - out->estimate.expected) / out->estimate.spread;
 		out->judged = true;
 		bad = bad_score(direction, out->score);
-		out->surprise = surprise(s, config, t, out->score, &rare);
+		out->surprise = rarity(s, config, out->score, &rare);
 		anomalous = bad >= config->warning_score &&
 			    !small_change(config, value, &out->estimate);
 		/* A change too small to matter counts as calm, whatever its score. */
@@ -294,6 +302,13 @@ void detector_series_observe(struct detector_series *s, const struct detector_co
 			bad = 0;
 		out->anomalous = anomalous;
 		advance_state(s, config, t, bad, anomalous, rare, out);
+		/*
+		 * Scores of an anomaly still waiting for its persistence time are
+		 * kept out of the memory: if it pauses for an interval it must
+		 * still look rare when it resumes.
+		 */
+		if (s->phase != DETECTOR_PENDING)
+			learn_score(s, config, t, out->score);
 		s->last_score = out->score;
 		s->last_expected = out->estimate.expected;
 		s->last_judged = 1;

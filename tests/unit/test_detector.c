@@ -237,6 +237,43 @@ static void test_bad_input_no_false_alarms(void **state)
 	detector_free(det);
 }
 
+/*
+ * A young series (the agent's test settings: 1 s intervals, 20 s warm-up)
+ * whose anomaly pauses for one interval while pending still fires when it
+ * resumes: its first anomalous scores must not have made it look familiar.
+ */
+static void test_pause_while_pending_still_fires(void **state)
+{
+	struct detector_config c;
+	struct sink sink = { 0 };
+	struct detector *det;
+	double t = T0;
+	/* 30 s normal, 2 s slow, 1 s normal, 10 s slow */
+	static const struct {
+		double seconds, latency;
+	} phases[] = { { 30, 0.005 }, { 2, 0.050 }, { 1, 0.005 }, { 10, 0.050 } };
+
+	detector_config_default(&c);
+	c.for_s = 3;
+	c.resolve_for_s = 3;
+	c.min_requests = 5;
+	c.baseline.warmup_s = 20;
+	c.baseline.warmup_samples = 20;
+	det = detector_new(&c, on_event, &sink);
+	for (size_t p = 0; p < sizeof(phases) / sizeof(phases[0]); p++) {
+		for (double end = t + phases[p].seconds; t < end; t += 1) {
+			struct observation o = obs_at(phases[p].latency);
+
+			o.interval_s = 1;
+			detector_observe(det, "young", NULL, t, &o);
+		}
+	}
+	assert_non_null(find_event(&sink, "latency_p99", "firing"));
+	assert_non_null(find_event(&sink, "latency_mean", "firing"));
+	sink_free(&sink);
+	detector_free(det);
+}
+
 /* A clock stepped back an hour: no alarm, and not blind until it catches up. */
 static void test_clock_step_back_is_not_blind(void **state)
 {
@@ -492,6 +529,7 @@ int main(void)
 		cmocka_unit_test(test_short_blip_does_not_fire),
 		cmocka_unit_test(test_low_traffic_is_not_judged),
 		cmocka_unit_test(test_bad_input_no_false_alarms),
+		cmocka_unit_test(test_pause_while_pending_still_fires),
 		cmocka_unit_test(test_clock_step_back_is_not_blind),
 		cmocka_unit_test(test_latency_threshold),
 		cmocka_unit_test(test_rate_drop_fires_down),
