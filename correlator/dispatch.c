@@ -49,7 +49,25 @@ struct corr_dispatch {
 	size_t n_alerts;
 	struct silence *silences;
 	size_t n_silences;
+	struct corr_nflog_ops nflog;
 };
+
+void corr_dispatch_set_nflog(struct corr_dispatch *d, const struct corr_nflog_ops *ops)
+{
+	d->nflog = *ops;
+}
+
+/* Alertmanager's nflog key: receiver, integration and its index, group. */
+static char *nflog_key(const struct aggr_group *g, size_t idx)
+{
+	const struct corr_integration *in = &g->receiver->integ[idx];
+	char *key;
+
+	if (asprintf(&key, "%s/%s/%d:%s", g->receiver->name, corr_integration_kind_name(in->kind),
+		     in->index, g->key) < 0)
+		return NULL;
+	return key;
+}
 
 struct corr_dispatch *corr_dispatch_new(const struct corr_config *cfg,
 					struct corr_notifier *nt)
@@ -220,6 +238,14 @@ static struct aggr_group *find_or_create_group(struct corr_dispatch *d,
 	g->key = key;
 	g->next_flush_ms = now_ms + r->group_wait_ms;
 	d->groups[d->n_groups++] = g;
+	for (size_t i = 0; d->nflog.load && i < rcv->n_integ; i++) {
+		char *k = nflog_key(g, i);
+		struct nflog_entry *e = &g->log[i];
+		if (k && !d->nflog.load(d->nflog.arg, k, &e->firing, &e->n_firing, &e->resolved,
+					&e->n_resolved, &e->ts))
+			e->set = 1;
+		free(k);
+	}
 	log_debug("dispatch: new group %s (receiver %s)", key, rcv->name);
 	return g;
 }
@@ -409,6 +435,13 @@ static void flush_integration(struct corr_dispatch *d, struct aggr_group *g, siz
 	e->n_resolved = nr;
 	e->ts = now_ms;
 	firing = resolved = NULL;
+	if (d->nflog.save) {
+		char *k = nflog_key(g, idx);
+		if (k)
+			d->nflog.save(d->nflog.arg, k, e->firing, e->n_firing, e->resolved,
+				      e->n_resolved, e->ts);
+		free(k);
+	}
 out:
 	free(firing);
 	free(resolved);

@@ -11,6 +11,7 @@
 #define CORR_DISPATCH_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "alert.h"
 #include "config.h"
@@ -18,9 +19,26 @@
 
 struct corr_dispatch;
 
+/*
+ * Where a receiver integration's memory of a group (Alertmanager's
+ * notification log: what was last sent, and when) is kept, so a restart
+ * does not notify again what receivers were already told. key names the
+ * receiver, the integration and the group.
+ */
+struct corr_nflog_ops {
+	/* 0 and the entry (firing/resolved malloc'd), 1 when unknown, -1 on error. */
+	int (*load)(void *arg, const char *key, uint64_t **firing, size_t *n_firing,
+		    uint64_t **resolved, size_t *n_resolved, int64_t *ts_ms);
+	void (*save)(void *arg, const char *key, const uint64_t *firing, size_t n_firing,
+		     const uint64_t *resolved, size_t n_resolved, int64_t ts_ms);
+	void *arg;
+};
+
 struct corr_dispatch *corr_dispatch_new(const struct corr_config *cfg,
 					struct corr_notifier *nt);
 void corr_dispatch_free(struct corr_dispatch *d);
+/* Before the first alert: persist the notification log through ops. */
+void corr_dispatch_set_nflog(struct corr_dispatch *d, const struct corr_nflog_ops *ops);
 
 /* Adds or updates an alert (merged with the one of the same labels). */
 int corr_dispatch_put(struct corr_dispatch *d, const struct corr_alert *a, int64_t now_ms);

@@ -30,6 +30,7 @@ struct corr_engine {
 	const struct corr_config *cfg;
 	pthread_mutex_t lock;
 	struct corr_store *store;
+	struct corr_store *nflog_store; /* own connection: the ticker thread writes it */
 	struct corr_topology *topo;
 	struct corr_notifier *notifier;
 	struct corr_dispatch *dispatch;
@@ -254,6 +255,19 @@ static int replay_silence(const char *id, const char *text, void *arg)
 	return 0;
 }
 
+static int nflog_load(void *arg, const char *key, uint64_t **firing, size_t *nf,
+		      uint64_t **resolved, size_t *nr, int64_t *ts)
+{
+	return corr_store_nflog_get(arg, key, firing, nf, resolved, nr, ts);
+}
+
+static void nflog_save(void *arg, const char *key, const uint64_t *firing, size_t nf,
+		       const uint64_t *resolved, size_t nr, int64_t ts)
+{
+	/* Best effort: a lost entry means one repeated notification after a restart. */
+	corr_store_nflog_put(arg, key, firing, nf, resolved, nr, ts);
+}
+
 struct corr_engine *corr_engine_new(const struct corr_config *cfg, char *err, size_t errlen)
 {
 	struct corr_engine *e = calloc(1, sizeof(*e));
@@ -272,12 +286,22 @@ struct corr_engine *corr_engine_new(const struct corr_config *cfg, char *err, si
 	e->store = corr_store_open(cfg->db_path, cfg->sync_full, err, errlen);
 	if (!e->store)
 		goto fail;
+	/* Notification log: its own connection, kept 120 h like Alertmanager's. */
+	e->nflog_store = corr_store_open(cfg->db_path, cfg->sync_full, err, errlen);
+	if (!e->nflog_store)
+		goto fail;
+	corr_store_nflog_prune(e->nflog_store, corr_now_ms() - 120 * 3600000LL);
 	e->topo = corr_topology_new(&tp);
 	e->notifier = corr_notifier_new(cfg, &e->metrics);
 	if (!e->topo || !e->notifier ||
 	    !(e->dispatch = corr_dispatch_new(cfg, e->notifier))) {
 		snprintf(err, errlen, "out of memory or threads");
 		goto fail;
+	}
+	/* An in-memory database is private to its connection: nothing to share. */
+	if (strcmp(cfg->db_path, ":memory:")) {
+		struct corr_nflog_ops ops = { nflog_load, nflog_save, e->nflog_store };
+		corr_dispatch_set_nflog(e->dispatch, &ops);
 	}
 	/* Retention: what is older than that neither returns to memory nor stays on disk. */
 	if (cfg->retention_ms > 0) {
@@ -310,6 +334,7 @@ void corr_engine_free(struct corr_engine *e)
 	corr_dispatch_free(e->dispatch);
 	corr_topology_free(e->topo);
 	corr_store_close(e->store);
+	corr_store_close(e->nflog_store);
 	for (size_t i = 0; i < e->n_ia; i++)
 		if (e->ia[i].set)
 			corr_alert_free(&e->ia[i].alert);

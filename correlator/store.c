@@ -29,7 +29,9 @@ static const char schema_sql[] =
 	" caller TEXT NOT NULL, callee TEXT NOT NULL, endpoint TEXT NOT NULL,"
 	" requests INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,"
 	" PRIMARY KEY (caller, callee, endpoint));"
-	"CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT NOT NULL);";
+	"CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS nflog (key TEXT PRIMARY KEY, firing TEXT NOT NULL,"
+	" resolved TEXT NOT NULL, ts_ms INTEGER NOT NULL);";
 
 static int prepare(struct corr_store *st, const char *sql, sqlite3_stmt **stmt)
 {
@@ -419,6 +421,99 @@ int corr_store_each_silence(struct corr_store *st, corr_store_silence_cb cb, voi
 		if (rc)
 			break;
 	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Fingerprints as comma-separated hex: small, readable in sqlite3. */
+static char *fps_text(const uint64_t *fps, size_t n)
+{
+	char *buf = malloc(n * 17 + 1);
+
+	if (!buf)
+		return NULL;
+	buf[0] = 0;
+	for (size_t i = 0, off = 0; i < n; i++)
+		off += (size_t)sprintf(buf + off, "%s%016llx", i ? "," : "", (unsigned long long)fps[i]);
+	return buf;
+}
+
+static int fps_parse(const char *text, uint64_t **out, size_t *n)
+{
+	size_t cap = 1;
+
+	for (const char *p = text; *p; p++)
+		cap += *p == ',';
+	*out = calloc(cap + 1, sizeof(**out));
+	*n = 0;
+	if (!*out)
+		return -1;
+	for (const char *p = text; *p;) {
+		char *end;
+		(*out)[(*n)++] = strtoull(p, &end, 16);
+		if (end == p)
+			return -1;
+		p = *end == ',' ? end + 1 : end;
+	}
+	return 0;
+}
+
+int corr_store_nflog_get(struct corr_store *st, const char *key, uint64_t **firing,
+			 size_t *n_firing, uint64_t **resolved, size_t *n_resolved, int64_t *ts_ms)
+{
+	sqlite3_stmt *s;
+	int rc = 1;
+
+	*firing = *resolved = NULL;
+	if (prepare(st, "SELECT firing, resolved, ts_ms FROM nflog WHERE key = ?", &s))
+		return -1;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		rc = fps_parse((const char *)sqlite3_column_text(s, 0), firing, n_firing) ||
+		     fps_parse((const char *)sqlite3_column_text(s, 1), resolved, n_resolved) ? -1 : 0;
+		*ts_ms = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_finalize(s);
+	if (rc) {
+		free(*firing);
+		free(*resolved);
+		*firing = *resolved = NULL;
+	}
+	return rc;
+}
+
+int corr_store_nflog_put(struct corr_store *st, const char *key, const uint64_t *firing,
+			 size_t n_firing, const uint64_t *resolved, size_t n_resolved, int64_t ts_ms)
+{
+	sqlite3_stmt *s;
+	char *f = fps_text(firing, n_firing), *r = fps_text(resolved, n_resolved);
+	int rc = -1;
+
+	if (f && r && !prepare(st, "INSERT OR REPLACE INTO nflog (key, firing, resolved, ts_ms)"
+				   " VALUES (?, ?, ?, ?)", &s)) {
+		sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, f, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, r, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 4, ts_ms);
+		rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+		if (rc)
+			log_error("store: notification log %s: %s", key, sqlite3_errmsg(st->db));
+		sqlite3_finalize(s);
+	}
+	free(f);
+	free(r);
+	return rc;
+}
+
+int corr_store_nflog_prune(struct corr_store *st, int64_t before_ms)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prepare(st, "DELETE FROM nflog WHERE ts_ms < ?", &s))
+		return -1;
+	sqlite3_bind_int64(s, 1, before_ms);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
 	sqlite3_finalize(s);
 	return rc;
 }

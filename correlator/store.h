@@ -47,6 +47,14 @@ int corr_store_delete_silence(struct corr_store *st, const char *id);
 typedef int (*corr_store_silence_cb)(const char *id, const char *json_text, void *arg);
 int corr_store_each_silence(struct corr_store *st, corr_store_silence_cb cb, void *arg);
 
+/* The notification log (see corr_nflog_ops): fingerprint lists and a time. */
+int corr_store_nflog_get(struct corr_store *st, const char *key, uint64_t **firing,
+			 size_t *n_firing, uint64_t **resolved, size_t *n_resolved, int64_t *ts_ms);
+int corr_store_nflog_put(struct corr_store *st, const char *key, const uint64_t *firing,
+			 size_t n_firing, const uint64_t *resolved, size_t n_resolved, int64_t ts_ms);
+/* Forgets entries older than before_ms (Alertmanager keeps 120 h). */
+int corr_store_nflog_prune(struct corr_store *st, int64_t before_ms);
+
 const char *corr_store_errmsg(struct corr_store *st);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "../../correlator/dispatch.h"
 #include "../../correlator/notify.h"
+#include "../../correlator/store.h"
 
 #define PORT 19131
 
@@ -329,6 +330,58 @@ static void failing_receiver_is_retried_and_counted(void **state)
 	world_close(&w);
 }
 
+static int store_load(void *arg, const char *key, uint64_t **f, size_t *nf, uint64_t **r,
+		      size_t *nr, int64_t *ts)
+{
+	return corr_store_nflog_get(arg, key, f, nf, r, nr, ts);
+}
+
+static void store_save(void *arg, const char *key, const uint64_t *f, size_t nf,
+		       const uint64_t *r, size_t nr, int64_t ts)
+{
+	corr_store_nflog_put(arg, key, f, nf, r, nr, ts);
+}
+
+static void notification_log_survives_restart(void **state)
+{
+	char dir[] = "/tmp/seismo-nflog-XXXXXX", path[64], err[256];
+	struct world w;
+	const char *yaml = "route:\n  receiver: hook\n  group_wait: 0s\n  group_interval: 10s\n"
+			   "  repeat_interval: 1h\n  group_by: [alertname]\n"
+			   "receivers:\n  - name: hook\n    webhook_configs:\n      - url: " HOOK "/hook\n";
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/nflog.db", dir);
+	struct corr_store *st = corr_store_open(path, 0, err, sizeof(err));
+	assert_non_null(st);
+	struct corr_nflog_ops ops = { store_load, store_save, st };
+
+	world_open(&w, yaml);
+	corr_dispatch_set_nflog(w.d, &ops);
+	put(&w, "alertname=A,i=1", 100, 0, 100);
+	assert_int_equal(tick(&w, 101), 1);
+	world_close(&w);
+
+	/* A restart: the same firing alert is not told again... */
+	world_open(&w, yaml);
+	corr_dispatch_set_nflog(w.d, &ops);
+	put(&w, "alertname=A,i=1", 100, 0, 200);
+	assert_int_equal(tick(&w, 201), 0);
+	/* ... something new is, with what was already known. */
+	put(&w, "alertname=A,i=2", 205, 0, 205);
+	assert_int_equal(tick(&w, 211), 1);
+	assert_int_equal(alert_count(capture_at(0), "firing"), 2);
+	world_close(&w);
+	/* Without the log, a restart repeats itself: the persistence is what helps. */
+	world_open(&w, yaml);
+	put(&w, "alertname=A,i=1", 100, 0, 300);
+	assert_int_equal(tick(&w, 301), 1);
+	world_close(&w);
+	corr_store_close(st);
+	snprintf(err, sizeof(err), "rm -rf %s", dir);
+	assert_int_equal(system(err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +389,7 @@ int main(void)
 		cmocka_unit_test(routing_continue_and_receivers),
 		cmocka_unit_test(inhibition_with_equal_and_silences),
 		cmocka_unit_test(failing_receiver_is_retried_and_counted),
+		cmocka_unit_test(notification_log_survives_restart),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
