@@ -642,12 +642,31 @@ int shipper_add_edge(struct shipper *s, const char *caller, const char *callee,
 	return 0;
 }
 
+/*
+ * When the spool cannot be written (disk full, read-only), events wait in
+ * memory, but not without bound: beyond a few batches the oldest go, counted
+ * like spool evictions.
+ */
+static void bound_pending(struct shipper *s)
+{
+	size_t max = 10 * s->cfg.batch_max_events, n = json_array_size(s->pending);
+
+	if (n <= max)
+		return;
+	log_warn("shipper: spool unwritable, dropping the %zu oldest pending events", n - max);
+	s->st.events_dropped += n - max;
+	while (json_array_size(s->pending) > max)
+		json_array_remove(s->pending, 0);
+}
+
 int shipper_flush_ms(struct shipper *s, int64_t now_ms)
 {
 	if (!s->url)
 		return 0;
-	if (spool_pending(s, now_ms))
+	if (spool_pending(s, now_ms)) {
+		bound_pending(s);
 		return -1;
+	}
 	return send_spool(s, now_ms);
 }
 

@@ -259,6 +259,28 @@ static void rejected_batches_are_not_retried(void **state)
 	corr_down(&c);
 }
 
+static void unwritable_spool_bounds_memory(void **state)
+{
+	char spool[512];
+	struct shipper_stats st;
+
+	snprintf(spool, sizeof(spool), "%s/spool-d", tmpdir);
+	struct shipper *s = open_shipper(spool, 1 << 20, "tok");
+	assert_non_null(s);
+	/* The spool directory disappears under the agent (a file in its way). */
+	char cmd[1100];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && touch '%s'", spool, spool);
+	assert_int_equal(system(cmd), 0);
+	for (int round = 0; round < 12; round++) {
+		submit_range(s, round * 10, round * 10 + 10);
+		assert_int_equal(shipper_flush_ms(s, 1000 + round), -1);
+	}
+	shipper_get_stats(s, &st);
+	/* batch_max_events 8: at most 80 wait in memory, the rest are counted. */
+	assert_int_equal(st.events_dropped, 120 - 80);
+	shipper_free(s);
+}
+
 static void without_url_events_are_logged(void **state)
 {
 	struct shipper_config cfg = { 0 };
@@ -282,6 +304,7 @@ int main(void)
 		cmocka_unit_test(delivers_spools_and_survives_restarts),
 		cmocka_unit_test(full_spool_evicts_oldest),
 		cmocka_unit_test(rejected_batches_are_not_retried),
+		cmocka_unit_test(unwritable_spool_bounds_memory),
 		cmocka_unit_test(without_url_events_are_logged),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
