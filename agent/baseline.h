@@ -111,10 +111,11 @@ void baseline_init(struct baseline *baseline, enum baseline_method method);
 void baseline_estimate(const struct baseline *baseline, const struct baseline_config *config,
 		       double t, struct baseline_estimate *out);
 /*
- * Learns value at time t. Non-finite values are ignored; a time that goes
- * backwards is ignored (returns -1) so that a stepped clock cannot rewind
- * the hourly ring; a gap longer than max_gap_s keeps seasons and spread but
- * lets the level restart from the new value.
+ * Learns value at time t. Non-finite values are ignored (-1). A time before
+ * the previous one (a clock stepped back) is not learnt (-1) but becomes the
+ * new reference time, so the series resumes at the next value. A gap longer
+ * than max_gap_s keeps seasons and spread but lets the level restart from the
+ * new value (and the estimate across the gap is not ready).
  */
 int baseline_update(struct baseline *baseline, const struct baseline_config *config, double t,
 		    double value);
