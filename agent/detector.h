@@ -74,8 +74,8 @@ struct detector_config {
 	double for_s;             /* persistence: anomalous this long before firing (seed: 5m) */
 	double resolve_for_s;     /* ... for this long before it resolves */
 	double min_relative_change; /* and never anomalous within this fraction of the expected value */
-	double peak_factor;       /* and never anomalous within this many times the hour's recent peak error */
-	double min_surprise;      /* and never anomalous unless its |score| is this rare for the series */
+	double peak_factor;       /* and never anomalous within this many times the hour's usual peak error */
+	double min_surprise;      /* an anomaly opens only if its rarity (-log10 share) reaches this */
 	double surprise_halflife_s; /* memory of the series' own score distribution */
 	double min_requests;      /* fewer requests in an interval: latency and errors not judged */
 	double sampling_factor;   /* kernel sampling threshold = expected p99 times this, at least */
@@ -135,7 +135,7 @@ struct detector_verdict {
 	bool anomalous;   /* beyond the warning score on the bad side */
 	double value;
 	double score;     /* signed: (value - expected) / spread */
-	double surprise;  /* -log10 of the tail probability of |score| among the series' scores */
+	double surprise;  /* rarity: -log10 of the share of recent scores at least this large */
 	struct baseline_estimate estimate; /* before learning this value */
 	enum detector_transition transition;
 	enum detector_severity severity;
