@@ -487,7 +487,7 @@ int collector_poll_samples(struct collector *c, int timeout_ms, collector_sample
 	return ring_buffer__poll(c->ring, timeout_ms);
 }
 
-double collector_quantile(const uint64_t *buckets, uint64_t total, double q)
+double collector_quantile(const uint32_t *buckets, uint64_t total, double q)
 {
 	uint64_t rank, seen = 0;
 

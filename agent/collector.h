@@ -64,6 +64,6 @@ int collector_poll_samples(struct collector *c, int timeout_ms, collector_sample
 
 /* Quantile q (0..1) of a fine histogram, in seconds; NAN when empty. Values
  * are bucket midpoints (error <= 1.6%). */
-double collector_quantile(const uint64_t *buckets, uint64_t total, double q);
+double collector_quantile(const uint32_t *buckets, uint64_t total, double q);
 
 #endif

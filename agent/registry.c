@@ -264,6 +264,8 @@ int registry_end_interval(struct registry *r, const struct summary **out)
 		s->p50 = collector_quantile(s->fine, s->requests, 0.50);
 		s->p90 = collector_quantile(s->fine, s->requests, 0.90);
 		s->p99 = collector_quantile(s->fine, s->requests, 0.99);
+		free(s->fine);
+		s->fine = NULL;
 		closed[i++] = *s;
 		free(s);
 	}

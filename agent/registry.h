@@ -37,7 +37,8 @@ struct summary {
 	uint64_t sum_ns;
 	double p50, p90, p99; /* seconds; NAN when no requests */
 	uint64_t cgroup_id;   /* one of the service's cgroups, for thresholds */
-	uint64_t *fine;       /* SEISMO_HIST_BUCKETS counts over the interval */
+	uint32_t *fine;       /* SEISMO_HIST_BUCKETS counts over the interval (open
+			       * summaries only: freed once the quantiles are taken) */
 };
 
 struct registry;

@@ -46,7 +46,7 @@ struct conn {
 	__u8 role;
 	__u8 phase;
 	__u8 method;
-	__u8 pad;
+	__u8 endpoint_known; /* remembered in the endpoints map already */
 	__u16 status;
 	__u16 pad2;
 	char path[SEISMO_PATH_LEN];
@@ -376,16 +376,17 @@ static __always_inline void record_turn(struct sock *sk, struct conn *c, __u64 n
 
 	if (latency > max_turn_ns)
 		return;
-	read_addrs(sk, local, key.remote_addr, &lport, &rport, &family);
 	key.cgroup_id = c->cgroup_id;
 	key.role = c->role;
 	key.method = c->method;
 	key.status = c->status;
+	lport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	if (c->role == SEISMO_ROLE_SERVER) {
-		/* The server's key is its own port; the peer is just a client. */
-		__builtin_memset(key.remote_addr, 0, sizeof(key.remote_addr));
+		/* The server's key is its own port; the peer is just a client,
+		 * so its address is not even read. */
 		key.local_port = lport;
 	} else {
+		read_addrs(sk, local, key.remote_addr, &lport, &rport, &family);
 		key.remote_port = rport;
 	}
 
@@ -468,7 +469,11 @@ static __always_inline void start_request(struct sock *sk, struct conn *c, __u8 
 	c->phase = PHASE_REQUEST;
 	c->status = 0;
 	__builtin_memset(c->path, 0, sizeof(c->path));
-	remember_endpoint(sk, c->cgroup_id, c->role);
+	/* Once per connection: keep-alive requests need no map lookup here. */
+	if (!c->endpoint_known) {
+		remember_endpoint(sk, c->cgroup_id, c->role);
+		c->endpoint_known = 1;
+	}
 	n = read_head(sk, dir, len, head);
 	if (!n) {
 		c->method = SEISMO_METHOD_NONE;

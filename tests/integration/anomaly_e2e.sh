@@ -61,7 +61,11 @@ on_exit "kill $load"
 # Persistence (FOR) + two intervals, plus one interval of slack for the
 # first slow requests to complete.
 deadline=$(python3 -c "print($FOR + 3 * $INTERVAL)")
-wait_until 30 has_event firing || fail "no firing event within 30 s of the step"
+wait_until 30 has_event firing || {
+	grep -E "anomaly|unusable|ignoring" "$T/agent.log" | tail -n 20
+	curl -s "http://127.0.0.1:$PORT_AGENT/api/v1/services"
+	fail "no firing event within 30 s of the step"
+}
 fired=$(event_of firing)
 log "first firing latency event: $fired"
 read -r severity value expected exemplars observed starts metric <<<"$fired"

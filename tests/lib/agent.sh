@@ -162,10 +162,10 @@ start_agent() {
 	shift
 	need_free_port "$port"
 	# The agent keeps baselines in its state_dir: never the node's
-	# /var/lib/seismo. Tests with their own config set state_dir there.
-	if [[ " $* " != *" --config "* ]]; then
-		echo "state_dir: $T/state" >"$T/agent-default.yaml"
-		set -- --config "$T/agent-default.yaml" "$@"
+	# /var/lib/seismo, always the test's own (--state-dir overrides a config).
+	if [[ " $* " != *" --state-dir "* ]]; then
+		mkdir -p "$T/state"
+		set -- --state-dir "$T/state" "$@"
 	fi
 	start_bg "$T/agent.log" "$SEISMO" agent --listen "127.0.0.1:$port" "$@"
 	AGENT_PID=$PID
