@@ -358,6 +358,34 @@ static int needs_update(const struct nflog_entry *e, const uint64_t *firing, siz
 	return e->ts <= now_ms - repeat_ms;
 }
 
+/*
+ * A notification that failed for good was never told: forget it, so the
+ * next flush of the group tries again (Alertmanager updates its log only on
+ * success).
+ */
+static void forget_notification(void *arg, const char *group_key, const char *receiver,
+				size_t integ)
+{
+	struct corr_dispatch *d = arg;
+
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < d->n_groups; i++) {
+		struct aggr_group *g = d->groups[i];
+		if (strcmp(g->key, group_key) || strcmp(g->receiver->name, receiver) ||
+		    integ >= g->receiver->n_integ)
+			continue;
+		nflog_clear(&g->log[integ]);
+		if (d->nflog.save) {
+			/* An empty entry dated 0: as good as none, and older than any repeat. */
+			char *k = nflog_key(g, integ);
+			if (k)
+				d->nflog.save(d->nflog.arg, k, NULL, 0, NULL, 0, 0);
+			free(k);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
 static struct corr_notification *make_notification(const struct aggr_group *g,
 						   const struct corr_integration *in,
 						   struct corr_alert *const *alerts,
@@ -371,6 +399,7 @@ static struct corr_notification *make_notification(const struct aggr_group *g,
 	nt->integ = in;
 	nt->now_ms = now_ms;
 	nt->group_interval_ms = g->route->group_interval_ms;
+	nt->integ_index = (size_t)(in - g->receiver->integ);
 	nt->alerts = calloc(n + 1, sizeof(*nt->alerts));
 	nt->group_key = strdup(g->key);
 	if (!nt->alerts || !nt->group_key ||
@@ -423,6 +452,8 @@ static void flush_integration(struct corr_dispatch *d, struct aggr_group *g, siz
 			log_error("dispatch: out of memory notifying %s", g->receiver->name);
 			goto out;
 		}
+		note->on_failure = forget_notification;
+		note->on_failure_arg = d;
 		log_info("dispatch: notify %s (%s) group %s: %zu firing, %zu resolved",
 			 g->receiver->name, corr_integration_kind_name(in->kind), g->key, nf, nr);
 		corr_notifier_enqueue(d->nt, note);

@@ -290,6 +290,10 @@ struct outgoing {
 	char *body;
 	int attempts;
 	int64_t next_ms;
+	char *group_key;
+	size_t integ_index;
+	void (*on_failure)(void *arg, const char *group_key, const char *receiver, size_t integ);
+	void *on_failure_arg;
 };
 
 struct corr_notifier {
@@ -306,6 +310,7 @@ struct corr_notifier {
 
 static void outgoing_free(struct outgoing *o)
 {
+	free(o->group_key);
 	free(o->receiver);
 	free(o->url);
 	free(o->body);
@@ -409,6 +414,10 @@ static void *sender_main(void *arg)
 			log_error("notify: %s (%s) to %s failed after %d attempts: %s",
 				  o->receiver, corr_integration_kind_name(o->kind), o->url,
 				  o->attempts, err);
+			/* Not under our lock: the callback takes the dispatcher's. */
+			if (o->on_failure)
+				o->on_failure(o->on_failure_arg, o->group_key, o->receiver,
+					      o->integ_index);
 			done = 1;
 		} else if (!done) {
 			corr_metrics_add(&nt->metrics->notification_retries[o->kind], 1);
@@ -472,6 +481,12 @@ void corr_notifier_enqueue(struct corr_notifier *nt, struct corr_notification *n
 		return;
 	}
 	o->kind = n->integ->kind;
+	o->integ_index = n->integ_index;
+	o->on_failure = n->on_failure;
+	o->on_failure_arg = n->on_failure_arg;
+	o->group_key = strdup(n->group_key);
+	if (!o->group_key)
+		o->on_failure = NULL;
 	corr_notification_free(n);
 	pthread_mutex_lock(&nt->lock);
 	struct outgoing **pp = &nt->head;

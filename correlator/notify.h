@@ -22,6 +22,14 @@ struct corr_notification {
 	size_t n_alerts;
 	int64_t now_ms;
 	int64_t group_interval_ms;
+	/*
+	 * Called from the sender thread when delivery failed for good, with
+	 * the group key and the integration's position in its receiver, so
+	 * the sender of the notification can forget it was sent.
+	 */
+	void (*on_failure)(void *arg, const char *group_key, const char *receiver, size_t integ);
+	void *on_failure_arg;
+	size_t integ_index;
 };
 
 void corr_notification_free(struct corr_notification *n);

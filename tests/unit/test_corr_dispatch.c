@@ -327,6 +327,10 @@ static void failing_receiver_is_retried_and_counted(void **state)
 	assert_int_equal(tick(&w, 11), 3); /* notify_attempts = 3 */
 	assert_int_equal(w.metrics.notifications_failed[CORR_INTEG_WEBHOOK], 1);
 	assert_int_equal(w.metrics.notification_retries[CORR_INTEG_WEBHOOK], 2);
+	/* Never delivered, so not logged as told: the next group_interval tries again. */
+	assert_int_equal(tick(&w, 200), 0);
+	assert_int_equal(tick(&w, 311), 3);
+	assert_int_equal(w.metrics.notifications_failed[CORR_INTEG_WEBHOOK], 2);
 	world_close(&w);
 }
 
