@@ -710,7 +710,7 @@ static void set_defaults(struct corr_config *cfg)
 
 static int fill_string_defaults(struct corr_config *cfg)
 {
-	if (!cfg->listen && !(cfg->listen = strdup("127.0.0.1:9095")))
+	if (!cfg->listen && !(cfg->listen = strdup("127.0.0.1:9465")))
 		return -1;
 	if (!cfg->db_path && !(cfg->db_path = strdup("seismo-correlator.db")))
 		return -1;

@@ -29,7 +29,7 @@ static void usage(FILE *out)
 		"  -c, --config FILE     YAML config: Alertmanager's route/inhibit_rules/receivers\n"
 		"                        plus a 'seismo:' section (see docs/correlator.md);\n"
 		"                        without one, nothing is notified (a 'null' receiver)\n"
-		"  -l, --listen ADDR     HOST:PORT to serve on (default 127.0.0.1:9095)\n"
+		"  -l, --listen ADDR     HOST:PORT to serve on (default 127.0.0.1:9465)\n"
 		"  -d, --db PATH         SQLite database (default seismo-correlator.db)\n"
 		"  -t, --token-file FILE bearer token agents must send (overrides the config)\n"
 		"      --check-config    load and validate the config, then exit\n"
