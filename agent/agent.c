@@ -52,6 +52,10 @@ struct agent {
 	char state_path[300];    /* baselines across restarts; "" = not kept */
 	double state_saved_at;
 	double chaos_swept_at;
+	bool threshold_warned;
+	/* (cgroup, port) -> service name of kernel samples, for one interval:
+	 * a sample must not cost a service resolution each. */
+	struct hashmap *sample_names;
 	uint64_t events_total;
 	double interval_now;     /* epoch seconds of the interval being judged */
 	double interval_len;
@@ -121,6 +125,10 @@ static void forget_series(void *ctx, const struct seismo_hist_key *key)
 	struct agent *a = ctx;
 
 	collector_forget(a->collector, key);
+	/* Its sampling threshold goes too (rewritten next interval if another
+	 * series of the same service and port is still alive). */
+	if (key->role == SEISMO_ROLE_SERVER)
+		collector_clear_threshold(a->collector, key->cgroup_id, key->local_port);
 }
 
 /* --- what the HTTP endpoint shows ---------------------------------------------------- */
@@ -292,17 +300,57 @@ static void save_state(struct agent *a, bool now)
 	state_save(a->detector, a->state_path);
 }
 
+struct sample_name_key {
+	uint64_t cgroup_id;
+	uint64_t port;
+};
+
+static void free_sample_names(struct hashmap *names)
+{
+	size_t pos = 0;
+	const void *key;
+	void *value;
+
+	if (!names)
+		return;
+	while (hashmap_next(names, &pos, &key, &value))
+		free(value);
+	hashmap_free(names);
+}
+
+/* Names may change (a pod the kubelet lists now): learnt again each interval. */
+static void forget_sample_names(struct agent *a)
+{
+	free_sample_names(a->sample_names);
+	a->sample_names = hashmap_new(sizeof(struct sample_name_key));
+}
+
 static void on_sample(void *ctx, const struct seismo_sample *smp)
 {
 	struct agent *a = ctx;
-	struct service_identity id;
-	char comm[17];
-	uint16_t port = smp->role == SEISMO_ROLE_SERVER ? smp->local_port : 0;
+	struct sample_name_key key = {
+		.cgroup_id = smp->cgroup_id,
+		.port = smp->role == SEISMO_ROLE_SERVER ? smp->local_port : 0,
+	};
+	char *name = a->sample_names ? hashmap_get(a->sample_names, &key) : NULL;
 
-	memcpy(comm, smp->comm, 16);
-	comm[16] = 0;
-	services_resolve(a->services, smp->cgroup_id, port, comm, &id);
-	sampler_add(a->sampler, id.name, smp);
+	if (!name) {
+		struct service_identity id;
+		char comm[17];
+
+		memcpy(comm, smp->comm, 16);
+		comm[16] = 0;
+		services_resolve(a->services, smp->cgroup_id, (uint16_t)key.port, comm, &id);
+		name = strdup(id.name);
+		if (!name)
+			return;
+		if (!a->sample_names || hashmap_put(a->sample_names, &key, name)) {
+			sampler_add(a->sampler, name, smp);
+			free(name);
+			return;
+		}
+	}
+	sampler_add(a->sampler, name, smp);
 }
 
 static void keep_event(struct agent *a, json_t *event)
@@ -368,7 +416,13 @@ static void apply_threshold(void *ctx, const struct series *s)
 		return;
 	double limit = *seconds > cfg->sampling.min_latency ? *seconds : cfg->sampling.min_latency;
 	th.latency_ns = (uint64_t)(limit * 1e9);
-	collector_set_threshold(t->agent->collector, s->key.cgroup_id, s->key.local_port, &th);
+	int err = collector_set_threshold(t->agent->collector, s->key.cgroup_id, s->key.local_port,
+					  &th);
+	if (err && !t->agent->threshold_warned) {
+		log_warn("cannot write a sampling threshold into the kernel (%s): services "
+			 "without one are sampled only on errors", strerror(-err));
+		t->agent->threshold_warned = true;
+	}
 }
 
 /* Writes each service's sampling threshold (from its baseline) into the kernel. */
@@ -468,7 +522,8 @@ static int setup_judgement(struct agent *a)
 	a->detector = detector_new(d, on_event, a);
 	a->sampler = sampler_new();
 	a->recent_events = json_array();
-	if (!a->detector || !a->sampler || !a->recent_events)
+	a->sample_names = hashmap_new(sizeof(struct sample_name_key));
+	if (!a->detector || !a->sampler || !a->recent_events || !a->sample_names)
 		return -1;
 	load_state(a);
 	if (!cfg->correlator.url[0]) {
@@ -500,17 +555,20 @@ static void run_interval(struct agent *a, double interval)
 	const struct summary *sums;
 	int n;
 
-	if (collector_read(a->collector, on_delta, a))
-		log_warn("reading the histogram map failed: %s", strerror(errno));
+	int err = collector_read(a->collector, on_delta, a);
+	if (err)
+		log_warn("reading the histogram map failed: %s", strerror(-err));
+	/* Expire before closing: the summaries point into the series. */
+	registry_expire(a->registry, monotonic_now(), a->cfg.series_ttl, forget_series, a);
 	n = registry_end_interval(a->registry, &sums);
 	if (n < 0) {
 		log_error("out of memory closing the interval");
 		return;
 	}
 	a->intervals++;
+	forget_sample_names(a);
 	judge(a, sums, n, interval);
 	publish(a, sums, n, interval);
-	registry_expire(a->registry, monotonic_now(), a->cfg.series_ttl, forget_series, a);
 	/* A chaos experiment whose seismo was SIGKILLed already passes every
 	 * packet (its end time lives in the kernel); its qdisc and filter are
 	 * removed here, once it is past its end. */
@@ -650,6 +708,7 @@ out:
 	detector_free(a.detector);
 	sampler_free(a.sampler);
 	json_decref(a.recent_events);
+	free_sample_names(a.sample_names);
 	registry_free(a.registry);
 	services_free(a.services);
 	collector_close(a.collector);

@@ -67,9 +67,9 @@ static int ensure_mounted(const char *path, const char *type, long magic)
 		return 0;
 	if (mount(type, path, type, 0, NULL)) {
 		int err = errno;
-		log_error("%s is not mounted at %s and mounting it failed: %s "
-			  "(mount it with: mount -t %s nodev %s)",
-			  type, path, strerror(err), type, path);
+		log_warn("%s is not mounted at %s and mounting it failed: %s "
+			 "(mount it with: mount -t %s nodev %s)",
+			 type, path, strerror(err), type, path);
 		return -err;
 	}
 	log_info("mounted %s at %s", type, path);
@@ -253,12 +253,11 @@ int collector_open(struct collector **out, const struct collector_options *opts)
 		err = -ENOMEM;
 		goto fail;
 	}
-	err = ensure_mounted("/sys/kernel/tracing", "tracefs", TRACEFS_MAGIC_VAL);
-	if (err)
-		goto fail;
-	err = ensure_mounted("/sys/fs/bpf", "bpf", BPF_FS_MAGIC_VAL);
-	if (err)
-		goto fail;
+	/* Neither is needed by tp_btf/fexit programs themselves: tracefs serves
+	 * the tools one debugs with, bpffs the chaos pins the agent sweeps. A
+	 * failed mount is worth a warning, not a refusal to run. */
+	ensure_mounted("/sys/kernel/tracing", "tracefs", TRACEFS_MAGIC_VAL);
+	ensure_mounted("/sys/fs/bpf", "bpf", BPF_FS_MAGIC_VAL);
 	err = open_best_variant(c, opts);
 	if (err)
 		goto fail;
@@ -313,21 +312,27 @@ const char *collector_hook(const struct collector *c)
 
 /* delta = now - before; bucket counters are 32-bit and may wrap. A count
  * that went down means the kernel entry was deleted and made again (another
- * agent instance forgot it, or it was evicted): then everything in it is new. */
+ * agent instance forgot it, or it was evicted): then everything in it is new.
+ * The kernel adds to count before the bucket, so a read can fall between the
+ * two: buckets are compared whatever count did, or a trailing bucket
+ * increment would be lost. Returns whether anything changed. */
 static bool hist_delta(const struct seismo_hist *now, const struct seismo_hist *before,
 		       struct seismo_hist *delta)
 {
+	bool changed;
+
 	if (now->count < before->count) {
 		*delta = *now;
-		return delta->count > 0;
+		return true;
 	}
 	delta->count = now->count - before->count;
 	delta->sum_ns = now->sum_ns - before->sum_ns;
-	if (!delta->count)
-		return false;
-	for (int i = 0; i < SEISMO_HIST_BUCKETS; i++)
+	changed = delta->count != 0;
+	for (int i = 0; i < SEISMO_HIST_BUCKETS; i++) {
 		delta->buckets[i] = now->buckets[i] - before->buckets[i];
-	return true;
+		changed |= delta->buckets[i] != 0;
+	}
+	return changed;
 }
 
 int collector_read(struct collector *c, collector_delta_fn fn, void *ctx)
@@ -480,6 +485,15 @@ int collector_set_threshold(struct collector *c, uint64_t cgroup_id, uint16_t po
 	return 0;
 }
 
+int collector_clear_threshold(struct collector *c, uint64_t cgroup_id, uint16_t port)
+{
+	struct seismo_endpoint_key key = { .cgroup_id = cgroup_id, .local_port = port };
+
+	if (bpf_map_delete_elem(bpf_map__fd(c->skel->maps.thresholds), &key) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 int collector_poll_samples(struct collector *c, int timeout_ms, collector_sample_fn fn, void *ctx)
 {
 	c->sample_fn = fn;
@@ -487,10 +501,13 @@ int collector_poll_samples(struct collector *c, int timeout_ms, collector_sample
 	return ring_buffer__poll(c->ring, timeout_ms);
 }
 
-double collector_quantile(const uint32_t *buckets, uint64_t total, double q)
+double collector_quantile(const uint32_t *buckets, double q)
 {
-	uint64_t rank, seen = 0;
+	uint64_t total = 0, rank, seen = 0;
 
+	/* The buckets' own total: the request count can run ahead of them. */
+	for (uint32_t b = 0; b < SEISMO_HIST_BUCKETS; b++)
+		total += buckets[b];
 	if (!total)
 		return NAN;
 	/* The smallest value with at least q of the counts at or below it. */
@@ -505,5 +522,5 @@ double collector_quantile(const uint32_t *buckets, uint64_t total, double q)
 			return (lo + hi) / 2 / 1e9;
 		}
 	}
-	return (double)seismo_hist_lower_ns(SEISMO_HIST_BUCKETS - 1) / 1e9;
+	return NAN; /* not reached: seen ends at total */
 }

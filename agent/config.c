@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,6 +72,29 @@ static int parse_buckets(struct yamlcfg *y, yaml_node_t *node, struct config *cf
 	return 0;
 }
 
+/* A Prometheus label name the agent does not set itself (team, app and
+ * namespace are the exceptions a rule may give). */
+static int check_label_name(struct yamlcfg *y, yaml_node_t *node, const char *name)
+{
+	static const char *const reserved[] = { "service", "pod", "container", "method",
+						"status", "protocol", "peer", "peer_service",
+						"le", "quantile", "role", NULL };
+
+	if (!(isalpha((unsigned char)name[0]) || name[0] == '_'))
+		return yamlcfg_fail(y, node, "label name '%s' must start with a letter or _", name);
+	for (const char *c = name; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '_')
+			return yamlcfg_fail(y, node,
+					    "label name '%s' may hold only letters, digits and _",
+					    name);
+	if (!strncmp(name, "__", 2))
+		return yamlcfg_fail(y, node, "label names starting with __ are Prometheus' own");
+	for (const char *const *r = reserved; *r; r++)
+		if (!strcmp(name, *r))
+			return yamlcfg_fail(y, node, "label '%s' is set by the agent itself", name);
+	return 0;
+}
+
 static int parse_service(struct yamlcfg *y, yaml_node_t *node, struct config_service *svc)
 {
 	static const char *const keys[] = { "name", "match", "labels", NULL };
@@ -107,10 +131,12 @@ static int parse_service(struct yamlcfg *y, yaml_node_t *node, struct config_ser
 		if (svc->n_labels == CONFIG_MAX_LABELS)
 			return yamlcfg_fail(y, labels, "at most %d labels", CONFIG_MAX_LABELS);
 		l = &svc->labels[svc->n_labels++];
-		if (yamlcfg_string(y, yaml_document_get_node(&y->doc, p->key), l->name,
-				   sizeof(l->name)) ||
+		yaml_node_t *kn = yaml_document_get_node(&y->doc, p->key);
+		if (yamlcfg_string(y, kn, l->name, sizeof(l->name)) ||
 		    yamlcfg_string(y, yaml_document_get_node(&y->doc, p->value), l->value,
 				   sizeof(l->value)))
+			return -1;
+		if (check_label_name(y, kn, l->name))
 			return -1;
 	}
 	return 0;
@@ -157,7 +183,9 @@ static int parse_kubernetes(struct yamlcfg *y, yaml_node_t *node, struct config 
 			      sizeof(cfg->kubernetes.ca_file)) ||
 	       yamlcfg_bool(y, yamlcfg_get(y, node, "insecure_skip_verify"),
 			    &cfg->kubernetes.insecure_skip_verify) ||
-	       yamlcfg_duration(y, yamlcfg_get(y, node, "refresh"), &cfg->kubernetes.refresh);
+	       yamlcfg_duration(y, yamlcfg_get(y, node, "refresh"), &cfg->kubernetes.refresh) ||
+	       (cfg->kubernetes.refresh < 1 &&
+		yamlcfg_fail(y, yamlcfg_get(y, node, "refresh"), "refresh must be at least 1s"));
 }
 
 static int parse_sampling(struct yamlcfg *y, yaml_node_t *node, struct config *cfg)
@@ -273,6 +301,8 @@ static int parse_root(struct yamlcfg *y, struct config *cfg)
 	       yamlcfg_uint(y, yamlcfg_get(y, root, "max_connections"), 64, 1 << 24,
 			    &cfg->max_connections) ||
 	       yamlcfg_duration(y, yamlcfg_get(y, root, "series_ttl"), &cfg->series_ttl) ||
+	       (cfg->series_ttl < 10 &&
+		yamlcfg_fail(y, yamlcfg_get(y, root, "series_ttl"), "series_ttl must be at least 10s")) ||
 	       yamlcfg_bool(y, yamlcfg_get(y, root, "bpf_stats"), &cfg->bpf_stats) ||
 	       parse_kubernetes(y, yamlcfg_get(y, root, "kubernetes"), cfg) ||
 	       parse_sampling(y, yamlcfg_get(y, root, "sampling"), cfg) ||

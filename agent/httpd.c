@@ -126,11 +126,40 @@ static int parse_listen(const char *listen, struct sockaddr_in6 *sa)
 	return 0;
 }
 
+static struct MHD_Daemon *start_daemon(struct httpd *h, const struct sockaddr *sa,
+					unsigned extra_flags)
+{
+	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | extra_flags, 0,
+				NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, sa,
+				MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_CONNECTION_LIMIT, 64U,
+				MHD_OPTION_END);
+}
+
+/* The IPv4 form of a v4-mapped or any address, for hosts booted without IPv6. */
+static bool ipv4_of(const struct sockaddr_in6 *sa6, struct sockaddr_in *sa4)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	memset(sa4, 0, sizeof(*sa4));
+	sa4->sin_family = AF_INET;
+	sa4->sin_port = sa6->sin6_port;
+	if (IN6_IS_ADDR_UNSPECIFIED(&sa6->sin6_addr)) {
+		sa4->sin_addr.s_addr = htonl(INADDR_ANY);
+		return true;
+	}
+	if (memcmp(sa6->sin6_addr.s6_addr, v4mapped, 12))
+		return false;
+	memcpy(&sa4->sin_addr, &sa6->sin6_addr.s6_addr[12], 4);
+	return true;
+}
+
 struct httpd *httpd_start(const char *listen)
 {
 	struct sockaddr_in6 sa;
+	struct sockaddr_in sa4;
 	struct httpd *h;
 	const union MHD_DaemonInfo *info;
+	int err;
 
 	if (parse_listen(listen, &sa)) {
 		log_error("listen address '%s' is not host:port", listen);
@@ -143,14 +172,17 @@ struct httpd *httpd_start(const char *listen)
 	h->snaps[SNAP_METRICS] = (struct snapshot){ .path = "/metrics", .type = "text/plain; version=0.0.4" };
 	h->snaps[SNAP_SERVICES] = (struct snapshot){ .path = "/api/v1/services", .type = "application/json" };
 	h->snaps[SNAP_EVENTS] = (struct snapshot){ .path = "/api/v1/events", .type = "application/json" };
-	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_DUAL_STACK |
-					     MHD_USE_ERROR_LOG,
-				     0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, &sa,
-				     MHD_OPTION_CONNECTION_TIMEOUT, 10U,
-				     MHD_OPTION_CONNECTION_LIMIT, 64U, MHD_OPTION_END);
+	h->daemon = start_daemon(h, (const struct sockaddr *)&sa, MHD_USE_DUAL_STACK);
+	err = errno;
+	/* A kernel booted with ipv6.disable=1 has no AF_INET6 sockets at all. */
+	if (!h->daemon && ipv4_of(&sa, &sa4)) {
+		h->daemon = start_daemon(h, (const struct sockaddr *)&sa4, 0);
+		if (!h->daemon)
+			err = errno;
+	}
 	if (!h->daemon) {
-		log_error("cannot serve HTTP on %s: %s (is the port in use?)", listen,
-			  strerror(errno));
+		log_error("cannot serve HTTP on %s: %s (is the port in use?)", listen, strerror(err));
+		pthread_mutex_destroy(&h->lock);
 		free(h);
 		return NULL;
 	}

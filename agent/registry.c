@@ -18,6 +18,10 @@ struct registry {
 	struct hashmap *open;
 	struct summary *closed; /* the last closed interval's summaries */
 	int n_closed;
+	/* Totals of expired series, by label-set hash (struct merged): added to
+	 * live series with the same labels so merged counters never go down;
+	 * dropped once no live series has those labels. */
+	struct hashmap *retired;
 };
 
 /* Summaries are keyed by role + service name + peer. */
@@ -75,6 +79,61 @@ void registry_escape(const char *in, char *out, size_t size)
 	out[o] = 0;
 }
 
+/* Series sharing a label set (two ports, two cgroups of one service) are
+ * merged before printing: Prometheus forbids duplicate label sets. */
+struct merged {
+	char labels[1024];
+	uint8_t role;
+	uint64_t count, sum_ns;
+	uint64_t *le;
+};
+
+static void series_labels(const struct series *s, char *out, size_t size);
+
+static void free_merged_map(struct hashmap *m)
+{
+	size_t pos = 0;
+	const void *key;
+	void *value;
+
+	if (!m)
+		return;
+	while (hashmap_next(m, &pos, &key, &value)) {
+		free(((struct merged *)value)->le);
+		free(value);
+	}
+	hashmap_free(m);
+}
+
+/* The merged entry for labels in m, made empty if new; NULL on ENOMEM. */
+static struct merged *merged_get(struct hashmap *m, const char *labels, uint8_t role, int nb)
+{
+	uint64_t h = hashmap_hash_bytes(labels, strlen(labels));
+	struct merged *e = hashmap_get(m, &h);
+
+	if (e)
+		return e;
+	e = calloc(1, sizeof(*e));
+	if (!e || !(e->le = calloc((size_t)nb, sizeof(*e->le))) || hashmap_put(m, &h, e)) {
+		if (e)
+			free(e->le);
+		free(e);
+		return NULL;
+	}
+	snprintf(e->labels, sizeof(e->labels), "%s", labels);
+	e->role = role;
+	return e;
+}
+
+static void merged_add(struct merged *m, uint64_t count, uint64_t sum_ns, const uint64_t *le,
+		       int nb)
+{
+	m->count += count;
+	m->sum_ns += sum_ns;
+	for (int i = 0; i < nb; i++)
+		m->le[i] += le[i];
+}
+
 struct registry *registry_new(const struct config *cfg, registry_resolve_fn resolve, void *ctx)
 {
 	struct registry *r = calloc(1, sizeof(*r));
@@ -86,7 +145,8 @@ struct registry *registry_new(const struct config *cfg, registry_resolve_fn reso
 	r->resolve_ctx = ctx;
 	r->series = hashmap_new(sizeof(struct seismo_hist_key));
 	r->open = hashmap_new(sizeof(struct summary_key));
-	if (!r->series || !r->open) {
+	r->retired = hashmap_new(sizeof(uint64_t));
+	if (!r->series || !r->open || !r->retired) {
 		registry_free(r);
 		return NULL;
 	}
@@ -124,30 +184,37 @@ void registry_free(struct registry *r)
 		hashmap_free(r->open);
 	}
 	free_summaries(r->closed, r->n_closed);
+	free_merged_map(r->retired);
 	free(r);
 }
 
-/* A callee on this node (loopback) is named after the service listening on
- * its port. Runs once per interval, over the series still unnamed. */
+/* A callee on loopback is named after the service listening on its port in
+ * the same network namespace. The series do not carry the namespace, so:
+ * a caller in a pod matches only servers in its own pod (each pod has its
+ * own loopback); a caller on the host matches any server (a host process,
+ * or a hostNetwork pod, which shares the host's loopback). Runs once per
+ * interval, over the series still unnamed. */
 static void name_local_peers(struct registry *r)
 {
-	const char *by_port[65536] = { 0 };
-	size_t pos = 0;
+	size_t pos = 0, pos2;
 	const void *key;
-	void *value;
+	void *value, *value2;
 
 	while (hashmap_next(r->series, &pos, &key, &value)) {
-		const struct series *s = value;
-		if (s->key.role == SEISMO_ROLE_SERVER)
-			by_port[s->key.local_port] = s->id.name;
-	}
-	pos = 0;
-	while (hashmap_next(r->series, &pos, &key, &value)) {
-		struct series *s = value;
-		const char *name = by_port[s->key.remote_port];
-		if (s->key.role == SEISMO_ROLE_CLIENT && !s->peer_service[0] && name &&
-		    is_loopback(s->key.remote_addr))
-			snprintf(s->peer_service, sizeof(s->peer_service), "%s", name);
+		struct series *c = value;
+		if (c->key.role != SEISMO_ROLE_CLIENT || c->peer_service[0] ||
+		    !is_loopback(c->key.remote_addr))
+			continue;
+		pos2 = 0;
+		while (hashmap_next(r->series, &pos2, &key, &value2)) {
+			const struct series *srv = value2;
+			if (srv->key.role == SEISMO_ROLE_SERVER &&
+			    srv->key.local_port == c->key.remote_port &&
+			    (!c->id.pod_uid[0] || !strcmp(srv->id.pod_uid, c->id.pod_uid))) {
+				snprintf(c->peer_service, sizeof(c->peer_service), "%s", srv->id.name);
+				break;
+			}
+		}
 	}
 }
 
@@ -176,9 +243,11 @@ static struct series *series_get(struct registry *r, const struct seismo_hist_ke
 static struct summary *summary_get(struct registry *r, const struct series *s)
 {
 	char text[512];
-	struct summary_key k = { .role = s->key.role };
+	struct summary_key k;
 	struct summary *sum;
 
+	memset(&k, 0, sizeof(k)); /* padding is hashed too */
+	k.role = s->key.role;
 	snprintf(text, sizeof(text), "%s|%s", s->id.name, s->peer);
 	k.hash = hashmap_hash_bytes(text, strlen(text));
 	sum = hashmap_get(r->open, &k);
@@ -248,9 +317,16 @@ int registry_end_interval(struct registry *r, const struct summary **out)
 	void *value;
 	struct summary *closed;
 
+	/* A pod the kubelet did not list yet is asked about again. */
+	while (hashmap_next(r->series, &pos, &key, &value)) {
+		struct series *s = value;
+		if (s->id.provisional)
+			r->resolve(r->resolve_ctx, &s->key, &s->id);
+	}
 	name_local_peers(r);
 	/* Every known series' service gets a summary, idle ones too: a service
 	 * whose traffic stopped is news, not silence. */
+	pos = 0;
 	while (hashmap_next(r->series, &pos, &key, &value))
 		summary_get(r, value);
 	n = hashmap_size(r->open);
@@ -261,9 +337,9 @@ int registry_end_interval(struct registry *r, const struct summary **out)
 	while (hashmap_next(r->open, &pos, &key, &value)) {
 		struct summary *s = value;
 		snprintf(s->peer_service, sizeof(s->peer_service), "%s", s->origin->peer_service);
-		s->p50 = collector_quantile(s->fine, s->requests, 0.50);
-		s->p90 = collector_quantile(s->fine, s->requests, 0.90);
-		s->p99 = collector_quantile(s->fine, s->requests, 0.99);
+		s->p50 = collector_quantile(s->fine, 0.50);
+		s->p90 = collector_quantile(s->fine, 0.90);
+		s->p99 = collector_quantile(s->fine, 0.99);
 		free(s->fine);
 		s->fine = NULL;
 		closed[i++] = *s;
@@ -303,10 +379,15 @@ void registry_expire(struct registry *r, double now, double ttl,
 	for (size_t i = 0; i < n; i++) {
 		struct series *s = hashmap_del(r->series, &gone[i]);
 		forget(ctx, &gone[i]);
-		if (s) {
-			free(s->le);
-			free(s);
-		}
+		if (!s)
+			continue;
+		char labels[1024];
+		series_labels(s, labels, sizeof(labels));
+		struct merged *m = merged_get(r->retired, labels, s->key.role, r->cfg->n_buckets);
+		if (m)
+			merged_add(m, s->count, s->sum_ns, s->le, r->cfg->n_buckets);
+		free(s->le);
+		free(s);
 	}
 	free(gone);
 }
@@ -367,53 +448,51 @@ static void series_labels(const struct series *s, char *out, size_t size)
 		out[size - 1] = 0;
 }
 
-/* Series sharing a label set (two ports, two cgroups of one service) are
- * merged before printing: Prometheus forbids duplicate label sets. */
-struct merged {
-	char labels[1024];
-	uint8_t role;
-	uint64_t count, sum_ns;
-	uint64_t *le;
-};
-
 static void write_family(struct registry *r, FILE *out, uint8_t role, const char *name,
 			 const char *help_hist, const char *help_total)
 {
 	struct hashmap *byset = hashmap_new(sizeof(uint64_t));
 	int nb = r->cfg->n_buckets;
-	size_t pos = 0;
+	size_t pos = 0, n_gone = 0;
 	const void *key;
 	void *value;
+	uint64_t *gone;
 
 	if (!byset)
 		return;
 	while (hashmap_next(r->series, &pos, &key, &value)) {
 		const struct series *s = value;
 		char labels[1024];
-		uint64_t h;
 		struct merged *m;
 
 		if (s->key.role != role)
 			continue;
 		series_labels(s, labels, sizeof(labels));
-		h = hashmap_hash_bytes(labels, strlen(labels));
-		m = hashmap_get(byset, &h);
-		if (!m) {
-			m = calloc(1, sizeof(*m));
-			if (!m || !(m->le = calloc((size_t)nb, sizeof(*m->le))) ||
-			    hashmap_put(byset, &h, m)) {
-				if (m)
-					free(m->le);
-				free(m);
-				continue;
-			}
-			snprintf(m->labels, sizeof(m->labels), "%s", labels);
-		}
-		m->count += s->count;
-		m->sum_ns += s->sum_ns;
-		for (int i = 0; i < nb; i++)
-			m->le[i] += s->le[i];
+		m = merged_get(byset, labels, role, nb);
+		if (m)
+			merged_add(m, s->count, s->sum_ns, s->le, nb);
 	}
+	/* Expired series still count where their label set lives on. */
+	gone = calloc(hashmap_size(r->retired) + 1, sizeof(*gone));
+	pos = 0;
+	while (gone && hashmap_next(r->retired, &pos, &key, &value)) {
+		const struct merged *old = value;
+		struct merged *live = hashmap_get(byset, key);
+		if (old->role != role)
+			continue;
+		if (live)
+			merged_add(live, old->count, old->sum_ns, old->le, nb);
+		else
+			gone[n_gone++] = *(const uint64_t *)key;
+	}
+	for (size_t i = 0; i < n_gone; i++) {
+		struct merged *old = hashmap_del(r->retired, &gone[i]);
+		if (old) {
+			free(old->le);
+			free(old);
+		}
+	}
+	free(gone);
 
 	fprintf(out, "# HELP %s_seconds %s\n# TYPE %s_seconds histogram\n", name, help_hist, name);
 	pos = 0;

@@ -54,7 +54,8 @@ void registry_free(struct registry *r);
 void registry_add(struct registry *r, const struct seismo_hist_key *key,
 		  const struct seismo_hist *delta, double now);
 /* Closes the interval: builds the summaries of what was added since the
- * previous call. Returns how many; *out stays valid until the next call. */
+ * previous call. Returns how many; *out stays valid until the next call of
+ * registry_end_interval or registry_expire (summaries point into series). */
 int registry_end_interval(struct registry *r, const struct summary **out);
 
 /* Series idle for longer than ttl seconds: calls forget for each, then drops it. */

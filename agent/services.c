@@ -26,8 +26,7 @@ struct services {
 	struct hashmap *paths; /* cgroup id -> char* path relative to the mount */
 	time_t last_scan;
 	bool kubernetes;
-	char *podlist; /* last kubelet /pods body */
-	size_t podlist_len;
+	json_t *pods; /* last kubelet /pods document, parsed once per refresh */
 	time_t podlist_at;
 };
 
@@ -286,20 +285,14 @@ static void container_name(json_t *pod, const char *id, char *out, size_t size)
 	}
 }
 
-int services_apply_podlist(const char *json, size_t len, struct service_identity *out)
+/* Fills out from the pod whose UID is out->pod_uid. 0 if found. */
+static int apply_pods(json_t *doc, struct service_identity *out)
 {
 	static const char *const app_keys[] = { "app.kubernetes.io/name", "app", "k8s-app", NULL };
 	static const char *const team_keys[] = { "team", "app.kubernetes.io/part-of", NULL };
-	json_error_t error;
-	json_t *doc = json_loadb(json, len, 0, &error), *items, *pod;
+	json_t *items = json_object_get(doc, "items"), *pod;
 	size_t i;
-	int rc = -ENOENT;
 
-	if (!doc) {
-		log_warn("kubelet pod list is not JSON: %s (line %d)", error.text, error.line);
-		return -EINVAL;
-	}
-	items = json_object_get(doc, "items");
 	json_array_foreach(items, i, pod) {
 		json_t *meta = json_object_get(pod, "metadata");
 		const char *uid = json_string_value(json_object_get(meta, "uid"));
@@ -319,9 +312,22 @@ int services_apply_podlist(const char *json, size_t len, struct service_identity
 			owner_name(meta, out->pod, out->name, sizeof(out->name));
 		if (out->container_id[0])
 			container_name(pod, out->container_id, out->container, sizeof(out->container));
-		rc = 0;
-		break;
+		return 0;
 	}
+	return -ENOENT;
+}
+
+int services_apply_podlist(const char *json, size_t len, struct service_identity *out)
+{
+	json_error_t error;
+	json_t *doc = json_loadb(json, len, 0, &error);
+	int rc;
+
+	if (!doc) {
+		log_warn("kubelet pod list is not JSON: %s (line %d)", error.text, error.line);
+		return -EINVAL;
+	}
+	rc = apply_pods(doc, out);
 	json_decref(doc);
 	return rc;
 }
@@ -346,7 +352,11 @@ static size_t collect(char *ptr, size_t size, size_t n, void *user)
 	return add;
 }
 
-static void refresh_podlist(struct services *s)
+/* Fetches the kubelet's pod list: every `refresh`, or sooner (at most every
+ * MISS_REFRESH_S) when a pod is not in it yet. */
+#define MISS_REFRESH_S 5
+
+static void refresh_podlist(struct services *s, bool missing)
 {
 	const struct config *cfg = s->cfg;
 	struct curl_slist *headers = NULL;
@@ -357,7 +367,9 @@ static void refresh_podlist(struct services *s)
 	CURLcode rc;
 	long status = 0;
 
-	if (time(NULL) - s->podlist_at < (time_t)cfg->kubernetes.refresh)
+	time_t age = time(NULL) - s->podlist_at;
+
+	if (age < (time_t)cfg->kubernetes.refresh && !(missing && age >= MISS_REFRESH_S))
 		return;
 	s->podlist_at = time(NULL);
 	curl = curl_easy_init();
@@ -393,9 +405,16 @@ static void refresh_podlist(struct services *s)
 			 status);
 		free(body.data);
 	} else {
-		free(s->podlist);
-		s->podlist = body.data;
-		s->podlist_len = body.len;
+		json_error_t error;
+		json_t *doc = json_loadb(body.data, body.len, 0, &error);
+		if (doc) {
+			json_decref(s->pods);
+			s->pods = doc;
+		} else {
+			log_warn("kubelet pod list from %s is not JSON: %s (line %d)",
+				 cfg->kubernetes.pods_url, error.text, error.line);
+		}
+		free(body.data);
 	}
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
@@ -452,7 +471,7 @@ void services_free(struct services *s)
 	while (hashmap_next(s->paths, &pos, &key, &value))
 		free(value);
 	hashmap_free(s->paths);
-	free(s->podlist);
+	json_decref(s->pods);
 	free(s);
 }
 
@@ -465,12 +484,19 @@ void services_resolve(struct services *s, uint64_t cgroup_id, uint16_t port, con
 	memset(out, 0, sizeof(*out));
 	out->source = services_parse_cgroup(path ? path : "", out);
 	if (out->source == SERVICE_KUBERNETES && s->kubernetes) {
-		refresh_podlist(s);
-		if (s->podlist)
-			services_apply_podlist(s->podlist, s->podlist_len, out);
+		refresh_podlist(s, false);
+		if (!s->pods || apply_pods(s->pods, out)) {
+			refresh_podlist(s, true);
+			if (s->pods)
+				apply_pods(s->pods, out);
+		}
 	}
-	if (out->source == SERVICE_KUBERNETES && !out->name[0])
-		snprintf(out->name, sizeof(out->name), "pod-%.8s", out->pod_uid);
+	if (out->source == SERVICE_KUBERNETES && !out->pod[0]) {
+		/* Not in the pod list yet: named by UID for now, asked again. */
+		if (!out->name[0])
+			snprintf(out->name, sizeof(out->name), "pod-%.8s", out->pod_uid);
+		out->provisional = s->kubernetes;
+	}
 	if (out->source == SERVICE_PROCESS) {
 		/* Process name + listening port; a service's outbound calls (port 0)
 		 * carry just the name. */

@@ -5,6 +5,7 @@
 #ifndef SEISMO_SERVICES_H
 #define SEISMO_SERVICES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -28,6 +29,7 @@ struct service_identity {
 	char container_id[72];
 	char cgroup[256];
 	enum service_source source;
+	bool provisional; /* a pod not in the kubelet's list yet: resolve again later */
 	struct config_label extra[CONFIG_MAX_LABELS]; /* labels from the config */
 	int n_extra;
 };

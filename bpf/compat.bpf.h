@@ -36,15 +36,15 @@
  * so the syscall's buffer argument is read where the socket tracepoint
  * fires, with no syscall hook.
  *
- * Hook choice (made by the agent at load time by probing BTF, never by
- * kernel version):
- *  - sock:sock_send_length / sock:sock_recv_length exist since Linux 6.3
- *    (commit "net: sock: add tracepoint for send recv length"); they fire
- *    once per socket transfer whatever the syscall, and tp_btf gives the
- *    struct sock directly. Preferred.
- *  - sk->sk_protocol became a full 16-bit field in 5.6 (commit bf9765145b85
- *    "sock: Make sk_protocol a 16-bit value"); BPF_CORE_READ handles both
- *    layouts by relocation.
+ * Hook choice (made by the agent at load time by probing BTF and trying,
+ * never by kernel version; docs/agent.md):
+ *  - fexit on tcp_sendmsg/tcp_recvmsg where fentry is allowed: TCP only.
+ *    tcp_recvmsg lost its nonblock argument in 5.19 (commit ec095263a965
+ *    "net: remove noblock parameter from recvmsg() entities") and addr_len
+ *    later; the flags index comes from BTF.
+ *  - else sock:sock_send_length / sock:sock_recv_length (Linux >= 6.3,
+ *    commit "net: sock: add tracepoint for send recv length"): one event per
+ *    socket transfer whatever the syscall, for every socket family.
  */
 
 #endif

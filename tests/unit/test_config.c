@@ -71,6 +71,17 @@ static void test_bad_input_names_file_and_line(void **state)
 	expect_error("services:\n  - match: { port: 80 }\n", 2, "name");
 	expect_error("services: web\n", 1, "list");
 	expect_error("- a\n- b\n", 1, "mapping");
+	/* label names Prometheus would refuse, or that the agent sets itself */
+	expect_error("services:\n  - name: web\n    match: { port: 80 }\n    labels:\n"
+		     "      cost-center: x\n", 5, "cost-center");
+	expect_error("services:\n  - name: web\n    match: { port: 80 }\n    labels:\n"
+		     "      status: x\n", 5, "set by the agent");
+	expect_error("services:\n  - name: web\n    match: { port: 80 }\n    labels:\n"
+		     "      __name__: x\n", 5, "__");
+	expect_error("kubernetes:\n  refresh: 0s\n", 2, "at least 1s");
+	expect_error("series_ttl: 1s\n", 1, "at least 10s");
+	expect_error("detector:\n  method: magic\n", 2, "seasonal-robust");
+	expect_error("correlator:\n  urll: http://x\n", 2, "urll");
 }
 
 static void test_missing_file(void **state)
