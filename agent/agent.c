@@ -53,6 +53,10 @@ struct agent {
 	double state_saved_at;
 	double chaos_swept_at;
 	bool threshold_warned;
+	struct collector_map_usage map_usage[8]; /* refreshed once a minute */
+	int n_map_usage;
+	double map_usage_at;
+	size_t map_usage_series;
 	/* (cgroup, port) -> service name of kernel samples, for one interval:
 	 * a sample must not cost a service resolution each. */
 	struct hashmap *sample_names;
@@ -136,10 +140,22 @@ static void forget_series(void *ctx, const struct seismo_hist_key *key)
 static void write_self_metrics(struct agent *a, FILE *out)
 {
 	uint64_t cnt[SEISMO_CNT_MAX];
-	struct collector_map_usage maps[8];
+	struct collector_map_usage *maps = a->map_usage;
 	struct collector_prog_stats progs[32];
-	int nmaps = collector_map_usage(a->collector, maps, 8);
 	int nprogs = collector_prog_stats(a->collector, progs, 32);
+	int nmaps;
+
+	/* Counting a map's entries walks every key (65,536 connections: as many
+	 * syscalls), so fill figures are refreshed once a minute, or when the
+	 * number of series changed, not every interval. */
+	size_t series = registry_series_count(a->registry);
+	if (!a->map_usage_at || monotonic_now() - a->map_usage_at >= 60 ||
+	    series != a->map_usage_series) {
+		a->n_map_usage = collector_map_usage(a->collector, a->map_usage, 8);
+		a->map_usage_at = monotonic_now();
+		a->map_usage_series = series;
+	}
+	nmaps = a->n_map_usage;
 
 	fprintf(out, "# HELP seismo_build_info The agent's version and the socket hook in use.\n"
 		     "# TYPE seismo_build_info gauge\n"

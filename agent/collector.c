@@ -30,7 +30,7 @@ struct collector {
 	void *sample_ctx;
 	struct hashmap *last; /* hist key -> struct seismo_hist (last raw value) */
 	const char *hook;
-	bool stats_enabled_by_us;
+	int stats_fd; /* holds kernel BPF run-time stats on while open; -1 = off */
 };
 
 /* --- libbpf logging tied to ours ------------------------------------------------ */
@@ -212,22 +212,14 @@ static int open_best_variant(struct collector *c, const struct collector_options
 
 /* --- open / close ----------------------------------------------------------------- */
 
+/* Run-time stats through BPF_ENABLE_STATS: on while the fd is open, so they
+ * go off by themselves when the agent exits or crashes, and another user's
+ * setting of kernel.bpf_stats_enabled is left alone. */
 static void enable_bpf_stats(struct collector *c)
 {
-	int fd = open("/proc/sys/kernel/bpf_stats_enabled", O_RDWR);
-	char v = '0';
-
-	if (fd < 0) {
-		log_warn("cannot open kernel.bpf_stats_enabled: %s", strerror(errno));
-		return;
-	}
-	if (read(fd, &v, 1) == 1 && v == '0') {
-		if (pwrite(fd, "1", 1, 0) == 1)
-			c->stats_enabled_by_us = true;
-		else
-			log_warn("cannot enable kernel.bpf_stats_enabled: %s", strerror(errno));
-	}
-	close(fd);
+	c->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (c->stats_fd < 0)
+		log_warn("cannot enable BPF run-time statistics: %s", strerror(errno));
 }
 
 static int handle_sample(void *ctx, void *data, size_t size)
@@ -248,6 +240,7 @@ int collector_open(struct collector **out, const struct collector_options *opts)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	c->stats_fd = -1;
 	c->last = hashmap_new(sizeof(struct seismo_hist_key));
 	if (!c->last) {
 		err = -ENOMEM;
@@ -287,14 +280,8 @@ void collector_close(struct collector *c)
 		return;
 	ring_buffer__free(c->ring);
 	latency_bpf__destroy(c->skel);
-	if (c->stats_enabled_by_us) {
-		int fd = open("/proc/sys/kernel/bpf_stats_enabled", O_WRONLY);
-		if (fd >= 0) {
-			if (write(fd, "0", 1) != 1)
-				log_warn("cannot reset kernel.bpf_stats_enabled: %s", strerror(errno));
-			close(fd);
-		}
-	}
+	if (c->stats_fd >= 0)
+		close(c->stats_fd);
 	if (c->last) {
 		while (hashmap_next(c->last, &pos, &key, &value))
 			free(value);
