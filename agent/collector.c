@@ -93,26 +93,23 @@ static bool btf_has_typedef(const struct btf *btf, const char *name)
 	return btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
 }
 
-/* Where tcp_recvmsg keeps its flags: argument 4 of 6 (before 5.19), 3 of 5
- * (5.19 to 6.9) or 3 of 4 (6.10 on). -1 when the kernel has no such BTF. */
-static int btf_tcp_recvmsg_flags_arg(const struct btf *btf)
+/* How many arguments this kernel's tcp_recvmsg takes: 6 (before 5.19), 5
+ * (5.19 to 6.9) or 4 (6.10 on); -1 when its BTF is missing or unexpected. */
+static int btf_tcp_recvmsg_nargs(const struct btf *btf)
 {
 	int id = btf__find_by_name_kind(btf, "tcp_recvmsg", BTF_KIND_FUNC);
 	const struct btf_type *fn = id > 0 ? btf__type_by_id(btf, id) : NULL;
 	const struct btf_type *proto = fn ? btf__type_by_id(btf, fn->type) : NULL;
+	int n;
 
 	if (!proto || !btf_is_func_proto(proto))
 		return -1;
-	switch (btf_vlen(proto)) {
-	case 6: return 4;
-	case 5:
-	case 4: return 3;
-	default: return -1;
-	}
+	n = btf_vlen(proto);
+	return n >= 4 && n <= 6 ? n : -1;
 }
 
 /* Which variants this kernel's BTF could carry, best first. */
-static int candidate_hooks(enum hook_variant *out, int *recv_flags_arg)
+static int candidate_hooks(enum hook_variant *out, int *recv_nargs)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
 	int n = 0;
@@ -122,8 +119,8 @@ static int candidate_hooks(enum hook_variant *out, int *recv_flags_arg)
 			  "the latency programs need it");
 		return 0;
 	}
-	*recv_flags_arg = btf_tcp_recvmsg_flags_arg(btf);
-	if (*recv_flags_arg >= 0)
+	*recv_nargs = btf_tcp_recvmsg_nargs(btf);
+	if (*recv_nargs > 0)
 		out[n++] = HOOK_FEXIT_TCP;
 	if (btf_has_typedef(btf, "btf_trace_sock_send_length") &&
 	    btf_has_typedef(btf, "btf_trace_sock_recv_length"))
@@ -132,17 +129,21 @@ static int candidate_hooks(enum hook_variant *out, int *recv_flags_arg)
 	return n;
 }
 
-static void set_variant(struct latency_bpf *skel, enum hook_variant v)
+static void set_variant(struct latency_bpf *skel, enum hook_variant v, int recv_nargs)
 {
-	bpf_program__set_autoload(skel->progs.tcp_send_exit, v == HOOK_FEXIT_TCP);
-	bpf_program__set_autoload(skel->progs.tcp_recv_exit, v == HOOK_FEXIT_TCP);
+	bool fexit = v == HOOK_FEXIT_TCP;
+
+	bpf_program__set_autoload(skel->progs.tcp_send_exit, fexit);
+	bpf_program__set_autoload(skel->progs.tcp_recv_exit6, fexit && recv_nargs == 6);
+	bpf_program__set_autoload(skel->progs.tcp_recv_exit5, fexit && recv_nargs == 5);
+	bpf_program__set_autoload(skel->progs.tcp_recv_exit4, fexit && recv_nargs == 4);
 	bpf_program__set_autoload(skel->progs.sock_send, v == HOOK_TP_SOCK);
 	bpf_program__set_autoload(skel->progs.sock_recv, v == HOOK_TP_SOCK);
 }
 
 /* Opens, loads and attaches one variant; on failure leaves nothing behind. */
 static int open_variant(struct collector *c, const struct collector_options *opts,
-			enum hook_variant v, int recv_flags_arg)
+			enum hook_variant v, int recv_nargs)
 {
 	int err;
 
@@ -153,13 +154,11 @@ static int open_variant(struct collector *c, const struct collector_options *opt
 		return err;
 	}
 	c->skel->rodata->sample_one_in = opts->sample_one_in;
-	if (recv_flags_arg >= 0)
-		c->skel->rodata->recv_flags_arg = (__u32)recv_flags_arg;
 	if (opts->max_histograms)
 		bpf_map__set_max_entries(c->skel->maps.hists, opts->max_histograms);
 	if (opts->max_connections)
 		bpf_map__set_max_entries(c->skel->maps.conns, opts->max_connections);
-	set_variant(c->skel, v);
+	set_variant(c->skel, v, recv_nargs);
 
 	err = latency_bpf__load(c->skel);
 	if (err) {
@@ -188,14 +187,14 @@ fail:
 static int open_best_variant(struct collector *c, const struct collector_options *opts)
 {
 	enum hook_variant cands[2];
-	int recv_flags_arg = -1;
-	int n = candidate_hooks(cands, &recv_flags_arg), err = -EOPNOTSUPP;
+	int recv_nargs = -1;
+	int n = candidate_hooks(cands, &recv_nargs), err = -EOPNOTSUPP;
 
 	for (int i = 0; i < n; i++) {
 		/* Every variant but the last may be refused (fentry: EPERM under
 		 * lockdown or some hypervisors); the last one's errors are real. */
 		probing = i + 1 < n;
-		err = open_variant(c, opts, cands[i], recv_flags_arg);
+		err = open_variant(c, opts, cands[i], recv_nargs);
 		probing = false;
 		if (!err)
 			return 0;

@@ -32,7 +32,6 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by the agent between open and load. */
 const volatile __u32 sample_one_in = 0; /* uniform context samples; 0 = off */
 const volatile __u64 max_turn_ns = 600ULL * 1000000000ULL; /* longer = idle stream, not a turn */
-const volatile __u32 recv_flags_arg = 3; /* index of tcp_recvmsg's flags argument */
 
 enum conn_phase {
 	PHASE_IDLE = 0,
@@ -114,7 +113,8 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } samples SEC(".maps");
 
-#define HEAD_LEN 48 /* enough for "OPTIONS " + a path prefix, or a status line */
+#define HEAD_LEN 48 /* enough for "OPTIONS " + a path prefix */
+#define STATUS_LINE_LEN 16 /* "HTTP/1.1 200 " and a little: all a response needs */
 
 /* The process's name, not the thread's: a server's worker threads rename
  * themselves ("MHD-single", "tokio-runtime-w") but are the same service. */
@@ -167,7 +167,7 @@ static __always_inline __u8 io_kind_of(long nr, __u8 dir)
 
 /* Copies the first bytes of the turn into head; returns how many, or 0 when
  * the buffer is not reachable. */
-static __always_inline int read_head(struct sock *sk, __u8 dir, int len, char *head)
+static __always_inline int read_head(struct sock *sk, __u8 dir, int len, int max, char *head)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
@@ -194,8 +194,8 @@ static __always_inline int read_head(struct sock *sk, __u8 dir, int len, char *h
 		if ((__u64)len > iov.iov_len)
 			len = iov.iov_len;
 	}
-	if (len > HEAD_LEN)
-		len = HEAD_LEN;
+	if (len > max)
+		len = max;
 	if (len <= 0)
 		return 0;
 	/* Only the bytes this transfer moved: the rest of the buffer is stale.
@@ -270,23 +270,21 @@ static __always_inline __u16 parse_status(const char *h, int len)
 static __always_inline void read_addrs(struct sock *sk, __u8 *local, __u8 *remote,
 				       __u16 *lport, __u16 *rport, __u8 *family)
 {
-	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 fam = sk->__sk_common.skc_family;
 
 	*family = (__u8)fam;
-	*lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	*rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	*lport = sk->__sk_common.skc_num;
+	*rport = bpf_ntohs(sk->__sk_common.skc_dport);
 	if (fam == AF_INET6_VAL) {
-		/* BPF_CORE_READ_INTO copies sizeof(*dst): through a __u8 pointer
-		 * that is one byte, so the pointers are typed as the whole address. */
-		BPF_CORE_READ_INTO((struct in6_addr *)local, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO((struct in6_addr *)remote, sk, __sk_common.skc_v6_daddr);
+		*(struct in6_addr *)local = sk->__sk_common.skc_v6_rcv_saddr;
+		*(struct in6_addr *)remote = sk->__sk_common.skc_v6_daddr;
 		return;
 	}
 	/* IPv4 as ::ffff:a.b.c.d so one key layout serves both families. */
 	local[10] = remote[10] = 0xff;
 	local[11] = remote[11] = 0xff;
-	BPF_CORE_READ_INTO((__u32 *)&local[12], sk, __sk_common.skc_rcv_saddr);
-	BPF_CORE_READ_INTO((__u32 *)&remote[12], sk, __sk_common.skc_daddr);
+	*(__u32 *)&local[12] = sk->__sk_common.skc_rcv_saddr;
+	*(__u32 *)&remote[12] = sk->__sk_common.skc_daddr;
 }
 
 static __always_inline bool take_token(struct seismo_endpoint_key *key,
@@ -380,7 +378,7 @@ static __always_inline void record_turn(struct sock *sk, struct conn *c, __u64 n
 	key.role = c->role;
 	key.method = c->method;
 	key.status = c->status;
-	lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	lport = sk->__sk_common.skc_num;
 	if (c->role == SEISMO_ROLE_SERVER) {
 		/* The server's key is its own port; the peer is just a client,
 		 * so its address is not even read. */
@@ -420,7 +418,7 @@ static __always_inline void remember_endpoint(struct sock *sk, __u64 cgroup_id, 
 {
 	struct seismo_endpoint_key key = {
 		.cgroup_id = cgroup_id,
-		.local_port = role == SEISMO_ROLE_SERVER ? BPF_CORE_READ(sk, __sk_common.skc_num) : 0,
+		.local_port = role == SEISMO_ROLE_SERVER ? sk->__sk_common.skc_num : 0,
 	};
 	struct seismo_endpoint ep = {};
 
@@ -435,10 +433,9 @@ static __always_inline void remember_endpoint(struct sock *sk, __u64 cgroup_id, 
 
 static __always_inline bool is_tcp_inet(struct sock *sk)
 {
-	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 fam = sk->__sk_common.skc_family;
 
-	return (fam == AF_INET_VAL || fam == AF_INET6_VAL) &&
-	       BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP_VAL;
+	return (fam == AF_INET_VAL || fam == AF_INET6_VAL) && sk->sk_protocol == IPPROTO_TCP_VAL;
 }
 
 static __always_inline struct conn *conn_get(struct sock *sk, __u8 first_dir)
@@ -474,7 +471,7 @@ static __always_inline void start_request(struct sock *sk, struct conn *c, __u8 
 		remember_endpoint(sk, c->cgroup_id, c->role);
 		c->endpoint_known = 1;
 	}
-	n = read_head(sk, dir, len, head);
+	n = read_head(sk, dir, len, HEAD_LEN, head);
 	if (!n) {
 		c->method = SEISMO_METHOD_NONE;
 		count(SEISMO_CNT_NO_BUFFER);
@@ -490,7 +487,7 @@ static __always_inline void start_response(struct sock *sk, struct conn *c, __u8
 					   __u64 now)
 {
 	char head[HEAD_LEN + 16] = {};
-	int n = read_head(sk, dir, len, head);
+	int n = read_head(sk, dir, len, STATUS_LINE_LEN, head); /* "HTTP/1.1 200" */
 
 	c->status = n ? parse_status(head, n) : 0;
 	c->phase = PHASE_RESPONSE;
@@ -547,19 +544,34 @@ int BPF_PROG(tcp_send_exit, struct sock *sk, struct msghdr *msg, size_t size, in
 	return on_transfer(sk, ret, IO_SEND);
 }
 
-/* tcp_recvmsg's signature changed twice (5.19 folded nonblock into flags,
- * 6.10 dropped addr_len); the agent tells where flags is, from BTF. */
-SEC("fexit/tcp_recvmsg")
-int tcp_recv_exit(__u64 *ctx)
+static __always_inline int recv_done(struct sock *sk, int flags, int ret)
 {
-	__u64 sk = 0, flags = 0, ret = 0;
-
-	if (bpf_get_func_arg(ctx, 0, &sk) || bpf_get_func_arg(ctx, recv_flags_arg, &flags) ||
-	    bpf_get_func_ret(ctx, &ret))
-		return 0;
 	if (flags & MSG_PEEK_VAL)
 		return 0;
-	return on_transfer((struct sock *)sk, (int)ret, IO_RECV);
+	return on_transfer(sk, ret, IO_RECV);
+}
+
+/* tcp_recvmsg's signature changed twice: 5.19 folded nonblock into flags
+ * (commit ec095263a965), 6.10 dropped addr_len. One program per signature;
+ * the agent loads the one whose argument count matches the kernel's BTF. */
+SEC("fexit/tcp_recvmsg")
+int BPF_PROG(tcp_recv_exit6, struct sock *sk, struct msghdr *msg, size_t len, int nonblock,
+	     int flags, int *addr_len, int ret)
+{
+	return recv_done(sk, flags, ret);
+}
+
+SEC("fexit/tcp_recvmsg")
+int BPF_PROG(tcp_recv_exit5, struct sock *sk, struct msghdr *msg, size_t len, int flags,
+	     int *addr_len, int ret)
+{
+	return recv_done(sk, flags, ret);
+}
+
+SEC("fexit/tcp_recvmsg")
+int BPF_PROG(tcp_recv_exit4, struct sock *sk, struct msghdr *msg, size_t len, int flags, int ret)
+{
+	return recv_done(sk, flags, ret);
 }
 
 /* Connection roles from the handshake, and cleanup at close. */
@@ -568,7 +580,7 @@ int BPF_PROG(sock_state, struct sock *sk, int oldstate, int newstate)
 {
 	__u64 key = (__u64)sk;
 
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP_VAL)
+	if (sk->sk_protocol != IPPROTO_TCP_VAL)
 		return 0;
 	if (newstate == TCP_ESTABLISHED_VAL) {
 		struct conn fresh = {};
