@@ -204,7 +204,7 @@ static int open_best_variant(struct collector *c, const struct collector_options
 	}
 	if (!n)
 		log_error("this kernel offers neither the sock:sock_send_length tracepoints "
-			  "(Linux >= 6.3) nor fexit on tcp_recvmsg (Linux >= 5.17 with fentry "
+			  "(Linux >= 6.3) nor fexit on tcp_recvmsg (Linux >= 5.15 with fentry "
 			  "allowed); run 'seismo doctor' for details");
 	return err;
 }

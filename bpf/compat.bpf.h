@@ -41,7 +41,7 @@
  *  - fexit on tcp_sendmsg/tcp_recvmsg where fentry is allowed: TCP only.
  *    tcp_recvmsg lost its nonblock argument in 5.19 (commit ec095263a965
  *    "net: remove noblock parameter from recvmsg() entities") and addr_len
- *    later; the flags index comes from BTF.
+ *    in 6.10; one program per signature, picked by BTF argument count.
  *  - else sock:sock_send_length / sock:sock_recv_length (Linux >= 6.3,
  *    commit "net: sock: add tracepoint for send recv length"): one event per
  *    socket transfer whatever the syscall, for every socket family.
