@@ -172,23 +172,40 @@ static enum MHD_Result handle_events(struct corr_server *s, struct MHD_Connectio
 					    "duplicates", (json_int_t)dups));
 }
 
-static enum MHD_Result handle_post_alerts(struct corr_server *s, struct MHD_Connection *c,
-					  struct request *rq)
+/* The request's body as a JSON document; NULL after replying with the
+ * error (4xx for a bad body, with what and where). */
+static json_t *body_json(struct corr_server *s, struct MHD_Connection *c, struct request *rq,
+			 enum MHD_Result *replied)
 {
 	char err[512] = "", *text;
 	size_t len;
 	unsigned status;
 	json_error_t jerr;
+	json_t *j;
 
-	if (body_text(s, c, rq, &text, &len, &status, err, sizeof(err)))
-		return reply_error(s, c, status, err);
-	json_t *j = json_loadb(text, len, 0, &jerr);
+	if (body_text(s, c, rq, &text, &len, &status, err, sizeof(err))) {
+		*replied = reply_error(s, c, status, err);
+		return NULL;
+	}
+	j = json_loadb(text, len, 0, &jerr);
 	free(text);
 	if (!j) {
 		snprintf(err, sizeof(err), "invalid JSON at line %d column %d: %s", jerr.line,
 			 jerr.column, jerr.text);
-		return reply_error(s, c, 400, err);
+		*replied = reply_error(s, c, 400, err);
 	}
+	return j;
+}
+
+static enum MHD_Result handle_post_alerts(struct corr_server *s, struct MHD_Connection *c,
+					  struct request *rq)
+{
+	char err[512] = "";
+	enum MHD_Result replied;
+	json_t *j = body_json(s, c, rq, &replied);
+
+	if (!j)
+		return replied;
 	int rc = corr_engine_post_alerts(s->engine, j, corr_now_ms(), err, sizeof(err));
 	json_decref(j);
 	if (rc)
@@ -199,20 +216,12 @@ static enum MHD_Result handle_post_alerts(struct corr_server *s, struct MHD_Conn
 static enum MHD_Result handle_post_silence(struct corr_server *s, struct MHD_Connection *c,
 					   struct request *rq, int v2)
 {
-	char err[512] = "", *text, id[37];
-	size_t len;
-	unsigned status;
-	json_error_t jerr;
+	char err[512] = "", id[37];
+	enum MHD_Result replied;
+	json_t *j = body_json(s, c, rq, &replied);
 
-	if (body_text(s, c, rq, &text, &len, &status, err, sizeof(err)))
-		return reply_error(s, c, status, err);
-	json_t *j = json_loadb(text, len, 0, &jerr);
-	free(text);
-	if (!j) {
-		snprintf(err, sizeof(err), "invalid JSON at line %d column %d: %s", jerr.line,
-			 jerr.column, jerr.text);
-		return reply_error(s, c, 400, err);
-	}
+	if (!j)
+		return replied;
 	int rc = corr_engine_add_silence(s->engine, j, id, err, sizeof(err));
 	json_decref(j);
 	if (rc)
