@@ -576,6 +576,7 @@ static void run_interval(struct agent *a, double interval)
 		log_warn("reading the histogram map failed: %s", strerror(-err));
 	/* Expire before closing: the summaries point into the series. */
 	registry_expire(a->registry, monotonic_now(), a->cfg.series_ttl, forget_series, a);
+	sampler_expire(a->sampler, epoch_now() - a->cfg.series_ttl);
 	n = registry_end_interval(a->registry, &sums);
 	if (n < 0) {
 		log_error("out of memory closing the interval");

@@ -80,6 +80,26 @@ uint64_t sampler_total(const struct sampler *s)
 	return s->total;
 }
 
+void sampler_expire(struct sampler *s, double before)
+{
+	uint64_t *gone = calloc(hashmap_size(s->by_service) + 1, sizeof(*gone));
+	size_t pos = 0, n = 0;
+	const void *key;
+	void *value;
+
+	if (!gone)
+		return;
+	while (hashmap_next(s->by_service, &pos, &key, &value)) {
+		const struct kept *k = value;
+		const struct seismo_sample *newest = &k->ring[(k->next - 1) % SAMPLER_KEEP];
+		if (sampler_epoch_of(newest->time_ns) < before)
+			gone[n++] = *(const uint64_t *)key;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(hashmap_del(s->by_service, &gone[i]));
+	free(gone);
+}
+
 static void add_exemplar(json_t *event, const struct seismo_sample *smp)
 {
 	char local[64], remote[64], comm[17], path[SEISMO_PATH_LEN + 1];

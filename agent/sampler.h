@@ -22,6 +22,9 @@ void sampler_add(struct sampler *s, const char *service, const struct seismo_sam
  * seconds), newest first, to an event as exemplars. Returns how many. */
 int sampler_attach(struct sampler *s, const char *service, double since, int max, json_t *event);
 uint64_t sampler_total(const struct sampler *s);
+/* Forgets services whose newest sample is older than before (epoch seconds):
+ * a node's services come and go, their samples must not stay. */
+void sampler_expire(struct sampler *s, double before);
 
 /* Kernel time (CLOCK_MONOTONIC ns) to epoch seconds. */
 double sampler_epoch_of(uint64_t monotonic_ns);

@@ -123,6 +123,20 @@ static char *path_by_handle(const char *mount, uint64_t id)
 	return strdup(path[prefix] ? path + prefix : "/");
 }
 
+#define PATHS_MAX 20000
+
+static void clear_paths(struct services *s)
+{
+	size_t pos = 0;
+	const void *key;
+	void *value;
+
+	while (hashmap_next(s->paths, &pos, &key, &value))
+		free(value);
+	hashmap_free(s->paths);
+	s->paths = hashmap_new(sizeof(uint64_t));
+}
+
 static const char *cached_path(struct services *s, uint64_t id)
 {
 	const char *p = hashmap_get(s->paths, &id);
@@ -137,6 +151,10 @@ static const char *cached_path(struct services *s, uint64_t id)
 			return found;
 		free(found);
 	}
+	/* Cgroups come and go (pods, containers): the index is rebuilt from
+	 * scratch when it has grown large, not pruned path by path. */
+	if (hashmap_size(s->paths) > PATHS_MAX)
+		clear_paths(s);
 	/* A new cgroup: rescan, but not more than once a second. */
 	if (now == s->last_scan)
 		return NULL;
