@@ -429,10 +429,19 @@ static int load_limits(const struct cli *cli, struct chaos_limits *limits)
 				 cli->config_path != NULL, limits);
 }
 
+/* Runs the parsed experiment under the node's limits (chaos: section). */
+static int run_with_limits(struct cli *cli)
+{
+	struct chaos_limits limits;
+
+	if (load_limits(cli, &limits))
+		return 2;
+	return chaos_run(&cli->exp, &limits);
+}
+
 static int cmd_delay(int argc, char **argv)
 {
 	static struct cli cli;
-	struct chaos_limits limits;
 	int rc;
 
 	memset(&cli, 0, sizeof(cli));
@@ -446,15 +455,12 @@ static int cmd_delay(int argc, char **argv)
 	if (!cli.exp.delay.name[0])
 		snprintf(cli.exp.delay.name, sizeof(cli.exp.delay.name), "delay-%s",
 			 cli.exp.delay.ifname);
-	if (load_limits(&cli, &limits))
-		return 2;
-	return chaos_run(&cli.exp, &limits);
+	return run_with_limits(&cli);
 }
 
 static int cmd_kill(int argc, char **argv)
 {
 	static struct cli cli;
-	struct chaos_limits limits;
 	int rc;
 
 	memset(&cli, 0, sizeof(cli));
@@ -465,9 +471,7 @@ static int cmd_kill(int argc, char **argv)
 	rc = parse_options(argc, argv, &cli, parse_kill_option, kill_usage, NULL);
 	if (rc)
 		return rc > 0 ? 0 : 2;
-	if (load_limits(&cli, &limits))
-		return 2;
-	return chaos_run(&cli.exp, &limits);
+	return run_with_limits(&cli);
 }
 
 static int cmd_run(int argc, char **argv)

@@ -490,6 +490,24 @@ json_t *corr_engine_incident_json(struct corr_engine *e, const char *id)
 	return j;
 }
 
+/* Writes a silence as the dispatcher now holds it (its status is derived at
+ * read time, so not stored). 0, or -1 when it could not be stored. */
+static int persist_silence(struct corr_engine *e, const char *id, int64_t now)
+{
+	json_t *stored = corr_dispatch_silence_json(e->dispatch, id, now);
+	char *text;
+	int rc;
+
+	json_object_del(stored, "status");
+	text = stored ? json_dumps(stored, JSON_COMPACT) : NULL;
+	json_decref(stored);
+	pthread_mutex_lock(&e->lock);
+	rc = text ? corr_store_put_silence(e->store, id, text) : -1;
+	pthread_mutex_unlock(&e->lock);
+	free(text);
+	return rc ? -1 : 0;
+}
+
 int corr_engine_add_silence(struct corr_engine *e, json_t *body, char *id, char *err,
 			    size_t errlen)
 {
@@ -497,17 +515,11 @@ int corr_engine_add_silence(struct corr_engine *e, json_t *body, char *id, char 
 
 	if (corr_dispatch_add_silence(e->dispatch, body, now, id, err, errlen))
 		return -1;
-	json_t *stored = corr_dispatch_silence_json(e->dispatch, id, now);
-	json_object_del(stored, "status");
-	char *text = stored ? json_dumps(stored, JSON_COMPACT) : NULL;
-	json_decref(stored);
-	pthread_mutex_lock(&e->lock);
-	int rc = text ? corr_store_put_silence(e->store, id, text) : -1;
-	pthread_mutex_unlock(&e->lock);
-	free(text);
-	if (rc)
+	if (persist_silence(e, id, now)) {
 		snprintf(err, errlen, "cannot store the silence");
-	return rc ? -2 : 0;
+		return -2;
+	}
+	return 0;
 }
 
 int corr_engine_expire_silence(struct corr_engine *e, const char *id)
@@ -516,15 +528,7 @@ int corr_engine_expire_silence(struct corr_engine *e, const char *id)
 
 	if (corr_dispatch_expire_silence(e->dispatch, id, now))
 		return -1;
-	json_t *stored = corr_dispatch_silence_json(e->dispatch, id, now);
-	json_object_del(stored, "status");
-	char *text = stored ? json_dumps(stored, JSON_COMPACT) : NULL;
-	json_decref(stored);
-	pthread_mutex_lock(&e->lock);
-	int rc = text ? corr_store_put_silence(e->store, id, text) : -1;
-	pthread_mutex_unlock(&e->lock);
-	free(text);
-	return rc ? -2 : 0;
+	return persist_silence(e, id, now) ? -2 : 0;
 }
 
 json_t *corr_engine_silences_json(struct corr_engine *e)

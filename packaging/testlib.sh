@@ -96,3 +96,21 @@ pkg_apt() {
 	flock "$(pkg_cache_dir)/archives.lock" chroot "$root" \
 		env DEBIAN_FRONTEND=noninteractive apt-get -q "$@"
 }
+
+# The common start of a package test: skips (77) unless root and every named
+# tool are there; defines fail, in_root (a command in the test root $root)
+# and a trap that removes $root at exit.
+#   pkg_test_setup TOOL...
+pkg_test_setup() {
+	local tool
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null ||
+			{ echo "SKIP: $tool not installed (tools/deps.sh installs it)"; exit 77; }
+	done
+	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for chroot and mounts"; exit 77; }
+	root=
+	trap 'pkg_remove_root "$root"' EXIT
+}
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }

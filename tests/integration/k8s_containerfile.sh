@@ -9,7 +9,6 @@ set -eu -o pipefail
 . "$SEISMO_ROOT/packaging/testlib.sh"
 pkg_enter_mountns "$0" "$@"
 cf=$SEISMO_ROOT/deploy/kubernetes/Containerfile
-fail() { echo "FAIL: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root for chroot"; exit 77; }
 command -v debootstrap >/dev/null || { echo "SKIP: debootstrap not installed"; exit 77; }
 

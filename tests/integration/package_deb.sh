@@ -10,16 +10,7 @@ set -eu -o pipefail
 . "$SEISMO_ROOT/packaging/testlib.sh"
 pkg_enter_mountns "$0" "$@"
 
-for tool in dpkg-buildpackage debootstrap lintian; do
-	command -v $tool >/dev/null || { echo "SKIP: $tool not installed (tools/deps.sh installs it)"; exit 77; }
-done
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for chroot and mounts"; exit 77; }
-
-root=
-cleanup() { pkg_remove_root "$root"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+pkg_test_setup dpkg-buildpackage debootstrap lintian
 
 out=$SEISMO_ROOT/build/packaging/deb
 "$SEISMO_ROOT/packaging/build-deb.sh" "$out"
