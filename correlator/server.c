@@ -11,6 +11,7 @@
 
 #include <microhttpd.h>
 
+#include "console.h"
 #include "dispatch.h"
 #include "log.h"
 #include "util.h"
@@ -274,6 +275,8 @@ static enum MHD_Result route(struct corr_server *s, struct MHD_Connection *c,
 		fclose(f);
 		return reply(c, 200, "text/plain; version=0.0.4", buf);
 	}
+	if ((get || !strcmp(method, "HEAD")) && corr_console_handles(url))
+		return corr_console_reply(c, url);
 	if (strncmp(url, "/api/", 5))
 		return reply_error(s, c, 404, "no such endpoint");
 	if (!token_ok(s->cfg, c)) {
@@ -290,7 +293,8 @@ static enum MHD_Result route(struct corr_server *s, struct MHD_Connection *c,
 		return handle_post_silence(s, c, rq, !strcmp(url, "/api/v2/silences"));
 	if (!strcmp(method, "DELETE") && (!strncmp(url, "/api/v1/silences/", 17) ||
 					  !strncmp(url, "/api/v2/silence/", 16))) {
-		const char *id = url + (url[8] == '1' ? 17 : 16);
+		/* "/api/v1/silences/" is 17 characters, "/api/v2/silence/" 16. */
+		const char *id = url + (url[6] == '1' ? 17 : 16);
 		int rc = corr_engine_expire_silence(s->engine, id);
 		if (rc == -1)
 			return reply_error(s, c, 404, "no such silence");
