@@ -599,6 +599,30 @@ int corr_topology_view(struct corr_topology *t, int idx, struct corr_incident_vi
 	return 0;
 }
 
+/* The calls between the incident's services (caller -> callee), from the
+ * agents' edges: what the console draws. */
+static json_t *incident_edges_json(const struct corr_topology *t, const struct incident *inc)
+{
+	json_t *edges = json_array();
+	struct intvec svcs = { 0 };
+
+	for (size_t i = 0; i < inc->anoms.n; i++) {
+		int sv = t->an[inc->anoms.v[i]].service;
+		if (!intvec_has(&svcs, sv) && intvec_push(&svcs, sv))
+			break;
+	}
+	for (size_t i = 0; i < svcs.n; i++) {
+		const struct service *caller = &t->svc[svcs.v[i]];
+		for (size_t j = 0; j < caller->callees.n; j++)
+			if (intvec_has(&svcs, caller->callees.v[j]))
+				json_array_append_new(edges, json_pack("{s:s,s:s}", "caller", caller->name,
+								       "callee",
+								       t->svc[caller->callees.v[j]].name));
+	}
+	free(svcs.v);
+	return edges;
+}
+
 json_t *corr_topology_incident_json(struct corr_topology *t, int idx, bool detail)
 {
 	struct corr_incident_view v;
@@ -657,6 +681,7 @@ json_t *corr_topology_incident_json(struct corr_topology *t, int idx, bool detai
 							    "labels", corr_labels_to_json(&a->labels)));
 		}
 		json_object_set_new(o, "anomaly_list", an);
+		json_object_set_new(o, "edges", incident_edges_json(t, inc));
 	}
 	return o;
 }
