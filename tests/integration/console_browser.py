@@ -21,6 +21,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 base, token, incident, root_cause, outdir = sys.argv[1:6]
+runbooks = len(sys.argv) > 6 and sys.argv[6] == "1"
 
 
 def start():
@@ -129,7 +130,7 @@ try:
         ex[0].find_element(By.TAG_NAME, "summary").click()
         print("exemplar row:", ex[0].find_element(By.CSS_SELECTOR, "tbody tr").text)
     print("exemplar lists:", len(ex))
-    find("#incident-actions .empty")
+    find("#incident-actions .action" if runbooks else "#incident-actions .empty")
     shot("incident")
 
     # 4. Silence the incident from its page.
@@ -163,11 +164,30 @@ try:
     check(alert is not None and sid in alert.text, "the incident's alert is suppressed, silenced by the new silence")
     shot("alerts")
 
-    # 6. Actions: this correlator has no runbooks, the page says so.
+    # 6. Actions: approve the runbook's action and flip the kill switch; or,
+    # on a correlator without runbooks, the panel says so.
     d.get(f"{base}/console/#/actions")
-    e = find("#action-list .empty")
-    check("not configured" in e.text, "actions panel: runbooks not configured (404) empty state")
-    shot("actions")
+    if runbooks:
+        pending = f'.action[data-state="pending"] a[href="#/incident/{incident}"]'
+        find(pending)
+        shot("actions-pending")
+        card = d.find_element(By.XPATH, f'//div[contains(@class,"action") and @data-state="pending"][.//a[@href="#/incident/{incident}"]]')
+        aid = card.get_attribute("data-id")
+        card.find_element(By.CSS_SELECTOR, "button.approve").click()
+        find("#filter-action").send_keys("All")
+        find(f'.action[data-id="{aid}"][data-state="succeeded"]')
+        check(True, f"action {aid} approved in the page and ran")
+        d.execute_script("window.prompt = () => 'console test'")
+        find("#kill-switch-toggle").click()
+        find('#kill-switch-card[data-engaged="1"]')
+        shot("kill-switch-engaged")
+        find("#kill-switch-toggle").click()
+        find('#kill-switch-card[data-engaged="0"]')
+        check(True, "kill switch engaged and released from the page")
+    else:
+        e = find("#action-list .empty")
+        check("not configured" in e.text, "actions panel: runbooks not configured (404) empty state")
+        shot("actions")
 
     # 7. Phone width: the list stacks as cards, nothing wider than the screen.
     d.set_window_size(390, 844)

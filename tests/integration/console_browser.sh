@@ -10,7 +10,8 @@
 # cause, the graph's rank-1 node, timeline and exemplars, a silence created
 # from the incident page (checked through amtool against the correlator's
 # Alertmanager API), the alert it suppresses, the actions panel's empty
-# state, phone width, expiring the silence (amtool sees it expired).
+# state (or, on a correlator with runbooks, approving an action and the
+# kill switch), phone width, expiring the silence (amtool sees it expired).
 # Screenshots are kept in $BUILD/test-logs/console_browser/.
 . "$(dirname "$0")/../lib/agent.sh"
 need_root
@@ -41,6 +42,26 @@ route:
 receivers:
   - name: nobody
 YAML
+# With runbook support (docs/runbooks.md) the test also approves an action
+# and flips the kill switch in the page; without it, the actions panel must
+# show its "not configured" state.
+cp "$T/correlator.yaml" "$T/runbooks.yaml"
+cat >>"$T/runbooks.yaml" <<YAML
+runbooks:
+  - name: restart-backend
+    matchers: ['root_cause = $BACK']
+    mode: approve
+    approval_ttl: 10m
+    escalate: nobody
+    actions:
+      - exec: {command: [/bin/sh, -c, 'echo "\$SEISMO_INCIDENT" >> $T/ran']}
+YAML
+RUNBOOKS=0
+if "$BUILD/seismo-correlator" -c "$T/runbooks.yaml" --check-config >"$T/check.log" 2>&1; then
+	RUNBOOKS=1
+	cp "$T/runbooks.yaml" "$T/correlator.yaml"
+fi
+log "runbooks: $([ $RUNBOOKS = 1 ] && echo "configured (approve flow tested)" || echo "refused by this correlator: $(cat "$T/check.log")")"
 start_bg "$T/correlator.log" "$BUILD/seismo-correlator" -c "$T/correlator.yaml" \
 	-l 127.0.0.1:$P_CORR -d "$T/corr.db"
 CORR=http://127.0.0.1:$P_CORR
@@ -51,6 +72,9 @@ if grep -q seismo-console-placeholder "$T/index.html"; then
 fi
 curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer wrong" "$CORR/api/v1/incidents" | grep -q 401 ||
 	fail "the API does not refuse a wrong token"
+actions_api=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$CORR/api/v1/actions")
+[ $RUNBOOKS = 1 ] || [ "$actions_api" = 404 ] ||
+	fail "this correlator has /api/v1/actions ($actions_api) but refused the test's runbook: $(cat "$T/check.log")"
 
 mkdir -p "$T/nginx"
 cat >"$T/nginx/nginx.conf" <<EOF
@@ -135,7 +159,7 @@ amq() { amtool --alertmanager.url="$CORR" --http.config.file="$T/amtool-http.yml
 # silence (checked here with amtool) and expiring it.
 mkfifo "$T/go"
 exec 7<>"$T/go"
-/usr/bin/python3 "$SEISMO_ROOT/tests/integration/console_browser.py" "$CORR" "$TOKEN" "$id" "$BACK" "$SHOTS" \
+/usr/bin/python3 "$SEISMO_ROOT/tests/integration/console_browser.py" "$CORR" "$TOKEN" "$id" "$BACK" "$SHOTS" $RUNBOOKS \
 	<&7 >"$T/browser.out" 2>&1 &
 browser=$!
 on_exit "stop_pid $browser"
@@ -159,5 +183,9 @@ amq >"$T/amtool2.txt" 2>&1 || fail "amtool silence query failed"
 ! grep -q "^$sid " "$T/amtool2.txt" || fail "amtool still lists $sid as active after expiring it in the page"
 amq --expired | grep -q "^$sid " || fail "amtool does not list $sid as expired"
 echo "ok: expired in the page, amtool lists $sid as expired"
+if [ $RUNBOOKS = 1 ]; then
+	grep -qx "$id" "$T/ran" || fail "the action approved in the page did not run for incident $id"
+	echo "ok: the action approved in the page ran once for incident $id"
+fi
 ls "$SHOTS"
 echo "PASS: console shows the incident and its root cause $BACK; silence made in the page seen by amtool"
