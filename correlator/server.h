@@ -6,6 +6,7 @@
  *   GET  /api/v1/incidents[/ID]  incidents, one with its events and root causes
  *   GET|POST /api/v1/silences, DELETE /api/v1/silences/ID (also /api/v2/silence[s])
  *   GET  /healthz, /metrics
+ *   GET  /, /console/...       the web console's static files (console.c)
  * It also runs the dispatcher's clock (a thread that flushes due groups).
  */
 #ifndef CORR_SERVER_H
