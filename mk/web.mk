@@ -4,13 +4,19 @@
 # .incbin, so the binary serves the console with no file on disk and no CDN.
 # Like the BPF objects, the bundle does not depend on SANITIZE: one copy.
 # Without Node.js/npm or the registry, web/build.sh puts a placeholder page
-# there instead (with a warning) so the correlator still builds.
+# there instead (with a warning) so the correlator still builds, and make
+# tries the real build again next time.
 WEB_OUT := build/web/console
 WEB_STAMP := build/web/console.stamp
 WEB_SRCS := $(wildcard web/src/*) web/build.mjs web/build.sh web/fallback.html \
 	web/package.json web/package-lock.json
 
-$(WEB_STAMP): $(WEB_SRCS)
+# While a placeholder stands in (no Node.js/npm or no registry last time),
+# every make tries the real build again.
+WEB_RETRY := $(if $(wildcard $(WEB_OUT)/.placeholder),web-retry)
+.PHONY: web-retry
+
+$(WEB_STAMP): $(WEB_SRCS) $(WEB_RETRY)
 	$(call msg,WEB,$(WEB_OUT))
 	$(Q)mkdir -p $(dir $@)
 	$(Q)web/build.sh $(WEB_OUT) $@

@@ -6,8 +6,10 @@
 #   2. node web/build.mjs: esbuild bundles and minifies, gzip copies.
 # When Node.js/npm are missing or the registry cannot be reached, the
 # correlator must still build: OUTDIR gets web/fallback.html (a page saying
-# the console is not in this binary), a warning is printed, and exit is 0
-# without the stamp, so the next make tries again.
+# the console is not in this binary) and a .placeholder marker, a warning is
+# printed, and exit is 0. mk/web.mk runs this again on every make while the
+# marker is there; the placeholder files are left untouched (so nothing is
+# relinked) until the real bundle builds.
 # Exit status: 0, or 1 when the bundle itself failed to build (a bug in
 # web/src: that must not pass silently).
 set -u
@@ -19,12 +21,15 @@ web=web
 placeholder() {
 	echo "web: WARNING: $1" >&2
 	echo "web: WARNING: seismo-correlator gets a placeholder page instead of the console (docs/console.md)" >&2
+	if [ -f "$out/.placeholder" ] && cmp -s "$web/fallback.html" "$out/index.html"; then
+		exit 0
+	fi
 	rm -rf "$out" && mkdir -p "$out" || exit 1
 	cp "$web/fallback.html" "$out/index.html"
 	: >"$out/app.js"
 	: >"$out/app.css"
 	for f in index.html app.js app.css; do gzip -9n -c "$out/$f" >"$out/$f.gz"; done
-	rm -f "$stamp"
+	touch "$out/.placeholder" "$stamp"
 	exit 0
 }
 
