@@ -70,6 +70,18 @@ curl -sf "$CORR/console/" -o "$T/index.html" || fail "GET /console/ failed"
 if grep -q seismo-console-placeholder "$T/index.html"; then
 	fail "this seismo-correlator was built without its console (node/npm missing or npm ci failed at build time: see make's WARNING lines)"
 fi
+# The embedded files: gzip to browsers, plain otherwise, revalidation by
+# ETag, the security headers, HEAD, redirects, 404 for the unknown.
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+curl -sf -D "$T/js.h" -H 'Accept-Encoding: gzip' "$CORR/console/app.js" -o "$T/app.js.gz" || fail "GET app.js"
+grep -qi '^content-encoding: gzip' "$T/js.h" || fail "app.js not sent gzipped to a gzip client: $(cat "$T/js.h")"
+grep -qi "^content-security-policy: default-src 'self'" "$T/js.h" || fail "no CSP on the console"
+gzip -dc "$T/app.js.gz" | cmp -s - <(curl -sf "$CORR/console/app.js") || fail "gzip and plain app.js differ"
+etag=$(sed -n 's/^[Ee][Tt][Aa][Gg]: *//p' "$T/js.h" | tr -d '\r')
+[ "$(code -H "If-None-Match: $etag" "$CORR/console/app.js")" = 304 ] || fail "no 304 for the current ETag"
+[ "$(code -I "$CORR/console/app.css")" = 200 ] || fail "HEAD app.css"
+[ "$(code "$CORR/")" = 302 ] && [ "$(code "$CORR/console/nope.js")" = 404 ] || fail "redirect or 404 of the console"
+echo "ok: console files: gzip, ETag/304, CSP, HEAD, redirect, 404"
 curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer wrong" "$CORR/api/v1/incidents" | grep -q 401 ||
 	fail "the API does not refuse a wrong token"
 actions_api=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$CORR/api/v1/actions")
