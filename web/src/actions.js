@@ -4,7 +4,7 @@
 // A correlator without runbook support answers 404 on /api/v1/actions: the
 // panel says runbooks are not configured instead of showing an error.
 import { api } from './api.js';
-import { badge, clear, clock, empty, h } from './dom.js';
+import { badge, clear, clock, empty, h, keepOpen } from './dom.js';
 
 const notConfigured = () => empty('Runbooks are not configured on this correlator.',
 	'Remediation actions appear here once its config has runbooks (docs/runbooks.md).');
@@ -93,7 +93,7 @@ function actionCard(a, app, after, box) {
 		a.reason ? h('div', { class: 'small' }, a.reason) : null,
 		a.comment ? h('div', { class: 'small' }, `“${a.comment}”`) : null,
 		verified ? h('div', { class: `small verify ${v.resolved === false ? 'bad' : ''}` }, verified) : null,
-		(a.results || []).length ? h('details', {}, h('summary', {}, `${a.results.length} result${a.results.length > 1 ? 's' : ''}`),
+		(a.results || []).length ? h('details', { dataset: { key: `res-${a.id}` } }, h('summary', {}, `${a.results.length} result${a.results.length > 1 ? 's' : ''}`),
 			a.results.map((r) => h('div', { class: 'small' },
 				badge(r.status || '?', r.status === 'ok' ? 'resolved' : r.status === 'failed' ? 'critical' : ''), ' ',
 				r.kind ? h('code', {}, r.kind) : null,
@@ -173,7 +173,8 @@ export function mountActions(root, _params, app) {
 	root.append(h('div', { class: 'toolbar' }, h('h1', {}, 'Remediation actions'), h('div', { class: 'filters' }, sel)),
 		status, top, list);
 
-	async function load() {
+	const load = () => keepOpen(root, render);
+	async function render() {
 		let data, rbs;
 		try {
 			data = await get('/api/v1/actions');

@@ -88,3 +88,12 @@ export function labelChips(labels) {
 	return h('span', { class: 'chips' },
 		Object.entries(labels || {}).map(([k, v]) => h('span', { class: 'chip' }, `${k}=${v}`)));
 }
+
+// Live refresh rebuilds parts of a page: <details data-key=...> that the
+// person opened stay open across it.
+export async function keepOpen(root, render) {
+	const open = new Set([...root.querySelectorAll('details[open][data-key]')].map((d) => d.dataset.key));
+	await render();
+	for (const d of root.querySelectorAll('details[data-key]'))
+		if (open.has(d.dataset.key)) d.open = true;
+}

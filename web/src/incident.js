@@ -2,7 +2,7 @@
 // timeline of its anomalies and events (value vs baseline, kernel
 // exemplars), its silence and its remediation actions.
 import { api } from './api.js';
-import { ago, badge, clear, clock, duration, empty, h, metricValue, parseTime } from './dom.js';
+import { ago, badge, clear, clock, duration, empty, h, keepOpen, metricValue, parseTime } from './dom.js';
 import { drawGraph, graphKey, incidentGraph } from './graph.js';
 import { silenceForm } from './silences.js';
 import { incidentActions } from './actions.js';
@@ -51,12 +51,14 @@ export function mountIncident(root, [id], app) {
 			return;
 		}
 		clear(status);
-		showHead();
-		showCauses();
-		showGraph();
-		showTimeline();
-		showEvents();
-		incidentActions(actionsBox, id, app);
+		await keepOpen(root, async () => {
+			showHead();
+			showCauses();
+			showGraph();
+			showTimeline();
+			showEvents();
+			await incidentActions(actionsBox, id, app);
+		});
 	}
 
 	function showHead() {
@@ -174,7 +176,7 @@ export function mountIncident(root, [id], app) {
 				baselineBar(ev)),
 			(ev.dependencies || []).length ? h('div', { class: 'deps small' }, 'anomalous dependencies: ',
 				ev.dependencies.map((d) => `${d.service || d.endpoint} (${metricValue(d.metric, d.value)} vs ${metricValue(d.metric, d.expected)})`).join(', ')) : null,
-			ex.length ? h('details', { class: 'exemplars' },
+			ex.length ? h('details', { class: 'exemplars', dataset: { key: `ex-${ev.id}` } },
 				h('summary', {}, `${ex.length} kernel exemplar${ex.length > 1 ? 's' : ''}`),
 				h('div', { class: 'scroll' }, h('table', {},
 					h('thead', {}, h('tr', {}, ['Time', 'Latency', 'Process', 'Local', 'Remote', 'Method', 'Path', 'Status'].map((t) => h('th', {}, t)))),
