@@ -11,8 +11,8 @@
 
 #include <microhttpd.h>
 
-#include "console.h"
 #include "dispatch.h"
+#include "console.h"
 #include "log.h"
 #include "util.h"
 
