@@ -51,10 +51,12 @@ function post(path, body, app, box, after) {
 const STATE_TEXT = {
 	proposed: 'suggested', pending: 'waiting for approval', queued: 'approved, queued', running: 'running',
 	succeeded: 'ran', failed: 'failed', skipped: 'skipped', denied: 'denied', expired: 'approval expired',
+	cancelled: 'cancelled',
 };
 const STATE_KIND = {
 	proposed: 'pending', pending: 'warning', queued: 'active', running: 'active', succeeded: 'resolved',
 	failed: 'critical', skipped: 'suppressed', denied: 'suppressed', expired: 'critical',
+	cancelled: 'suppressed',
 };
 
 function stepText(step) {
