@@ -1,0 +1,342 @@
+/* Calibrated surprise: four simple models, each calibrated on the series' own history. */
+#include <math.h>
+#include <string.h>
+
+#include "surprise.h"
+#include "tail.h"
+
+/* Histogram of x = log1p(nominal surprise): 40 bins of 0.15 reach a nominal 1e-400. */
+#define BIN_WIDTH 0.15
+/* Pseudo-observations of the nominal law (P(S >= s) = 10^-s) mixed into every calibrator. */
+#define PRIOR_WEIGHT 10.0
+/* Smallest scale of the fitted tail, in bins: a calibrator that has seen one value only. */
+#define MIN_TAIL_SCALE 0.5
+/* Residuals enter the shift, drift and variance models clipped at this many spreads. */
+#define RESIDUAL_CLIP 8.0
+/* Nominal surprises are capped here (a p-value of 1e-300 is already beyond any threshold). */
+#define MAX_NOMINAL 300.0
+/* Smallest expected count and error ratio the count and binomial models assume. */
+#define MIN_COUNT_MEAN 0.1
+#define MIN_ERROR_RATIO 1e-4
+
+void surprise_config_default(struct surprise_config *config)
+{
+	*config = (struct surprise_config){
+		.shift_halflife_s = 5 * 60,
+		.drift_fast_halflife_s = 3600,
+		.drift_slow_halflife_s = 24 * 3600,
+		.variance_halflife_s = 3600,
+		.calibration_halflife_s = 24 * 3600,
+		.count_max_mean = 100,
+		.tail_share = 0.05,
+	};
+}
+
+void surprise_init(struct surprise_state *state)
+{
+	memset(state, 0, sizeof(*state));
+	state->square_mean = 1;
+	state->dispersion = 1;
+}
+
+static double gain_of(double dt, double halflife)
+{
+	if (halflife <= 0 || dt <= 0)
+		return 1;
+	return 1 - exp(-dt * M_LN2 / halflife);
+}
+
+/* -log10 P(Z >= z), accurate far into the tail where erfc underflows. */
+static double normal_surprise(double z)
+{
+	double p;
+
+	if (z < 30) {
+		p = tail_normal_upper(z);
+		return p > 0 ? -log10(p) : MAX_NOMINAL;
+	}
+	return (z * z / 2 + log(z * sqrt(2 * M_PI))) / M_LN10;
+}
+
+/* Nominal surprise of a standard-normal statistic on the bad side(s). */
+static double sided_surprise(double z, enum surprise_side side)
+{
+	double s;
+
+	switch (side) {
+	case SURPRISE_UP:
+		s = normal_surprise(z);
+		break;
+	case SURPRISE_DOWN:
+		s = normal_surprise(-z);
+		break;
+	default:
+		s = normal_surprise(fabs(z)) - log10(2);
+		break;
+	}
+	if (s < 0)
+		s = 0;
+	return s > MAX_NOMINAL ? MAX_NOMINAL : s;
+}
+
+static double p_to_surprise(double p)
+{
+	if (!(p > 0))
+		return MAX_NOMINAL;
+	if (p >= 1)
+		return 0;
+	return fmin(-log10(p), MAX_NOMINAL);
+}
+
+/* ---- calibration -------------------------------------------------------------- */
+
+/* P(S >= e^x - 1) under the nominal law, at every bin edge; filled once. */
+static double prior_tail[SURPRISE_BINS + 1];
+
+static void prior_init(void)
+{
+	if (prior_tail[0] == 1)
+		return;
+	for (int b = SURPRISE_BINS; b >= 0; b--)
+		prior_tail[b] = exp(-M_LN10 * expm1(b * BIN_WIDTH));
+}
+
+static double edge_surprise(int b)
+{
+	return expm1(b * BIN_WIDTH);
+}
+
+void surprise_calibrator_learn(struct surprise_calibrator *cal, double nominal, double gain)
+{
+	double x = log1p(fmax(nominal, 0)) / BIN_WIDTH;
+	int b = x >= SURPRISE_BINS ? SURPRISE_BINS - 1 : (int)x;
+
+	if (gain > 0 && gain < 1) {
+		for (int i = 0; i < SURPRISE_BINS; i++)
+			cal->hist[i] *= (float)(1 - gain);
+		cal->weight *= (float)(1 - gain);
+	}
+	cal->hist[b] += 1;
+	cal->weight += 1;
+}
+
+/*
+ * P(S >= nominal) on this series: the histogram's tail (data plus prior),
+ * interpolated within a bin; past the point where TAIL_SHARE of the mass
+ * remains, at least an exponential tail with the mean excess of the mass
+ * beyond (peaks over threshold), so a value beyond anything seen still ranks
+ * by distance. Monotone non-increasing in nominal.
+ */
+double surprise_calibrated(const struct surprise_calibrator *cal, double nominal, double tail_share)
+{
+	double x = log1p(fmax(nominal, 0)) / BIN_WIDTH, total, tail = 0, at_x = 0;
+	double u_tail = 0, u_s = 0, excess = 0, beta, p;
+	int bx = x >= SURPRISE_BINS ? SURPRISE_BINS : (int)x, u = -1;
+
+	prior_init();
+	total = cal->weight + PRIOR_WEIGHT;
+	/* Walk down from the top bin, accumulating the tail mass above each edge. */
+	for (int b = SURPRISE_BINS - 1; b >= 0; b--) {
+		double prior_mass = PRIOR_WEIGHT * (prior_tail[b] - prior_tail[b + 1]);
+		double mass = cal->hist[b] + prior_mass;
+		double centre = b + 0.5; /* in bins of log1p(surprise) */
+
+		if (b == bx) /* the part of this bin above x */
+			at_x = tail + cal->hist[b] * (b + 1 - x) +
+			       PRIOR_WEIGHT * (exp(-M_LN10 * expm1(x * BIN_WIDTH)) - prior_tail[b + 1]);
+		if ((tail + mass) / total > tail_share && u < 0) {
+			u = b + 1;
+			u_tail = tail;
+			u_s = edge_surprise(u);
+		}
+		if (u < 0)
+			excess += mass * centre;
+		tail += mass;
+	}
+	if (bx >= SURPRISE_BINS)
+		at_x = PRIOR_WEIGHT * exp(-M_LN10 * fmin(nominal, MAX_NOMINAL));
+	p = at_x / total;
+	if (u < 0 || u_tail <= 0 || nominal <= u_s)
+		return p;
+	/*
+	 * Exponential in log1p(surprise), i.e. a power law in the nominal
+	 * surprise: heavy enough for a model that is wrong about the tail,
+	 * and still strictly decreasing however far out.
+	 */
+	beta = excess / u_tail - u;
+	if (beta < MIN_TAIL_SCALE)
+		beta = MIN_TAIL_SCALE;
+	x = log1p(fmin(fmax(nominal, 0), MAX_NOMINAL)) / BIN_WIDTH;
+	return fmax(p, u_tail / total * exp(-(x - u) / beta));
+}
+
+/* ---- the models ---------------------------------------------------------------- */
+
+static bool is_count(double v)
+{
+	return isfinite(v) && v >= 0 && v == floor(v);
+}
+
+/* The expected count and its variance under the count model; false when it does not apply. */
+static bool count_model(const struct surprise_state *st, const struct surprise_config *config,
+			const struct surprise_input *in, double *mean, double *variance)
+{
+	if (in->trials > 0 || st->non_integer || !is_count(in->count) || !(in->exposure > 0))
+		return false;
+	*mean = fmax(in->expected * in->exposure, MIN_COUNT_MEAN);
+	if (*mean > config->count_max_mean)
+		return false;
+	*variance = *mean * fmax(st->dispersion, 1);
+	return true;
+}
+
+/* The point model's nominal surprise and the residual in standard deviations. */
+static double point_nominal(const struct surprise_state *st, const struct surprise_config *config,
+			    enum surprise_side side, const struct surprise_input *in, double *z,
+			    bool *counted)
+{
+	double mean, variance, s = 0;
+
+	*counted = false;
+	*z = (in->value - in->expected) / in->spread;
+	if (in->trials > 0 && isfinite(in->count) && in->count >= 0) {
+		/* k errors of n requests, against the usual error ratio. */
+		double q = fmin(fmax(in->expected, MIN_ERROR_RATIO), 1);
+
+		*counted = true;
+		*z = (in->count - q * in->trials) / sqrt(in->trials * q * (1 - q) + 1e-12);
+		return side & SURPRISE_UP ? p_to_surprise(tail_binomial_upper(in->count, in->trials, q)) : 0;
+	}
+	if (count_model(st, config, in, &mean, &variance)) {
+		*counted = true;
+		*z = (in->count - mean) / sqrt(variance);
+		if ((side & SURPRISE_UP) && in->count > mean)
+			s = p_to_surprise(tail_negbin_upper(in->count, mean, variance));
+		if ((side & SURPRISE_DOWN) && in->count < mean)
+			s = p_to_surprise(tail_negbin_lower(in->count, mean, variance));
+		return s;
+	}
+	return sided_surprise(*z, side);
+}
+
+static double clip(double v, double limit)
+{
+	return v > limit ? limit : v < -limit ? -limit : v;
+}
+
+/* The moving parts after learning the value at t (shared by judge and learn). */
+struct moved {
+	double shift_mean, shift_var, fast_level, fast_var, square_mean, square_var;
+};
+
+static void move(const struct surprise_state *st, const struct surprise_config *config, double t,
+		 const struct surprise_input *in, double z, double scale, struct moved *m)
+{
+	double dt = st->last_time > 0 ? t - st->last_time : 0;
+	double gs = st->samples ? gain_of(dt, config->shift_halflife_s) : 1;
+	double gf = st->samples ? gain_of(dt, config->drift_fast_halflife_s) : 1;
+	double gv = st->samples ? gain_of(dt, config->variance_halflife_s) : 1;
+	double r = clip(z, RESIDUAL_CLIP);
+	double deseasonal = in->level + clip(in->value - in->expected, RESIDUAL_CLIP * scale);
+
+	m->shift_mean = (1 - gs) * st->shift_mean + gs * r;
+	m->shift_var = (1 - gs) * (1 - gs) * st->shift_var + gs * gs;
+	m->fast_level = (1 - gf) * st->fast_level + gf * deseasonal;
+	m->fast_var = (1 - gf) * (1 - gf) * st->fast_var + gf * gf;
+	m->square_mean = (1 - gv) * st->square_mean + gv * r * r;
+	m->square_var = (1 - gv) * (1 - gv) * st->square_var + gv * gv;
+}
+
+void surprise_judge(const struct surprise_state *st, const struct surprise_config *config,
+		    enum surprise_side side, double t, const struct surprise_input *in,
+		    struct surprise_result *out)
+{
+	double nominal[SURPRISE_MODELS], z, scale, best = 1;
+	struct moved m;
+	bool counted;
+
+	memset(out, 0, sizeof(*out));
+	nominal[SURPRISE_POINT] = point_nominal(st, config, side, in, &z, &counted);
+	out->z = z;
+	out->count_model = counted;
+	/* The other models see the residual in the same standard deviations. */
+	scale = counted && fabs(in->value - in->expected) > 0 ?
+			fabs((in->value - in->expected) / z) : in->spread;
+	if (!isfinite(scale) || scale <= 0)
+		scale = in->spread;
+	move(st, config, t, in, z, scale, &m);
+	nominal[SURPRISE_SHIFT] = st->samples ? sided_surprise(m.shift_mean / sqrt(m.shift_var), side) : 0;
+	nominal[SURPRISE_DRIFT] =
+		st->samples ? sided_surprise((m.fast_level - st->slow_level) /
+						     (scale * sqrt(m.fast_var + 1e-9)),
+					     side) :
+			      0;
+	nominal[SURPRISE_VARIANCE] =
+		st->samples ? sided_surprise((m.square_mean - 1) / sqrt(2 * m.square_var + 1e-9),
+					     SURPRISE_UP) :
+			      0;
+	for (int i = 0; i < SURPRISE_MODELS; i++) {
+		double p = surprise_calibrated(&st->cal[i], nominal[i], config->tail_share);
+
+		out->model_surprise[i] = p_to_surprise(p);
+		if (p < best) {
+			best = p;
+			out->model = i;
+		}
+	}
+	out->surprise = p_to_surprise(fmin(1, best * SURPRISE_MODELS));
+	out->scale = scale;
+	memcpy(out->nominal, nominal, sizeof(nominal));
+}
+
+void surprise_learn(struct surprise_state *st, const struct surprise_config *config, double t,
+		    const struct surprise_input *in, const struct surprise_result *judged,
+		    bool calibrate)
+{
+	double dt = st->last_time > 0 ? t - st->last_time : 0;
+	double gain = gain_of(dt, config->calibration_halflife_s);
+	double deseasonal = in->level + clip(in->value - in->expected, RESIDUAL_CLIP * judged->scale);
+	struct moved m;
+
+	if (!isfinite(judged->z) || !isfinite(judged->scale))
+		return;
+	if (!is_count(in->count))
+		st->non_integer = 1;
+	if (calibrate && st->samples) {
+		for (int i = 0; i < SURPRISE_MODELS; i++)
+			surprise_calibrator_learn(&st->cal[i], judged->nominal[i], gain);
+	}
+	move(st, config, t, in, judged->z, judged->scale, &m);
+	if (st->samples == 0) {
+		m.fast_level = deseasonal;
+		st->slow_level = deseasonal;
+	} else {
+		double gs = gain_of(dt, config->drift_slow_halflife_s);
+
+		st->slow_level += gs * (deseasonal - st->slow_level);
+	}
+	if (calibrate && is_count(in->count) && in->exposure > 0) {
+		double mean = fmax(in->expected * in->exposure, MIN_COUNT_MEAN);
+		double d = (in->count - mean) * (in->count - mean) / mean;
+		double g = st->samples ? gain_of(dt, config->drift_slow_halflife_s) : 1;
+
+		st->dispersion += g * (d - st->dispersion);
+	}
+	st->shift_mean = m.shift_mean;
+	st->shift_var = m.shift_var;
+	st->fast_level = m.fast_level;
+	st->fast_var = m.fast_var;
+	st->square_mean = m.square_mean;
+	st->square_var = m.square_var;
+	st->last_time = t;
+	if (st->samples < UINT32_MAX)
+		st->samples++;
+}
+
+void surprise_reanchor(struct surprise_state *st, double level)
+{
+	st->shift_mean = 0;
+	st->fast_level = level;
+	st->slow_level = level;
+	st->square_mean = 1;
+}
