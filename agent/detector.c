@@ -195,10 +195,19 @@ static enum surprise_side side_of(enum detector_direction direction)
  * drift model from there when it resolves.
  */
 static void adapt(struct detector_series *s, double t, double value,
-		  const struct detector_verdict *v, const struct detector_config *config)
+		  const struct detector_verdict *v, const struct surprise_result *judged,
+		  const struct detector_config *config)
 {
-	if (v->transition == DETECTOR_FIRED &&
-	    (v->model == SURPRISE_SHIFT || v->model == SURPRISE_DRIFT)) {
+	/*
+	 * Firing, and the last minutes' mean is still off (or the shift or
+	 * drift model is what fired): the level has moved. Restart from here.
+	 */
+	bool moved = (v->transition == DETECTOR_FIRED &&
+		      (v->model == SURPRISE_SHIFT || v->model == SURPRISE_DRIFT)) ||
+		     (s->phase == DETECTOR_FIRING && v->transition != DETECTOR_FIRED &&
+		      judged->model_surprise[SURPRISE_SHIFT] >= config->warning_score);
+
+	if (moved) {
 		baseline_reanchor(&s->baseline, t, value);
 		surprise_reanchor(&s->surprise, value - (v->estimate.expected - v->estimate.level));
 	} else if (v->transition == DETECTOR_RESOLVED &&
@@ -283,7 +292,7 @@ void detector_series_observe_sample(struct detector_series *s, const struct dete
 	else
 		baseline_update(&s->baseline, &config->baseline, t, value);
 	if (out->judged)
-		adapt(s, t, value, out, config);
+		adapt(s, t, value, out, &judged, config);
 }
 
 void detector_series_observe(struct detector_series *s, const struct detector_config *config,

@@ -11,6 +11,7 @@
 #define PRIOR_WEIGHT 10.0
 /* Smallest scale of the fitted tail, in bins: a calibrator that has seen one value only. */
 #define MIN_TAIL_SCALE 0.5
+#define MAX_TAIL_SCALE 3.0
 /* Residuals enter the shift, drift and variance models clipped at this many spreads. */
 #define RESIDUAL_CLIP 8.0
 /* Nominal surprises are capped here (a p-value of 1e-300 is already beyond any threshold). */
@@ -166,6 +167,9 @@ double surprise_calibrated(const struct surprise_calibrator *cal, double nominal
 	beta = excess / u_tail - u;
 	if (beta < MIN_TAIL_SCALE)
 		beta = MIN_TAIL_SCALE;
+	/* One outlier among few exceedances must not flatten the tail for good. */
+	if (beta > MAX_TAIL_SCALE)
+		beta = MAX_TAIL_SCALE;
 	x = log1p(fmin(fmax(nominal, 0), MAX_NOMINAL)) / BIN_WIDTH;
 	return fmax(p, u_tail / total * exp(-(x - u) / beta));
 }
@@ -190,25 +194,32 @@ static bool count_model(const struct surprise_state *st, const struct surprise_c
 	return true;
 }
 
-/* The point model's nominal surprise and the residual in standard deviations. */
+/*
+ * The point model's nominal surprise, the residual in standard deviations
+ * and that standard deviation in the value's unit (what the other models
+ * measure residuals in).
+ */
 static double point_nominal(const struct surprise_state *st, const struct surprise_config *config,
 			    enum surprise_side side, const struct surprise_input *in, double *z,
-			    bool *counted)
+			    double *scale, bool *counted)
 {
 	double mean, variance, s = 0;
 
 	*counted = false;
+	*scale = in->spread;
 	*z = (in->value - in->expected) / in->spread;
 	if (in->trials > 0 && isfinite(in->count) && in->count >= 0) {
 		/* k errors of n requests, against the usual error ratio. */
 		double q = fmin(fmax(in->expected, MIN_ERROR_RATIO), 1);
 
 		*counted = true;
-		*z = (in->count - q * in->trials) / sqrt(in->trials * q * (1 - q) + 1e-12);
+		*scale = fmax(sqrt(q * (1 - q) / in->trials), in->spread);
+		*z = (in->value - q) / *scale;
 		return side & SURPRISE_UP ? p_to_surprise(tail_binomial_upper(in->count, in->trials, q)) : 0;
 	}
 	if (count_model(st, config, in, &mean, &variance)) {
 		*counted = true;
+		*scale = sqrt(variance) / in->exposure;
 		*z = (in->count - mean) / sqrt(variance);
 		if ((side & SURPRISE_UP) && in->count > mean)
 			s = p_to_surprise(tail_negbin_upper(in->count, mean, variance));
@@ -256,12 +267,10 @@ void surprise_judge(const struct surprise_state *st, const struct surprise_confi
 	bool counted;
 
 	memset(out, 0, sizeof(*out));
-	nominal[SURPRISE_POINT] = point_nominal(st, config, side, in, &z, &counted);
+	nominal[SURPRISE_POINT] = point_nominal(st, config, side, in, &z, &scale, &counted);
 	out->z = z;
 	out->count_model = counted;
 	/* The other models see the residual in the same standard deviations. */
-	scale = counted && fabs(in->value - in->expected) > 0 ?
-			fabs((in->value - in->expected) / z) : in->spread;
 	if (!isfinite(scale) || scale <= 0)
 		scale = in->spread;
 	move(st, config, t, in, z, scale, &m);
