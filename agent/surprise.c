@@ -10,8 +10,8 @@
 /* Pseudo-observations of the nominal law (P(S >= s) = 10^-s) mixed into every calibrator. */
 #define PRIOR_WEIGHT 10.0
 /* Smallest scale of the fitted tail, in bins: a calibrator that has seen one value only. */
-#define MIN_TAIL_SCALE 0.5
-#define MAX_TAIL_SCALE 3.0
+#define MIN_TAIL_SCALE (1 / M_LN10)
+#define MAX_TAIL_SCALE 5.0
 /* Residuals enter the shift, drift and variance models clipped at this many spreads. */
 #define RESIDUAL_CLIP 8.0
 /* Nominal surprises are capped here (a p-value of 1e-300 is already beyond any threshold). */
@@ -140,7 +140,7 @@ double surprise_calibrated(const struct surprise_calibrator *cal, double nominal
 	for (int b = SURPRISE_BINS - 1; b >= 0; b--) {
 		double prior_mass = PRIOR_WEIGHT * (prior_tail[b] - prior_tail[b + 1]);
 		double mass = cal->hist[b] + prior_mass;
-		double centre = b + 0.5; /* in bins of log1p(surprise) */
+		double centre = expm1((b + 0.5) * BIN_WIDTH);
 
 		if (b == bx) /* the part of this bin above x */
 			at_x = tail + cal->hist[b] * (b + 1 - x) +
@@ -160,18 +160,17 @@ double surprise_calibrated(const struct surprise_calibrator *cal, double nominal
 	if (u < 0 || u_tail <= 0 || nominal <= u_s)
 		return p;
 	/*
-	 * Exponential in log1p(surprise), i.e. a power law in the nominal
-	 * surprise: heavy enough for a model that is wrong about the tail,
-	 * and still strictly decreasing however far out.
+	 * Exponential in the nominal surprise (peaks over threshold, shape 0):
+	 * a calibrated p that is a power of the nominal one. Never lighter
+	 * than the nominal law itself (scale 1 / ln 10), at most MAX_TAIL_SCALE
+	 * times heavier, so one outlier among few exceedances cannot flatten it.
 	 */
-	beta = excess / u_tail - u;
+	beta = excess / u_tail - u_s;
 	if (beta < MIN_TAIL_SCALE)
 		beta = MIN_TAIL_SCALE;
-	/* One outlier among few exceedances must not flatten the tail for good. */
 	if (beta > MAX_TAIL_SCALE)
 		beta = MAX_TAIL_SCALE;
-	x = log1p(fmin(fmax(nominal, 0), MAX_NOMINAL)) / BIN_WIDTH;
-	return fmax(p, u_tail / total * exp(-(x - u) / beta));
+	return fmax(p, u_tail / total * exp(-(fmin(nominal, MAX_NOMINAL) - u_s) / beta));
 }
 
 /* ---- the models ---------------------------------------------------------------- */
