@@ -11,6 +11,8 @@
 #define DETECTOR_MAX_EDGES 64
 /* A request this many spreads above the expected p99 is worth a kernel sample. */
 #define SAMPLING_SPREADS 4
+/* A value this close (in spreads) to the last hour's level is where a drift has got to. */
+#define REANCHOR_SPREADS 3
 
 struct service_labels {
 	char *team, *app, *namespace, *pod, *node, *cluster;
@@ -189,27 +191,39 @@ static enum surprise_side side_of(enum detector_direction direction)
 }
 
 /*
- * After the transition: a shift or drift that just fired re-anchors the
- * level on the new value, so it fires once and the series adapts; an
- * anomaly that lasted long enough for the fast level to settle restarts the
- * drift model from there when it resolves.
+ * While an anomaly fires, a value that is still far off (point model) while
+ * the last minutes' mean is too (shift model) means the level has moved:
+ * the baseline and the shift and drift models restart from the new level,
+ * so a level shift fires once and the series adapts within minutes instead
+ * of alarming for hours. A lone spike never moves the level (the value
+ * after it is normal again). An anomaly that lasted long enough for the
+ * fast level to settle restarts the drift model from there when it resolves.
  */
 static void adapt(struct detector_series *s, double t, double value,
 		  const struct detector_verdict *v, const struct surprise_result *judged,
 		  const struct detector_config *config)
 {
-	/*
-	 * Firing, and the last minutes' mean is still off (or the shift or
-	 * drift model is what fired): the level has moved. Restart from here.
-	 */
-	bool moved = (v->transition == DETECTOR_FIRED &&
-		      (v->model == SURPRISE_SHIFT || v->model == SURPRISE_DRIFT)) ||
-		     (s->phase == DETECTOR_FIRING && v->transition != DETECTOR_FIRED &&
-		      judged->model_surprise[SURPRISE_SHIFT] >= config->warning_score);
+	double seasonal = v->estimate.expected - v->estimate.level;
 
-	if (moved) {
+	if (v->transition == DETECTOR_FIRED && v->model == SURPRISE_DRIFT) {
+		/*
+		 * The level moved: the value is the new normal when it agrees
+		 * with the last hour's level (a drift) or is itself far off (a
+		 * jump); a lone burst within the series' usual tail that tipped
+		 * the drift model over is not, and the last hour's level is used.
+		 */
+		double level = s->surprise.fast_level;
+
+		if (fabs(value - seasonal - level) <= REANCHOR_SPREADS * judged->scale ||
+		    judged->model_surprise[SURPRISE_POINT] >= config->warning_score)
+			level = value - seasonal;
+		baseline_reanchor(&s->baseline, t, level + seasonal);
+		surprise_reanchor(&s->surprise, level);
+	} else if (s->phase == DETECTOR_FIRING && v->transition != DETECTOR_FIRED &&
+		   judged->model_surprise[SURPRISE_SHIFT] >= config->warning_score) {
+		/* Still off minutes after it fired: the level has moved to here. */
 		baseline_reanchor(&s->baseline, t, value);
-		surprise_reanchor(&s->surprise, value - (v->estimate.expected - v->estimate.level));
+		surprise_reanchor(&s->surprise, value - seasonal);
 	} else if (v->transition == DETECTOR_RESOLVED &&
 		   t - v->starts_at >= config->surprise.drift_fast_halflife_s) {
 		surprise_reanchor(&s->surprise, s->surprise.fast_level);

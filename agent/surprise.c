@@ -11,7 +11,8 @@
 #define PRIOR_WEIGHT 10.0
 /* Smallest scale of the fitted tail, in bins: a calibrator that has seen one value only. */
 #define MIN_TAIL_SCALE (1 / M_LN10)
-#define MAX_TAIL_SCALE 5.0
+/* Heaviest tail shape fitted: 0.8 keeps the fitted tail's mean finite. */
+#define MAX_TAIL_SHAPE 0.8
 /* Residuals enter the shift, drift and variance models clipped at this many spreads. */
 #define RESIDUAL_CLIP 8.0
 /* Nominal surprises are capped here (a p-value of 1e-300 is already beyond any threshold). */
@@ -131,7 +132,7 @@ void surprise_calibrator_learn(struct surprise_calibrator *cal, double nominal, 
 double surprise_calibrated(const struct surprise_calibrator *cal, double nominal, double tail_share)
 {
 	double x = log1p(fmax(nominal, 0)) / BIN_WIDTH, total, tail = 0, at_x = 0;
-	double u_tail = 0, u_s = 0, excess = 0, beta, p;
+	double u_tail = 0, u_s = 0, excess = 0, excess_sq = 0, mean, var, shape, scale, p;
 	int bx = x >= SURPRISE_BINS ? SURPRISE_BINS : (int)x, u = -1;
 
 	prior_init();
@@ -150,8 +151,10 @@ double surprise_calibrated(const struct surprise_calibrator *cal, double nominal
 			u_tail = tail;
 			u_s = edge_surprise(u);
 		}
-		if (u < 0)
+		if (u < 0) {
 			excess += mass * centre;
+			excess_sq += mass * centre * centre;
+		}
 		tail += mass;
 	}
 	if (bx >= SURPRISE_BINS)
@@ -160,17 +163,26 @@ double surprise_calibrated(const struct surprise_calibrator *cal, double nominal
 	if (u < 0 || u_tail <= 0 || nominal <= u_s)
 		return p;
 	/*
-	 * Exponential in the nominal surprise (peaks over threshold, shape 0):
-	 * a calibrated p that is a power of the nominal one. Never lighter
-	 * than the nominal law itself (scale 1 / ln 10), at most MAX_TAIL_SCALE
-	 * times heavier, so one outlier among few exceedances cannot flatten it.
+	 * Beyond u, a generalised Pareto tail fitted to the excesses by the
+	 * method of moments (peaks over threshold): shape 0 is an exponential
+	 * in the nominal surprise (a power of the nominal p, right for a model
+	 * that is off by a factor), a positive shape a power law in it (right
+	 * when the real tail is heavier than the model's, e.g. Student t
+	 * noise judged as normal). The scale is never below the nominal law's.
 	 */
-	beta = excess / u_tail - u_s;
-	if (beta < MIN_TAIL_SCALE)
-		beta = MIN_TAIL_SCALE;
-	if (beta > MAX_TAIL_SCALE)
-		beta = MAX_TAIL_SCALE;
-	return fmax(p, u_tail / total * exp(-(fmin(nominal, MAX_NOMINAL) - u_s) / beta));
+	mean = excess / u_tail - u_s;
+	var = excess_sq / u_tail - (excess / u_tail) * (excess / u_tail);
+	if (mean < MIN_TAIL_SCALE)
+		mean = MIN_TAIL_SCALE;
+	shape = var > 0 ? 0.5 * (1 - mean * mean / var) : 0;
+	shape = shape < 0 ? 0 : shape > MAX_TAIL_SHAPE ? MAX_TAIL_SHAPE : shape;
+	scale = mean * (1 - shape);
+	if (scale < MIN_TAIL_SCALE)
+		scale = MIN_TAIL_SCALE;
+	nominal = fmin(nominal, MAX_NOMINAL) - u_s;
+	if (shape < 1e-6)
+		return fmax(p, u_tail / total * exp(-nominal / scale));
+	return fmax(p, u_tail / total * pow(1 + shape * nominal / scale, -1 / shape));
 }
 
 /* ---- the models ---------------------------------------------------------------- */
@@ -218,7 +230,8 @@ static double point_nominal(const struct surprise_state *st, const struct surpri
 	}
 	if (count_model(st, config, in, &mean, &variance)) {
 		*counted = true;
-		*scale = sqrt(variance) / in->exposure;
+		/* Never narrower than the baseline's own spread: a mean floored near zero is a guess. */
+		*scale = fmax(sqrt(variance) / in->exposure, in->spread);
 		*z = (in->count - mean) / sqrt(variance);
 		if ((side & SURPRISE_UP) && in->count > mean)
 			s = p_to_surprise(tail_negbin_upper(in->count, mean, variance));
