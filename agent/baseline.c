@@ -27,7 +27,7 @@ void baseline_config_default(struct baseline_config *config)
 {
 	*config = (struct baseline_config){
 		.method = BASELINE_SEASONAL_ROBUST,
-		.level_halflife_s = 6 * 3600,
+		.level_halflife_s = 3600,
 		.spread_halflife_s = 24 * 3600,
 		.season_halflife_days = 3,
 		.peak_halflife_days = 5,

@@ -220,8 +220,12 @@ static void adapt(struct detector_series *s, double t, double value,
 		baseline_reanchor(&s->baseline, t, level + seasonal);
 		surprise_reanchor(&s->surprise, level);
 	} else if (s->phase == DETECTOR_FIRING && v->transition != DETECTOR_FIRED &&
+		   t - s->pending_since >= config->surprise.shift_halflife_s &&
 		   judged->model_surprise[SURPRISE_SHIFT] >= config->warning_score) {
-		/* Still off minutes after it fired: the level has moved to here. */
+		/*
+		 * Still off for longer than the shift model's memory: the level
+		 * has moved to here (a spike of a minute or two has not).
+		 */
 		baseline_reanchor(&s->baseline, t, value);
 		surprise_reanchor(&s->surprise, value - seasonal);
 	} else if (v->transition == DETECTOR_RESOLVED &&
@@ -299,8 +303,9 @@ void detector_series_observe_sample(struct detector_series *s, const struct dete
 	 * recurs every day stops being rare after a few days.
 	 */
 	open = s->phase != DETECTOR_NORMAL || out->transition == DETECTOR_RESOLVED;
-	surprise_learn(&s->surprise, &config->surprise, t, &in, &judged,
-		       (!open || out->transition == DETECTOR_FIRED) && out->estimate.ready);
+	surprise_learn(&s->surprise, &config->surprise, side_of(direction), t, &in, &judged,
+		       !out->estimate.ready ? 0 : !open ? 1 :
+		       out->transition == DETECTOR_FIRED ? 1 : 0);
 	if (open)
 		baseline_update_anomalous(&s->baseline, &config->baseline, t, value);
 	else

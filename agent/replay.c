@@ -82,7 +82,7 @@ void replay_config_default(struct detector_config *config)
 	 * Replay reports every anomaly it opens with its surprise, and a
 	 * scorer (NAB) picks its own threshold above: open at 1 in ~300.
 	 */
-	config->warning_score = 2.5;
+	config->warning_score = 2;
 	config->min_requests = 0;
 	config->min_relative_change = 0;
 }

@@ -108,7 +108,8 @@ static double edge_surprise(int b)
 	return expm1(b * BIN_WIDTH);
 }
 
-void surprise_calibrator_learn(struct surprise_calibrator *cal, double nominal, double gain)
+void surprise_calibrator_learn(struct surprise_calibrator *cal, double nominal, double gain,
+			       double weight)
 {
 	double x = log1p(fmax(nominal, 0)) / BIN_WIDTH;
 	int b = x >= SURPRISE_BINS ? SURPRISE_BINS - 1 : (int)x;
@@ -118,8 +119,8 @@ void surprise_calibrator_learn(struct surprise_calibrator *cal, double nominal, 
 			cal->hist[i] *= (float)(1 - gain);
 		cal->weight *= (float)(1 - gain);
 	}
-	cal->hist[b] += 1;
-	cal->weight += 1;
+	cal->hist[b] += (float)weight;
+	cal->weight += (float)weight;
 }
 
 /*
@@ -132,30 +133,26 @@ void surprise_calibrator_learn(struct surprise_calibrator *cal, double nominal, 
 double surprise_calibrated(const struct surprise_calibrator *cal, double nominal, double tail_share)
 {
 	double x = log1p(fmax(nominal, 0)) / BIN_WIDTH, total, tail = 0, at_x = 0;
-	double u_tail = 0, u_s = 0, excess = 0, excess_sq = 0, mean, var, shape, scale, p;
+	double u_tail = -1, u_s = 0, half_s = 0, quarter_s = 0, shape, scale, p, target[2] = { 0 };
 	int bx = x >= SURPRISE_BINS ? SURPRISE_BINS : (int)x, u = -1;
+	double mass_of[SURPRISE_BINS];
 
 	prior_init();
 	total = cal->weight + PRIOR_WEIGHT;
 	/* Walk down from the top bin, accumulating the tail mass above each edge. */
 	for (int b = SURPRISE_BINS - 1; b >= 0; b--) {
 		double prior_mass = PRIOR_WEIGHT * (prior_tail[b] - prior_tail[b + 1]);
-		double mass = cal->hist[b] + prior_mass;
-		double centre = expm1((b + 0.5) * BIN_WIDTH);
 
+		mass_of[b] = cal->hist[b] + prior_mass;
 		if (b == bx) /* the part of this bin above x */
 			at_x = tail + cal->hist[b] * (b + 1 - x) +
 			       PRIOR_WEIGHT * (exp(-M_LN10 * expm1(x * BIN_WIDTH)) - prior_tail[b + 1]);
-		if ((tail + mass) / total > tail_share && u < 0) {
+		if ((tail + mass_of[b]) / total > tail_share && u < 0) {
 			u = b + 1;
 			u_tail = tail;
 			u_s = edge_surprise(u);
 		}
-		if (u < 0) {
-			excess += mass * centre;
-			excess_sq += mass * centre * centre;
-		}
-		tail += mass;
+		tail += mass_of[b];
 	}
 	if (bx >= SURPRISE_BINS)
 		at_x = PRIOR_WEIGHT * exp(-M_LN10 * fmin(nominal, MAX_NOMINAL));
@@ -163,21 +160,33 @@ double surprise_calibrated(const struct surprise_calibrator *cal, double nominal
 	if (u < 0 || u_tail <= 0 || nominal <= u_s)
 		return p;
 	/*
-	 * Beyond u, a generalised Pareto tail fitted to the excesses by the
-	 * method of moments (peaks over threshold): shape 0 is an exponential
-	 * in the nominal surprise (a power of the nominal p, right for a model
-	 * that is off by a factor), a positive shape a power law in it (right
-	 * when the real tail is heavier than the model's, e.g. Student t
-	 * noise judged as normal). The scale is never below the nominal law's.
+	 * Beyond u, a generalised Pareto tail (peaks over threshold) with
+	 * Pickands' estimator: from the surprises that half and a quarter of
+	 * the tail's mass exceed, so one outlier cannot make it heavy. Shape 0
+	 * is an exponential in the nominal surprise (a power of the nominal p,
+	 * right for a model that is off by a factor), a positive shape a power
+	 * law in it (right when the real tail is heavier than the model's, as
+	 * Student t noise judged as normal). The scale is never below the
+	 * nominal law's.
 	 */
-	mean = excess / u_tail - u_s;
-	var = excess_sq / u_tail - (excess / u_tail) * (excess / u_tail);
-	if (mean < MIN_TAIL_SCALE)
-		mean = MIN_TAIL_SCALE;
-	shape = var > 0 ? 0.5 * (1 - mean * mean / var) : 0;
+	target[0] = u_tail / 2;
+	target[1] = u_tail / 4;
+	tail = 0;
+	for (int b = SURPRISE_BINS - 1, k = 1; b >= u && k >= 0; b--) {
+		while (k >= 0 && tail + mass_of[b] >= target[k]) {
+			double at = b + 1 - (target[k] - tail) / mass_of[b];
+
+			*(k ? &quarter_s : &half_s) = expm1(at * BIN_WIDTH);
+			k--;
+		}
+		tail += mass_of[b];
+	}
+	shape = 0;
+	if (half_s > u_s && quarter_s > half_s)
+		shape = log((quarter_s - half_s) / (half_s - u_s)) / M_LN2;
 	shape = shape < 0 ? 0 : shape > MAX_TAIL_SHAPE ? MAX_TAIL_SHAPE : shape;
-	scale = mean * (1 - shape);
-	if (scale < MIN_TAIL_SCALE)
+	scale = shape < 1e-6 ? (half_s - u_s) / M_LN2 : shape * (half_s - u_s) / (exp2(shape) - 1);
+	if (!(scale >= MIN_TAIL_SCALE))
 		scale = MIN_TAIL_SCALE;
 	nominal = fmin(nominal, MAX_NOMINAL) - u_s;
 	if (shape < 1e-6)
@@ -252,7 +261,28 @@ struct moved {
 	double shift_mean, shift_var, fast_level, fast_var, square_mean, square_var;
 };
 
-static void move(const struct surprise_state *st, const struct surprise_config *config, double t,
+/*
+ * The variance model watches the bad side only: r^2 of residuals on that
+ * side, scaled so that its mean is 1 under unit normal noise (one side:
+ * E = 1/2, Var = 5/4; both: E = 1, Var = 2). A latency that gets noisier
+ * only downwards is not a problem.
+ */
+static double side_square(double r, enum surprise_side side)
+{
+	if (side == SURPRISE_UP)
+		return r > 0 ? 2 * r * r : 0;
+	if (side == SURPRISE_DOWN)
+		return r < 0 ? 2 * r * r : 0;
+	return r * r;
+}
+
+static double side_square_variance(enum surprise_side side)
+{
+	return side == SURPRISE_BOTH ? 2 : 5;
+}
+
+static void move(const struct surprise_state *st, const struct surprise_config *config,
+		 enum surprise_side side, double t,
 		 const struct surprise_input *in, double z, double scale, struct moved *m)
 {
 	double dt = st->last_time > 0 ? t - st->last_time : 0;
@@ -266,7 +296,7 @@ static void move(const struct surprise_state *st, const struct surprise_config *
 	m->shift_var = (1 - gs) * (1 - gs) * st->shift_var + gs * gs;
 	m->fast_level = (1 - gf) * st->fast_level + gf * deseasonal;
 	m->fast_var = (1 - gf) * (1 - gf) * st->fast_var + gf * gf;
-	m->square_mean = (1 - gv) * st->square_mean + gv * r * r;
+	m->square_mean = (1 - gv) * st->square_mean + gv * side_square(r, side);
 	m->square_var = (1 - gv) * (1 - gv) * st->square_var + gv * gv;
 }
 
@@ -285,7 +315,7 @@ void surprise_judge(const struct surprise_state *st, const struct surprise_confi
 	/* The other models see the residual in the same standard deviations. */
 	if (!isfinite(scale) || scale <= 0)
 		scale = in->spread;
-	move(st, config, t, in, z, scale, &m);
+	move(st, config, side, t, in, z, scale, &m);
 	nominal[SURPRISE_SHIFT] = st->samples ? sided_surprise(m.shift_mean / sqrt(m.shift_var), side) : 0;
 	nominal[SURPRISE_DRIFT] =
 		st->samples ? sided_surprise((m.fast_level - st->slow_level) /
@@ -293,7 +323,8 @@ void surprise_judge(const struct surprise_state *st, const struct surprise_confi
 					     side) :
 			      0;
 	nominal[SURPRISE_VARIANCE] =
-		st->samples ? sided_surprise((m.square_mean - 1) / sqrt(2 * m.square_var + 1e-9),
+		st->samples ? sided_surprise((m.square_mean - 1) /
+						     sqrt(side_square_variance(side) * m.square_var + 1e-9),
 					     SURPRISE_UP) :
 			      0;
 	for (int i = 0; i < SURPRISE_MODELS; i++) {
@@ -310,9 +341,10 @@ void surprise_judge(const struct surprise_state *st, const struct surprise_confi
 	memcpy(out->nominal, nominal, sizeof(nominal));
 }
 
-void surprise_learn(struct surprise_state *st, const struct surprise_config *config, double t,
+void surprise_learn(struct surprise_state *st, const struct surprise_config *config,
+		    enum surprise_side side, double t,
 		    const struct surprise_input *in, const struct surprise_result *judged,
-		    bool calibrate)
+		    double calibrate)
 {
 	double dt = st->last_time > 0 ? t - st->last_time : 0;
 	double gain = gain_of(dt, config->calibration_halflife_s);
@@ -323,11 +355,11 @@ void surprise_learn(struct surprise_state *st, const struct surprise_config *con
 		return;
 	if (!is_count(in->count))
 		st->non_integer = 1;
-	if (calibrate && st->samples) {
+	if (calibrate > 0 && st->samples) {
 		for (int i = 0; i < SURPRISE_MODELS; i++)
-			surprise_calibrator_learn(&st->cal[i], judged->nominal[i], gain);
+			surprise_calibrator_learn(&st->cal[i], judged->nominal[i], gain, calibrate);
 	}
-	move(st, config, t, in, judged->z, judged->scale, &m);
+	move(st, config, side, t, in, judged->z, judged->scale, &m);
 	if (st->samples == 0) {
 		m.fast_level = deseasonal;
 		st->slow_level = deseasonal;
@@ -336,11 +368,14 @@ void surprise_learn(struct surprise_state *st, const struct surprise_config *con
 
 		st->slow_level += gs * (deseasonal - st->slow_level);
 	}
-	if (calibrate && is_count(in->count) && in->exposure > 0) {
+	if (calibrate >= 1 && is_count(in->count) && in->exposure > 0) {
 		double mean = fmax(in->expected * in->exposure, MIN_COUNT_MEAN);
 		double d = (in->count - mean) * (in->count - mean) / mean;
 		double g = st->samples ? gain_of(dt, config->drift_slow_halflife_s) : 1;
 
+		/* Clipped like the residuals: one huge burst must not make every later one look usual. */
+		if (d > RESIDUAL_CLIP * RESIDUAL_CLIP * fmax(st->dispersion, 1))
+			d = RESIDUAL_CLIP * RESIDUAL_CLIP * fmax(st->dispersion, 1);
 		st->dispersion += g * (d - st->dispersion);
 	}
 	st->shift_mean = m.shift_mean;

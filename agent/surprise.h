@@ -110,12 +110,15 @@ void surprise_judge(const struct surprise_state *state, const struct surprise_co
 		    enum surprise_side side, double t, const struct surprise_input *in,
 		    struct surprise_result *out);
 /*
- * Learns the value judged at t. calibrate = false keeps the calibrators as
- * they are (while an anomaly is open, so it cannot make itself look normal).
+ * Learns the value judged at t. calibrate is the weight the calibrators give
+ * it: 1 normally, 0 while an anomaly is open (so it cannot make itself look
+ * normal), a fraction for the value that opened one (a pattern that recurs
+ * is learnt over a few occurrences, not after one).
  */
-void surprise_learn(struct surprise_state *state, const struct surprise_config *config, double t,
+void surprise_learn(struct surprise_state *state, const struct surprise_config *config,
+		    enum surprise_side side, double t,
 		    const struct surprise_input *in, const struct surprise_result *judged,
-		    bool calibrate);
+		    double calibrate);
 /*
  * After a level shift was reported: the short and long memories restart from
  * level (the new deseasonalised level), so the shift fires once and the
@@ -124,6 +127,7 @@ void surprise_learn(struct surprise_state *state, const struct surprise_config *
 void surprise_reanchor(struct surprise_state *state, double level);
 /* The calibrated p of a nominal surprise (-log10 p) for one model: exposed for tests. */
 double surprise_calibrated(const struct surprise_calibrator *cal, double nominal, double tail_share);
-void surprise_calibrator_learn(struct surprise_calibrator *cal, double nominal, double gain);
+void surprise_calibrator_learn(struct surprise_calibrator *cal, double nominal, double gain,
+			       double weight);
 
 #endif

@@ -80,7 +80,7 @@ static void test_calibration_is_monotone(void **state)
 		}
 		/* Teach it a heavy tail: nominal surprises that are often large. */
 		for (int i = 0; i < 2000; i++)
-			surprise_calibrator_learn(&cal, fabs(gauss()) * (round + 1) * 3, 0.001);
+			surprise_calibrator_learn(&cal, fabs(gauss()) * (round + 1) * 3, 0.001, 1);
 	}
 	/* Never-seen surprises still rank: no cap at the memory's size. */
 	assert_true(surprise_calibrated(&cal, 200, 0.05) < surprise_calibrated(&cal, 60, 0.05));
@@ -93,7 +93,7 @@ static void test_calibration_matches_nominal(void **state)
 
 	memset(&cal, 0, sizeof(cal));
 	for (int i = 0; i < 20000; i++)
-		surprise_calibrator_learn(&cal, -log10(uniform()), 0.0002);
+		surprise_calibrator_learn(&cal, -log10(uniform()), 0.0002, 1);
 	/* 1 in 10 and 1 in 100 within a factor of 1.5. */
 	assert_true(fabs(log10(surprise_calibrated(&cal, 1, 0.05)) + 1) < 0.18);
 	assert_true(fabs(log10(surprise_calibrated(&cal, 2, 0.01)) + 2) < 0.18);
@@ -178,6 +178,45 @@ static void test_bursty_counts(void **state)
 	assert_true(v.surprise >= c.warning_score);
 }
 
+/* warning -> critical while an anomaly lasts is an event of its own. */
+static void test_escalation(void **state)
+{
+	struct detector_config c;
+	struct detector_series s;
+	struct detector_verdict v;
+	double t = T0;
+	int escalated = 0, fired = 0;
+
+	detector_config_default(&c);
+	c.for_s = 0;
+	detector_series_init(&s, BASELINE_SEASONAL_ROBUST);
+	for (int i = 0; i < 3 * 288; i++, t += 300)
+		detector_series_observe(&s, &c, DETECTOR_UP, t, 100 + 5 * gauss(), true, &v);
+	/* Place critical between what the first value and the later, far worse one score. */
+	{
+		struct detector_series probe = s;
+
+		detector_series_observe(&probe, &c, DETECTOR_UP, t, 140, true, &v);
+		assert_true(v.surprise >= c.warning_score);
+		c.critical_score = v.surprise + 1;
+	}
+	for (int i = 0; i < 4; i++, t += 300) {
+		detector_series_observe(&s, &c, DETECTOR_UP, t, i < 2 ? 140 : 5000, true, &v);
+		if (v.transition == DETECTOR_FIRED) {
+			fired++;
+			assert_int_equal(v.severity, DETECTOR_WARNING);
+		}
+		if (v.transition == DETECTOR_ESCALATED) {
+			escalated++;
+			assert_int_equal(v.severity, DETECTOR_CRITICAL);
+			assert_true(v.surprise >= c.critical_score);
+		}
+	}
+	assert_int_equal(fired, 1);
+	assert_int_equal(escalated, 1);
+	assert_string_equal(detector_transition_name(DETECTOR_ESCALATED), "escalated");
+}
+
 /* Memory per series is constant: a fixed-size struct, whatever the history. */
 static void test_constant_memory(void **state)
 {
@@ -195,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_score_is_monotone_in_surprise),
 		cmocka_unit_test(test_level_shift_fires_once_then_adapts),
 		cmocka_unit_test(test_bursty_counts),
+		cmocka_unit_test(test_escalation),
 		cmocka_unit_test(test_constant_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
