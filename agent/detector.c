@@ -299,13 +299,16 @@ void detector_series_observe_sample(struct detector_series *s, const struct dete
 	}
 	/*
 	 * An open anomaly teaches neither the calibration nor the seasons;
-	 * only the value that opened it is learnt, once, so a pattern that
-	 * recurs every day stops being rare after a few days.
+	 * the value that opened it is remembered once it is over, so a
+	 * pattern that recurs every day stops being rare after a few days.
 	 */
 	open = s->phase != DETECTOR_NORMAL || out->transition == DETECTOR_RESOLVED;
+	if (out->transition == DETECTOR_FIRED)
+		memcpy(s->opened_nominal, judged.nominal, sizeof(s->opened_nominal));
+	if (out->transition == DETECTOR_RESOLVED)
+		surprise_remember(&s->surprise, s->opened_nominal);
 	surprise_learn(&s->surprise, &config->surprise, side_of(direction), t, &in, &judged,
-		       !out->estimate.ready ? 0 : !open ? 1 :
-		       out->transition == DETECTOR_FIRED ? 1 : 0);
+		       out->estimate.ready && !open ? 1 : 0);
 	if (open)
 		baseline_update_anomalous(&s->baseline, &config->baseline, t, value);
 	else

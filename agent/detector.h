@@ -123,6 +123,7 @@ struct detector_series {
 	double last_expected;
 	uint32_t last_judged;
 	uint32_t last_anomalous;
+	double opened_nominal[SURPRISE_MODELS]; /* what the value that opened the anomaly scored */
 };
 
 /* One value with what it is made of, when the caller knows (the agent's metrics). */

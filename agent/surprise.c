@@ -13,6 +13,10 @@
 #define MIN_TAIL_SCALE (1 / M_LN10)
 /* Heaviest tail shape fitted: 0.8 keeps the fitted tail's mean finite. */
 #define MAX_TAIL_SHAPE 0.8
+/* A squared statistic counts at most this much towards its own unit (one outlier is one outlier). */
+#define NORM_CLIP 100.0
+/* Values a calibrator must have seen before its model votes (the point model always does). */
+#define MIN_CALIBRATED 30
 /* Residuals enter the shift, drift and variance models clipped at this many spreads. */
 #define RESIDUAL_CLIP 8.0
 /* Nominal surprises are capped here (a p-value of 1e-300 is already beyond any threshold). */
@@ -39,6 +43,8 @@ void surprise_init(struct surprise_state *state)
 	memset(state, 0, sizeof(*state));
 	state->square_mean = 1;
 	state->dispersion = 1;
+	state->shift_norm = 1;
+	state->drift_norm = 1;
 }
 
 static double gain_of(double dt, double halflife)
@@ -300,6 +306,21 @@ static void move(const struct surprise_state *st, const struct surprise_config *
 	m->square_var = (1 - gv) * (1 - gv) * st->square_var + gv * gv;
 }
 
+/* How long a model's calibrator must have been learning before the model votes. */
+static double model_memory(const struct surprise_config *config, int model)
+{
+	switch (model) {
+	case SURPRISE_SHIFT:
+		return config->shift_halflife_s;
+	case SURPRISE_DRIFT:
+		return config->drift_slow_halflife_s;
+	case SURPRISE_VARIANCE:
+		return config->variance_halflife_s;
+	default:
+		return 0;
+	}
+}
+
 void surprise_judge(const struct surprise_state *st, const struct surprise_config *config,
 		    enum surprise_side side, double t, const struct surprise_input *in,
 		    struct surprise_result *out)
@@ -316,12 +337,17 @@ void surprise_judge(const struct surprise_state *st, const struct surprise_confi
 	if (!isfinite(scale) || scale <= 0)
 		scale = in->spread;
 	move(st, config, side, t, in, z, scale, &m);
-	nominal[SURPRISE_SHIFT] = st->samples ? sided_surprise(m.shift_mean / sqrt(m.shift_var), side) : 0;
+	out->shift_z = m.shift_mean / sqrt(m.shift_var);
+	out->drift_z = (m.fast_level - st->slow_level) / (scale * sqrt(m.fast_var + 1e-9));
+	/*
+	 * Residuals are not white noise (a level that lags a daily slope,
+	 * minute-to-minute correlation): the averages' own typical size on
+	 * this series, when larger than white noise would give, is their unit.
+	 */
+	nominal[SURPRISE_SHIFT] =
+		st->samples ? sided_surprise(out->shift_z / sqrt(fmax(st->shift_norm, 1)), side) : 0;
 	nominal[SURPRISE_DRIFT] =
-		st->samples ? sided_surprise((m.fast_level - st->slow_level) /
-						     (scale * sqrt(m.fast_var + 1e-9)),
-					     side) :
-			      0;
+		st->samples ? sided_surprise(out->drift_z / sqrt(fmax(st->drift_norm, 1)), side) : 0;
 	nominal[SURPRISE_VARIANCE] =
 		st->samples ? sided_surprise((m.square_mean - 1) /
 						     sqrt(side_square_variance(side) * m.square_var + 1e-9),
@@ -331,6 +357,15 @@ void surprise_judge(const struct surprise_state *st, const struct surprise_confi
 		double p = surprise_calibrated(&st->cal[i], nominal[i], config->tail_share);
 
 		out->model_surprise[i] = p_to_surprise(p);
+		/*
+		 * The shift, drift and variance models rest on minutes to a day
+		 * of memory: until their calibrators have seen MIN_CALIBRATED
+		 * values over that long they do not vote (the point model,
+		 * which needs none, judges a young series on its own).
+		 */
+		if (i != SURPRISE_POINT && (st->cal[i].weight < MIN_CALIBRATED ||
+					    t - st->calibrated_since < model_memory(config, i)))
+			continue;
 		if (p < best) {
 			best = p;
 			out->model = i;
@@ -356,8 +391,16 @@ void surprise_learn(struct surprise_state *st, const struct surprise_config *con
 	if (!is_count(in->count))
 		st->non_integer = 1;
 	if (calibrate > 0 && st->samples) {
+		if (st->calibrated_since == 0)
+			st->calibrated_since = t;
 		for (int i = 0; i < SURPRISE_MODELS; i++)
 			surprise_calibrator_learn(&st->cal[i], judged->nominal[i], gain, calibrate);
+		if (calibrate >= 1) {
+			st->shift_norm += gain * (fmin(judged->shift_z * judged->shift_z, NORM_CLIP) -
+						  st->shift_norm);
+			st->drift_norm += gain * (fmin(judged->drift_z * judged->drift_z, NORM_CLIP) -
+						  st->drift_norm);
+		}
 	}
 	move(st, config, side, t, in, judged->z, judged->scale, &m);
 	if (st->samples == 0) {
@@ -387,6 +430,12 @@ void surprise_learn(struct surprise_state *st, const struct surprise_config *con
 	st->last_time = t;
 	if (st->samples < UINT32_MAX)
 		st->samples++;
+}
+
+void surprise_remember(struct surprise_state *st, const double nominal[SURPRISE_MODELS])
+{
+	for (int i = 0; i < SURPRISE_MODELS; i++)
+		surprise_calibrator_learn(&st->cal[i], nominal[i], 0, 1);
 }
 
 void surprise_reanchor(struct surprise_state *st, double level)

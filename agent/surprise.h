@@ -70,6 +70,7 @@ struct surprise_calibrator {
 struct surprise_state {
 	struct surprise_calibrator cal[SURPRISE_MODELS];
 	double last_time;     /* of the last learnt value; 0 before any */
+	double calibrated_since; /* first value the calibrators learnt; 0 before any */
 	double shift_mean;    /* EWMA of residuals in spreads */
 	double shift_var;     /* variance factor of that EWMA under white noise */
 	double fast_level;    /* EWMAs of the deseasonalised value */
@@ -78,6 +79,8 @@ struct surprise_state {
 	double square_mean;   /* EWMA of squared residuals in spreads */
 	double square_var;    /* variance factor of that EWMA */
 	double dispersion;    /* count series: EWMA of (value - mean)^2 / mean */
+	double shift_norm;    /* typical squared shift and drift statistics on this series */
+	double drift_norm;
 	uint32_t samples;     /* learnt values, capped */
 	uint32_t non_integer; /* a non-integer or negative value was seen: not a count series */
 };
@@ -99,6 +102,7 @@ struct surprise_result {
 	double z;                  /* signed residual in spreads (count series: NB standard deviations) */
 	double nominal[SURPRISE_MODELS]; /* each model's uncalibrated -log10 p (what is learnt) */
 	double scale;              /* the standard deviation residuals were measured in */
+	double shift_z, drift_z;   /* the shift and drift statistics under white noise */
 	enum surprise_model model; /* the one that decided */
 	bool count_model;          /* point judged by the count or binomial tail */
 };
@@ -119,6 +123,13 @@ void surprise_learn(struct surprise_state *state, const struct surprise_config *
 		    enum surprise_side side, double t,
 		    const struct surprise_input *in, const struct surprise_result *judged,
 		    double calibrate);
+/*
+ * Adds the nominal surprises of one past value to the calibrators: the value
+ * that opened an anomaly, remembered once the anomaly is over, so that a
+ * pattern that recurs (a nightly batch) stops being rare after a few
+ * occurrences while an open anomaly never calms itself.
+ */
+void surprise_remember(struct surprise_state *state, const double nominal[SURPRISE_MODELS]);
 /*
  * After a level shift was reported: the short and long memories restart from
  * level (the new deseasonalised level), so the shift fires once and the
