@@ -294,9 +294,9 @@ static void update_seasonal(struct baseline *b, const struct baseline_config *co
 
 	b->level += level_gain * error;
 	update_peak(&b->daily[daily_slot(t)], config, t, raw_error);
-	update_slot(&b->daily[daily_slot(t)].slot, dt, config->season_halflife_days,
+	update_slot(&b->daily[daily_slot(t)].slot, fmin(dt, BASELINE_SLOT_S), config->season_halflife_days,
 		    (1 - level_gain) * error, fabs(error), BASELINE_SLOT_S);
-	update_slot(&b->weekly[weekly_slot(t)], dt, config->season_halflife_days,
+	update_slot(&b->weekly[weekly_slot(t)], fmin(dt, 3600), config->season_halflife_days,
 		    (1 - level_gain) * error * WEEKLY_SHARE, fabs(error), 3600);
 	b->spread += spread_gain * (fabs(error) * MAD_TO_STDDEV - b->spread);
 	b->magnitude += spread_gain * (fabs(value) - b->magnitude);

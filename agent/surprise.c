@@ -13,8 +13,13 @@
 #define MIN_TAIL_SCALE (1 / M_LN10)
 /* Heaviest tail shape fitted: 0.8 keeps the fitted tail's mean finite. */
 #define MAX_TAIL_SHAPE 0.8
-/* A squared statistic counts at most this much towards its own unit (one outlier is one outlier). */
-#define NORM_CLIP 100.0
+/* A squared statistic counts at most this much (3 sigma) towards its own unit: what is learnt is the bulk, not the excursions. */
+#define NORM_CLIP 9.0
+/*
+ * The calibration's memory holds at least this many values (a day at 5
+ * minutes): an hourly series would otherwise calibrate on 24 values.
+ */
+#define MIN_MEMORY_VALUES 288
 /* Values a calibrator must have seen before its model votes (the point model always does). */
 #define MIN_CALIBRATED 30
 /* Residuals enter the shift, drift and variance models clipped at this many spreads. */
@@ -85,6 +90,21 @@ static double sided_surprise(double z, enum surprise_side side)
 	if (s < 0)
 		s = 0;
 	return s > MAX_NOMINAL ? MAX_NOMINAL : s;
+}
+
+/*
+ * The z with P(Z >= z) = 10^-surprise (Abramowitz and Stegun 26.2.23,
+ * error below 5e-4; asymptotic beyond), 0 for a surprise of log10 2 or less.
+ */
+static double normal_score(double surprise)
+{
+	double t;
+
+	if (surprise <= M_LOG10E * M_LN2)
+		return 0;
+	t = sqrt(2 * M_LN10 * surprise);
+	return t - (2.515517 + 0.802853 * t + 0.010328 * t * t) /
+			   (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t);
 }
 
 static double p_to_surprise(double p)
@@ -331,6 +351,14 @@ void surprise_judge(const struct surprise_state *st, const struct surprise_confi
 
 	memset(out, 0, sizeof(*out));
 	nominal[SURPRISE_POINT] = point_nominal(st, config, side, in, &z, &scale, &counted);
+	/*
+	 * A count or a few errors are far from normal: the other models see
+	 * the normal score with the same tail probability instead (one error
+	 * in five requests is z 2.6 at a usual 0.1 %, not 14).
+	 */
+	if (counted)
+		z = z >= 0 ? normal_score(nominal[SURPRISE_POINT]) :
+			     -normal_score(nominal[SURPRISE_POINT]);
 	out->z = z;
 	out->count_model = counted;
 	/* The other models see the residual in the same standard deviations. */
@@ -354,7 +382,14 @@ void surprise_judge(const struct surprise_state *st, const struct surprise_confi
 					     SURPRISE_UP) :
 			      0;
 	for (int i = 0; i < SURPRISE_MODELS; i++) {
-		double p = surprise_calibrated(&st->cal[i], nominal[i], config->tail_share);
+		/*
+		 * Calibration makes a model's p larger where the series' tail is
+		 * heavier than the model says, never smaller: a history that has
+		 * not yet reached a region (a discrete count that rarely moves)
+		 * is no evidence that it is rarer than the model's own law.
+		 */
+		double p = fmax(surprise_calibrated(&st->cal[i], nominal[i], config->tail_share),
+				pow(10, -nominal[i]));
 
 		out->model_surprise[i] = p_to_surprise(p);
 		/*
@@ -382,8 +417,8 @@ void surprise_learn(struct surprise_state *st, const struct surprise_config *con
 		    double calibrate)
 {
 	double dt = st->last_time > 0 ? t - st->last_time : 0;
-	double gain = gain_of(dt, config->calibration_halflife_s);
 	double deseasonal = in->level + clip(in->value - in->expected, RESIDUAL_CLIP * judged->scale);
+	double gain = fmin(gain_of(dt, config->calibration_halflife_s), 1.0 / MIN_MEMORY_VALUES);
 	struct moved m;
 
 	if (!isfinite(judged->z) || !isfinite(judged->scale))

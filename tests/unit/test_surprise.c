@@ -178,6 +178,37 @@ static void test_bursty_counts(void **state)
 	assert_true(v.surprise >= c.warning_score);
 }
 
+/* Errors at low traffic: 1 of 5 requests failing is noise at a usual 0.1 %, 4 of 5 is not. */
+static void test_error_ratio_at_low_traffic(void **state)
+{
+	struct detector_config c;
+	struct detector_series s, probe;
+	struct detector_verdict v;
+	double t = T0;
+
+	detector_config_default(&c);
+	c.for_s = 0;
+	detector_series_init(&s, BASELINE_SEASONAL_ROBUST);
+	for (int i = 0; i < 2 * 8640; i++, t += 10) {
+		/* 200 requests an interval, an error now and then (0.1 %) */
+		double errors = uniform() < 0.2 ? 1 : 0;
+		struct detector_sample x = { .value = errors / 200, .count = errors, .trials = 200 };
+
+		detector_series_observe_sample(&s, &c, DETECTOR_UP, t, &x, true, &v);
+	}
+	assert_true(v.judged);
+	probe = s;
+	detector_series_observe_sample(&probe, &c, DETECTOR_UP, t,
+				       &(struct detector_sample){ .value = 0.2, .count = 1, .trials = 5 },
+				       true, &v);
+	assert_true(v.surprise < c.warning_score);
+	probe = s;
+	detector_series_observe_sample(&probe, &c, DETECTOR_UP, t,
+				       &(struct detector_sample){ .value = 0.8, .count = 4, .trials = 5 },
+				       true, &v);
+	assert_true(v.surprise >= c.warning_score);
+}
+
 /* warning -> critical while an anomaly lasts is an event of its own. */
 static void test_escalation(void **state)
 {
@@ -234,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_score_is_monotone_in_surprise),
 		cmocka_unit_test(test_level_shift_fires_once_then_adapts),
 		cmocka_unit_test(test_bursty_counts),
+		cmocka_unit_test(test_error_ratio_at_low_traffic),
 		cmocka_unit_test(test_escalation),
 		cmocka_unit_test(test_constant_memory),
 	};
