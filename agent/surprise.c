@@ -13,7 +13,7 @@
 #define MIN_TAIL_SCALE (1 / M_LN10)
 /* Heaviest tail shape fitted: 0.8 keeps the fitted tail's mean finite. */
 #define MAX_TAIL_SHAPE 0.8
-/* A squared statistic counts at most this much (3 sigma) towards its own unit: what is learnt is the bulk, not the excursions. */
+/* A squared statistic counts at most this many times its current unit (3 sigma) towards it: the bulk is learnt, one excursion moves it little. */
 #define NORM_CLIP 9.0
 /*
  * The calibration's memory holds at least this many values (a day at 5
@@ -431,10 +431,16 @@ void surprise_learn(struct surprise_state *st, const struct surprise_config *con
 		for (int i = 0; i < SURPRISE_MODELS; i++)
 			surprise_calibrator_learn(&st->cal[i], judged->nominal[i], gain, calibrate);
 		if (calibrate >= 1) {
-			st->shift_norm += gain * (fmin(judged->shift_z * judged->shift_z, NORM_CLIP) -
-						  st->shift_norm);
-			st->drift_norm += gain * (fmin(judged->drift_z * judged->drift_z, NORM_CLIP) -
-						  st->drift_norm);
+			/* A running mean while young, so the unit is the series' own from the start. */
+			double gs = fmax(gain, 1 / (st->cal[SURPRISE_SHIFT].weight + 1));
+			double gd = fmax(gain, 1 / (st->cal[SURPRISE_DRIFT].weight + 1));
+
+			st->shift_norm += gs * (fmin(judged->shift_z * judged->shift_z,
+						     NORM_CLIP * fmax(st->shift_norm, 1)) -
+						st->shift_norm);
+			st->drift_norm += gd * (fmin(judged->drift_z * judged->drift_z,
+						     NORM_CLIP * fmax(st->drift_norm, 1)) -
+						st->drift_norm);
 		}
 	}
 	move(st, config, side, t, in, judged->z, judged->scale, &m);
