@@ -118,7 +118,11 @@ static double p_to_surprise(double p)
 
 /* ---- calibration -------------------------------------------------------------- */
 
-/* P(S >= e^x - 1) under the nominal law, at every bin edge; filled once. */
+/*
+ * P(S >= e^x - 1) under the nominal law, at every bin edge; filled on first
+ * use. Filling it twice (two threads at once) writes the same values, and
+ * prior_tail[0] = 1 is written last.
+ */
 static double prior_tail[SURPRISE_BINS + 1];
 
 static void prior_init(void)
@@ -151,10 +155,10 @@ void surprise_calibrator_learn(struct surprise_calibrator *cal, double nominal, 
 
 /*
  * P(S >= nominal) on this series: the histogram's tail (data plus prior),
- * interpolated within a bin; past the point where TAIL_SHARE of the mass
- * remains, at least an exponential tail with the mean excess of the mass
- * beyond (peaks over threshold), so a value beyond anything seen still ranks
- * by distance. Monotone non-increasing in nominal.
+ * interpolated within a bin; past the point where tail_share of the mass
+ * remains, at least a generalised Pareto tail fitted to the mass beyond
+ * (peaks over threshold), so a value beyond anything seen still ranks by
+ * distance. Monotone non-increasing in nominal (test_surprise.c).
  */
 double surprise_calibrated(const struct surprise_calibrator *cal, double nominal, double tail_share)
 {

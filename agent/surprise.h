@@ -1,7 +1,7 @@
 /*
  * How surprising one value of a series is: a calibrated tail probability
  * from a small ensemble of simple models, each watching a different time
- * scale, in constant memory per series (struct surprise_state, 912 bytes).
+ * scale, in constant memory per series (struct surprise_state, 776 bytes).
  *
  * Every model turns the new value into a nominal p-value under its own
  * textbook assumption:
@@ -18,10 +18,11 @@
  * The nominal p-values are wrong on real data (autocorrelation, heavy tails),
  * so each is calibrated against that model's own history on the series: a
  * decayed histogram of -log10 p (half-life calibration_halflife_s) gives the
- * empirical tail, and beyond its 95th percentile an exponential tail fitted
- * to the excesses (peaks over threshold, shape 0) extends it, so a surprise
- * never seen before still ranks by how far out it is. A prior of a few
- * pseudo-observations that follow the nominal law keeps a young series sane.
+ * empirical tail, and beyond its 95th percentile a generalised Pareto tail
+ * (Pickands' estimator, peaks over threshold) extends it, so a surprise never
+ * seen before still ranks by how far out it is. A prior of a few
+ * pseudo-observations that follow the nominal law keeps a young series sane;
+ * calibration only ever makes a p larger than the model's own.
  * The result is min over models of the calibrated p, times the number of
  * models (Bonferroni), reported as surprise = -log10 p: 4 means "1 in 10,000
  * of this series' values is this unusual", whatever the series.
@@ -56,7 +57,7 @@ struct surprise_config {
 	double variance_halflife_s;    /* memory of the variance model */
 	double calibration_halflife_s; /* memory of each model's own distribution */
 	double count_max_mean;         /* integer series up to this mean use the count model */
-	double tail_share;             /* the empirical tail is trusted down to this share */
+	double tail_share;             /* the empirical tail is trusted down to this share (5 %) */
 };
 
 /* Decayed histogram of one model's -log10 nominal p, on a log1p scale. */
