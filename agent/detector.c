@@ -1,4 +1,8 @@
-/* Per-service judgement: scores, anomaly state machines and events. */
+/*
+ * Per-service judgement: scores, anomaly state machines and events. Over 500
+ * lines: the per-series core (state machine, adaptation) and the service
+ * table that feeds it change together; the models live in surprise.c.
+ */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
