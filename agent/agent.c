@@ -387,7 +387,7 @@ static void on_event(json_t *event, const struct detector_event *info, void *use
 	char *text = json_dumps(event, JSON_COMPACT);
 
 	log_info("%s anomaly: service %s %s=%g (expected %g, score %.1f, %s), %d exemplar(s)",
-		 info->transition == DETECTOR_FIRED ? "firing" : "resolved", info->service,
+		 detector_transition_name(info->transition), info->service,
 		 detector_metric_name(info->metric), info->value, info->estimate.expected,
 		 info->score, info->severity == DETECTOR_CRITICAL ? "critical" : "warning", n);
 	log_debug("event %s", text ? text : "?");

@@ -28,7 +28,7 @@ void baseline_config_default(struct baseline_config *config)
 	*config = (struct baseline_config){
 		.method = BASELINE_SEASONAL_ROBUST,
 		.level_halflife_s = 3600,
-		.spread_halflife_s = 12 * 3600,
+		.spread_halflife_s = 24 * 3600,
 		.season_halflife_days = 3,
 		.peak_halflife_days = 5,
 		.clip_spreads = 5,
@@ -77,8 +77,8 @@ static int64_t hour_number(double t)
 /* Hour of the day (UTC) and hour of the week (0 = Thursday 00:00 UTC, the epoch's weekday). */
 static unsigned daily_slot(double t)
 {
-	int64_t h = hour_number(t) % BASELINE_HOURS_PER_DAY;
-	return (unsigned)(h < 0 ? h + BASELINE_HOURS_PER_DAY : h);
+	int64_t h = (int64_t)floor(t / BASELINE_SLOT_S) % BASELINE_SLOTS_PER_DAY;
+	return (unsigned)(h < 0 ? h + BASELINE_SLOTS_PER_DAY : h);
 }
 
 static unsigned weekly_slot(double t)
@@ -97,7 +97,7 @@ static double seasonal_spread(const struct baseline *b, double t)
 {
 	const struct baseline_slot *slot = &b->daily[daily_slot(t)].slot;
 
-	if (slot->weight >= 3600 && slot->spread > b->spread)
+	if (slot->weight >= BASELINE_SLOT_S && slot->spread > b->spread)
 		return slot->spread;
 	return b->spread;
 }
@@ -138,6 +138,7 @@ static void estimate_zscore_7d(const struct baseline *b, const struct baseline_c
 
 	hourly_stats(b, &out->mean, &out->stddev);
 	out->expected = out->mean;
+	out->level = out->mean;
 	out->spread = isnan(out->stddev) ? NAN : floored_spread(config, out->stddev, fabs(out->mean));
 	out->ready = b->hourly_count >= 2 && b->hourly_count >= warm_hours &&
 		     b->samples >= config->warmup_samples;
@@ -149,8 +150,8 @@ static double seasonal_peak(const struct baseline *b, double t)
 	unsigned h = daily_slot(t);
 	double peak = 0;
 
-	for (unsigned d = BASELINE_HOURS_PER_DAY - 1; d <= BASELINE_HOURS_PER_DAY + 1; d++) {
-		const struct baseline_daily_slot *daily = &b->daily[(h + d) % BASELINE_HOURS_PER_DAY];
+	for (unsigned d = BASELINE_SLOTS_PER_DAY - 1; d <= BASELINE_SLOTS_PER_DAY + 1; d++) {
+		const struct baseline_daily_slot *daily = &b->daily[(h + d) % BASELINE_SLOTS_PER_DAY];
 
 		if (daily->peak > peak)
 			peak = daily->peak;
@@ -164,6 +165,7 @@ static void estimate_seasonal(const struct baseline *b, const struct baseline_co
 	double variance = b->mean_square - b->mean * b->mean;
 
 	out->expected = b->level + seasonal_offset(b, t);
+	out->level = b->level;
 	out->spread = floored_spread(config, seasonal_spread(b, t), b->magnitude);
 	out->mean = b->mean;
 	out->stddev = sqrt(variance > 0 ? variance : 0);
@@ -243,9 +245,9 @@ static void update_peak(struct baseline_daily_slot *daily, const struct baseline
  * week (weekly).
  */
 static void update_slot(struct baseline_slot *slot, double dt, double halflife_days,
-			double residual, double abs_error)
+			double residual, double abs_error, double slot_s)
 {
-	double horizon = halflife_days * 3600;
+	double horizon = halflife_days * slot_s;
 	double gain = ewma_gain(dt, horizon);
 
 	if (slot->weight < horizon) {
@@ -257,6 +259,15 @@ static void update_slot(struct baseline_slot *slot, double dt, double halflife_d
 	}
 	slot->offset += (float)(gain * residual);
 	slot->spread += (float)(gain * (abs_error * MAD_TO_STDDEV - slot->spread));
+}
+
+/* While anomalous: the level follows unclipped; seasons, peaks and spread are left alone. */
+static void update_level_only(struct baseline *b, const struct baseline_config *config, double t,
+			      double dt, double value)
+{
+	double error = value - (b->level + seasonal_offset(b, t));
+
+	b->level += ewma_gain(dt, config->level_halflife_s) * error;
 }
 
 static void update_seasonal(struct baseline *b, const struct baseline_config *config, double t,
@@ -283,10 +294,10 @@ static void update_seasonal(struct baseline *b, const struct baseline_config *co
 
 	b->level += level_gain * error;
 	update_peak(&b->daily[daily_slot(t)], config, t, raw_error);
-	update_slot(&b->daily[daily_slot(t)].slot, dt, config->season_halflife_days,
-		    (1 - level_gain) * error, fabs(error));
-	update_slot(&b->weekly[weekly_slot(t)], dt, config->season_halflife_days,
-		    (1 - level_gain) * error * WEEKLY_SHARE, fabs(error));
+	update_slot(&b->daily[daily_slot(t)].slot, fmin(dt, BASELINE_SLOT_S), config->season_halflife_days,
+		    (1 - level_gain) * error, fabs(error), BASELINE_SLOT_S);
+	update_slot(&b->weekly[weekly_slot(t)], fmin(dt, 3600), config->season_halflife_days,
+		    (1 - level_gain) * error * WEEKLY_SHARE, fabs(error), 3600);
 	b->spread += spread_gain * (fabs(error) * MAD_TO_STDDEV - b->spread);
 	b->magnitude += spread_gain * (fabs(value) - b->magnitude);
 	b->mean += spread_gain * (value - b->mean);
@@ -303,8 +314,8 @@ static void start_series(struct baseline *b, double t, double value)
 	b->mean_square = value * value;
 }
 
-int baseline_update(struct baseline *baseline, const struct baseline_config *config, double t,
-		    double value)
+static int update(struct baseline *baseline, const struct baseline_config *config, double t,
+		  double value, bool anomalous)
 {
 	double dt;
 
@@ -329,10 +340,32 @@ int baseline_update(struct baseline *baseline, const struct baseline_config *con
 		baseline->level = value - seasonal_offset(baseline, t);
 		goto learnt;
 	}
-	update_seasonal(baseline, config, t, dt, value);
+	if (anomalous && baseline->method == BASELINE_SEASONAL_ROBUST)
+		update_level_only(baseline, config, t, dt, value);
+	else
+		update_seasonal(baseline, config, t, dt, value);
 learnt:
 	update_hourly(baseline, t, value);
 	baseline->last_time = t;
 	baseline->samples++;
 	return 0;
+}
+
+int baseline_update(struct baseline *baseline, const struct baseline_config *config, double t,
+		    double value)
+{
+	return update(baseline, config, t, value, false);
+}
+
+int baseline_update_anomalous(struct baseline *baseline, const struct baseline_config *config,
+			      double t, double value)
+{
+	return update(baseline, config, t, value, true);
+}
+
+void baseline_reanchor(struct baseline *baseline, double t, double value)
+{
+	if (baseline->method != BASELINE_SEASONAL_ROBUST || baseline->samples == 0 || !isfinite(value))
+		return;
+	baseline->level = value - seasonal_offset(baseline, t);
 }

@@ -23,6 +23,9 @@
 
 #define BASELINE_HOURS_PER_WEEK 168
 #define BASELINE_HOURS_PER_DAY 24
+/* Daily seasonal slots: 15 minutes each, fine enough for a daily step or batch. */
+#define BASELINE_SLOT_S 900
+#define BASELINE_SLOTS_PER_DAY 96
 
 enum baseline_method {
 	BASELINE_SEASONAL_ROBUST = 0,
@@ -47,6 +50,7 @@ struct baseline_config {
 struct baseline_estimate {
 	bool ready;      /* warm-up done */
 	double expected; /* centre used for the score */
+	double level;    /* expected less the seasonal offsets: the deseasonalised level */
 	double spread;   /* scale used for the score, floors applied, > 0 when ready */
 	double mean;     /* plain mean of recent values, NaN when unknown */
 	double stddev;   /* plain standard deviation of recent values, NaN when unknown */
@@ -88,7 +92,7 @@ struct baseline {
 	double magnitude;    /* EWMA of |value|: the scale of the spread's floor */
 	double mean;         /* EWMA of value and of its square: plain stats */
 	double mean_square;
-	struct baseline_daily_slot daily[BASELINE_HOURS_PER_DAY];
+	struct baseline_daily_slot daily[BASELINE_SLOTS_PER_DAY];
 	struct baseline_slot weekly[BASELINE_HOURS_PER_WEEK];
 	/* zscore-7d */
 	int64_t hour;        /* hour number (time / 3600) being accumulated */
@@ -119,5 +123,15 @@ void baseline_estimate(const struct baseline *baseline, const struct baseline_co
  */
 int baseline_update(struct baseline *baseline, const struct baseline_config *config, double t,
 		    double value);
+/*
+ * The same while the series is anomalous: the level follows the value
+ * without clipping (a lasting change is adapted to within a level
+ * half-life), while the seasonal slots and the spread learn nothing, so an
+ * anomaly never becomes the normal of its hour and never widens the spread.
+ */
+int baseline_update_anomalous(struct baseline *baseline, const struct baseline_config *config,
+			      double t, double value);
+/* A level shift was detected: the level restarts from value (seasons and spread are kept). */
+void baseline_reanchor(struct baseline *baseline, double t, double value);
 
 #endif

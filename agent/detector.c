@@ -1,4 +1,8 @@
-/* Per-service judgement: scores, anomaly state machines and events. */
+/*
+ * Per-service judgement: scores, anomaly state machines and events. Over 500
+ * lines: the per-series core (state machine, adaptation) and the service
+ * table that feeds it change together; the models live in surprise.c.
+ */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -9,6 +13,10 @@
 #include "log.h"
 
 #define DETECTOR_MAX_EDGES 64
+/* A request this many spreads above the expected p99 is worth a kernel sample. */
+#define SAMPLING_SPREADS 4
+/* A value this close (in spreads) to the last hour's level is where a drift has got to. */
+#define REANCHOR_SPREADS 3
 
 struct service_labels {
 	char *team, *app, *namespace, *pod, *node, *cluster;
@@ -54,18 +62,30 @@ void detector_config_default(struct detector_config *config)
 	*config = (struct detector_config){
 		.warning_score = 4,
 		.critical_score = 8,
-		.resolve_score = 3,
+		.resolve_score = 2,
 		.for_s = 300,
 		.resolve_for_s = 300,
 		.min_relative_change = 0.1,
-		.peak_factor = 1.25,
-		.min_surprise = 1.75,
-		.surprise_halflife_s = 6 * 3600,
 		.min_requests = 20,
 		.sampling_factor = 1.5,
 		.max_services = 4096,
 	};
 	baseline_config_default(&config->baseline);
+	surprise_config_default(&config->surprise);
+}
+
+const char *detector_transition_name(enum detector_transition transition)
+{
+	switch (transition) {
+	case DETECTOR_FIRED:
+		return "firing";
+	case DETECTOR_RESOLVED:
+		return "resolved";
+	case DETECTOR_ESCALATED:
+		return "escalated";
+	default:
+		return "none";
+	}
 }
 
 const char *detector_metric_name(enum detector_metric metric)
@@ -91,6 +111,7 @@ void detector_series_init(struct detector_series *series, enum baseline_method m
 {
 	memset(series, 0, sizeof(*series));
 	baseline_init(&series->baseline, method);
+	surprise_init(&series->surprise);
 	series->calm_since = NAN;
 	series->pending_since = NAN;
 	series->last_score = NAN;
@@ -98,40 +119,33 @@ void detector_series_init(struct detector_series *series, enum baseline_method m
 	series->last_value = NAN;
 }
 
-/* How far on the bad side the score is; negative on the good side. */
-static double bad_score(enum detector_direction direction, double score)
-{
-	switch (direction) {
-	case DETECTOR_UP:
-		return score;
-	case DETECTOR_DOWN:
-		return -score;
-	default:
-		return fabs(score);
-	}
-}
-
-/* Too small to matter: within the relative change floor or the hour's usual peak error. */
+/* Too small to matter: within the relative change floor of the expected value. */
 static bool small_change(const struct detector_config *config, double value,
 			 const struct baseline_estimate *est)
 {
-	double change = fabs(value - est->expected);
-
-	return change < config->min_relative_change * fabs(est->expected) ||
-	       change <= config->peak_factor * est->seasonal_peak;
+	return fabs(value - est->expected) < config->min_relative_change * fabs(est->expected);
 }
 
+static enum detector_severity severity_of(const struct detector_config *config, double surprise)
+{
+	return surprise >= config->critical_score ? DETECTOR_CRITICAL : DETECTOR_WARNING;
+}
+
+/*
+ * NORMAL -> PENDING when the surprise reaches warning_score; PENDING ->
+ * FIRING after for_s of it; FIRING -> NORMAL after resolve_for_s below
+ * resolve_score. A firing warning that reaches critical_score escalates.
+ */
 static void advance_state(struct detector_series *s, const struct detector_config *config, double t,
-			  double bad, bool anomalous, bool rare, struct detector_verdict *out)
+			  double surprise, bool anomalous, struct detector_verdict *out)
 {
 	switch (s->phase) {
 	case DETECTOR_NORMAL:
-		/* Rarity opens an anomaly; holding it open needs only the score. */
-		if (!anomalous || !rare)
+		if (!anomalous)
 			break;
 		s->phase = DETECTOR_PENDING;
 		s->pending_since = t;
-		s->peak_score = bad;
+		s->peak_score = surprise;
 		/* With no persistence time it fires at once. */
 		__attribute__((fallthrough));
 	case DETECTOR_PENDING:
@@ -140,20 +154,24 @@ static void advance_state(struct detector_series *s, const struct detector_confi
 			s->pending_since = NAN;
 			break;
 		}
-		if (bad > s->peak_score)
-			s->peak_score = bad;
+		if (surprise > s->peak_score)
+			s->peak_score = surprise;
 		if (t - s->pending_since < config->for_s)
 			break;
 		s->phase = DETECTOR_FIRING;
-		s->severity = s->peak_score >= config->critical_score ? DETECTOR_CRITICAL :
-									 DETECTOR_WARNING;
+		s->severity = severity_of(config, s->peak_score);
 		s->calm_since = NAN;
 		out->transition = DETECTOR_FIRED;
 		break;
 	case DETECTOR_FIRING:
-		if (bad > s->peak_score)
-			s->peak_score = bad;
-		if (anomalous || bad >= config->resolve_score) {
+		if (surprise > s->peak_score)
+			s->peak_score = surprise;
+		if (s->severity == DETECTOR_WARNING && anomalous &&
+		    severity_of(config, surprise) == DETECTOR_CRITICAL) {
+			s->severity = DETECTOR_CRITICAL;
+			out->transition = DETECTOR_ESCALATED;
+		}
+		if (surprise >= config->resolve_score) {
 			s->calm_since = NAN;
 			break;
 		}
@@ -170,102 +188,65 @@ static void advance_state(struct detector_series *s, const struct detector_confi
 	out->starts_at = s->pending_since;
 }
 
-static unsigned surprise_bin(double x)
+static enum surprise_side side_of(enum detector_direction direction)
 {
-	double b = x / DETECTOR_SURPRISE_BIN_WIDTH;
-
-	return b >= DETECTOR_SURPRISE_BINS - 1 ? DETECTOR_SURPRISE_BINS - 1 : (unsigned)b;
-}
-
-/* -log10 of the decayed fraction of past scores at least as large, with one pseudo-count. */
-static double empirical_surprise(const struct detector_series *s, double x)
-{
-	unsigned bin = surprise_bin(x);
-	double above = 0.5 * s->surprise_hist[bin], total = 0;
-
-	for (unsigned i = 0; i < DETECTOR_SURPRISE_BINS; i++) {
-		total += s->surprise_hist[i];
-		if (i > bin)
-			above += s->surprise_hist[i];
-	}
-	return -log10((above + 1) / (total + 1));
-}
-
-static double histogram_weight(const struct detector_series *s)
-{
-	double total = 0;
-
-	for (unsigned i = 0; i < DETECTOR_SURPRISE_BINS; i++)
-		total += s->surprise_hist[i];
-	return total;
-}
-
-static double gaussian_surprise(const struct detector_series *s, double x)
-{
-	double sd = sqrt(s->surprise_var), tail;
-
-	if (sd < 0.05)
-		sd = 0.05;
-	tail = 0.5 * erfc((x - s->surprise_mean) / (sd * M_SQRT2));
-	return tail > 1e-300 ? -log10(tail) : 300;
+	return direction == DETECTOR_UP ? SURPRISE_UP :
+	       direction == DETECTOR_DOWN ? SURPRISE_DOWN : SURPRISE_BOTH;
 }
 
 /*
- * How rare |score| is for this series: -log10 of the fraction of its recent
- * scores (a decayed histogram of log(1 + |score|)) at least as large.
- * Heavy-tailed series produce large scores all the time; this is what lets
- * one threshold serve them and calm ones alike.
+ * While an anomaly fires, a value that is still far off (point model) while
+ * the last minutes' mean is too (shift model) means the level has moved:
+ * the baseline and the shift and drift models restart from the new level,
+ * so a level shift fires once and the series adapts within minutes instead
+ * of alarming for hours. A lone spike never moves the level (the value
+ * after it is normal again). An anomaly that lasted long enough for the
+ * fast level to settle restarts the drift model from there when it resolves.
  */
-static double rarity(const struct detector_series *s, const struct detector_config *config,
-		     double score, bool *rare)
+static void adapt(struct detector_series *s, double t, double value,
+		  const struct detector_verdict *v, const struct surprise_result *judged,
+		  const struct detector_config *config)
 {
-	double x = log1p(fabs(score)), out = 0;
+	double seasonal = v->estimate.expected - v->estimate.level;
 
-	/*
-	 * The empirical tail saturates at log10 of the memory's size for any
-	 * score never seen before; a hundredth of a normal fit's tail orders
-	 * those among themselves.
-	 */
-	if (s->surprise_weight >= 10)
-		out = empirical_surprise(s, x) + 0.01 * gaussian_surprise(s, x);
-	/*
-	 * A memory of W scores can say no more than "never seen" (log10(W + 1)):
-	 * when it is too short to express min_surprise (early on, or long
-	 * intervals), never seen is rare enough; with next to no memory every
-	 * score is never seen.
-	 */
-	*rare = s->surprise_weight < 10 ||
-		out >= fmin(config->min_surprise, log10(histogram_weight(s) + 1));
-	return out;
+	if (v->transition == DETECTOR_FIRED && v->model == SURPRISE_DRIFT) {
+		/*
+		 * The level moved: the value is the new normal when it agrees
+		 * with the last hour's level (a drift) or is itself far off (a
+		 * jump); a lone burst within the series' usual tail that tipped
+		 * the drift model over is not, and the last hour's level is used.
+		 */
+		double level = s->surprise.fast_level;
+
+		if (fabs(value - seasonal - level) <= REANCHOR_SPREADS * judged->scale ||
+		    judged->model_surprise[SURPRISE_POINT] >= config->warning_score)
+			level = value - seasonal;
+		baseline_reanchor(&s->baseline, t, level + seasonal);
+		surprise_reanchor(&s->surprise, level);
+	} else if (s->phase == DETECTOR_FIRING && v->transition != DETECTOR_FIRED &&
+		   t - s->pending_since >= config->surprise.shift_halflife_s &&
+		   judged->model_surprise[SURPRISE_SHIFT] >= config->warning_score) {
+		/*
+		 * Still off for longer than the shift model's memory: the level
+		 * has moved to here (a spike of a minute or two has not).
+		 */
+		baseline_reanchor(&s->baseline, t, value);
+		surprise_reanchor(&s->surprise, value - seasonal);
+	} else if (v->transition == DETECTOR_RESOLVED &&
+		   t - v->starts_at >= config->surprise.drift_fast_halflife_s) {
+		surprise_reanchor(&s->surprise, s->surprise.fast_level);
+	}
 }
 
-/* Adds |score| to the series' memory of scores. */
-static void learn_score(struct detector_series *s, const struct detector_config *config, double t,
-			double score)
+void detector_series_observe_sample(struct detector_series *s, const struct detector_config *config,
+				    enum detector_direction direction, double t,
+				    const struct detector_sample *sample, bool judge,
+				    struct detector_verdict *out)
 {
-	double x = log1p(fabs(score)), gain, delta;
-
-	gain = s->surprise_weight > 0 ?
-		       1 - exp(-(t - s->surprise_time) * M_LN2 / config->surprise_halflife_s) :
-		       1;
-	if (gain < 1 / (s->surprise_weight + 1))
-		gain = 1 / (s->surprise_weight + 1);
-	delta = x - s->surprise_mean;
-	s->surprise_mean += gain * delta;
-	s->surprise_var = (1 - gain) * (s->surprise_var + gain * delta * delta);
-	for (unsigned i = 0; i < DETECTOR_SURPRISE_BINS; i++)
-		s->surprise_hist[i] *= (float)(1 - gain);
-	s->surprise_hist[surprise_bin(x)] += 1;
-	s->surprise_weight++;
-	s->surprise_time = t;
-}
-
-void detector_series_observe(struct detector_series *s, const struct detector_config *config,
-			     enum detector_direction direction, double t, double value, bool judge,
-			     struct detector_verdict *out)
-{
-	double bad = 0;
-	bool anomalous = false, rare = false;
+	double value = sample->value;
+	struct surprise_input in;
+	struct surprise_result judged;
+	bool open;
 
 	memset(out, 0, sizeof(*out));
 	out->value = value;
@@ -280,6 +261,7 @@ void detector_series_observe(struct detector_series *s, const struct detector_co
 	/* The clock stepped back: re-anchor on it, judge again from the next interval. */
 	if (s->last_time > 0 && t < s->last_time) {
 		s->last_time = t;
+		s->surprise.last_time = t;
 		baseline_update(&s->baseline, &config->baseline, t, value);
 		return;
 	}
@@ -290,31 +272,63 @@ void detector_series_observe(struct detector_series *s, const struct detector_co
 	if (!judge)
 		return;
 	baseline_estimate(&s->baseline, &config->baseline, t, &out->estimate);
+	if (!(isfinite(out->estimate.expected) && out->estimate.spread > 0)) {
+		baseline_update(&s->baseline, &config->baseline, t, value);
+		return;
+	}
+	in = (struct surprise_input){
+		.value = value,
+		.expected = out->estimate.expected,
+		.level = out->estimate.level,
+		.spread = out->estimate.spread,
+		.count = sample->count,
+		.exposure = sample->exposure,
+		.trials = sample->trials,
+	};
+	surprise_judge(&s->surprise, &config->surprise, side_of(direction), t, &in, &judged);
+	out->score = (value - out->estimate.expected) / out->estimate.spread;
 	if (out->estimate.ready) {
-		out->score = (value - out->estimate.expected) / out->estimate.spread;
+		/* A change too small to matter counts as calm, however surprising. */
+		double surprise = small_change(config, value, &out->estimate) ? 0 : judged.surprise;
+
 		out->judged = true;
-		bad = bad_score(direction, out->score);
-		out->surprise = rarity(s, config, out->score, &rare);
-		anomalous = bad >= config->warning_score &&
-			    !small_change(config, value, &out->estimate);
-		/* A change too small to matter counts as calm, whatever its score. */
-		if (!anomalous && small_change(config, value, &out->estimate))
-			bad = 0;
-		out->anomalous = anomalous;
-		advance_state(s, config, t, bad, anomalous, rare, out);
-		/*
-		 * Scores of an anomaly still waiting for its persistence time are
-		 * kept out of the memory: if it pauses for an interval it must
-		 * still look rare when it resumes.
-		 */
-		if (s->phase != DETECTOR_PENDING)
-			learn_score(s, config, t, out->score);
+		out->surprise = judged.surprise;
+		out->model = judged.model;
+		out->anomalous = surprise >= config->warning_score;
+		advance_state(s, config, t, surprise, out->anomalous, out);
 		s->last_score = out->score;
 		s->last_expected = out->estimate.expected;
 		s->last_judged = 1;
-		s->last_anomalous = anomalous;
+		s->last_anomalous = out->anomalous;
 	}
-	baseline_update(&s->baseline, &config->baseline, t, value);
+	/*
+	 * An open anomaly teaches neither the calibration nor the seasons;
+	 * the value that opened it is remembered once it is over, so a
+	 * pattern that recurs every day stops being rare after a few days.
+	 */
+	open = s->phase != DETECTOR_NORMAL || out->transition == DETECTOR_RESOLVED;
+	if (out->transition == DETECTOR_FIRED)
+		memcpy(s->opened_nominal, judged.nominal, sizeof(s->opened_nominal));
+	if (out->transition == DETECTOR_RESOLVED)
+		surprise_remember(&s->surprise, s->opened_nominal);
+	surprise_learn(&s->surprise, &config->surprise, side_of(direction), t, &in, &judged,
+		       out->estimate.ready && !open ? 1 : 0);
+	if (open)
+		baseline_update_anomalous(&s->baseline, &config->baseline, t, value);
+	else
+		baseline_update(&s->baseline, &config->baseline, t, value);
+	if (out->judged)
+		adapt(s, t, value, out, &judged, config);
+}
+
+void detector_series_observe(struct detector_series *s, const struct detector_config *config,
+			     enum detector_direction direction, double t, double value, bool judge,
+			     struct detector_verdict *out)
+{
+	/* A bare series: a count series when its values are non-negative integers. */
+	struct detector_sample sample = { .value = value, .count = value, .exposure = 1 };
+
+	detector_series_observe_sample(s, config, direction, t, &sample, judge, out);
 }
 
 /* ---- the service table ------------------------------------------------------ */
@@ -564,7 +578,7 @@ static void emit(struct detector *det, struct service *s, enum detector_metric m
 		.transition = v->transition,
 		.severity = v->severity,
 		.value = v->value,
-		.score = v->score,
+		.score = v->surprise,
 		.threshold = det->config.warning_score,
 		.estimate = v->estimate,
 		.starts_at = v->starts_at,
@@ -577,13 +591,13 @@ static void emit(struct detector *det, struct service *s, enum detector_metric m
 
 	if (!event) {
 		log_error("detector: building the %s event of %s/%s: %s",
-			  v->transition == DETECTOR_FIRED ? "firing" : "resolved", s->name,
+			  detector_transition_name(v->transition), s->name,
 			  detector_metric_name(metric), strerror(ENOMEM));
 		return;
 	}
-	log_info("detector: %s %s %s value=%g expected=%g score=%.1f",
-		 v->transition == DETECTOR_FIRED ? "firing" : "resolved", s->name,
-		 detector_metric_name(metric), v->value, v->estimate.expected, v->score);
+	log_info("detector: %s %s %s value=%g expected=%g surprise=%.1f z=%.1f",
+		 detector_transition_name(v->transition), s->name, detector_metric_name(metric),
+		 v->value, v->estimate.expected, v->surprise, v->score);
 	if (det->on_event)
 		det->on_event(event, &ev, det->user);
 	else
@@ -624,13 +638,25 @@ int detector_observe(struct detector *det, const char *service, const struct det
 	}
 	metric_values(obs, values);
 	for (int m = 0; m < DETECTOR_METRICS; m++) {
-		bool judge = m == DETECTOR_REQUEST_RATE ? enough_traffic(det, s, obs) :
-							  obs->requests >= det->config.min_requests;
+		struct detector_sample sample = { .value = values[m], .count = NAN };
+		bool judge = obs->requests >= det->config.min_requests;
 
 		if (isnan(values[m]))
 			continue;
-		detector_series_observe(&s->series[m], &det->config, detector_metric_direction(m), t,
-					values[m], judge, &verdict);
+		if (m == DETECTOR_REQUEST_RATE) {
+			/* Requests are counts: the count model judges a quiet service. */
+			judge = enough_traffic(det, s, obs);
+			sample.count = obs->requests;
+			sample.exposure = obs->interval_s;
+		} else if (m == DETECTOR_ERROR_RATIO) {
+			/* Errors of requests: the binomial tail judges any traffic. */
+			judge = obs->requests > 0;
+			sample.count = obs->errors;
+			sample.trials = obs->requests;
+		}
+		detector_series_observe_sample(&s->series[m], &det->config,
+					       detector_metric_direction(m), t, &sample, judge,
+					       &verdict);
 		if (verdict.transition == DETECTOR_NONE)
 			continue;
 		emit(det, s, m, t, &verdict);
@@ -674,7 +700,7 @@ double detector_latency_threshold(const struct detector *det, const char *servic
 	if (!est.ready || !isfinite(est.expected) || !isfinite(est.spread))
 		return NAN;
 	by_factor = est.expected * det->config.sampling_factor;
-	by_score = est.expected + det->config.warning_score * est.spread;
+	by_score = est.expected + SAMPLING_SPREADS * est.spread;
 	return by_factor > by_score ? by_factor : by_score;
 }
 

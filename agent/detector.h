@@ -31,6 +31,7 @@
 #include <jansson.h>
 
 #include "baseline.h"
+#include "surprise.h"
 
 enum detector_metric {
 	DETECTOR_LATENCY_P99,
@@ -64,20 +65,19 @@ enum detector_transition {
 	DETECTOR_NONE = 0,
 	DETECTOR_FIRED,
 	DETECTOR_RESOLVED,
+	DETECTOR_ESCALATED, /* still firing, now critical (warning -> critical while it lasts) */
 };
 
 struct detector_config {
 	struct baseline_config baseline;
-	double warning_score;     /* |score| that opens an anomaly */
-	double critical_score;    /* |score| (peak before firing) that makes it critical */
-	double resolve_score;     /* an anomaly is calm again below this |score| ... */
+	struct surprise_config surprise;
+	double warning_score;     /* surprise (-log10 of the calibrated tail probability) that opens an anomaly */
+	double critical_score;    /* surprise that makes it critical (at once or by escalation) */
+	double resolve_score;     /* an anomaly is calm again below this surprise ... */
 	double for_s;             /* persistence: anomalous this long before firing (seed: 5m) */
 	double resolve_for_s;     /* ... for this long before it resolves */
 	double min_relative_change; /* and never anomalous within this fraction of the expected value */
-	double peak_factor;       /* and never anomalous within this many times the hour's usual peak error */
-	double min_surprise;      /* an anomaly opens only if its rarity (-log10 share) reaches this */
-	double surprise_halflife_s; /* memory of the series' own score distribution */
-	double min_requests;      /* fewer requests in an interval: latency and errors not judged */
+	double min_requests;      /* fewer requests in an interval: latency not judged */
 	double sampling_factor;   /* kernel sampling threshold = expected p99 times this, at least */
 	unsigned max_services;    /* cardinality cap: further services are ignored */
 	const char *node;         /* copied into labels and anomaly ids; may be NULL */
@@ -104,29 +104,34 @@ struct detector_labels {
 	const char *cluster;
 };
 
-#define DETECTOR_SURPRISE_BINS 64
-#define DETECTOR_SURPRISE_BIN_WIDTH 0.125
-
-/* One judged series: its baseline and where its anomaly stands. Plain data (state file). */
+/*
+ * One judged series: its baseline, its surprise models and where its anomaly
+ * stands. Plain data (state file); constant size, 6,360 bytes
+ * (test_detector.c checks it).
+ */
 struct detector_series {
 	struct baseline baseline;
+	struct surprise_state surprise;
 	uint32_t phase;
 	uint32_t severity;
 	double pending_since; /* first anomalous observation of the open anomaly */
 	double calm_since;    /* first calm observation while firing; NaN when not calm */
-	double peak_score;    /* largest |score| since pending_since */
+	double peak_score;    /* largest surprise since pending_since */
 	double last_time;     /* last observation, judged or not */
 	double last_value;
 	double last_score;
 	double last_expected;
 	uint32_t last_judged;
 	uint32_t last_anomalous;
-	/* distribution of log(1 + |score|) seen so far: how rare is this score here? */
-	double surprise_mean;
-	double surprise_var;
-	double surprise_weight;
-	double surprise_time;
-	float surprise_hist[DETECTOR_SURPRISE_BINS]; /* decayed counts of log(1 + |score|) */
+	double opened_nominal[SURPRISE_MODELS]; /* what the value that opened the anomaly scored */
+};
+
+/* One value with what it is made of, when the caller knows (the agent's metrics). */
+struct detector_sample {
+	double value;
+	double count;    /* events behind value (value = count / exposure or count / trials); NaN if none */
+	double exposure; /* a rate: the interval's seconds; a bare count: 1 */
+	double trials;   /* a ratio: the requests the errors are counted of; 0 if not a ratio */
 };
 
 /* What one observation of one series came to. */
@@ -135,7 +140,8 @@ struct detector_verdict {
 	bool anomalous;   /* beyond the warning score on the bad side */
 	double value;
 	double score;     /* signed: (value - expected) / spread */
-	double surprise;  /* rarity: -log10 of the share of recent scores at least this large */
+	double surprise;  /* -log10 of the calibrated tail probability, corrected for the models */
+	enum surprise_model model; /* the model that found it most surprising */
 	struct baseline_estimate estimate; /* before learning this value */
 	enum detector_transition transition;
 	enum detector_severity severity;
@@ -185,6 +191,14 @@ void detector_series_init(struct detector_series *series, enum baseline_method m
 void detector_series_observe(struct detector_series *series, const struct detector_config *config,
 			     enum detector_direction direction, double t, double value, bool judge,
 			     struct detector_verdict *out);
+/* The same with what the value is made of (counts behind a rate, trials behind a ratio). */
+void detector_series_observe_sample(struct detector_series *series,
+				    const struct detector_config *config,
+				    enum detector_direction direction, double t,
+				    const struct detector_sample *sample, bool judge,
+				    struct detector_verdict *out);
+/* "firing", "resolved" or "escalated": for logs. */
+const char *detector_transition_name(enum detector_transition transition);
 
 struct detector *detector_new(const struct detector_config *config, detector_event_fn on_event,
 			      void *user);
@@ -201,7 +215,7 @@ int detector_observe_dependency(struct detector *det, const char *service, const
 				const char *callee_service, double t, const struct observation *obs);
 /*
  * Latency above which a request of this service is worth a kernel sample:
- * max(expected p99 * sampling_factor, expected p99 + warning_score * spread).
+ * max(expected p99 * sampling_factor, expected p99 + 4 spreads).
  * NaN while the service's p99 baseline is warming up or unknown.
  */
 double detector_latency_threshold(const struct detector *det, const char *service);

@@ -179,7 +179,8 @@ json_t *events_build(const struct detector_event *ev, const struct events_depend
 	if (!event)
 		return NULL;
 	events_anomaly_id(ev->node, ev->service, metric, ev->starts_at, anomaly_id);
-	events_event_id(anomaly_id, state, id);
+	/* An escalation is the same anomaly firing again, critical now: its own id. */
+	events_event_id(anomaly_id, ev->transition == DETECTOR_ESCALATED ? "escalated" : state, id);
 	if (set(event, "schema", json_string(EVENTS_SCHEMA)) || set(event, "id", json_string(id)) ||
 	    set(event, "anomaly_id", json_string(anomaly_id)) ||
 	    set(event, "state", json_string(state)) ||
@@ -192,6 +193,8 @@ json_t *events_build(const struct detector_event *ev, const struct events_depend
 	    set_time(event, "starts_at", ev->starts_at) ||
 	    set_time(event, "observed_at", ev->observed_at) ||
 	    (ev->transition == DETECTOR_RESOLVED && set_time(event, "ends_at", ev->ends_at)) ||
+	    (ev->transition == DETECTOR_ESCALATED &&
+	     set(event, "escalated_from", json_string("warning"))) ||
 	    set(event, "exemplars", json_array()) ||
 	    set(event, "dependencies", dependencies_json(deps, ndeps))) {
 		json_decref(event);

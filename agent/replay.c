@@ -26,6 +26,7 @@ struct replay_options {
 	const char *windows;
 	const char *name;
 	enum replay_score mode;
+	bool timing;
 	struct detector_config config;
 };
 
@@ -44,20 +45,23 @@ static void usage(FILE *out)
 		"  -m, --method NAME     seasonal-robust (default) or zscore-7d (the seed's reference)\n"
 		"      --score MODE      events (default): a score only where an anomaly fires,\n"
 		"                        as the agent would send it; surprise: every row's\n"
-		"                        rarity; zscore: every row's |score| (with -m zscore-7d,\n"
+		"                        calibrated surprise; zscore: every row's |score| (with -m zscore-7d,\n"
 		"                        the seed's method, comparable to NAB's windowedGaussian)\n"
 		"  -w, --windows FILE    NAB combined_windows.json: fill the label column\n"
 		"      --name KEY        key of FILE in --windows (default: DIR/FILE.csv)\n"
 		"  -s, --set KEY=VALUE   override a detector setting (see docs/detector.md):\n"
-		"                        warning, critical, resolve, for, resolve_for (seconds),\n"
-		"                        min_relative_change, peak_factor, min_surprise,\n"
-		"                        surprise_halflife, level_halflife, spread_halflife\n"
-		"                        (seconds), season_halflife_days, peak_halflife_days,\n"
-		"                        clip, warmup (seconds), warmup_samples, relative_floor,\n"
-		"                        absolute_floor, max_gap (seconds)\n"
+		"                        warning, critical, resolve (surprise), for, resolve_for\n"
+		"                        (seconds), min_relative_change, level_halflife,\n"
+		"                        spread_halflife (seconds), season_halflife_days, clip,\n"
+		"                        warmup (seconds), warmup_samples, relative_floor,\n"
+		"                        absolute_floor, max_gap (seconds), shift_halflife,\n"
+		"                        drift_fast_halflife, drift_slow_halflife,\n"
+		"                        variance_halflife, calibration_halflife (seconds),\n"
+		"                        count_max_mean\n"
+		"      --timing          print rows, seconds and bytes per series to stderr\n"
 		"  -h, --help            this text\n"
 		"\n"
-		"anomaly_score is r / (r + 10) for a rarity r (events, surprise) and\n"
+		"anomaly_score is s / (s + 10) for a surprise s = -log10 p (events, surprise) and\n"
 		"|score| / (|score| + warning) for zscore: in [0, 1), monotonic.\n"
 		"Exit status: 0 done, 1 bad input (the message names file and line), 2 bad usage.\n");
 }
@@ -74,6 +78,11 @@ void replay_config_default(struct detector_config *config)
 	 */
 	config->for_s = 0;
 	config->resolve_for_s = 1800;
+	/*
+	 * Replay reports every anomaly it opens with its surprise, and a
+	 * scorer (NAB) picks its own threshold above: open at 1 in ~300.
+	 */
+	config->warning_score = 2;
 	config->min_requests = 0;
 	config->min_relative_change = 0;
 }
@@ -87,6 +96,8 @@ struct setting {
 #define DET(field) offsetof(struct detector_config, field)
 #define BASE(field) (offsetof(struct detector_config, baseline) + offsetof(struct baseline_config, field))
 
+#define SUR(field) (offsetof(struct detector_config, surprise) + offsetof(struct surprise_config, field))
+
 static const struct setting settings[] = {
 	{ "warning", DET(warning_score), false },
 	{ "critical", DET(critical_score), false },
@@ -94,19 +105,22 @@ static const struct setting settings[] = {
 	{ "for", DET(for_s), false },
 	{ "resolve_for", DET(resolve_for_s), false },
 	{ "min_relative_change", DET(min_relative_change), false },
-	{ "min_surprise", DET(min_surprise), false },
-	{ "peak_factor", DET(peak_factor), false },
-	{ "surprise_halflife", DET(surprise_halflife_s), false },
 	{ "level_halflife", BASE(level_halflife_s), false },
 	{ "spread_halflife", BASE(spread_halflife_s), false },
 	{ "season_halflife_days", BASE(season_halflife_days), false },
 	{ "clip", BASE(clip_spreads), false },
-	{ "peak_halflife_days", BASE(peak_halflife_days), false },
 	{ "warmup", BASE(warmup_s), false },
 	{ "warmup_samples", BASE(warmup_samples), true },
 	{ "relative_floor", BASE(relative_floor), false },
 	{ "absolute_floor", BASE(absolute_floor), false },
 	{ "max_gap", BASE(max_gap_s), false },
+	{ "shift_halflife", SUR(shift_halflife_s), false },
+	{ "drift_fast_halflife", SUR(drift_fast_halflife_s), false },
+	{ "drift_slow_halflife", SUR(drift_slow_halflife_s), false },
+	{ "variance_halflife", SUR(variance_halflife_s), false },
+	{ "calibration_halflife", SUR(calibration_halflife_s), false },
+	{ "count_max_mean", SUR(count_max_mean), false },
+	{ "tail_share", SUR(tail_share), false },
 };
 
 int replay_set_option(struct detector_config *config, const char *assignment)
@@ -287,6 +301,9 @@ static double row_score(const struct detector_config *config, const struct detec
 	}
 }
 
+/* Rows judged by the last replay_stream (for --timing). */
+static unsigned long replay_rows;
+
 int replay_stream(FILE *in, const char *in_name, FILE *out, const struct detector_config *config,
 		  const struct replay_windows *w, enum replay_score mode)
 {
@@ -336,6 +353,7 @@ int replay_stream(FILE *in, const char *in_name, FILE *out, const struct detecto
 		if (verdict.judged)
 			score = row_score(config, &verdict, mode);
 		fprintf(out, "%s,%s,%.6f,%d\n", stamp, text, score, w ? label_of(w, t) : 0);
+		replay_rows++;
 	}
 	if (ferror(in)) {
 		fprintf(stderr, "seismo replay: %s:%lu: %s\n", in_name, lineno + 1, strerror(errno));
@@ -353,7 +371,8 @@ static int parse_options(int argc, char **argv, struct replay_options *opt)
 		{ "output", required_argument, NULL, 'o' }, { "method", required_argument, NULL, 'm' },
 		{ "score", required_argument, NULL, 'S' },  { "windows", required_argument, NULL, 'w' },
 		{ "name", required_argument, NULL, 'n' },   { "set", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },         { 0 },
+		{ "help", no_argument, NULL, 'h' },         { "timing", no_argument, NULL, 'T' },
+		{ 0 },
 	};
 	int c, method;
 
@@ -386,6 +405,9 @@ static int parse_options(int argc, char **argv, struct replay_options *opt)
 				return 2;
 			}
 			break;
+		case 'T':
+			opt->timing = true;
+			break;
 		case 'w':
 			opt->windows = optarg;
 			break;
@@ -417,6 +439,7 @@ int cmd_replay(int argc, char **argv)
 {
 	struct replay_options opt = { 0 };
 	struct replay_windows windows = { 0 };
+	struct timespec start, end;
 	FILE *in = NULL, *out = stdout;
 	int rc = parse_options(argc, argv, &opt);
 
@@ -438,9 +461,15 @@ int cmd_replay(int argc, char **argv)
 			goto out;
 		}
 	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (replay_stream(in, opt.input, out, &opt.config,
 			  opt.windows ? &windows : NULL, opt.mode))
 		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	if (opt.timing)
+		fprintf(stderr, "replay: rows=%lu seconds=%.3f bytes_per_series=%zu\n", replay_rows,
+			(double)(end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9,
+			sizeof(struct detector_series));
 	if (fflush(out) || ferror(out)) {
 		fprintf(stderr, "seismo replay: writing %s: %s\n", opt.output ? opt.output : "stdout",
 			strerror(errno));

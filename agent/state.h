@@ -14,7 +14,8 @@
 #include "detector.h"
 
 #define STATE_MAGIC "SEISMOST"
-#define STATE_VERSION 1
+/* 2: the calibrated surprise models joined each series (issue 9). */
+#define STATE_VERSION 2
 
 /* Writes every series of det to path. 0, or -1 with the reason logged (the old file stays). */
 int state_save(const struct detector *det, const char *path);

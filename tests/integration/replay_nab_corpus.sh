@@ -1,13 +1,17 @@
 #!/bin/bash
 # timeout: 600
-# seismo replay over the NAB corpus subset, scored by tools/nab: the detector's
-# one configuration must keep the standard profile at or above the goal of 60
-# (the seed's z-score method scores about 10 on the same corpus and scorer).
+# seismo replay over the NAB corpus subset, scored by tools/nab: a regression
+# guard for the detector's one configuration. The goal is 50: the calibrated
+# detector (issue 9) scores 56.1 here and 54.1 cross-validated; the previous
+# detector's 65.5 was fitted to these very files and scored 33.1 on unseen
+# ones, so this in-sample figure is no longer the target (make bench
+# BENCH=nab reports the cross-validated one). The seed's z-score scores about
+# 10 on the same corpus and scorer.
 set -eu
 root=${SEISMO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${BUILD:-$root/build}
 nab=${NAB_DIR:-$root/../shared/data/nab}
-goal=60
+goal=50
 command -v python3 >/dev/null || { echo "skip: python3 is not installed"; exit 77; }
 if [ ! -f "$nab/combined_windows.json" ]; then
 	echo "skip: no NAB corpus at $nab (set NAB_DIR)"

@@ -132,6 +132,30 @@ static void test_resolved_shares_anomaly_id(void **state)
 	json_decref(again);
 }
 
+/* An escalation: the same anomaly firing again, critical, with its own id and where it came from. */
+static void test_escalation_event(void **state)
+{
+	struct detector_event fe = sample_event(DETECTOR_FIRED), ee = sample_event(DETECTOR_ESCALATED);
+	json_t *f, *e;
+
+	fe.severity = DETECTOR_WARNING;
+	f = events_build(&fe, NULL, 0);
+	e = events_build(&ee, NULL, 0);
+	assert_non_null(f);
+	assert_non_null(e);
+	assert_string_equal(json_string_value(json_object_get(e, "state")), "firing");
+	assert_string_equal(json_string_value(json_object_get(e, "severity")), "critical");
+	assert_string_equal(json_string_value(json_object_get(e, "escalated_from")), "warning");
+	assert_null(json_object_get(f, "escalated_from"));
+	assert_string_equal(json_string_value(json_object_get(e, "anomaly_id")),
+			    json_string_value(json_object_get(f, "anomaly_id")));
+	assert_string_not_equal(json_string_value(json_object_get(e, "id")),
+				json_string_value(json_object_get(f, "id")));
+	assert_null(json_object_get(e, "ends_at"));
+	json_decref(f);
+	json_decref(e);
+}
+
 static void test_batch(void **state)
 {
 	struct detector_event fe = sample_event(DETECTOR_FIRED);
@@ -157,6 +181,7 @@ int main(void)
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_build_firing),
 		cmocka_unit_test(test_resolved_shares_anomaly_id),
+		cmocka_unit_test(test_escalation_event),
 		cmocka_unit_test(test_batch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

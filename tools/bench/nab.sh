@@ -1,25 +1,59 @@
 #!/bin/bash
-# NAB score of seismo's detector (seasonal-robust, the agent's defaults, events
-# as the agent would send them) beside the seed's reference method (7-day
-# hourly mean and standard deviation, |z| per row, like NAB's
-# windowedGaussian), both scored by tools/nab/nab_score.py on the corpus in
-# ../shared/data/nab (or $NAB_DIR).
+# The detector's figures, honestly (docs/detector.md, "Measured"):
+#   nab_insample  the 28 bundled NAB files under replay's defaults (the
+#                 defaults were chosen with these files in view: in-sample)
+#   nab_loco      leave-one-category-out cross-validation over the bundled
+#                 categories: the models' time scales (shift 5/15 min, drift
+#                 1/3 h) are tuned on two, the third is scored under the
+#                 chosen setting; held-out results pooled
+#   nab_loco_warning  the same with replay's opening threshold in the grid
+#                 too (1.5/2/2.5): its default (2) was set with the bundled
+#                 files in view, so this is the stricter figure
+#   gen_frozen    the generated corpus (tools/gen/gen_corpus.py, seed
+#                 20261203, never used while developing: that was seed 7)
+#                 under the frozen defaults
+#   nab ref_zscore7d  the seed's z-score on the bundled files, for scale
+#   replay_speed  `seismo replay` of 365,000 rows, and bytes per series
+# All scored by tools/nab/nab_score.py (NAB's rules, three profiles).
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${BUILD:-$root/build}
 nab=${NAB_DIR:-$root/../shared/data/nab}
-if [ ! -f "$nab/combined_windows.json" ]; then
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+profiles() { sed -n "s/^$1 //p"; }
+
+if [ -f "$nab/combined_windows.json" ]; then
+	files=$(cd "$nab/data" && find . -name '*.csv' | wc -l)
+	echo "bench: nab_insample $(BUILD=$build python3 "$root/tools/nab/cv.py" -d "$nab" | profiles frozen) files=$files"
+	BUILD=$build python3 "$root/tools/nab/cv.py" -d "$nab" --loco \
+		--grid shift_halflife=300,900 --grid drift_fast_halflife=3600,10800 >"$tmp/loco"
+	sed 's/^/# /' "$tmp/loco" | grep '# fold'
+	echo "bench: nab_loco $(profiles loco <"$tmp/loco") files=$files grid=shift_halflife:300,900xdrift_fast_halflife:3600,10800"
+	BUILD=$build python3 "$root/tools/nab/cv.py" -d "$nab" --loco --grid warning=1.5,2,2.5 \
+		--grid shift_halflife=300,900 >"$tmp/loco2"
+	sed 's/^/# /' "$tmp/loco2" | grep '# fold'
+	echo "bench: nab_loco_warning $(profiles loco <"$tmp/loco2") files=$files grid=warning:1.5,2,2.5xshift_halflife:300,900"
+	read -r rstd < <(NAB_DIR=$nab BUILD=$build "$root/tools/nab/run.sh" -- -m zscore-7d --score zscore |
+		sed -n 's/^standard *score=\([-0-9.]*\).*/\1/p')
+	echo "bench: nab ref_zscore7d_standard=$rstd"
+else
 	echo "bench: nab skipped=no-corpus"
-	exit 0
 fi
-files=$(cd "$nab/data" && find . -name '*.csv' | wc -l)
-score() { # prints "standard low_fp low_fn"
-	NAB_DIR=$nab "$root/tools/nab/run.sh" -- "$@" |
-		awk '{ for (i = 2; i <= NF; i++) if ($i ~ /^score=/) s[$1] = substr($i, 7) }
-		     END { print s["standard"], s["reward_low_FP_rate"], s["reward_low_FN_rate"] }'
-}
-start=$(date +%s.%N)
-read -r std lfp lfn < <(score)
-secs=$(echo "$(date +%s.%N) - $start" | bc)
-read -r rstd rlfp rlfn < <(score -m zscore-7d --score zscore)
-printf 'bench: nab standard=%s reward_low_fp=%s reward_low_fn=%s files=%s ref_zscore7d_standard=%s ref_zscore7d_low_fp=%s ref_zscore7d_low_fn=%s seconds=%.1f\n' \
-	"$std" "$lfp" "$lfn" "$files" "$rstd" "$rlfp" "$rlfn" "$secs"
+
+python3 "$root/tools/gen/gen_corpus.py" --seed 20261203 --out "$tmp/gen"
+gfiles=$(cd "$tmp/gen/data" && find . -name '*.csv' | wc -l)
+echo "bench: gen_frozen $(BUILD=$build python3 "$root/tools/nab/cv.py" -d "$tmp/gen" | profiles frozen) files=$gfiles seed=20261203"
+
+python3 - "$tmp/big.csv" <<'PY'
+import datetime, math, random, sys
+r = random.Random(1)
+t = datetime.datetime(2025, 1, 1)
+with open(sys.argv[1], "w") as f:
+    f.write("timestamp,value\n")
+    for i in range(365000):
+        f.write("%s,%.3f\n" % ((t + datetime.timedelta(minutes=i)).strftime("%Y-%m-%d %H:%M:%S"),
+                               50 + 10 * math.sin(i * 2 * math.pi / 1440) + r.gauss(0, 3)))
+PY
+timing=$("$build/seismo" replay --timing -o /dev/null "$tmp/big.csv" 2>&1 >/dev/null | sed -n 's/^replay: //p')
+echo "bench: replay_speed $timing"

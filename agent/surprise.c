@@ -1,0 +1,492 @@
+/* Calibrated surprise: four simple models, each calibrated on the series' own history. */
+#include <math.h>
+#include <string.h>
+
+#include "surprise.h"
+#include "tail.h"
+
+/* Histogram of x = log1p(nominal surprise): 40 bins of 0.15 reach a nominal 1e-400. */
+#define BIN_WIDTH 0.15
+/* Pseudo-observations of the nominal law (P(S >= s) = 10^-s) mixed into every calibrator. */
+#define PRIOR_WEIGHT 10.0
+/* Smallest scale of the fitted tail, in bins: a calibrator that has seen one value only. */
+#define MIN_TAIL_SCALE (1 / M_LN10)
+/* Heaviest tail shape fitted: 0.8 keeps the fitted tail's mean finite. */
+#define MAX_TAIL_SHAPE 0.8
+/* A squared statistic counts at most this many times its current unit (3 sigma) towards it: the bulk is learnt, one excursion moves it little. */
+#define NORM_CLIP 9.0
+/*
+ * The calibration's memory holds at least this many values (a day at 5
+ * minutes): an hourly series would otherwise calibrate on 24 values.
+ */
+#define MIN_MEMORY_VALUES 288
+/* Values a calibrator must have seen before its model votes (the point model always does). */
+#define MIN_CALIBRATED 30
+/* Residuals enter the shift, drift and variance models clipped at this many spreads. */
+#define RESIDUAL_CLIP 8.0
+/* Nominal surprises are capped here (a p-value of 1e-300 is already beyond any threshold). */
+#define MAX_NOMINAL 300.0
+/* Smallest expected count and error ratio the count and binomial models assume. */
+#define MIN_COUNT_MEAN 0.1
+#define MIN_ERROR_RATIO 1e-4
+
+void surprise_config_default(struct surprise_config *config)
+{
+	*config = (struct surprise_config){
+		.shift_halflife_s = 5 * 60,
+		.drift_fast_halflife_s = 3600,
+		.drift_slow_halflife_s = 24 * 3600,
+		.variance_halflife_s = 3600,
+		.calibration_halflife_s = 24 * 3600,
+		.count_max_mean = 100,
+		.tail_share = 0.05,
+	};
+}
+
+void surprise_init(struct surprise_state *state)
+{
+	memset(state, 0, sizeof(*state));
+	state->square_mean = 1;
+	state->dispersion = 1;
+	state->shift_norm = 1;
+	state->drift_norm = 1;
+}
+
+static double gain_of(double dt, double halflife)
+{
+	if (halflife <= 0 || dt <= 0)
+		return 1;
+	return 1 - exp(-dt * M_LN2 / halflife);
+}
+
+/* -log10 P(Z >= z), accurate far into the tail where erfc underflows. */
+static double normal_surprise(double z)
+{
+	double p;
+
+	if (z < 30) {
+		p = tail_normal_upper(z);
+		return p > 0 ? -log10(p) : MAX_NOMINAL;
+	}
+	return (z * z / 2 + log(z * sqrt(2 * M_PI))) / M_LN10;
+}
+
+/* Nominal surprise of a standard-normal statistic on the bad side(s). */
+static double sided_surprise(double z, enum surprise_side side)
+{
+	double s;
+
+	switch (side) {
+	case SURPRISE_UP:
+		s = normal_surprise(z);
+		break;
+	case SURPRISE_DOWN:
+		s = normal_surprise(-z);
+		break;
+	default:
+		s = normal_surprise(fabs(z)) - log10(2);
+		break;
+	}
+	if (s < 0)
+		s = 0;
+	return s > MAX_NOMINAL ? MAX_NOMINAL : s;
+}
+
+/*
+ * The z with P(Z >= z) = 10^-surprise (Abramowitz and Stegun 26.2.23,
+ * error below 5e-4; asymptotic beyond), 0 for a surprise of log10 2 or less.
+ */
+static double normal_score(double surprise)
+{
+	double t;
+
+	if (surprise <= M_LOG10E * M_LN2)
+		return 0;
+	t = sqrt(2 * M_LN10 * surprise);
+	return t - (2.515517 + 0.802853 * t + 0.010328 * t * t) /
+			   (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t);
+}
+
+static double p_to_surprise(double p)
+{
+	if (!(p > 0))
+		return MAX_NOMINAL;
+	if (p >= 1)
+		return 0;
+	return fmin(-log10(p), MAX_NOMINAL);
+}
+
+/* ---- calibration -------------------------------------------------------------- */
+
+/*
+ * P(S >= e^x - 1) under the nominal law, at every bin edge; filled on first
+ * use. Filling it twice (two threads at once) writes the same values, and
+ * prior_tail[0] = 1 is written last.
+ */
+static double prior_tail[SURPRISE_BINS + 1];
+
+static void prior_init(void)
+{
+	if (prior_tail[0] == 1)
+		return;
+	for (int b = SURPRISE_BINS; b >= 0; b--)
+		prior_tail[b] = exp(-M_LN10 * expm1(b * BIN_WIDTH));
+}
+
+static double edge_surprise(int b)
+{
+	return expm1(b * BIN_WIDTH);
+}
+
+void surprise_calibrator_learn(struct surprise_calibrator *cal, double nominal, double gain,
+			       double weight)
+{
+	double x = log1p(fmax(nominal, 0)) / BIN_WIDTH;
+	int b = x >= SURPRISE_BINS ? SURPRISE_BINS - 1 : (int)x;
+
+	if (gain > 0 && gain < 1) {
+		for (int i = 0; i < SURPRISE_BINS; i++)
+			cal->hist[i] *= (float)(1 - gain);
+		cal->weight *= (float)(1 - gain);
+	}
+	cal->hist[b] += (float)weight;
+	cal->weight += (float)weight;
+}
+
+/*
+ * P(S >= nominal) on this series: the histogram's tail (data plus prior),
+ * interpolated within a bin; past the point where tail_share of the mass
+ * remains, at least a generalised Pareto tail fitted to the mass beyond
+ * (peaks over threshold), so a value beyond anything seen still ranks by
+ * distance. Monotone non-increasing in nominal (test_surprise.c).
+ */
+double surprise_calibrated(const struct surprise_calibrator *cal, double nominal, double tail_share)
+{
+	double x = log1p(fmax(nominal, 0)) / BIN_WIDTH, total, tail = 0, at_x = 0;
+	double u_tail = -1, u_s = 0, half_s = 0, quarter_s = 0, shape, scale, p, target[2] = { 0 };
+	int bx = x >= SURPRISE_BINS ? SURPRISE_BINS : (int)x, u = -1;
+	double mass_of[SURPRISE_BINS];
+
+	prior_init();
+	total = cal->weight + PRIOR_WEIGHT;
+	/* Walk down from the top bin, accumulating the tail mass above each edge. */
+	for (int b = SURPRISE_BINS - 1; b >= 0; b--) {
+		double prior_mass = PRIOR_WEIGHT * (prior_tail[b] - prior_tail[b + 1]);
+
+		mass_of[b] = cal->hist[b] + prior_mass;
+		if (b == bx) /* the part of this bin above x */
+			at_x = tail + cal->hist[b] * (b + 1 - x) +
+			       PRIOR_WEIGHT * (exp(-M_LN10 * expm1(x * BIN_WIDTH)) - prior_tail[b + 1]);
+		if ((tail + mass_of[b]) / total > tail_share && u < 0) {
+			u = b + 1;
+			u_tail = tail;
+			u_s = edge_surprise(u);
+		}
+		tail += mass_of[b];
+	}
+	if (bx >= SURPRISE_BINS)
+		at_x = PRIOR_WEIGHT * exp(-M_LN10 * fmin(nominal, MAX_NOMINAL));
+	p = at_x / total;
+	if (u < 0 || u_tail <= 0 || nominal <= u_s)
+		return p;
+	/*
+	 * Beyond u, a generalised Pareto tail (peaks over threshold) with
+	 * Pickands' estimator: from the surprises that half and a quarter of
+	 * the tail's mass exceed, so one outlier cannot make it heavy. Shape 0
+	 * is an exponential in the nominal surprise (a power of the nominal p,
+	 * right for a model that is off by a factor), a positive shape a power
+	 * law in it (right when the real tail is heavier than the model's, as
+	 * Student t noise judged as normal). The scale is never below the
+	 * nominal law's.
+	 */
+	target[0] = u_tail / 2;
+	target[1] = u_tail / 4;
+	tail = 0;
+	for (int b = SURPRISE_BINS - 1, k = 1; b >= u && k >= 0; b--) {
+		while (k >= 0 && tail + mass_of[b] >= target[k]) {
+			double at = b + 1 - (target[k] - tail) / mass_of[b];
+
+			*(k ? &quarter_s : &half_s) = expm1(at * BIN_WIDTH);
+			k--;
+		}
+		tail += mass_of[b];
+	}
+	shape = 0;
+	if (half_s > u_s && quarter_s > half_s)
+		shape = log((quarter_s - half_s) / (half_s - u_s)) / M_LN2;
+	shape = shape < 0 ? 0 : shape > MAX_TAIL_SHAPE ? MAX_TAIL_SHAPE : shape;
+	scale = shape < 1e-6 ? (half_s - u_s) / M_LN2 : shape * (half_s - u_s) / (exp2(shape) - 1);
+	if (!(scale >= MIN_TAIL_SCALE))
+		scale = MIN_TAIL_SCALE;
+	nominal = fmin(nominal, MAX_NOMINAL) - u_s;
+	if (shape < 1e-6)
+		return fmax(p, u_tail / total * exp(-nominal / scale));
+	return fmax(p, u_tail / total * pow(1 + shape * nominal / scale, -1 / shape));
+}
+
+/* ---- the models ---------------------------------------------------------------- */
+
+static bool is_count(double v)
+{
+	return isfinite(v) && v >= 0 && v == floor(v);
+}
+
+/* The expected count and its variance under the count model; false when it does not apply. */
+static bool count_model(const struct surprise_state *st, const struct surprise_config *config,
+			const struct surprise_input *in, double *mean, double *variance)
+{
+	if (in->trials > 0 || st->non_integer || !is_count(in->count) || !(in->exposure > 0))
+		return false;
+	*mean = fmax(in->expected * in->exposure, MIN_COUNT_MEAN);
+	if (*mean > config->count_max_mean)
+		return false;
+	*variance = *mean * fmax(st->dispersion, 1);
+	return true;
+}
+
+/*
+ * The point model's nominal surprise, the residual in standard deviations
+ * and that standard deviation in the value's unit (what the other models
+ * measure residuals in).
+ */
+static double point_nominal(const struct surprise_state *st, const struct surprise_config *config,
+			    enum surprise_side side, const struct surprise_input *in, double *z,
+			    double *scale, bool *counted)
+{
+	double mean, variance, s = 0;
+
+	*counted = false;
+	*scale = in->spread;
+	*z = (in->value - in->expected) / in->spread;
+	if (in->trials > 0 && isfinite(in->count) && in->count >= 0) {
+		/* k errors of n requests, against the usual error ratio. */
+		double q = fmin(fmax(in->expected, MIN_ERROR_RATIO), 1);
+
+		*counted = true;
+		*scale = fmax(sqrt(q * (1 - q) / in->trials), in->spread);
+		*z = (in->value - q) / *scale;
+		return side & SURPRISE_UP ? p_to_surprise(tail_binomial_upper(in->count, in->trials, q)) : 0;
+	}
+	if (count_model(st, config, in, &mean, &variance)) {
+		*counted = true;
+		/* Never narrower than the baseline's own spread: a mean floored near zero is a guess. */
+		*scale = fmax(sqrt(variance) / in->exposure, in->spread);
+		*z = (in->count - mean) / sqrt(variance);
+		if ((side & SURPRISE_UP) && in->count > mean)
+			s = p_to_surprise(tail_negbin_upper(in->count, mean, variance));
+		if ((side & SURPRISE_DOWN) && in->count < mean)
+			s = p_to_surprise(tail_negbin_lower(in->count, mean, variance));
+		return s;
+	}
+	return sided_surprise(*z, side);
+}
+
+static double clip(double v, double limit)
+{
+	return v > limit ? limit : v < -limit ? -limit : v;
+}
+
+/* The moving parts after learning the value at t (shared by judge and learn). */
+struct moved {
+	double shift_mean, shift_var, fast_level, fast_var, square_mean, square_var;
+};
+
+/*
+ * The variance model watches the bad side only: r^2 of residuals on that
+ * side, scaled so that its mean is 1 under unit normal noise (one side:
+ * E = 1/2, Var = 5/4; both: E = 1, Var = 2). A latency that gets noisier
+ * only downwards is not a problem.
+ */
+static double side_square(double r, enum surprise_side side)
+{
+	if (side == SURPRISE_UP)
+		return r > 0 ? 2 * r * r : 0;
+	if (side == SURPRISE_DOWN)
+		return r < 0 ? 2 * r * r : 0;
+	return r * r;
+}
+
+static double side_square_variance(enum surprise_side side)
+{
+	return side == SURPRISE_BOTH ? 2 : 5;
+}
+
+static void move(const struct surprise_state *st, const struct surprise_config *config,
+		 enum surprise_side side, double t,
+		 const struct surprise_input *in, double z, double scale, struct moved *m)
+{
+	double dt = st->last_time > 0 ? t - st->last_time : 0;
+	double gs = st->samples ? gain_of(dt, config->shift_halflife_s) : 1;
+	double gf = st->samples ? gain_of(dt, config->drift_fast_halflife_s) : 1;
+	double gv = st->samples ? gain_of(dt, config->variance_halflife_s) : 1;
+	double r = clip(z, RESIDUAL_CLIP);
+	double deseasonal = in->level + clip(in->value - in->expected, RESIDUAL_CLIP * scale);
+
+	m->shift_mean = (1 - gs) * st->shift_mean + gs * r;
+	m->shift_var = (1 - gs) * (1 - gs) * st->shift_var + gs * gs;
+	m->fast_level = (1 - gf) * st->fast_level + gf * deseasonal;
+	m->fast_var = (1 - gf) * (1 - gf) * st->fast_var + gf * gf;
+	m->square_mean = (1 - gv) * st->square_mean + gv * side_square(r, side);
+	m->square_var = (1 - gv) * (1 - gv) * st->square_var + gv * gv;
+}
+
+/* How long a model's calibrator must have been learning before the model votes. */
+static double model_memory(const struct surprise_config *config, int model)
+{
+	switch (model) {
+	case SURPRISE_SHIFT:
+		return config->shift_halflife_s;
+	case SURPRISE_DRIFT:
+		return config->drift_slow_halflife_s;
+	case SURPRISE_VARIANCE:
+		return config->variance_halflife_s;
+	default:
+		return 0;
+	}
+}
+
+void surprise_judge(const struct surprise_state *st, const struct surprise_config *config,
+		    enum surprise_side side, double t, const struct surprise_input *in,
+		    struct surprise_result *out)
+{
+	double nominal[SURPRISE_MODELS], z, scale, best = 1;
+	struct moved m;
+	bool counted;
+
+	memset(out, 0, sizeof(*out));
+	nominal[SURPRISE_POINT] = point_nominal(st, config, side, in, &z, &scale, &counted);
+	/*
+	 * A count or a few errors are far from normal: the other models see
+	 * the normal score with the same tail probability instead (one error
+	 * in five requests is z 2.6 at a usual 0.1 %, not 14).
+	 */
+	if (counted)
+		z = z >= 0 ? normal_score(nominal[SURPRISE_POINT]) :
+			     -normal_score(nominal[SURPRISE_POINT]);
+	out->z = z;
+	out->count_model = counted;
+	/* The other models see the residual in the same standard deviations. */
+	if (!isfinite(scale) || scale <= 0)
+		scale = in->spread;
+	move(st, config, side, t, in, z, scale, &m);
+	out->shift_z = m.shift_mean / sqrt(m.shift_var);
+	out->drift_z = (m.fast_level - st->slow_level) / (scale * sqrt(m.fast_var + 1e-9));
+	/*
+	 * Residuals are not white noise (a level that lags a daily slope,
+	 * minute-to-minute correlation): the averages' own typical size on
+	 * this series, when larger than white noise would give, is their unit.
+	 */
+	nominal[SURPRISE_SHIFT] =
+		st->samples ? sided_surprise(out->shift_z / sqrt(fmax(st->shift_norm, 1)), side) : 0;
+	nominal[SURPRISE_DRIFT] =
+		st->samples ? sided_surprise(out->drift_z / sqrt(fmax(st->drift_norm, 1)), side) : 0;
+	nominal[SURPRISE_VARIANCE] =
+		st->samples ? sided_surprise((m.square_mean - 1) /
+						     sqrt(side_square_variance(side) * m.square_var + 1e-9),
+					     SURPRISE_UP) :
+			      0;
+	for (int i = 0; i < SURPRISE_MODELS; i++) {
+		/*
+		 * Calibration makes a model's p larger where the series' tail is
+		 * heavier than the model says, never smaller: a history that has
+		 * not yet reached a region (a discrete count that rarely moves)
+		 * is no evidence that it is rarer than the model's own law.
+		 */
+		double p = fmax(surprise_calibrated(&st->cal[i], nominal[i], config->tail_share),
+				pow(10, -nominal[i]));
+
+		out->model_surprise[i] = p_to_surprise(p);
+		/*
+		 * The shift, drift and variance models rest on minutes to a day
+		 * of memory: until their calibrators have seen MIN_CALIBRATED
+		 * values over that long they do not vote (the point model,
+		 * which needs none, judges a young series on its own).
+		 */
+		if (i != SURPRISE_POINT && (st->cal[i].weight < MIN_CALIBRATED ||
+					    t - st->calibrated_since < model_memory(config, i)))
+			continue;
+		if (p < best) {
+			best = p;
+			out->model = i;
+		}
+	}
+	out->surprise = p_to_surprise(fmin(1, best * SURPRISE_MODELS));
+	out->scale = scale;
+	memcpy(out->nominal, nominal, sizeof(nominal));
+}
+
+void surprise_learn(struct surprise_state *st, const struct surprise_config *config,
+		    enum surprise_side side, double t,
+		    const struct surprise_input *in, const struct surprise_result *judged,
+		    double calibrate)
+{
+	double dt = st->last_time > 0 ? t - st->last_time : 0;
+	double deseasonal = in->level + clip(in->value - in->expected, RESIDUAL_CLIP * judged->scale);
+	double gain = fmin(gain_of(dt, config->calibration_halflife_s), 1.0 / MIN_MEMORY_VALUES);
+	struct moved m;
+
+	if (!isfinite(judged->z) || !isfinite(judged->scale))
+		return;
+	if (!is_count(in->count))
+		st->non_integer = 1;
+	if (calibrate > 0 && st->samples) {
+		if (st->calibrated_since == 0)
+			st->calibrated_since = t;
+		for (int i = 0; i < SURPRISE_MODELS; i++)
+			surprise_calibrator_learn(&st->cal[i], judged->nominal[i], gain, calibrate);
+		if (calibrate >= 1) {
+			/* A running mean while young, so the unit is the series' own from the start. */
+			double gs = fmax(gain, 1 / (st->cal[SURPRISE_SHIFT].weight + 1));
+			double gd = fmax(gain, 1 / (st->cal[SURPRISE_DRIFT].weight + 1));
+
+			st->shift_norm += gs * (fmin(judged->shift_z * judged->shift_z,
+						     NORM_CLIP * fmax(st->shift_norm, 1)) -
+						st->shift_norm);
+			st->drift_norm += gd * (fmin(judged->drift_z * judged->drift_z,
+						     NORM_CLIP * fmax(st->drift_norm, 1)) -
+						st->drift_norm);
+		}
+	}
+	move(st, config, side, t, in, judged->z, judged->scale, &m);
+	if (st->samples == 0) {
+		m.fast_level = deseasonal;
+		st->slow_level = deseasonal;
+	} else {
+		double gs = gain_of(dt, config->drift_slow_halflife_s);
+
+		st->slow_level += gs * (deseasonal - st->slow_level);
+	}
+	if (calibrate >= 1 && is_count(in->count) && in->exposure > 0) {
+		double mean = fmax(in->expected * in->exposure, MIN_COUNT_MEAN);
+		double d = (in->count - mean) * (in->count - mean) / mean;
+		double g = st->samples ? gain_of(dt, config->drift_slow_halflife_s) : 1;
+
+		/* Clipped like the residuals: one huge burst must not make every later one look usual. */
+		if (d > RESIDUAL_CLIP * RESIDUAL_CLIP * fmax(st->dispersion, 1))
+			d = RESIDUAL_CLIP * RESIDUAL_CLIP * fmax(st->dispersion, 1);
+		st->dispersion += g * (d - st->dispersion);
+	}
+	st->shift_mean = m.shift_mean;
+	st->shift_var = m.shift_var;
+	st->fast_level = m.fast_level;
+	st->fast_var = m.fast_var;
+	st->square_mean = m.square_mean;
+	st->square_var = m.square_var;
+	st->last_time = t;
+	if (st->samples < UINT32_MAX)
+		st->samples++;
+}
+
+void surprise_remember(struct surprise_state *st, const double nominal[SURPRISE_MODELS])
+{
+	for (int i = 0; i < SURPRISE_MODELS; i++)
+		surprise_calibrator_learn(&st->cal[i], nominal[i], 0, 1);
+}
+
+void surprise_reanchor(struct surprise_state *st, double level)
+{
+	st->shift_mean = 0;
+	st->fast_level = level;
+	st->slow_level = level;
+	st->square_mean = 1;
+}

@@ -1,0 +1,273 @@
+/* The detector's model parts: count and binomial tails, calibration, change point, escalation. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../agent/detector.h"
+#include "../../agent/surprise.h"
+#include "../../agent/tail.h"
+
+#define T0 1700000000.0
+
+static unsigned rng = 12345;
+
+static double uniform(void)
+{
+	rng = rng * 1103515245u + 12345u;
+	return (((rng >> 8) & 0xffff) + 0.5) / 65536.0;
+}
+
+static double gauss(void)
+{
+	return sqrt(-2 * log(uniform())) * cos(2 * M_PI * uniform());
+}
+
+/* Poisson and negative binomial tails against sums of their probabilities. */
+static void test_count_tails(void **state)
+{
+	double mean = 2.5, sum = 0, pmf = exp(-mean);
+
+	for (int k = 0; k < 12; k++) {
+		assert_float_equal(tail_poisson_lower(k, mean), sum + pmf, 1e-9);
+		assert_float_equal(tail_poisson_upper(k, mean), 1 - sum, 1e-9);
+		sum += pmf;
+		pmf *= mean / (k + 1);
+	}
+	/* NB with mean 2 and variance 6 (r = 1: geometric, p = 1/3): P(X >= k) = (2/3)^k. */
+	for (int k = 0; k < 15; k++)
+		assert_float_equal(tail_negbin_upper(k, 2, 6), pow(2.0 / 3, k), 1e-9);
+	assert_float_equal(tail_negbin_lower(3, 2, 6), 1 - pow(2.0 / 3, 4), 1e-9);
+	/* Overdispersion makes a burst less surprising: the point of the count model. */
+	assert_true(tail_negbin_upper(20, 2, 20) > 1000 * tail_poisson_upper(20, 2));
+	/* No variance beyond the mean: Poisson. */
+	assert_float_equal(tail_negbin_upper(5, 2, 2), tail_poisson_upper(5, 2), 1e-12);
+	assert_float_equal(tail_normal_upper(1.959963985), 0.025, 1e-9);
+}
+
+/* Binomial: 3 errors of 5 requests at a usual 0.1 % is rare; 1 of 5 is not. */
+static void test_binomial_error_ratio(void **state)
+{
+	double p = 0.001;
+
+	assert_float_equal(tail_binomial_upper(1, 5, p), 1 - pow(1 - p, 5), 1e-12);
+	assert_float_equal(tail_binomial_upper(5, 5, p), pow(p, 5), 1e-20);
+	assert_true(tail_binomial_upper(1, 5, p) > 1e-3);
+	assert_true(tail_binomial_upper(3, 5, p) < 1e-7);
+	/* The same ratio (60 %) at high traffic is far rarer still. */
+	assert_true(tail_binomial_upper(600, 1000, p) < tail_binomial_upper(3, 5, p));
+}
+
+/* A calibrated tail is monotone in the nominal surprise, however little or much it has seen. */
+static void test_calibration_is_monotone(void **state)
+{
+	struct surprise_calibrator cal;
+	double prev;
+
+	memset(&cal, 0, sizeof(cal));
+	for (int round = 0; round < 3; round++) {
+		prev = 2;
+		for (double s = 0; s < 400; s += 0.01) {
+			double p = surprise_calibrated(&cal, s, 0.05);
+
+			assert_true(p <= prev + 1e-15);
+			assert_true(p >= 0 && p <= 1);
+			prev = p;
+		}
+		/* Teach it a heavy tail: nominal surprises that are often large. */
+		for (int i = 0; i < 2000; i++)
+			surprise_calibrator_learn(&cal, fabs(gauss()) * (round + 1) * 3, 0.001, 1);
+	}
+	/* Never-seen surprises still rank: no cap at the memory's size. */
+	assert_true(surprise_calibrated(&cal, 200, 0.05) < surprise_calibrated(&cal, 60, 0.05));
+}
+
+/* On noise that matches the nominal law, calibrated p-values are close to nominal. */
+static void test_calibration_matches_nominal(void **state)
+{
+	struct surprise_calibrator cal;
+
+	memset(&cal, 0, sizeof(cal));
+	for (int i = 0; i < 20000; i++)
+		surprise_calibrator_learn(&cal, -log10(uniform()), 0.0002, 1);
+	/* 1 in 10 and 1 in 100 within a factor of 1.5. */
+	assert_true(fabs(log10(surprise_calibrated(&cal, 1, 0.05)) + 1) < 0.18);
+	assert_true(fabs(log10(surprise_calibrated(&cal, 2, 0.01)) + 2) < 0.18);
+}
+
+/* The detector's score is monotone in the size of the surprise: bigger spike, higher score. */
+static void test_score_is_monotone_in_surprise(void **state)
+{
+	struct detector_config c;
+	struct detector_series base, s;
+	struct detector_verdict v;
+	double t = T0, prev = -1;
+
+	detector_config_default(&c);
+	detector_series_init(&base, BASELINE_SEASONAL_ROBUST);
+	for (int i = 0; i < 3 * 288; i++, t += 300)
+		detector_series_observe(&base, &c, DETECTOR_BOTH, t, 100 + 5 * gauss(), true, &v);
+	for (double spike = 0; spike <= 400; spike += 5) {
+		s = base;
+		detector_series_observe(&s, &c, DETECTOR_BOTH, t, 100 + spike, true, &v);
+		assert_true(v.judged);
+		assert_true(v.surprise >= prev - 1e-9);
+		prev = v.surprise;
+	}
+	assert_true(prev > 2 * c.warning_score);
+}
+
+/* A level shift fires once, and the series adapts to its new level instead of alarming for hours. */
+static void test_level_shift_fires_once_then_adapts(void **state)
+{
+	struct detector_config c;
+	struct detector_series s;
+	struct detector_verdict v;
+	double t = T0;
+	int fired = 0, firing_rows = 0;
+
+	detector_config_default(&c);
+	c.for_s = 0;
+	c.resolve_for_s = 1800;
+	detector_series_init(&s, BASELINE_SEASONAL_ROBUST);
+	for (int i = 0; i < 3 * 288; i++, t += 300)
+		detector_series_observe(&s, &c, DETECTOR_BOTH, t, 32 + 2 * gauss(), true, &v);
+	for (int i = 0; i < 2 * 288; i++, t += 300) {
+		detector_series_observe(&s, &c, DETECTOR_BOTH, t, 54 + 2 * gauss(), true, &v);
+		fired += v.transition == DETECTOR_FIRED;
+		firing_rows += s.phase == DETECTOR_FIRING;
+		if (i == 0)
+			assert_true(v.surprise >= c.warning_score);
+	}
+	assert_int_equal(fired, 1);
+	/* Adapted within hours, not days. */
+	assert_true(firing_rows < 6 * 12);
+	assert_float_equal(v.estimate.expected, 54, 3);
+}
+
+/* Bursty low counts: the usual bursts are not anomalies, a sustained rise is. */
+static void test_bursty_counts(void **state)
+{
+	struct detector_config c;
+	struct detector_series s;
+	struct detector_verdict v;
+	double t = T0;
+	int fired = 0;
+
+	detector_config_default(&c);
+	c.for_s = 0;
+	detector_series_init(&s, BASELINE_SEASONAL_ROBUST);
+	for (int i = 0; i < 6 * 288; i++, t += 300) {
+		double x = uniform() < 0.6 ? 0 : floor(uniform() * 4);
+
+		if (uniform() < 0.01)
+			x += 10 + floor(uniform() * 20);
+		detector_series_observe(&s, &c, DETECTOR_BOTH, t, x, true, &v);
+		if (i > 2 * 288)
+			fired += v.transition == DETECTOR_FIRED;
+	}
+	assert_true(v.judged);
+	/* At most two false alarms in four days (the seed's detector: ~1.4 a day). */
+	assert_true(fired <= 2);
+	/* A burst far beyond the usual ones still fires. */
+	detector_series_observe(&s, &c, DETECTOR_BOTH, t, 400, true, &v);
+	assert_true(v.surprise >= c.warning_score);
+}
+
+/* Errors at low traffic: 1 of 5 requests failing is noise at a usual 0.1 %, 4 of 5 is not. */
+static void test_error_ratio_at_low_traffic(void **state)
+{
+	struct detector_config c;
+	struct detector_series s, probe;
+	struct detector_verdict v;
+	double t = T0;
+
+	detector_config_default(&c);
+	c.for_s = 0;
+	detector_series_init(&s, BASELINE_SEASONAL_ROBUST);
+	for (int i = 0; i < 2 * 8640; i++, t += 10) {
+		/* 200 requests an interval, an error now and then (0.1 %) */
+		double errors = uniform() < 0.2 ? 1 : 0;
+		struct detector_sample x = { .value = errors / 200, .count = errors, .trials = 200 };
+
+		detector_series_observe_sample(&s, &c, DETECTOR_UP, t, &x, true, &v);
+	}
+	assert_true(v.judged);
+	probe = s;
+	detector_series_observe_sample(&probe, &c, DETECTOR_UP, t,
+				       &(struct detector_sample){ .value = 0.2, .count = 1, .trials = 5 },
+				       true, &v);
+	assert_true(v.surprise < c.warning_score);
+	probe = s;
+	detector_series_observe_sample(&probe, &c, DETECTOR_UP, t,
+				       &(struct detector_sample){ .value = 0.8, .count = 4, .trials = 5 },
+				       true, &v);
+	assert_true(v.surprise >= c.warning_score);
+}
+
+/* warning -> critical while an anomaly lasts is an event of its own. */
+static void test_escalation(void **state)
+{
+	struct detector_config c;
+	struct detector_series s;
+	struct detector_verdict v;
+	double t = T0;
+	int escalated = 0, fired = 0;
+
+	detector_config_default(&c);
+	c.for_s = 0;
+	detector_series_init(&s, BASELINE_SEASONAL_ROBUST);
+	for (int i = 0; i < 3 * 288; i++, t += 300)
+		detector_series_observe(&s, &c, DETECTOR_UP, t, 100 + 5 * gauss(), true, &v);
+	/* Place critical between what the first value and the later, far worse one score. */
+	{
+		struct detector_series probe = s;
+
+		detector_series_observe(&probe, &c, DETECTOR_UP, t, 140, true, &v);
+		assert_true(v.surprise >= c.warning_score);
+		c.critical_score = v.surprise + 1;
+	}
+	for (int i = 0; i < 4; i++, t += 300) {
+		detector_series_observe(&s, &c, DETECTOR_UP, t, i < 2 ? 140 : 5000, true, &v);
+		if (v.transition == DETECTOR_FIRED) {
+			fired++;
+			assert_int_equal(v.severity, DETECTOR_WARNING);
+		}
+		if (v.transition == DETECTOR_ESCALATED) {
+			escalated++;
+			assert_int_equal(v.severity, DETECTOR_CRITICAL);
+			assert_true(v.surprise >= c.critical_score);
+		}
+	}
+	assert_int_equal(fired, 1);
+	assert_int_equal(escalated, 1);
+	assert_string_equal(detector_transition_name(DETECTOR_ESCALATED), "escalated");
+}
+
+/* Memory per series is constant: a fixed-size struct, whatever the history. */
+static void test_constant_memory(void **state)
+{
+	assert_int_equal(sizeof(struct surprise_state), 776);
+	assert_int_equal(sizeof(struct detector_series), 6360);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_count_tails),
+		cmocka_unit_test(test_binomial_error_ratio),
+		cmocka_unit_test(test_calibration_is_monotone),
+		cmocka_unit_test(test_calibration_matches_nominal),
+		cmocka_unit_test(test_score_is_monotone_in_surprise),
+		cmocka_unit_test(test_level_shift_fires_once_then_adapts),
+		cmocka_unit_test(test_bursty_counts),
+		cmocka_unit_test(test_error_ratio_at_low_traffic),
+		cmocka_unit_test(test_escalation),
+		cmocka_unit_test(test_constant_memory),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
