@@ -1,10 +1,13 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <netinet/in.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "listen_addr.h"
 
 void config_defaults(struct config *cfg)
 {
@@ -14,7 +17,11 @@ void config_defaults(struct config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->log_level = LOG_INFO;
-	snprintf(cfg->listen, sizeof(cfg->listen), "0.0.0.0:9464");
+	/* Loopback unless a config says otherwise: what the agent serves (service
+	 * names, latencies, events) is not for every network the node is on. The
+	 * DaemonSet and the packaged /etc/seismo/agent.yaml set 0.0.0.0:9464,
+	 * where Prometheus must reach it (docs/config.md, "listen"). */
+	snprintf(cfg->listen, sizeof(cfg->listen), "127.0.0.1:9464");
 	cfg->interval = 10;
 	if (gethostname(cfg->node, sizeof(cfg->node)))
 		snprintf(cfg->node, sizeof(cfg->node), "unknown");
@@ -258,12 +265,25 @@ static int parse_correlator(struct yamlcfg *y, yaml_node_t *node, struct config 
 			    &c->batch_max_events);
 }
 
+/* What a start would refuse is refused here too, with the line. */
+static int parse_listen(struct yamlcfg *y, yaml_node_t *node, struct config *cfg)
+{
+	struct sockaddr_in6 sa;
+	char why[200];
+
+	if (yamlcfg_string(y, node, cfg->listen, sizeof(cfg->listen)))
+		return -1;
+	if (node && listen_addr_parse(cfg->listen, &sa, why, sizeof(why)))
+		return yamlcfg_fail(y, node, "listen: %s", why);
+	return 0;
+}
+
 static int parse_root(struct yamlcfg *y, struct config *cfg)
 {
 	static const char *const keys[] = {
 		"log_level", "listen", "interval", "node", "cluster", "state_dir",
 		"histogram_buckets", "max_histograms", "max_connections", "series_ttl",
-		"bpf_stats", "kubernetes", "sampling", "services",
+		"bpf_stats", "measure_self", "kubernetes", "sampling", "services",
 		"detector", "correlator",
 		/* read by its own module (agent/chaos_config.c) */
 		"chaos", NULL
@@ -289,7 +309,7 @@ static int parse_root(struct yamlcfg *y, struct config *cfg)
 		return -1;
 	if (n && (cfg->interval < 0.1 || cfg->interval > 3600))
 		return yamlcfg_fail(y, n, "interval must be between 100ms and 1h");
-	return yamlcfg_string(y, yamlcfg_get(y, root, "listen"), cfg->listen, sizeof(cfg->listen)) ||
+	return parse_listen(y, yamlcfg_get(y, root, "listen"), cfg) ||
 	       yamlcfg_string(y, yamlcfg_get(y, root, "node"), cfg->node, sizeof(cfg->node)) ||
 	       yamlcfg_string(y, yamlcfg_get(y, root, "cluster"), cfg->cluster,
 			      sizeof(cfg->cluster)) ||
@@ -304,6 +324,7 @@ static int parse_root(struct yamlcfg *y, struct config *cfg)
 	       (cfg->series_ttl < 10 &&
 		yamlcfg_fail(y, yamlcfg_get(y, root, "series_ttl"), "series_ttl must be at least 10s")) ||
 	       yamlcfg_bool(y, yamlcfg_get(y, root, "bpf_stats"), &cfg->bpf_stats) ||
+	       yamlcfg_bool(y, yamlcfg_get(y, root, "measure_self"), &cfg->measure_self) ||
 	       parse_kubernetes(y, yamlcfg_get(y, root, "kubernetes"), cfg) ||
 	       parse_sampling(y, yamlcfg_get(y, root, "sampling"), cfg) ||
 	       parse_services(y, yamlcfg_get(y, root, "services"), cfg) ||
