@@ -82,6 +82,71 @@ static void test_bad_input_names_file_and_line(void **state)
 	expect_error("series_ttl: 1s\n", 1, "at least 10s");
 	expect_error("detector:\n  method: magic\n", 2, "seasonal-robust");
 	expect_error("correlator:\n  urll: http://x\n", 2, "urll");
+	/* what a start would refuse: --check-config must refuse it too */
+	expect_error("log_level: info\nlisten: 127.0.0.1:99999\n", 2, "99999");
+	expect_error("listen: 127.0.0.1\n", 1, "host:port");
+	expect_error("listen: 127.0.0.1:-1\n", 1, "port");
+	expect_error("listen: 127.0.0.1:80x\n", 1, "port");
+	expect_error("listen: metrics.example:9464\n", 1, "not an IP address");
+	expect_error("listen: 300.1.1.1:9464\n", 1, "not an IP address");
+	expect_error("listen: ::1:9464\n", 1, "brackets");
+	/* a key given twice: YAML leaves it undefined, a silent first-wins hides edits */
+	expect_error("interval: 1s\nlog_level: info\ninterval: 5s\n", 3,
+		     "duplicate key 'interval' (first given at line 1)");
+	expect_error("sampling:\n  factor: 2\n  factor: 3\n", 3, "duplicate key 'factor'");
+	expect_error("services:\n  - name: a\n    match: { port: 1, port: 2 }\n", 3,
+		     "duplicate key 'port'");
+	expect_error("chaos:\n  max_latency: 1s\n  max_latency: 2s\n", 3, "duplicate key");
+	/* durations need their unit: 10 could be seconds or milliseconds */
+	expect_error("interval: 10\n", 1, "no unit: write 10s");
+	expect_error("series_ttl: 3600\n", 1, "write 3600s");
+	expect_error("sampling:\n  min_latency: 0.5\n", 2, "write 0.5s");
+	expect_error("detector:\n  for: 5.\n", 2, "no unit");
+}
+
+static void test_listen_addresses(void **state)
+{
+	static const char *const good[] = { "127.0.0.1:9464", "0.0.0.0:9464", ":9464",
+					    "[::1]:9464", "[::]:0", "localhost:9464", NULL };
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	char text[128], err[600];
+
+	assert_non_null(cfg);
+	for (const char *const *g = good; *g; g++) {
+		const char *path;
+
+		snprintf(text, sizeof(text), "listen: \"%s\"\n", *g);
+		path = write_config(text);
+		config_defaults(cfg);
+		if (config_load(cfg, path, err, sizeof(err)))
+			fail_msg("listen %s refused: %s", *g, err);
+		assert_string_equal(cfg->listen, *g);
+		config_free(cfg);
+		unlink(path);
+	}
+	/* Without a config: loopback only (the DaemonSet's config opens it). */
+	config_defaults(cfg);
+	assert_string_equal(cfg->listen, "127.0.0.1:9464");
+	assert_false(cfg->measure_self);
+	free(cfg);
+}
+
+static void test_unitless_zero_duration(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	const char *path = write_config("sampling:\n  min_latency: 0\nmeasure_self: true\n");
+	char err[600] = "";
+
+	assert_non_null(cfg);
+	config_defaults(cfg);
+	/* 0 is the same in every unit: no guess involved. */
+	if (config_load(cfg, path, err, sizeof(err)))
+		fail_msg("min_latency: 0 refused: %s", err);
+	assert_true(cfg->sampling.min_latency == 0);
+	assert_true(cfg->measure_self);
+	config_free(cfg);
+	unlink(path);
+	free(cfg);
 }
 
 static void test_missing_file(void **state)
@@ -173,6 +238,14 @@ static void test_durations(void **state)
 	assert_int_not_equal(yamlcfg_parse_duration("-1s", &s), 0);
 	assert_int_not_equal(yamlcfg_parse_duration("", &s), 0);
 	assert_int_not_equal(yamlcfg_parse_duration("ms", &s), 0);
+	/* The config's reader wants the unit. */
+	assert_int_equal(yamlcfg_parse_duration_unit("250ms", &s), 0);
+	assert_true(s > 0.2499 && s < 0.2501);
+	assert_int_equal(yamlcfg_parse_duration_unit("0", &s), 0);
+	assert_true(s == 0);
+	assert_int_not_equal(yamlcfg_parse_duration_unit("12", &s), 0);
+	assert_int_not_equal(yamlcfg_parse_duration_unit("1.5", &s), 0);
+	assert_int_not_equal(yamlcfg_parse_duration_unit("5x", &s), 0);
 }
 
 int main(void)
@@ -183,6 +256,8 @@ int main(void)
 		cmocka_unit_test(test_good_file),
 		cmocka_unit_test(test_empty_file_is_defaults),
 		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_listen_addresses),
+		cmocka_unit_test(test_unitless_zero_duration),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
