@@ -102,7 +102,7 @@ static void usage(FILE *out)
 		"  -i, --interval DURATION how often to read the maps, e.g. 10s, 500ms\n"
 		"  -v, --log-level LEVEL   error, warn, info or debug\n"
 		"  -s, --state-dir DIR     where baselines are kept across restarts\n"
-		"      --check-config      validate the configuration and exit\n"
+		"      --check-config      validate the configuration and flags, and exit\n"
 		"  -h, --help              this text\n");
 }
 

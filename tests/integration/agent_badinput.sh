@@ -80,7 +80,8 @@ bad unitless-duration 2 "no unit: write 10s"
 # A port in use: one clear error, at once (before the BPF programs load).
 need_free_port $AGENT_PORT
 start_bg "$T/holder.log" python3 -c 'import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(60)' $AGENT_PORT
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(60)' $AGENT_PORT
 HOLDER_PID=$PID
 wait_port $AGENT_PORT
 out=$(timeout 20 "$SEISMO" agent --listen 127.0.0.1:$AGENT_PORT --state-dir "$T/state" 2>&1) &&
