@@ -124,8 +124,12 @@ static void on_delta(void *ctx, const struct seismo_hist_key *key, const struct 
 {
 	struct agent *a = ctx;
 
-	if (own_traffic_is(&a->own, key->cgroup_id, key->local_port, key->role == SEISMO_ROLE_SERVER))
-		return;
+	if (key->role == SEISMO_ROLE_SERVER && key->local_port == a->own.port) {
+		struct seismo_endpoint ep = { 0 };
+		collector_endpoint(a->collector, key->cgroup_id, key->local_port, &ep);
+		if (own_traffic_is(&a->own, key->cgroup_id, key->local_port, true, ep.tgid))
+			return;
+	}
 	registry_add(a->registry, key, delta, monotonic_now());
 }
 
@@ -355,7 +359,8 @@ static void on_sample(void *ctx, const struct seismo_sample *smp)
 	};
 	char *name = a->sample_names ? hashmap_get(a->sample_names, &key) : NULL;
 
-	if (own_traffic_is(&a->own, smp->cgroup_id, smp->local_port, smp->role == SEISMO_ROLE_SERVER))
+	if (own_traffic_is(&a->own, smp->cgroup_id, smp->local_port, smp->role == SEISMO_ROLE_SERVER,
+			   smp->pid))
 		return;
 	if (!name) {
 		struct service_identity id;

@@ -3,11 +3,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
 /* "0::/system.slice/seismo-agent.service" -> that directory's inode, which is
- * the id the kernel's bpf_get_current_cgroup_id() reports. */
+ * the id the kernel's bpf_get_current_cgroup_id() reports. -1 when unknown. */
 static int own_cgroup_id(const char *mount, uint64_t *id)
 {
 	char line[512], path[1024];
@@ -21,6 +22,10 @@ static int own_cgroup_id(const char *mount, uint64_t *id)
 		if (strncmp(line, "0::", 3))
 			continue;
 		line[strcspn(line, "\n")] = 0;
+		/* "/": the root of a cgroup namespace, which need not be the root of
+		 * the mounted tree (a pod's namespace over the node's tree). */
+		if (!strcmp(line + 3, "/"))
+			break;
 		snprintf(path, sizeof(path), "%s%s", mount, line + 3);
 		if (!stat(path, &st)) {
 			*id = st.st_ino;
@@ -36,21 +41,21 @@ void own_traffic_init(struct own_traffic *o, const char *cgroup_mount, uint16_t 
 		      bool measure_self)
 {
 	memset(o, 0, sizeof(*o));
-	if (measure_self || !cgroup_mount[0])
+	if (measure_self)
 		return;
-	if (own_cgroup_id(cgroup_mount, &o->cgroup_id)) {
-		log_warn("cannot find the agent's own cgroup: its port %u is measured like a service",
-			 port);
-		return;
-	}
-	o->port = port;
 	o->active = true;
-	log_debug("the agent's own port %u (cgroup id %llu) is not measured", port,
-		  (unsigned long long)o->cgroup_id);
+	o->port = port;
+	o->pid = (uint32_t)getpid();
+	if (cgroup_mount[0] && own_cgroup_id(cgroup_mount, &o->cgroup_id))
+		o->cgroup_id = 0;
+	log_debug("the agent's own port %u is not measured (pid %u, cgroup id %llu)", port,
+		  o->pid, (unsigned long long)o->cgroup_id);
 }
 
 bool own_traffic_is(const struct own_traffic *o, uint64_t cgroup_id, uint16_t local_port,
-		    bool server)
+		    bool server, uint32_t tgid)
 {
-	return o->active && server && local_port == o->port && cgroup_id == o->cgroup_id;
+	if (!o->active || !server || local_port != o->port)
+		return false;
+	return (o->cgroup_id && cgroup_id == o->cgroup_id) || (tgid && tgid == o->pid);
 }

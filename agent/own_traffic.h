@@ -10,16 +10,19 @@
 
 struct own_traffic {
 	bool active;
-	uint64_t cgroup_id; /* the agent's cgroup v2 id */
 	uint16_t port;      /* the agent's HTTP port */
+	uint32_t pid;       /* the agent's pid (the kernel's, where pid namespaces agree) */
+	uint64_t cgroup_id; /* the agent's cgroup v2 id, 0 = not found */
 };
 
-/* Finds the agent's cgroup under cgroup_mount; inactive when measure_self
- * or when the cgroup cannot be found (then nothing is filtered). */
+/* Inactive when measure_self. */
 void own_traffic_init(struct own_traffic *o, const char *cgroup_mount, uint16_t port,
 		      bool measure_self);
-/* True for the server side of the agent's own port. */
+/* True for the server side of the agent's own port: the agent's cgroup, or
+ * tgid (the process the kernel saw on it; 0 if unknown) is the agent. Either
+ * may fail alone: a private cgroup namespace over the host's cgroup tree
+ * hides the first (the DaemonSet), a private pid namespace the second. */
 bool own_traffic_is(const struct own_traffic *o, uint64_t cgroup_id, uint16_t local_port,
-		    bool server);
+		    bool server, uint32_t tgid);
 
 #endif

@@ -14,7 +14,7 @@
 #    goes away.
 . "$(dirname "$0")/../lib/agent.sh"
 need_root
-need_cmd curl python3 script
+need_cmd curl python3 script unshare
 need_build
 [ -n "$(cgroup2_root)" ] || skip "no cgroup2 mount in /proc/mounts"
 
@@ -24,7 +24,10 @@ URL=http://127.0.0.1:$AGENT_PORT
 
 # --- 1. metrics at once ---------------------------------------------------------------
 printf 'interval: 2s\nstate_dir: %s\n' "$T/state" >"$T/agent.yaml"
-start_bg "$T/agent.log" "$SEISMO" agent --config "$T/agent.yaml" --listen 127.0.0.1:$AGENT_PORT
+# In a cgroup namespace of its own, like the DaemonSet's pod over the node's
+# cgroup tree: /proc/self/cgroup says "/", and the agent must still know its
+# own port's traffic (3.) by its pid.
+start_bg "$T/agent.log" unshare -C "$SEISMO" agent --config "$T/agent.yaml" --listen 127.0.0.1:$AGENT_PORT
 AGENT_PID=$PID
 # The first 200 from /metrics: it must come before the first interval closed.
 for ((i = 0; i < 300; i++)); do
