@@ -11,15 +11,20 @@
 static const char *scalar(const yaml_node_t *node);
 
 /* A key given twice in one mapping is an error: YAML leaves it undefined and
- * a reader that silently takes the first (or last) hides a typo'd edit. */
-static int check_duplicates(struct yamlcfg *cfg, yaml_node_t *node, int depth)
+ * a reader that silently takes the first (or last) hides a typo'd edit. Each
+ * node is checked once: aliases may share nodes, or even form a cycle. */
+static int check_duplicates(struct yamlcfg *cfg, yaml_node_t *node, bool *seen, int depth)
 {
-	if (!node || depth > 64)
+	if (!node || seen[node - cfg->doc.nodes.start])
 		return 0;
+	if (depth > 200)
+		return yamlcfg_fail(cfg, node, "nested more than 200 levels deep");
+	seen[node - cfg->doc.nodes.start] = true;
 	if (node->type == YAML_SEQUENCE_NODE) {
 		for (yaml_node_item_t *it = node->data.sequence.items.start;
 		     it < node->data.sequence.items.top; it++)
-			if (check_duplicates(cfg, yaml_document_get_node(&cfg->doc, *it), depth + 1))
+			if (check_duplicates(cfg, yaml_document_get_node(&cfg->doc, *it), seen,
+					     depth + 1))
 				return -1;
 		return 0;
 	}
@@ -37,10 +42,24 @@ static int check_duplicates(struct yamlcfg *cfg, yaml_node_t *node, int depth)
 				return yamlcfg_fail(cfg, kn, "duplicate key '%s' (first given at line %zu)",
 						    k, earlier->start_mark.line + 1);
 		}
-		if (check_duplicates(cfg, yaml_document_get_node(&cfg->doc, p->value), depth + 1))
+		if (check_duplicates(cfg, yaml_document_get_node(&cfg->doc, p->value), seen,
+				     depth + 1))
 			return -1;
 	}
 	return 0;
+}
+
+static int check_all_duplicates(struct yamlcfg *cfg, yaml_node_t *root)
+{
+	size_t n = (size_t)(cfg->doc.nodes.top - cfg->doc.nodes.start);
+	bool *seen = calloc(n ? n : 1, sizeof(*seen));
+	int rc;
+
+	if (!seen)
+		return yamlcfg_fail(cfg, root, "out of memory");
+	rc = check_duplicates(cfg, root, seen, 0);
+	free(seen);
+	return rc;
 }
 
 static int load(struct yamlcfg *cfg, yaml_parser_t *parser)
@@ -58,7 +77,7 @@ static int load(struct yamlcfg *cfg, yaml_parser_t *parser)
 	yaml_node_t *root = yaml_document_get_root_node(&cfg->doc);
 	if (root && root->type != YAML_MAPPING_NODE)
 		return yamlcfg_fail(cfg, root, "the top level must be a mapping of keys");
-	return check_duplicates(cfg, root, 0);
+	return check_all_duplicates(cfg, root);
 }
 
 int yamlcfg_load_file(struct yamlcfg *cfg, const char *path)

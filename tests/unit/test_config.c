@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "../../agent/config.h"
+#include "../../agent/listen_addr.h"
 
 /* Writes text to a temp file; returns its path (static buffer). */
 static const char *write_config(const char *text)
@@ -248,6 +249,42 @@ static void test_durations(void **state)
 	assert_int_not_equal(yamlcfg_parse_duration_unit("5x", &s), 0);
 }
 
+/* Aliases share nodes, and may even point back at their own parent: the
+ * duplicate check visits each node once and terminates. */
+static void test_aliases_checked_once(void **state)
+{
+	char text[4096] = "a0: &a0 [x, x]\n";
+	size_t len = strlen(text);
+
+	for (int i = 1; i < 40; i++) /* 2^40 paths through 80 nodes */
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+					"a%d: &a%d [*a%d, *a%d]\n", i, i, i - 1, i - 1);
+	expect_error(text, 1, "unknown key 'a0'");
+	expect_error("x: &x [*x]\ninterval: 1s\nx: 2\n", 3, "duplicate key 'x'");
+	expect_error("x: &x {a: 1, b: *x}\n", 1, "unknown key 'x'");
+}
+
+/* Random listen strings: never a crash, an accepted one is well formed. */
+static void test_listen_fuzz(void **state)
+{
+	static const char alphabet[] = "0123456789.:[]af-+ lochst";
+	unsigned seed = 12345;
+	struct sockaddr_in6 sa;
+	char text[48], why[200];
+
+	for (int i = 0; i < 200000; i++) {
+		size_t n = (size_t)(rand_r(&seed) % (sizeof(text) - 1));
+		for (size_t j = 0; j < n; j++)
+			text[j] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
+		text[n] = 0;
+		why[0] = 0;
+		if (listen_addr_parse(text, &sa, why, sizeof(why)) == 0)
+			assert_int_equal(sa.sin6_family, AF_INET6);
+		else
+			assert_true(why[0] != 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +295,8 @@ int main(void)
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_listen_addresses),
 		cmocka_unit_test(test_unitless_zero_duration),
+		cmocka_unit_test(test_aliases_checked_once),
+		cmocka_unit_test(test_listen_fuzz),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
