@@ -676,7 +676,8 @@ static int parse_args(struct agent *a, int argc, char **argv, bool *check_only)
 	}
 	if (listen) {
 		struct sockaddr_in6 sa;
-		if (listen_addr_parse(listen, &sa, err, sizeof(err))) {
+		if (listen_addr_parse(listen, &sa, err, sizeof(err)) ||
+		    listen_addr_check_local(listen, &sa, err, sizeof(err))) {
 			fprintf(stderr, "seismo agent: --listen %s\n", err);
 			return 2;
 		}

@@ -1,10 +1,12 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "listen_addr.h"
@@ -238,6 +240,59 @@ static int parse_detector(struct yamlcfg *y, yaml_node_t *node, struct config *c
 			    &cfg->detector.warmup_samples);
 }
 
+/* A file the shipper reads at start (token) or curl at the first post
+ * (certificates): missing or unreadable is an error now, with its line. */
+static int check_readable(struct yamlcfg *y, yaml_node_t *parent, const char *key,
+			  const char *path)
+{
+	if (!path[0] || !access(path, R_OK))
+		return 0;
+	return yamlcfg_fail(y, yamlcfg_get(y, parent, key), "correlator %s %s: %s", key, path,
+			    strerror(errno));
+}
+
+/* The spool directory is created at start: its nearest existing ancestor
+ * must be a directory the agent may write in. Nothing is created here. */
+static int check_spool_dir(struct yamlcfg *y, yaml_node_t *parent, const char *dir)
+{
+	yaml_node_t *where = yamlcfg_get(y, parent, "spool_dir") ?: parent;
+	char path[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s", dir);
+	while (stat(path, &st)) {
+		char *slash = strrchr(path, '/');
+		if ((errno != ENOENT && errno != ENOTDIR) || !strcmp(path, ".") || !strcmp(path, "/"))
+			return yamlcfg_fail(y, where, "correlator spool_dir %s: %s", dir, strerror(errno));
+		if (!slash) /* relative: under the working directory */
+			snprintf(path, sizeof(path), ".");
+		else if (slash == path)
+			slash[1] = 0;
+		else
+			*slash = 0;
+	}
+	if (!S_ISDIR(st.st_mode) || access(path, W_OK | X_OK))
+		return yamlcfg_fail(y, where, "correlator spool_dir %s cannot be created: %s is %s", dir, path,
+				    S_ISDIR(st.st_mode) ? "not writable" : "not a directory");
+	return 0;
+}
+
+static int check_correlator(struct yamlcfg *y, yaml_node_t *node, struct config *cfg)
+{
+	typeof(cfg->correlator) *c = &cfg->correlator;
+
+	if (!c->url[0])
+		return 0;
+	if (strncmp(c->url, "http://", 7) && strncmp(c->url, "https://", 8))
+		return yamlcfg_fail(y, yamlcfg_get(y, node, "url"),
+				    "correlator url '%s' must start with http:// or https://", c->url);
+	return check_readable(y, node, "token_file", c->token_file) ||
+	       check_readable(y, node, "ca_file", c->ca_file) ||
+	       check_readable(y, node, "cert_file", c->cert_file) ||
+	       check_readable(y, node, "key_file", c->key_file) ||
+	       check_spool_dir(y, node, c->spool_dir);
+}
+
 static int parse_correlator(struct yamlcfg *y, yaml_node_t *node, struct config *cfg)
 {
 	static const char *const keys[] = { "url", "token", "token_file", "ca_file", "cert_file",
@@ -262,7 +317,8 @@ static int parse_correlator(struct yamlcfg *y, yaml_node_t *node, struct config 
 	       yamlcfg_uint(y, yamlcfg_get(y, node, "spool_max_bytes"), 4096, 1UL << 40,
 			    &c->spool_max_bytes) ||
 	       yamlcfg_uint(y, yamlcfg_get(y, node, "batch_max_events"), 1, 100000,
-			    &c->batch_max_events);
+			    &c->batch_max_events) ||
+	       check_correlator(y, node, cfg);
 }
 
 /* What a start would refuse is refused here too, with the line. */
@@ -273,7 +329,8 @@ static int parse_listen(struct yamlcfg *y, yaml_node_t *node, struct config *cfg
 
 	if (yamlcfg_string(y, node, cfg->listen, sizeof(cfg->listen)))
 		return -1;
-	if (node && listen_addr_parse(cfg->listen, &sa, why, sizeof(why)))
+	if (node && (listen_addr_parse(cfg->listen, &sa, why, sizeof(why)) ||
+		     listen_addr_check_local(cfg->listen, &sa, why, sizeof(why))))
 		return yamlcfg_fail(y, node, "listen: %s", why);
 	return 0;
 }

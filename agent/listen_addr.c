@@ -84,8 +84,9 @@ static bool ipv4_of(const struct sockaddr_in6 *sa6, struct sockaddr_in *sa4)
 	return true;
 }
 
-int listen_addr_open(const char *text, const struct sockaddr_in6 *addr, int backlog, char *why,
-		     size_t why_size)
+/* A bound TCP socket, or -1 with "ADDR: reason" in why. */
+static int listen_addr_bind(const char *text, const struct sockaddr_in6 *addr, char *why,
+			    size_t why_size)
 {
 	struct sockaddr_in sa4;
 	const struct sockaddr *sa = (const struct sockaddr *)addr;
@@ -117,10 +118,34 @@ int listen_addr_open(const char *text, const struct sockaddr_in6 *addr, int back
 		close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+int listen_addr_open(const char *text, const struct sockaddr_in6 *addr, int backlog, char *why,
+		     size_t why_size)
+{
+	int fd = listen_addr_bind(text, addr, why, why_size);
+
+	if (fd < 0)
+		return -1;
 	if (listen(fd, backlog)) {
 		snprintf(why, why_size, "%s: listen: %s", text, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+int listen_addr_check_local(const char *text, const struct sockaddr_in6 *addr, char *why,
+			    size_t why_size)
+{
+	struct sockaddr_in6 any_port = *addr;
+	int fd;
+
+	any_port.sin6_port = 0;
+	fd = listen_addr_bind(text, &any_port, why, why_size);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
 }

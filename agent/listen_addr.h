@@ -18,4 +18,9 @@ int listen_addr_parse(const char *text, struct sockaddr_in6 *out, char *why, siz
 int listen_addr_open(const char *text, const struct sockaddr_in6 *addr, int backlog, char *why,
 		     size_t why_size);
 
+/* Whether this host has addr's address (bound with port 0, so it neither
+ * takes nor needs the port: a running agent may hold it). 0, or -1 with why. */
+int listen_addr_check_local(const char *text, const struct sockaddr_in6 *addr, char *why,
+			    size_t why_size);
+
 #endif

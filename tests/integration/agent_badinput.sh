@@ -68,6 +68,12 @@ bad listen-port 2 "99999"
 printf 'listen: metrics.example:9464\n' >"$T/listen-host.yaml"
 bad listen-host 1 "not an IP address"
 
+printf 'listen: 192.0.2.1:9464\n' >"$T/listen-not-local.yaml"
+bad listen-not-local 1 "no interface of this host has that address"
+
+printf 'correlator:\n  url: http://127.0.0.1:1\n  token_file: %s\n' "$T/no-token" >"$T/token-missing.yaml"
+bad token-missing 3 "token_file"
+
 printf 'interval: 1s\nlog_level: info\ninterval: 5s\n' >"$T/duplicate-key.yaml"
 bad duplicate-key 3 "duplicate key 'interval' \\(first given at line 1\\)"
 

@@ -91,6 +91,15 @@ static void test_bad_input_names_file_and_line(void **state)
 	expect_error("listen: metrics.example:9464\n", 1, "not an IP address");
 	expect_error("listen: 300.1.1.1:9464\n", 1, "not an IP address");
 	expect_error("listen: ::1:9464\n", 1, "brackets");
+	expect_error("listen: 192.0.2.1:9464\n", 1, "no interface of this host has that address");
+	/* what the shipper or curl would refuse at start or at the first post */
+	expect_error("correlator:\n  url: correlator.example:9465\n", 2, "http://");
+	expect_error("correlator:\n  url: http://c:9465\n  token_file: /nonexistent/token\n", 3,
+		     "token_file /nonexistent/token");
+	expect_error("correlator:\n  url: https://c:9465\n  ca_file: /nonexistent/ca.pem\n", 3,
+		     "ca_file");
+	expect_error("correlator:\n  url: http://c:9465\n  spool_dir: /etc/hostname/spool\n", 3,
+		     "not a directory");
 	/* a key given twice: YAML leaves it undefined, a silent first-wins hides edits */
 	expect_error("interval: 1s\nlog_level: info\ninterval: 5s\n", 3,
 		     "duplicate key 'interval' (first given at line 1)");
