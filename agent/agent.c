@@ -20,7 +20,9 @@
 #include "events.h"
 #include "hashmap.h"
 #include "httpd.h"
+#include "listen_addr.h"
 #include "log.h"
+#include "own_traffic.h"
 #include "registry.h"
 #include "sampler.h"
 #include "services.h"
@@ -44,6 +46,7 @@ struct agent {
 	struct services *services;
 	struct registry *registry;
 	struct httpd *httpd;
+	struct own_traffic own; /* the agent's own port, not measured */
 	struct detector_config detector_cfg;
 	struct detector *detector;
 	struct sampler *sampler;
@@ -90,16 +93,16 @@ static void usage(FILE *out)
 		"                    [--log-level LEVEL] [--state-dir DIR] [--check-config]\n"
 		"\n"
 		"Loads the latency BPF programs, reads their per-service histograms every\n"
-		"interval, and serves Prometheus metrics on /metrics (default 0.0.0.0:9464),\n"
+		"interval, and serves Prometheus metrics on /metrics (default 127.0.0.1:9464),\n"
 		"per-service summaries on /api/v1/services, /healthz and /readyz.\n"
 		"Without --config it runs on its embedded defaults (docs/config.md).\n"
 		"\n"
 		"  -c, --config FILE       YAML configuration\n"
 		"  -l, --listen HOST:PORT  HTTP address (overrides the config)\n"
-		"  -i, --interval DUR      how often to read the maps, e.g. 10s, 500ms\n"
+		"  -i, --interval DURATION how often to read the maps, e.g. 10s, 500ms\n"
 		"  -v, --log-level LEVEL   error, warn, info or debug\n"
 		"  -s, --state-dir DIR     where baselines are kept across restarts\n"
-		"      --check-config      validate the configuration and exit\n"
+		"      --check-config      validate the configuration and flags, and exit\n"
 		"  -h, --help              this text\n");
 }
 
@@ -114,13 +117,19 @@ static void resolve_series(void *ctx, const struct seismo_hist_key *key,
 
 	collector_endpoint(a->collector, key->cgroup_id, port, &ep);
 	ep.comm[sizeof(ep.comm) - 1] = 0;
-	services_resolve(a->services, key->cgroup_id, port, ep.comm, out);
+	services_resolve(a->services, key->cgroup_id, port, ep.comm, ep.tgid, out);
 }
 
 static void on_delta(void *ctx, const struct seismo_hist_key *key, const struct seismo_hist *delta)
 {
 	struct agent *a = ctx;
 
+	if (key->role == SEISMO_ROLE_SERVER && key->local_port == a->own.port) {
+		struct seismo_endpoint ep = { 0 };
+		collector_endpoint(a->collector, key->cgroup_id, key->local_port, &ep);
+		if (own_traffic_is(&a->own, key->cgroup_id, key->local_port, true, ep.tgid))
+			return;
+	}
 	registry_add(a->registry, key, delta, monotonic_now());
 }
 
@@ -350,13 +359,16 @@ static void on_sample(void *ctx, const struct seismo_sample *smp)
 	};
 	char *name = a->sample_names ? hashmap_get(a->sample_names, &key) : NULL;
 
+	if (own_traffic_is(&a->own, smp->cgroup_id, smp->local_port, smp->role == SEISMO_ROLE_SERVER,
+			   smp->pid))
+		return;
 	if (!name) {
 		struct service_identity id;
 		char comm[17];
 
 		memcpy(comm, smp->comm, 16);
 		comm[16] = 0;
-		services_resolve(a->services, smp->cgroup_id, (uint16_t)key.port, comm, &id);
+		services_resolve(a->services, smp->cgroup_id, (uint16_t)key.port, comm, smp->pid, &id);
 		name = strdup(id.name);
 		if (!name)
 			return;
@@ -586,6 +598,7 @@ static void run_interval(struct agent *a, double interval)
 	forget_sample_names(a);
 	judge(a, sums, n, interval);
 	publish(a, sums, n, interval);
+	httpd_set_ready(a->httpd);
 	/* A chaos experiment whose seismo was SIGKILLed already passes every
 	 * packet (its end time lives in the kernel); its qdisc and filter are
 	 * removed here, once it is past its end. */
@@ -661,14 +674,21 @@ static int parse_args(struct agent *a, int argc, char **argv, bool *check_only)
 		fprintf(stderr, "seismo agent: invalid configuration: %s\n", err);
 		return 1;
 	}
-	if (listen)
+	if (listen) {
+		struct sockaddr_in6 sa;
+		if (listen_addr_parse(listen, &sa, err, sizeof(err)) ||
+		    listen_addr_check_local(listen, &sa, err, sizeof(err))) {
+			fprintf(stderr, "seismo agent: --listen %s\n", err);
+			return 2;
+		}
 		snprintf(a->cfg.listen, sizeof(a->cfg.listen), "%s", listen);
+	}
 	if (state_dir)
 		snprintf(a->cfg.state_dir, sizeof(a->cfg.state_dir), "%s", state_dir);
-	if (interval && (yamlcfg_parse_duration(interval, &a->cfg.interval) ||
-			 a->cfg.interval < 0.1)) {
-		fprintf(stderr, "seismo agent: --interval '%s' is not a duration >= 100ms\n",
-			interval);
+	if (interval && (yamlcfg_parse_duration_unit(interval, &a->cfg.interval) ||
+			 a->cfg.interval < 0.1 || a->cfg.interval > 3600)) {
+		fprintf(stderr, "seismo agent: --interval '%s' is not a duration from 100ms to 1h "
+				"with its unit (e.g. 10s)\n", interval);
 		return 2;
 	}
 	if (level) {
@@ -705,15 +725,22 @@ int cmd_agent(int argc, char **argv)
 	copts.sample_one_in = (uint32_t)a.cfg.sampling.one_in;
 	copts.bpf_stats = a.cfg.bpf_stats;
 	rc = 1;
+	/* The port first: one taken fails the start at once, not after the BPF load. */
+	a.httpd = httpd_start(a.cfg.listen);
+	if (!a.httpd)
+		goto out;
 	if (collector_open(&a.collector, &copts))
 		goto out;
 	a.services = services_new(&a.cfg);
 	a.registry = registry_new(&a.cfg, resolve_series, &a);
 	if (!a.services || !a.registry || setup_judgement(&a))
 		goto out;
-	a.httpd = httpd_start(a.cfg.listen);
-	if (!a.httpd)
-		goto out;
+	char cgroup_mount[256];
+	services_cgroup2_mount(cgroup_mount, sizeof(cgroup_mount));
+	own_traffic_init(&a.own, cgroup_mount, (uint16_t)httpd_port(a.httpd), a.cfg.measure_self);
+	/* /metrics answers from now on (counters from zero, self-metrics), so a
+	 * restart leaves no scrape gap; /readyz waits for the first interval. */
+	publish(&a, NULL, 0, a.cfg.interval);
 	a.started = monotonic_now();
 	log_info("agent on node %s: interval %gs", a.cfg.node, a.cfg.interval);
 	rc = run(&a);

@@ -1,10 +1,15 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "listen_addr.h"
 
 void config_defaults(struct config *cfg)
 {
@@ -14,7 +19,11 @@ void config_defaults(struct config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->log_level = LOG_INFO;
-	snprintf(cfg->listen, sizeof(cfg->listen), "0.0.0.0:9464");
+	/* Loopback unless a config says otherwise: what the agent serves (service
+	 * names, latencies, events) is not for every network the node is on. The
+	 * DaemonSet and the packaged /etc/seismo/agent.yaml set 0.0.0.0:9464,
+	 * where Prometheus must reach it (docs/config.md, "listen"). */
+	snprintf(cfg->listen, sizeof(cfg->listen), "127.0.0.1:9464");
 	cfg->interval = 10;
 	if (gethostname(cfg->node, sizeof(cfg->node)))
 		snprintf(cfg->node, sizeof(cfg->node), "unknown");
@@ -231,6 +240,59 @@ static int parse_detector(struct yamlcfg *y, yaml_node_t *node, struct config *c
 			    &cfg->detector.warmup_samples);
 }
 
+/* A file the shipper reads at start (token) or curl at the first post
+ * (certificates): missing or unreadable is an error now, with its line. */
+static int check_readable(struct yamlcfg *y, yaml_node_t *parent, const char *key,
+			  const char *path)
+{
+	if (!path[0] || !access(path, R_OK))
+		return 0;
+	return yamlcfg_fail(y, yamlcfg_get(y, parent, key), "correlator %s %s: %s", key, path,
+			    strerror(errno));
+}
+
+/* The spool directory is created at start: its nearest existing ancestor
+ * must be a directory the agent may write in. Nothing is created here. */
+static int check_spool_dir(struct yamlcfg *y, yaml_node_t *parent, const char *dir)
+{
+	yaml_node_t *where = yamlcfg_get(y, parent, "spool_dir") ?: parent;
+	char path[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s", dir);
+	while (stat(path, &st)) {
+		char *slash = strrchr(path, '/');
+		if ((errno != ENOENT && errno != ENOTDIR) || !strcmp(path, ".") || !strcmp(path, "/"))
+			return yamlcfg_fail(y, where, "correlator spool_dir %s: %s", dir, strerror(errno));
+		if (!slash) /* relative: under the working directory */
+			snprintf(path, sizeof(path), ".");
+		else if (slash == path)
+			slash[1] = 0;
+		else
+			*slash = 0;
+	}
+	if (!S_ISDIR(st.st_mode) || access(path, W_OK | X_OK))
+		return yamlcfg_fail(y, where, "correlator spool_dir %s cannot be created: %s is %s", dir, path,
+				    S_ISDIR(st.st_mode) ? "not writable" : "not a directory");
+	return 0;
+}
+
+static int check_correlator(struct yamlcfg *y, yaml_node_t *node, struct config *cfg)
+{
+	typeof(cfg->correlator) *c = &cfg->correlator;
+
+	if (!c->url[0])
+		return 0;
+	if (strncmp(c->url, "http://", 7) && strncmp(c->url, "https://", 8))
+		return yamlcfg_fail(y, yamlcfg_get(y, node, "url"),
+				    "correlator url '%s' must start with http:// or https://", c->url);
+	return check_readable(y, node, "token_file", c->token_file) ||
+	       check_readable(y, node, "ca_file", c->ca_file) ||
+	       check_readable(y, node, "cert_file", c->cert_file) ||
+	       check_readable(y, node, "key_file", c->key_file) ||
+	       check_spool_dir(y, node, c->spool_dir);
+}
+
 static int parse_correlator(struct yamlcfg *y, yaml_node_t *node, struct config *cfg)
 {
 	static const char *const keys[] = { "url", "token", "token_file", "ca_file", "cert_file",
@@ -255,7 +317,22 @@ static int parse_correlator(struct yamlcfg *y, yaml_node_t *node, struct config 
 	       yamlcfg_uint(y, yamlcfg_get(y, node, "spool_max_bytes"), 4096, 1UL << 40,
 			    &c->spool_max_bytes) ||
 	       yamlcfg_uint(y, yamlcfg_get(y, node, "batch_max_events"), 1, 100000,
-			    &c->batch_max_events);
+			    &c->batch_max_events) ||
+	       check_correlator(y, node, cfg);
+}
+
+/* What a start would refuse is refused here too, with the line. */
+static int parse_listen(struct yamlcfg *y, yaml_node_t *node, struct config *cfg)
+{
+	struct sockaddr_in6 sa;
+	char why[200];
+
+	if (yamlcfg_string(y, node, cfg->listen, sizeof(cfg->listen)))
+		return -1;
+	if (node && (listen_addr_parse(cfg->listen, &sa, why, sizeof(why)) ||
+		     listen_addr_check_local(cfg->listen, &sa, why, sizeof(why))))
+		return yamlcfg_fail(y, node, "listen: %s", why);
+	return 0;
 }
 
 static int parse_root(struct yamlcfg *y, struct config *cfg)
@@ -263,7 +340,7 @@ static int parse_root(struct yamlcfg *y, struct config *cfg)
 	static const char *const keys[] = {
 		"log_level", "listen", "interval", "node", "cluster", "state_dir",
 		"histogram_buckets", "max_histograms", "max_connections", "series_ttl",
-		"bpf_stats", "kubernetes", "sampling", "services",
+		"bpf_stats", "measure_self", "kubernetes", "sampling", "services",
 		"detector", "correlator",
 		/* read by its own module (agent/chaos_config.c) */
 		"chaos", NULL
@@ -289,7 +366,7 @@ static int parse_root(struct yamlcfg *y, struct config *cfg)
 		return -1;
 	if (n && (cfg->interval < 0.1 || cfg->interval > 3600))
 		return yamlcfg_fail(y, n, "interval must be between 100ms and 1h");
-	return yamlcfg_string(y, yamlcfg_get(y, root, "listen"), cfg->listen, sizeof(cfg->listen)) ||
+	return parse_listen(y, yamlcfg_get(y, root, "listen"), cfg) ||
 	       yamlcfg_string(y, yamlcfg_get(y, root, "node"), cfg->node, sizeof(cfg->node)) ||
 	       yamlcfg_string(y, yamlcfg_get(y, root, "cluster"), cfg->cluster,
 			      sizeof(cfg->cluster)) ||
@@ -304,6 +381,7 @@ static int parse_root(struct yamlcfg *y, struct config *cfg)
 	       (cfg->series_ttl < 10 &&
 		yamlcfg_fail(y, yamlcfg_get(y, root, "series_ttl"), "series_ttl must be at least 10s")) ||
 	       yamlcfg_bool(y, yamlcfg_get(y, root, "bpf_stats"), &cfg->bpf_stats) ||
+	       yamlcfg_bool(y, yamlcfg_get(y, root, "measure_self"), &cfg->measure_self) ||
 	       parse_kubernetes(y, yamlcfg_get(y, root, "kubernetes"), cfg) ||
 	       parse_sampling(y, yamlcfg_get(y, root, "sampling"), cfg) ||
 	       parse_services(y, yamlcfg_get(y, root, "services"), cfg) ||

@@ -41,6 +41,7 @@ struct config {
 	unsigned long max_connections;
 	double series_ttl; /* forget a series idle this long */
 	bool bpf_stats;
+	bool measure_self; /* also measure the agent's own HTTP port (its scrapes, probes) */
 
 	struct {
 		int enabled; /* -1 auto, 0 off, 1 on */

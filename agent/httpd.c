@@ -5,11 +5,16 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "listen_addr.h"
 #include "log.h"
 
 struct snapshot {
@@ -21,11 +26,37 @@ struct snapshot {
 
 enum { SNAP_METRICS, SNAP_SERVICES, SNAP_EVENTS, SNAP_COUNT };
 
+/* Connection handling. A scraper and a liveness probe must always get in:
+ * idle connections are cheap with epoll (no select() FD_SETSIZE cap), so the
+ * limit is high; one address may hold at most half of it, so a client that
+ * leaks or hoards connections leaves room for Prometheus and the kubelet;
+ * an idle connection is closed after a few seconds, and a connection that
+ * arrives while all slots are taken waits in the kernel's accept queue
+ * (first come, first served) until one frees. Prometheus' keep-alive does
+ * not survive the idle timeout between scrapes; it reconnects, one TCP
+ * handshake per scrape. */
+#define HTTP_CONNECTION_LIMIT 2048U
+#define HTTP_PER_ADDRESS_LIMIT (HTTP_CONNECTION_LIMIT / 2)
+#define HTTP_IDLE_TIMEOUT_S 5U
+#define HTTP_BACKLOG 1024
+/* Requests here are small GETs; responses come from their own buffers. */
+#define HTTP_MEMORY_PER_CONNECTION (16U * 1024)
+/* File descriptors kept for everything else (BPF maps and programs, spool,
+ * curl) when the connection limit is derived from RLIMIT_NOFILE. */
+#define FDS_RESERVED 256U
+/* libmicrohttpd logs one line per refused client: at most this many per
+ * minute reach the log, the rest are counted. */
+#define MHD_LOG_LINES_PER_MINUTE 10
+
 struct httpd {
 	struct MHD_Daemon *daemon;
 	pthread_mutex_t lock;
 	struct snapshot snaps[SNAP_COUNT];
+	bool ready; /* the first full interval was published */
 	unsigned port;
+	pthread_mutex_t log_lock;
+	time_t log_window;
+	unsigned log_lines, log_suppressed;
 };
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
@@ -57,8 +88,8 @@ static enum MHD_Result serve_snapshot(struct httpd *h, struct MHD_Connection *co
 	pthread_mutex_lock(&h->lock);
 	if (snap->text)
 		rc = reply(conn, MHD_HTTP_OK, type, snap->text, snap->len);
-	else
-		rc = reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "not ready: first interval not finished\n");
+	else /* only while the BPF programs load, before the first snapshot */
+		rc = reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "starting: BPF programs loading\n");
 	pthread_mutex_unlock(&h->lock);
 	return rc;
 }
@@ -78,7 +109,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return reply_text(conn, MHD_HTTP_OK, "text/plain", "ok\n");
 	if (!strcmp(url, "/readyz")) {
 		pthread_mutex_lock(&h->lock);
-		bool ready = h->snaps[SNAP_METRICS].text != NULL;
+		bool ready = h->ready;
 		pthread_mutex_unlock(&h->lock);
 		return ready ? reply_text(conn, MHD_HTTP_OK, "text/plain", "ready\n")
 			     : reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "not ready\n");
@@ -90,106 +121,117 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	return reply_text(conn, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n");
 }
 
-static int parse_listen(const char *listen, struct sockaddr_in6 *sa)
+/* libmicrohttpd's messages go through the agent's log (timestamped, levelled). */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	char host[128] = "";
-	const char *colon = strrchr(listen, ':');
-	char *end;
-	long port;
+	struct httpd *h = cls;
+	time_t now = time(NULL);
+	unsigned suppressed = 0;
+	bool show;
+	char line[512];
 
-	if (!colon)
-		return -1;
-	port = strtol(colon + 1, &end, 10);
-	if (*end || port < 0 || port > 65535)
-		return -1;
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
-	/* "[::1]" -> "::1" */
-	if (host[0] == '[') {
-		memmove(host, host + 1, strlen(host));
-		host[strcspn(host, "]")] = 0;
+	pthread_mutex_lock(&h->log_lock);
+	if (now - h->log_window >= 60) {
+		suppressed = h->log_suppressed;
+		h->log_window = now;
+		h->log_lines = 0;
+		h->log_suppressed = 0;
 	}
-	memset(sa, 0, sizeof(*sa));
-	sa->sin6_family = AF_INET6;
-	sa->sin6_port = htons((uint16_t)port);
-	if (!host[0] || !strcmp(host, "0.0.0.0") || !strcmp(host, "::")) {
-		sa->sin6_addr = in6addr_any;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &sa->sin6_addr) == 1)
-		return 0;
-	struct in_addr v4;
-	if (inet_pton(AF_INET, host, &v4) != 1)
-		return -1;
-	sa->sin6_addr.s6_addr[10] = 0xff;
-	sa->sin6_addr.s6_addr[11] = 0xff;
-	memcpy(&sa->sin6_addr.s6_addr[12], &v4, 4);
-	return 0;
+	show = h->log_lines < MHD_LOG_LINES_PER_MINUTE;
+	if (show)
+		h->log_lines++;
+	else
+		h->log_suppressed++;
+	pthread_mutex_unlock(&h->log_lock);
+	if (suppressed)
+		log_warn("libmicrohttpd: %u more messages in the last minute not shown", suppressed);
+	if (!show)
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	log_warn("libmicrohttpd: %s", line);
 }
 
-static struct MHD_Daemon *start_daemon(struct httpd *h, const struct sockaddr *sa,
-					unsigned extra_flags)
+/* Every idle connection holds a descriptor: the soft RLIMIT_NOFILE (often
+ * 1024) is raised to the hard one, and the limit fits what is left. */
+static unsigned connection_limit(void)
 {
-	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | extra_flags, 0,
-				NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, sa,
-				MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_CONNECTION_LIMIT, 64U,
-				MHD_OPTION_END);
-}
+	struct rlimit rl;
 
-/* The IPv4 form of a v4-mapped or any address, for hosts booted without IPv6. */
-static bool ipv4_of(const struct sockaddr_in6 *sa6, struct sockaddr_in *sa4)
-{
-	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	memset(sa4, 0, sizeof(*sa4));
-	sa4->sin_family = AF_INET;
-	sa4->sin_port = sa6->sin6_port;
-	if (IN6_IS_ADDR_UNSPECIFIED(&sa6->sin6_addr)) {
-		sa4->sin_addr.s_addr = htonl(INADDR_ANY);
-		return true;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 64;
+	if (rl.rlim_cur < HTTP_CONNECTION_LIMIT + FDS_RESERVED && rl.rlim_cur < rl.rlim_max) {
+		rlim_t want = HTTP_CONNECTION_LIMIT + FDS_RESERVED;
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (memcmp(sa6->sin6_addr.s6_addr, v4mapped, 12))
-		return false;
-	memcpy(&sa4->sin_addr, &sa6->sin6_addr.s6_addr[12], 4);
-	return true;
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= HTTP_CONNECTION_LIMIT + FDS_RESERVED)
+		return HTTP_CONNECTION_LIMIT;
+	return rl.rlim_cur > FDS_RESERVED + 64 ? (unsigned)(rl.rlim_cur - FDS_RESERVED) : 64;
 }
 
 struct httpd *httpd_start(const char *listen)
 {
 	struct sockaddr_in6 sa;
-	struct sockaddr_in sa4;
+	struct sockaddr_storage bound;
+	socklen_t bound_len = sizeof(bound);
 	struct httpd *h;
-	const union MHD_DaemonInfo *info;
-	int err;
+	unsigned limit;
+	char why[300];
+	int fd;
 
-	if (parse_listen(listen, &sa)) {
-		log_error("listen address '%s' is not host:port", listen);
+	if (listen_addr_parse(listen, &sa, why, sizeof(why))) {
+		log_error("listen address: %s", why);
+		return NULL;
+	}
+	/* Bound here, not by libmicrohttpd, so a port in use is one clear error. */
+	fd = listen_addr_open(listen, &sa, HTTP_BACKLOG, why, sizeof(why));
+	if (fd < 0) {
+		log_error("cannot serve HTTP on %s", why);
 		return NULL;
 	}
 	h = calloc(1, sizeof(*h));
-	if (!h)
+	if (!h) {
+		close(fd);
 		return NULL;
+	}
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->log_lock, NULL);
 	h->snaps[SNAP_METRICS] = (struct snapshot){ .path = "/metrics", .type = "text/plain; version=0.0.4" };
 	h->snaps[SNAP_SERVICES] = (struct snapshot){ .path = "/api/v1/services", .type = "application/json" };
 	h->snaps[SNAP_EVENTS] = (struct snapshot){ .path = "/api/v1/events", .type = "application/json" };
-	h->daemon = start_daemon(h, (const struct sockaddr *)&sa, MHD_USE_DUAL_STACK);
-	err = errno;
-	/* A kernel booted with ipv6.disable=1 has no AF_INET6 sockets at all. */
-	if (!h->daemon && ipv4_of(&sa, &sa4)) {
-		h->daemon = start_daemon(h, (const struct sockaddr *)&sa4, 0);
-		if (!h->daemon)
-			err = errno;
-	}
+	limit = connection_limit();
+	h->daemon = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_LISTEN_SOCKET, fd,
+		MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+		limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		limit / 2 < HTTP_PER_ADDRESS_LIMIT ? limit / 2 : HTTP_PER_ADDRESS_LIMIT,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_PER_CONNECTION,
+		MHD_OPTION_END);
 	if (!h->daemon) {
-		log_error("cannot serve HTTP on %s: %s (is the port in use?)", listen, strerror(err));
+		log_error("cannot serve HTTP on %s: libmicrohttpd did not start", listen);
+		close(fd);
+		pthread_mutex_destroy(&h->log_lock);
 		pthread_mutex_destroy(&h->lock);
 		free(h);
 		return NULL;
 	}
-	info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	h->port = info ? info->port : ntohs(sa.sin6_port);
-	log_info("serving /metrics on %s (port %u)", listen, h->port);
+	h->port = ntohs(sa.sin6_port);
+	if (!getsockname(fd, (struct sockaddr *)&bound, &bound_len))
+		h->port = ntohs(bound.ss_family == AF_INET6
+					? ((struct sockaddr_in6 *)&bound)->sin6_port
+					: ((struct sockaddr_in *)&bound)->sin_port);
+	log_info("serving /metrics on %s (port %u; up to %u connections, idle ones closed after %us)",
+		 listen, h->port, limit, HTTP_IDLE_TIMEOUT_S);
 	return h;
+}
+
+void httpd_set_ready(struct httpd *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->ready = true;
+	pthread_mutex_unlock(&h->lock);
 }
 
 unsigned httpd_port(const struct httpd *h)
@@ -221,6 +263,7 @@ void httpd_stop(struct httpd *h)
 	MHD_stop_daemon(h->daemon);
 	for (int i = 0; i < SNAP_COUNT; i++)
 		free(h->snaps[i].text);
+	pthread_mutex_destroy(&h->log_lock);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

@@ -438,6 +438,80 @@ static void refresh_podlist(struct services *s, bool missing)
 	curl_easy_cleanup(curl);
 }
 
+/* --- full process names ------------------------------------------------------------------ */
+
+/* Base name of a path, cut at a process title's separator ("postgres: writer"). */
+static void base_name(const char *path, char *out, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	const char *b = slash ? slash + 1 : path;
+
+	snprintf(out, size, "%.*s", (int)strcspn(b, ": "), b);
+}
+
+static bool read_proc(uint32_t tgid, const char *what, char *buf, size_t size, size_t *len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/%s", tgid, what);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	*len = (size_t)n;
+	return true;
+}
+
+void services_full_name(uint32_t tgid, const char *comm, char *out, size_t size)
+{
+	char buf[4096], name[256], exe[PATH_MAX];
+	const char *args[2] = { NULL, NULL };
+	size_t len, clen = strlen(comm);
+	ssize_t n;
+
+	snprintf(out, size, "%s", comm);
+	/* Only a name the kernel cut (15 characters) needs looking up. */
+	if (!tgid || clen < 15)
+		return;
+	/* The same process still (not a pid reused since the kernel saw it). */
+	if (!read_proc(tgid, "comm", buf, sizeof(buf), &len))
+		return;
+	buf[strcspn(buf, "\n")] = 0;
+	if (strcmp(buf, comm))
+		return;
+	/* argv[0]; argv[1] when an interpreter runs a script (comm is the script's). */
+	if (read_proc(tgid, "cmdline", buf, sizeof(buf), &len)) {
+		args[0] = buf;
+		if (strlen(buf) + 1 < len)
+			args[1] = buf + strlen(buf) + 1;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (!args[i])
+			continue;
+		base_name(args[i], name, sizeof(name));
+		if (strlen(name) > clen && !strncmp(name, comm, clen)) {
+			snprintf(out, size, "%s", name);
+			return;
+		}
+	}
+	/* The executable: readable for the agent's own user's processes, or with
+	 * CAP_SYS_PTRACE; a cmdline is readable by all. */
+	snprintf(buf, sizeof(buf), "/proc/%u/exe", tgid);
+	n = readlink(buf, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return;
+	exe[n] = 0;
+	base_name(exe, name, sizeof(name));
+	if (strlen(name) > clen && !strncmp(name, comm, clen))
+		snprintf(out, size, "%s", name);
+}
+
 /* --- the config's explicit rules ------------------------------------------------------- */
 
 static const struct config_service *match_rule(const struct config *cfg, const char *path,
@@ -494,7 +568,7 @@ void services_free(struct services *s)
 }
 
 void services_resolve(struct services *s, uint64_t cgroup_id, uint16_t port, const char *comm,
-		      struct service_identity *out)
+		      uint32_t tgid, struct service_identity *out)
 {
 	const char *path = cached_path(s, cgroup_id);
 	const struct config_service *rule;
@@ -518,7 +592,9 @@ void services_resolve(struct services *s, uint64_t cgroup_id, uint16_t port, con
 	if (out->source == SERVICE_PROCESS) {
 		/* Process name + listening port; a service's outbound calls (port 0)
 		 * carry just the name. */
-		const char *name = comm && *comm ? comm : "unknown";
+		char name[64];
+
+		services_full_name(tgid, comm && *comm ? comm : "unknown", name, sizeof(name));
 		if (port)
 			snprintf(out->name, sizeof(out->name), "%s:%u", name, port);
 		else

@@ -39,10 +39,15 @@ struct services;
 struct services *services_new(const struct config *cfg);
 void services_free(struct services *s);
 
-/* Names (cgroup_id, port): comm is the process seen on it ("" if unknown);
- * port is the server port, 0 for a service's outbound calls. */
+/* Names (cgroup_id, port): comm is the process seen on it ("" if unknown),
+ * tgid its process id (0 if unknown: the name stays comm); port is the
+ * server port, 0 for a service's outbound calls. Config rules match comm. */
 void services_resolve(struct services *s, uint64_t cgroup_id, uint16_t port, const char *comm,
-		      struct service_identity *out);
+		      uint32_t tgid, struct service_identity *out);
+/* The process name in full: comm, or when the kernel cut it at 15
+ * characters, the base name of argv[0], argv[1] (a script) or the executable
+ * that begins with it (docs/agent.md, "Service names"). */
+void services_full_name(uint32_t tgid, const char *comm, char *out, size_t size);
 
 /* Pure parts, exposed for tests. */
 /* Fills what the cgroup path alone tells (k8s pod UID/container, container

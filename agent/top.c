@@ -1,7 +1,8 @@
 /* `seismo top`: a live per-service view of a running agent, like top. It
  * polls the agent's /api/v1/services (the last interval's summaries). On a
  * terminal it redraws in place and quits on 'q'; otherwise it prints plain
- * lines, one block per refresh. */
+ * lines, one block per refresh. While the agent cannot be reached, a terminal
+ * shows one status line in place of the (stale) table. */
 #include <curl/curl.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "yamlcfg.h"
 
 struct top_options {
 	const char *url;
@@ -73,7 +75,7 @@ static json_t *fetch(const char *url, char *err, size_t err_size)
 		snprintf(err, err_size, "cannot reach the agent at %s: %s", url,
 			 curl_easy_strerror(rc));
 	else if (status == 503)
-		snprintf(err, err_size, "agent is starting: waiting for its first interval");
+		snprintf(err, err_size, "agent is starting: loading its BPF programs");
 	else if (status != 200)
 		snprintf(err, err_size, "agent answered HTTP %ld", status);
 	else if (!(doc = json_loadb(body.data, body.len, 0, &jerr)))
@@ -157,6 +159,21 @@ static void render(json_t *doc, const struct top_options *opt, bool tty)
 	free(rows);
 }
 
+/* One status line instead of the table: the last one is stale, and lines
+ * stacked under it would scroll it away one refresh at a time. */
+static void render_unreachable(const char *err, time_t since, const struct top_options *opt)
+{
+	char now_s[32], since_s[32];
+	time_t now = time(NULL);
+
+	strftime(now_s, sizeof(now_s), "%H:%M:%S", localtime(&now));
+	strftime(since_s, sizeof(since_s), "%H:%M:%S", localtime(&since));
+	printf("\033[H\033[2J");
+	printf("seismo top - %s - q to quit\n", now_s);
+	printf("%s (since %s, retrying every %gs)\n", err, since_s, opt->refresh);
+	fflush(stdout);
+}
+
 /* Waits for the refresh period; true when the user pressed q. */
 static bool wait_or_quit(double seconds, bool tty)
 {
@@ -185,10 +202,16 @@ static void usage(FILE *out)
 		"p50, p90 and p99 of the agent's last interval. Redraws in place on a terminal\n"
 		"(q quits); prints plain blocks otherwise.\n"
 		"\n"
-		"  -u, --url URL         agent's summaries (default http://127.0.0.1:9464/api/v1/services)\n"
-		"  -r, --refresh SECS    seconds between refreshes (default 2)\n"
-		"  -n, --iterations N    stop after N refreshes (default: until q or Ctrl-C)\n"
-		"  -c, --clients         also show outbound calls (dependency edges) with their peer\n");
+		"  -u, --url URL            agent's summaries\n"
+		"                           (default http://127.0.0.1:9464/api/v1/services)\n"
+		"  -r, --refresh DURATION   time between refreshes, e.g. 2s or 500ms; a bare\n"
+		"                           number is seconds, as in top -d (default 2s)\n"
+		"  -n, --iterations N       stop after N refreshes (default: until q or Ctrl-C)\n"
+		"  -c, --clients            also show outbound calls (dependency edges) with their peer\n"
+		"\n"
+		"While the agent cannot be reached, a terminal shows one status line (what\n"
+		"failed, since when) until it answers again; exit status 1 when the last\n"
+		"refresh failed.\n");
 }
 
 int cmd_top(int argc, char **argv)
@@ -209,9 +232,9 @@ int cmd_top(int argc, char **argv)
 		switch (c) {
 		case 'u': opt.url = optarg; break;
 		case 'r':
-			opt.refresh = strtod(optarg, &end);
-			if (*end || opt.refresh < 0.1) {
-				fprintf(stderr, "seismo top: --refresh needs seconds >= 0.1\n");
+			if (yamlcfg_parse_duration(optarg, &opt.refresh) || opt.refresh < 0.1) {
+				fprintf(stderr, "seismo top: --refresh '%s' is not a duration of at "
+						"least 100ms (e.g. 2s, 500ms)\n", optarg);
 				return 2;
 			}
 			break;
@@ -237,6 +260,7 @@ int cmd_top(int argc, char **argv)
 		tty = false;
 	}
 	int failures = 0;
+	time_t failing_since = 0;
 	for (long i = 0; !quit && (!opt.iterations || i < opt.iterations); i++) {
 		char err[300] = "";
 		json_t *doc = fetch(opt.url, err, sizeof(err));
@@ -246,8 +270,12 @@ int cmd_top(int argc, char **argv)
 			json_decref(doc);
 			failures = 0;
 		} else {
-			fprintf(stderr, "seismo top: %s\n", err);
-			failures++;
+			if (!failures++)
+				failing_since = time(NULL);
+			if (tty)
+				render_unreachable(err, failing_since, &opt);
+			else
+				fprintf(stderr, "seismo top: %s\n", err);
 		}
 		if ((opt.iterations && i + 1 == opt.iterations) || wait_or_quit(opt.refresh, tty))
 			break;

@@ -8,6 +8,60 @@
 #include <string.h>
 #include <strings.h>
 
+static const char *scalar(const yaml_node_t *node);
+
+/* A key given twice in one mapping is an error: YAML leaves it undefined and
+ * a reader that silently takes the first (or last) hides a typo'd edit. Each
+ * node is checked once: aliases may share nodes, or even form a cycle. */
+static int check_duplicates(struct yamlcfg *cfg, yaml_node_t *node, bool *seen, int depth)
+{
+	if (!node || seen[node - cfg->doc.nodes.start])
+		return 0;
+	if (depth > 200)
+		return yamlcfg_fail(cfg, node, "nested more than 200 levels deep");
+	seen[node - cfg->doc.nodes.start] = true;
+	if (node->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *it = node->data.sequence.items.start;
+		     it < node->data.sequence.items.top; it++)
+			if (check_duplicates(cfg, yaml_document_get_node(&cfg->doc, *it), seen,
+					     depth + 1))
+				return -1;
+		return 0;
+	}
+	if (node->type != YAML_MAPPING_NODE)
+		return 0;
+	for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *kn = yaml_document_get_node(&cfg->doc, p->key);
+		const char *k = scalar(kn);
+
+		for (yaml_node_pair_t *q = node->data.mapping.pairs.start; k && q < p; q++) {
+			yaml_node_t *earlier = yaml_document_get_node(&cfg->doc, q->key);
+			const char *e = scalar(earlier);
+			if (e && !strcmp(e, k))
+				return yamlcfg_fail(cfg, kn, "duplicate key '%s' (first given at line %zu)",
+						    k, earlier->start_mark.line + 1);
+		}
+		if (check_duplicates(cfg, yaml_document_get_node(&cfg->doc, p->value), seen,
+				     depth + 1))
+			return -1;
+	}
+	return 0;
+}
+
+static int check_all_duplicates(struct yamlcfg *cfg, yaml_node_t *root)
+{
+	size_t n = (size_t)(cfg->doc.nodes.top - cfg->doc.nodes.start);
+	bool *seen = calloc(n ? n : 1, sizeof(*seen));
+	int rc;
+
+	if (!seen)
+		return yamlcfg_fail(cfg, root, "out of memory");
+	rc = check_duplicates(cfg, root, seen, 0);
+	free(seen);
+	return rc;
+}
+
 static int load(struct yamlcfg *cfg, yaml_parser_t *parser)
 {
 	if (!yaml_parser_load(parser, &cfg->doc)) {
@@ -23,7 +77,7 @@ static int load(struct yamlcfg *cfg, yaml_parser_t *parser)
 	yaml_node_t *root = yaml_document_get_root_node(&cfg->doc);
 	if (root && root->type != YAML_MAPPING_NODE)
 		return yamlcfg_fail(cfg, root, "the top level must be a mapping of keys");
-	return 0;
+	return check_all_duplicates(cfg, root);
 }
 
 int yamlcfg_load_file(struct yamlcfg *cfg, const char *path)
@@ -232,13 +286,31 @@ int yamlcfg_parse_duration(const char *text, double *seconds)
 int yamlcfg_duration(struct yamlcfg *cfg, yaml_node_t *node, double *seconds)
 {
 	const char *s;
+	double bare;
 
 	if (!node)
 		return 0;
 	if (!(s = need_scalar(cfg, node)))
 		return -1;
-	if (yamlcfg_parse_duration(s, seconds))
-		return yamlcfg_fail(cfg, node,
-				    "expected a duration such as 250ms, 10s, 5m or 1h, found '%s'", s);
+	if (!yamlcfg_parse_duration_unit(s, seconds))
+		return 0;
+	if (!yamlcfg_parse_duration(s, &bare))
+		return yamlcfg_fail(cfg, node, "duration '%s' has no unit: write %ss (or %sms, %sm)",
+				    s, s, s, s);
+	return yamlcfg_fail(cfg, node, "expected a duration such as 250ms, 10s, 5m or 1h, found '%s'",
+			    s);
+}
+
+int yamlcfg_parse_duration_unit(const char *text, double *seconds)
+{
+	size_t len = strlen(text);
+	double v;
+
+	if (yamlcfg_parse_duration(text, &v))
+		return -1;
+	/* "10" could mean seconds or milliseconds; only 0 is the same in every unit. */
+	if (len && (text[len - 1] == '.' || (text[len - 1] >= '0' && text[len - 1] <= '9')) && v != 0)
+		return -1;
+	*seconds = v;
 	return 0;
 }

@@ -36,8 +36,12 @@ int yamlcfg_bool(struct yamlcfg *cfg, yaml_node_t *node, bool *out);
 int yamlcfg_uint(struct yamlcfg *cfg, yaml_node_t *node, unsigned long min, unsigned long max,
 		 unsigned long *out);
 int yamlcfg_double(struct yamlcfg *cfg, yaml_node_t *node, double min, double max, double *out);
-/* "250ms", "10s", "5m", "1h", "7d" or a plain number of seconds. */
+/* A duration with its unit: "250ms", "10s", "5m", "1h", "7d", "1w". A bare
+ * number other than 0 is an error ("write 10s"): 10 could mean seconds or
+ * milliseconds, and the reader would be guessing. */
 int yamlcfg_duration(struct yamlcfg *cfg, yaml_node_t *node, double *seconds);
+int yamlcfg_parse_duration_unit(const char *text, double *seconds);
+/* As above, but a bare number is seconds (for tools whose flags say so). */
 int yamlcfg_parse_duration(const char *text, double *seconds);
 
 #endif

@@ -1,8 +1,10 @@
 #!/bin/bash
 # timeout: 120
-# Bad input: every malformed configuration is refused with "file:line:" and
-# a non-zero exit, by --check-config and by a real start alike; a good one
-# passes --check-config. Without tracefs and bpffs (in a private mount
+# Bad input: every malformed configuration (bad syntax, unknown or duplicated
+# keys, a duration without its unit, a listen address a start could not bind)
+# is refused with "file:line:" and a non-zero exit, by --check-config and by
+# a real start alike; a good one passes --check-config. A port in use is one
+# clear error line. Without tracefs and bpffs (in a private mount
 # namespace) the agent mounts them itself. Then a histogram map far too small for the traffic
 # (max_histograms: 16, 20 distinct series) is counted in
 # seismo_turns_dropped_total{reason="histogram_map_full"}, and the agent
@@ -60,6 +62,41 @@ bad bad-level 1 "log_level"
 printf 'max_histograms: 3\n' >"$T/too-small.yaml"
 bad too-small 1 "."
 
+printf 'log_level: info\nlisten: 127.0.0.1:99999\n' >"$T/listen-port.yaml"
+bad listen-port 2 "99999"
+
+printf 'listen: metrics.example:9464\n' >"$T/listen-host.yaml"
+bad listen-host 1 "not an IP address"
+
+printf 'listen: 192.0.2.1:9464\n' >"$T/listen-not-local.yaml"
+bad listen-not-local 1 "no interface of this host has that address"
+
+printf 'correlator:\n  url: http://127.0.0.1:1\n  token_file: %s\n' "$T/no-token" >"$T/token-missing.yaml"
+bad token-missing 3 "token_file"
+
+printf 'interval: 1s\nlog_level: info\ninterval: 5s\n' >"$T/duplicate-key.yaml"
+bad duplicate-key 3 "duplicate key 'interval' \\(first given at line 1\\)"
+
+printf 'sampling:\n  factor: 2\n  burst: 5\n  factor: 3\n' >"$T/duplicate-nested-key.yaml"
+bad duplicate-nested-key 4 "duplicate key 'factor'"
+
+printf 'log_level: info\ninterval: 10\n' >"$T/unitless-duration.yaml"
+bad unitless-duration 2 "no unit: write 10s"
+
+# A port in use: one clear error, at once (before the BPF programs load).
+need_free_port $AGENT_PORT
+start_bg "$T/holder.log" python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(60)' $AGENT_PORT
+HOLDER_PID=$PID
+wait_port $AGENT_PORT
+out=$(timeout 20 "$SEISMO" agent --listen 127.0.0.1:$AGENT_PORT --state-dir "$T/state" 2>&1) &&
+	fail "the agent started on a port in use: $out"
+assert_eq "error lines for a port in use" 1 "$(grep -c . <<<"$out")"
+grep -q "127.0.0.1:$AGENT_PORT: Address already in use" <<<"$out" || fail "unclear port-in-use error: $out"
+echo "ok: port in use: $out"
+stop_pid "$HOLDER_PID"
+
 # A missing file and bad flags are refused too, naming what is wrong.
 out=$("$SEISMO" agent --config "$T/missing.yaml" --check-config 2>&1) && fail "a missing config was accepted"
 grep -q "$T/missing.yaml" <<<"$out" || fail "the missing file is not named: $out"
@@ -67,6 +104,11 @@ echo "ok: missing file refused: $out"
 out=$("$SEISMO" agent --interval 5parsecs --check-config 2>&1) && fail "--interval 5parsecs was accepted"
 grep -q "5parsecs" <<<"$out" || fail "the bad --interval is not named: $out"
 echo "ok: bad --interval refused: $out"
+out=$("$SEISMO" agent --interval 10 --check-config 2>&1) && fail "--interval 10 (no unit) was accepted"
+grep -q "with its unit" <<<"$out" || fail "--interval 10 refused without saying why: $out"
+out=$("$SEISMO" agent --listen 127.0.0.1:99999 --check-config 2>&1) && fail "--listen 127.0.0.1:99999 was accepted"
+grep -q "99999" <<<"$out" || fail "the bad --listen is not named: $out"
+echo "ok: bad --listen refused: $out"
 
 # A good file passes.
 cat >"$T/good.yaml" <<EOF
