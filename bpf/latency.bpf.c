@@ -165,7 +165,7 @@ struct {
  * ("OPTIONS ") and path, a response's status line ("HTTP/1.1 200"). */
 #define REQUEST_HEAD_LEN (8 + SEISMO_PATH_LEN)
 #define STATUS_HEAD_LEN 12
-#define HEAD_BUF 64 /* the stack buffer: a power of two, so a mask bounds reads */
+#define HEAD_BUF SEISMO_HEAD_BUF /* the stack buffer: a power of two, so a mask bounds reads */
 
 /* The process's name, not the thread's: a server's worker threads rename
  * themselves ("MHD-single", "tokio-runtime-w") but are the same service. */
@@ -822,16 +822,8 @@ LATENCY_PROGRAMS(hash, false)
  * BPF_PROG_TEST_RUN (the tracing programs above cannot be test-run). The
  * agent never loads it.
  */
-struct parse_case {
-	char head[HEAD_BUF]; /* in: the first bytes */
-	__s32 len;          /* in: how many the transfer moved */
-	__u32 method;       /* out */
-	__u32 status;       /* out */
-	char path[SEISMO_PATH_LEN]; /* out */
-};
-
 SEC("syscall")
-int parse_head_test(struct parse_case *pc)
+int parse_head_test(struct seismo_parse_case *pc)
 {
 	char head[HEAD_BUF], path[SEISMO_PATH_LEN] = {};
 	int len = pc->len, target = 0;

@@ -182,6 +182,17 @@ struct seismo_sample {
 	char path[SEISMO_PATH_LEN]; /* HTTP request target prefix */
 };
 
+/* The HTTP parsers' test harness (latency.bpf.c: parse_head_test, run by
+ * tests/bpf/test_latency.c through BPF_PROG_TEST_RUN). */
+#define SEISMO_HEAD_BUF 64
+struct seismo_parse_case {
+	char head[SEISMO_HEAD_BUF]; /* in: the first bytes of a transfer */
+	__s32 len;                  /* in: how many bytes the transfer moved */
+	__u32 method;               /* out: enum seismo_method */
+	__u32 status;               /* out: HTTP status, 0 = none */
+	char path[SEISMO_PATH_LEN]; /* out */
+};
+
 #define SEISMO_SAMPLE_SLOW 1
 #define SEISMO_SAMPLE_ERROR 2
 #define SEISMO_SAMPLE_UNIFORM 4
