@@ -211,6 +211,17 @@ static uint32_t percpu_hist_entries(uint32_t max_histograms, int ncpu)
 	return fit < max_histograms ? (uint32_t)fit : max_histograms;
 }
 
+/* The ports that listen now, per network namespace (/proc/PID/net/tcp{,6}):
+ * the role of connections older than the agent. */
+static void seed_listen_ports(struct collector *c)
+{
+	int err = listen_seed(bpf_map__fd(c->skel->maps.listen_ports), "/proc");
+
+	if (err < 0)
+		log_warn("cannot read the listening ports from /proc (%s): connections older "
+			 "than the agent are taken as outbound calls", strerror(-err));
+}
+
 /* Opens, loads and attaches one variant; on failure leaves nothing behind. */
 static int open_variant(struct collector *c, const struct collector_options *opts,
 			const struct variant *v, int recv_nargs)
@@ -243,6 +254,9 @@ static int open_variant(struct collector *c, const struct collector_options *opt
 				  v->name, strerror(-err));
 		goto fail;
 	}
+	/* Listening ports before attaching: the first transfers seen on a
+	 * busy node are on connections older than the agent, adopted at once. */
+	seed_listen_ports(c);
 	/* libbpf names the program and the reason when one fails to attach. */
 	err = latency_bpf__attach(c->skel);
 	if (err) {
@@ -337,12 +351,9 @@ int collector_open(struct collector **out, const struct collector_options *opts)
 	err = open_best_variant(c, opts);
 	if (err)
 		goto fail;
-	/* After attaching, so a port that starts listening meanwhile is
-	 * counted by the kernel; those already counted are kept. */
-	err = listen_seed(bpf_map__fd(c->skel->maps.listen_ports), "/proc");
-	if (err < 0)
-		log_warn("cannot read the listening ports from /proc (%s): connections older "
-			 "than the agent are taken as outbound calls", strerror(-err));
+	/* Again after attaching: a port that started listening between the
+	 * two reads (the kernel counts those that start from now on). */
+	seed_listen_ports(c);
 	c->ring = ring_buffer__new(bpf_map__fd(c->skel->maps.samples), handle_sample, c, NULL);
 	if (!c->ring) {
 		err = -errno;
