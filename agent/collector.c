@@ -204,7 +204,11 @@ static void set_variant(struct latency_bpf *skel, const struct variant *v, int r
 
 static uint32_t percpu_hist_entries(uint32_t max_histograms, int ncpu)
 {
-	uint64_t fit = PERCPU_HIST_BUDGET / ((uint64_t)sizeof(struct seismo_hist) * (uint64_t)ncpu);
+	/* SEISMO_PERCPU_HIST_BYTES overrides the budget: for tests of the
+	 * overflow path and for nodes with memory to spare. */
+	const char *env = getenv("SEISMO_PERCPU_HIST_BYTES");
+	uint64_t budget = env && *env ? strtoull(env, NULL, 10) : PERCPU_HIST_BUDGET;
+	uint64_t fit = budget / ((uint64_t)sizeof(struct seismo_hist) * (uint64_t)ncpu);
 
 	if (fit < 16)
 		fit = 16; /* a floor, so tiny budgets still work */
