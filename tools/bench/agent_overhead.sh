@@ -156,7 +156,7 @@ bpf_round() { # variant page
 	wait_until 30 ready_or_gone "$AGENT_PID"
 	if ! http_ok "http://127.0.0.1:$AGENT_PORT/readyz"; then
 		echo "bench: agent_bpf_variant variant=$variant page=$page loadable=no" \
-			"reason=\"$(grep -m1 -E 'error' "$T/agent.log" | cut -c26-200)\""
+			"reason=\"$(grep -m1 -E 'cannot (load|attach)|matches no' "$T/agent.log" | cut -c26-200)\""
 		stop_pid "$AGENT_PID"
 		return 1
 	fi
