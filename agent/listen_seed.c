@@ -57,7 +57,7 @@ static void read_table(const char *path, unsigned int netns, struct hashmap *por
 	fclose(f);
 }
 
-int listen_seed(int map_fd, const char *proc_root)
+int listen_seed_scan(const char *proc_root, listen_seed_fn fn, void *ctx)
 {
 	struct hashmap *seen = hashmap_new(sizeof(uint64_t)); /* namespaces read */
 	struct hashmap *ports = hashmap_new(sizeof(struct seismo_listen_key));
@@ -66,7 +66,7 @@ int listen_seed(int map_fd, const char *proc_root)
 	size_t pos = 0;
 	const void *key;
 	void *value;
-	int added = 0, err = 0;
+	int err = 0;
 
 	if (!seen || !ports || !proc) {
 		err = proc ? -ENOMEM : -errno;
@@ -83,9 +83,7 @@ int listen_seed(int map_fd, const char *proc_root)
 		if (stat(path, &st))
 			continue;
 		uint64_t ino = st.st_ino;
-		if (hashmap_get(seen, &ino))
-			continue;
-		if (hashmap_put(seen, &ino, (void *)1))
+		if (hashmap_get(seen, &ino) || hashmap_put(seen, &ino, (void *)1))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/net/tcp", proc_root, de->d_name);
 		read_table(path, (unsigned int)ino, ports);
@@ -93,12 +91,10 @@ int listen_seed(int map_fd, const char *proc_root)
 		read_table(path, (unsigned int)ino, ports);
 	}
 	while (hashmap_next(ports, &pos, &key, &value)) {
-		if (bpf_map_update_elem(map_fd, key, value, BPF_NOEXIST) == 0)
-			added++;
-		else if (errno != EEXIST && !err)
-			err = -errno;
+		const struct seismo_listen_key *k = key;
+		fn(ctx, k->netns, k->port, *(uint32_t *)value);
 	}
-	log_debug("listening ports seeded: %d (namespace, port) pairs", added);
+	err = (int)hashmap_size(ports);
 out:
 	if (proc)
 		closedir(proc);
@@ -107,5 +103,34 @@ out:
 		free(value);
 	hashmap_free(ports);
 	hashmap_free(seen);
-	return err ? err : added;
+	return err;
+}
+
+struct seed_ctx {
+	int map_fd;
+	int added;
+	int err;
+};
+
+static void seed_one(void *ctx, uint32_t netns, uint16_t port, uint32_t sockets)
+{
+	struct seed_ctx *sc = ctx;
+	struct seismo_listen_key key = { .netns = netns, .port = port };
+
+	/* NOEXIST: an entry the kernel made since the programs attached is newer. */
+	if (bpf_map_update_elem(sc->map_fd, &key, &sockets, BPF_NOEXIST) == 0)
+		sc->added++;
+	else if (errno != EEXIST && !sc->err)
+		sc->err = -errno;
+}
+
+int listen_seed(int map_fd, const char *proc_root)
+{
+	struct seed_ctx sc = { .map_fd = map_fd };
+	int n = listen_seed_scan(proc_root, seed_one, &sc);
+
+	if (n < 0)
+		return n;
+	log_debug("listening ports seeded: %d of %d (namespace, port) pairs", sc.added, n);
+	return sc.err ? sc.err : sc.added;
 }
