@@ -1,3 +1,6 @@
+/* The collector stage: loading the latency programs (variant probing), reading
+ * their maps. Over 500 lines because probing and reading share the skeleton
+ * and its per-CPU layout; the /proc listening-port scan lives in listen_seed.c. */
 #include "collector.h"
 
 #include <errno.h>
