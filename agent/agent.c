@@ -115,7 +115,7 @@ static void resolve_series(void *ctx, const struct seismo_hist_key *key,
 	struct seismo_endpoint ep = { 0 };
 	uint16_t port = key->role == SEISMO_ROLE_SERVER ? key->local_port : 0;
 
-	collector_endpoint(a->collector, key->cgroup_id, port, &ep);
+	collector_endpoint(a->collector, key->cgroup_id, port, key->process, &ep);
 	ep.comm[sizeof(ep.comm) - 1] = 0;
 	services_resolve(a->services, key->cgroup_id, port, ep.comm, ep.tgid, out);
 }
@@ -188,6 +188,11 @@ static void write_self_metrics(struct agent *a, FILE *out)
 			     "# TYPE seismo_connections_seen_total counter\n"
 			     "seismo_connections_seen_total %llu\n",
 			(unsigned long long)cnt[SEISMO_CNT_CONN_NEW]);
+		fprintf(out, "# HELP seismo_connections_adopted_total Connections older than the "
+			     "agent, their role taken from the listening ports.\n"
+			     "# TYPE seismo_connections_adopted_total counter\n"
+			     "seismo_connections_adopted_total %llu\n",
+			(unsigned long long)cnt[SEISMO_CNT_CONN_ADOPTED]);
 		fprintf(out,
 			"# HELP seismo_samples_total Kernel samples of slow or failed requests, by outcome.\n"
 			"# TYPE seismo_samples_total counter\n"
@@ -328,6 +333,7 @@ static void save_state(struct agent *a, bool now)
 struct sample_name_key {
 	uint64_t cgroup_id;
 	uint64_t port;
+	char comm[16]; /* outbound calls are named per calling program */
 };
 
 static void free_sample_names(struct hashmap *names)
@@ -357,6 +363,8 @@ static void on_sample(void *ctx, const struct seismo_sample *smp)
 		.cgroup_id = smp->cgroup_id,
 		.port = smp->role == SEISMO_ROLE_SERVER ? smp->local_port : 0,
 	};
+	if (smp->role != SEISMO_ROLE_SERVER)
+		memcpy(key.comm, smp->comm, sizeof(key.comm));
 	char *name = a->sample_names ? hashmap_get(a->sample_names, &key) : NULL;
 
 	if (own_traffic_is(&a->own, smp->cgroup_id, smp->local_port, smp->role == SEISMO_ROLE_SERVER,

@@ -1,3 +1,6 @@
+/* The collector stage: loading the latency programs (variant probing), reading
+ * their maps. Over 500 lines because probing and reading share the skeleton
+ * and its per-CPU layout; the /proc listening-port scan lives in listen_seed.c. */
 #include "collector.h"
 
 #include <errno.h>
@@ -18,6 +21,7 @@
 
 #include "hashmap.h"
 #include "latency.skel.h"
+#include "listen_seed.h"
 #include "log.h"
 
 #define TRACEFS_MAGIC_VAL 0x74726163
@@ -28,9 +32,21 @@ struct collector {
 	struct ring_buffer *ring;
 	collector_sample_fn sample_fn;
 	void *sample_ctx;
-	struct hashmap *last; /* hist key -> struct seismo_hist (last raw value) */
+	struct hashmap *last; /* struct snapshot_key -> struct seismo_hist (last raw value) */
 	const char *hook;
+	bool sk_storage; /* connection state in socket storage (else the conns hash) */
+	int ncpu;        /* possible CPUs: the per-CPU maps' copies */
+	struct seismo_hist *percpu_buf; /* ncpu histograms, for reading the per-CPU map */
 	int stats_fd; /* holds kernel BPF run-time stats on while open; -1 = off */
+};
+
+/* A histogram's last value is kept per map: a key lives in one of the two,
+ * but may move after it was forgotten. */
+enum hist_map { HIST_PERCPU = 0, HIST_SHARED = 1 };
+struct snapshot_key {
+	struct seismo_hist_key key;
+	uint32_t map; /* enum hist_map */
+	uint32_t pad;
 };
 
 /* --- libbpf logging tied to ours ------------------------------------------------ */
@@ -83,10 +99,20 @@ enum hook_variant {
 	HOOK_TP_SOCK,   /* tp_btf on sock_{send,recv}_length: Linux >= 6.3 */
 };
 
-static const char *const hook_names[] = {
-	[HOOK_FEXIT_TCP] = "fexit:tcp_sendmsg",
-	[HOOK_TP_SOCK] = "tp_btf:sock_send_length",
+/* A variant: a hook crossed with where connection state lives. */
+struct variant {
+	enum hook_variant hook;
+	bool sk_storage;
+	const char *name;
 };
+
+static const struct variant variants[] = {
+	{ HOOK_FEXIT_TCP, true, "fexit:tcp_sendmsg+sk_storage" },
+	{ HOOK_TP_SOCK, true, "tp_btf:sock_send_length+sk_storage" },
+	{ HOOK_FEXIT_TCP, false, "fexit:tcp_sendmsg+hash" },
+	{ HOOK_TP_SOCK, false, "tp_btf:sock_send_length+hash" },
+};
+#define N_VARIANTS (int)(sizeof(variants) / sizeof(variants[0]))
 
 static bool btf_has_typedef(const struct btf *btf, const char *name)
 {
@@ -108,10 +134,14 @@ static int btf_tcp_recvmsg_nargs(const struct btf *btf)
 	return n >= 4 && n <= 6 ? n : -1;
 }
 
-/* Which variants this kernel's BTF could carry, best first. */
-static int candidate_hooks(enum hook_variant *out, int *recv_nargs)
+/* Which variants this kernel's BTF could carry, best first. SEISMO_HOOK
+ * (a substring of a variant's name, e.g. "tp_btf" or "+hash") keeps only
+ * the matching ones: for benchmarks and for working around a kernel bug. */
+static int candidate_variants(const struct variant **out, int *recv_nargs)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
+	const char *only = getenv("SEISMO_HOOK");
+	bool fexit, tp;
 	int n = 0;
 
 	if (!btf) {
@@ -120,31 +150,90 @@ static int candidate_hooks(enum hook_variant *out, int *recv_nargs)
 		return 0;
 	}
 	*recv_nargs = btf_tcp_recvmsg_nargs(btf);
-	if (*recv_nargs > 0)
-		out[n++] = HOOK_FEXIT_TCP;
-	if (btf_has_typedef(btf, "btf_trace_sock_send_length") &&
-	    btf_has_typedef(btf, "btf_trace_sock_recv_length"))
-		out[n++] = HOOK_TP_SOCK;
+	fexit = *recv_nargs > 0;
+	tp = btf_has_typedef(btf, "btf_trace_sock_send_length") &&
+	     btf_has_typedef(btf, "btf_trace_sock_recv_length");
 	btf__free(btf);
+	for (int i = 0; i < N_VARIANTS; i++) {
+		const struct variant *v = &variants[i];
+		if (!(v->hook == HOOK_FEXIT_TCP ? fexit : tp))
+			continue;
+		if (only && *only && !strstr(v->name, only))
+			continue;
+		out[n++] = v;
+	}
+	if (only && *only && !n)
+		log_error("SEISMO_HOOK=%s matches no socket hook variant this kernel offers", only);
 	return n;
 }
 
-static void set_variant(struct latency_bpf *skel, enum hook_variant v, int recv_nargs)
+static void set_variant(struct latency_bpf *skel, const struct variant *v, int recv_nargs)
 {
-	bool fexit = v == HOOK_FEXIT_TCP;
+	bool fexit = v->hook == HOOK_FEXIT_TCP, tp = v->hook == HOOK_TP_SOCK;
+	bool sk = v->sk_storage, hash = !v->sk_storage;
+	struct {
+		struct bpf_program *prog;
+		bool load;
+	} progs[] = {
+		{ skel->progs.tcp_send_exit_sk, fexit && sk },
+		{ skel->progs.tcp_recv_exit6_sk, fexit && sk && recv_nargs == 6 },
+		{ skel->progs.tcp_recv_exit5_sk, fexit && sk && recv_nargs == 5 },
+		{ skel->progs.tcp_recv_exit4_sk, fexit && sk && recv_nargs == 4 },
+		{ skel->progs.sock_send_sk, tp && sk },
+		{ skel->progs.sock_recv_sk, tp && sk },
+		{ skel->progs.sock_state_sk, sk },
+		{ skel->progs.tcp_send_exit_hash, fexit && hash },
+		{ skel->progs.tcp_recv_exit6_hash, fexit && hash && recv_nargs == 6 },
+		{ skel->progs.tcp_recv_exit5_hash, fexit && hash && recv_nargs == 5 },
+		{ skel->progs.tcp_recv_exit4_hash, fexit && hash && recv_nargs == 4 },
+		{ skel->progs.sock_send_hash, tp && hash },
+		{ skel->progs.sock_recv_hash, tp && hash },
+		{ skel->progs.sock_state_hash, hash },
+		{ skel->progs.parse_head_test, false }, /* tests/bpf only */
+	};
 
-	bpf_program__set_autoload(skel->progs.tcp_send_exit, fexit);
-	bpf_program__set_autoload(skel->progs.tcp_recv_exit6, fexit && recv_nargs == 6);
-	bpf_program__set_autoload(skel->progs.tcp_recv_exit5, fexit && recv_nargs == 5);
-	bpf_program__set_autoload(skel->progs.tcp_recv_exit4, fexit && recv_nargs == 4);
-	bpf_program__set_autoload(skel->progs.sock_send, v == HOOK_TP_SOCK);
-	bpf_program__set_autoload(skel->progs.sock_recv, v == HOOK_TP_SOCK);
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+		bpf_program__set_autoload(progs[i].prog, progs[i].load);
+	/* Only the store in use is made. */
+	bpf_map__set_autocreate(skel->maps.conn_store, sk);
+	bpf_map__set_autocreate(skel->maps.conns, hash);
+}
+
+/* The per-CPU histogram map holds one 3.6 KiB copy per possible CPU for
+ * each key: it gets as many keys as PERCPU_HIST_BUDGET allows (all of
+ * max_histograms on small machines, ~145 keys at 64 CPUs), and keys beyond
+ * that go to the shared map, which costs atomic adds but one copy. */
+#define PERCPU_HIST_BUDGET (32u << 20)
+
+static uint32_t percpu_hist_entries(uint32_t max_histograms, int ncpu)
+{
+	/* SEISMO_PERCPU_HIST_BYTES overrides the budget: for tests of the
+	 * overflow path and for nodes with memory to spare. */
+	const char *env = getenv("SEISMO_PERCPU_HIST_BYTES");
+	uint64_t budget = env && *env ? strtoull(env, NULL, 10) : PERCPU_HIST_BUDGET;
+	uint64_t fit = budget / ((uint64_t)sizeof(struct seismo_hist) * (uint64_t)ncpu);
+
+	if (fit < 16)
+		fit = 16; /* a floor, so tiny budgets still work */
+	return fit < max_histograms ? (uint32_t)fit : max_histograms;
+}
+
+/* The ports that listen now, per network namespace (/proc/PID/net/tcp{,6}):
+ * the role of connections older than the agent. */
+static void seed_listen_ports(struct collector *c)
+{
+	int err = listen_seed(bpf_map__fd(c->skel->maps.listen_ports), "/proc");
+
+	if (err < 0)
+		log_warn("cannot read the listening ports from /proc (%s): connections older "
+			 "than the agent are taken as outbound calls", strerror(-err));
 }
 
 /* Opens, loads and attaches one variant; on failure leaves nothing behind. */
 static int open_variant(struct collector *c, const struct collector_options *opts,
-			enum hook_variant v, int recv_nargs)
+			const struct variant *v, int recv_nargs)
 {
+	uint32_t max_hists = opts->max_histograms ? opts->max_histograms : 16384;
 	int err;
 
 	c->skel = latency_bpf__open();
@@ -154,8 +243,12 @@ static int open_variant(struct collector *c, const struct collector_options *opt
 		return err;
 	}
 	c->skel->rodata->sample_one_in = opts->sample_one_in;
-	if (opts->max_histograms)
-		bpf_map__set_max_entries(c->skel->maps.hists, opts->max_histograms);
+	/* max_histograms in all: the per-CPU map first, the rest shared. */
+	uint32_t percpu = percpu_hist_entries(max_hists, c->ncpu);
+	bpf_map__set_max_entries(c->skel->maps.hists, percpu);
+	bpf_map__set_max_entries(c->skel->maps.hists_shared,
+				 percpu < max_hists ? max_hists - percpu : 1);
+	c->skel->rodata->hists_overflow = percpu < max_hists;
 	if (opts->max_connections)
 		bpf_map__set_max_entries(c->skel->maps.conns, opts->max_connections);
 	set_variant(c->skel, v, recv_nargs);
@@ -165,18 +258,22 @@ static int open_variant(struct collector *c, const struct collector_options *opt
 		if (!probing)
 			log_error("cannot load the latency BPF programs (%s): %s (the verifier's "
 				  "reason is logged above, with the program's name)",
-				  hook_names[v], strerror(-err));
+				  v->name, strerror(-err));
 		goto fail;
 	}
+	/* Listening ports before attaching: the first transfers seen on a
+	 * busy node are on connections older than the agent, adopted at once. */
+	seed_listen_ports(c);
 	/* libbpf names the program and the reason when one fails to attach. */
 	err = latency_bpf__attach(c->skel);
 	if (err) {
 		if (!probing)
-			log_error("cannot attach the latency BPF programs (%s): %s", hook_names[v],
+			log_error("cannot attach the latency BPF programs (%s): %s", v->name,
 				  strerror(-err));
 		goto fail;
 	}
-	c->hook = hook_names[v];
+	c->hook = v->name;
+	c->sk_storage = v->sk_storage;
 	return 0;
 fail:
 	latency_bpf__destroy(c->skel);
@@ -186,23 +283,24 @@ fail:
 
 static int open_best_variant(struct collector *c, const struct collector_options *opts)
 {
-	enum hook_variant cands[2];
+	const struct variant *cands[N_VARIANTS];
 	int recv_nargs = -1;
-	int n = candidate_hooks(cands, &recv_nargs), err = -EOPNOTSUPP;
+	int n = candidate_variants(cands, &recv_nargs), err = -EOPNOTSUPP;
 
 	for (int i = 0; i < n; i++) {
 		/* Every variant but the last may be refused (fentry: EPERM under
-		 * lockdown or some hypervisors); the last one's errors are real. */
+		 * lockdown or some hypervisors; socket storage in tracing
+		 * programs before 5.11); the last one's errors are real. */
 		probing = i + 1 < n;
 		err = open_variant(c, opts, cands[i], recv_nargs);
 		probing = false;
 		if (!err)
 			return 0;
 		if (i + 1 < n)
-			log_info("socket hook %s refused here (%s); trying %s", hook_names[cands[i]],
-				 strerror(-err), hook_names[cands[i + 1]]);
+			log_info("socket hook %s refused here (%s); trying %s", cands[i]->name,
+				 strerror(-err), cands[i + 1]->name);
 	}
-	if (!n)
+	if (!n && !getenv("SEISMO_HOOK"))
 		log_error("this kernel offers neither the sock:sock_send_length tracepoints "
 			  "(Linux >= 6.3) nor fexit on tcp_recvmsg (Linux >= 5.15 with fentry "
 			  "allowed); run 'seismo doctor' for details");
@@ -240,8 +338,15 @@ int collector_open(struct collector **out, const struct collector_options *opts)
 	if (!c)
 		return -ENOMEM;
 	c->stats_fd = -1;
-	c->last = hashmap_new(sizeof(struct seismo_hist_key));
-	if (!c->last) {
+	c->ncpu = libbpf_num_possible_cpus();
+	if (c->ncpu <= 0) {
+		err = c->ncpu ? c->ncpu : -EINVAL;
+		log_error("cannot count the possible CPUs: %s", strerror(-err));
+		goto fail;
+	}
+	c->percpu_buf = calloc((size_t)c->ncpu, sizeof(struct seismo_hist));
+	c->last = hashmap_new(sizeof(struct snapshot_key));
+	if (!c->last || !c->percpu_buf) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -253,6 +358,9 @@ int collector_open(struct collector **out, const struct collector_options *opts)
 	err = open_best_variant(c, opts);
 	if (err)
 		goto fail;
+	/* Again after attaching: a port that started listening between the
+	 * two reads (the kernel counts those that start from now on). */
+	seed_listen_ports(c);
 	c->ring = ring_buffer__new(bpf_map__fd(c->skel->maps.samples), handle_sample, c, NULL);
 	if (!c->ring) {
 		err = -errno;
@@ -286,6 +394,7 @@ void collector_close(struct collector *c)
 			free(value);
 		hashmap_free(c->last);
 	}
+	free(c->percpu_buf);
 	free(c);
 }
 
@@ -321,39 +430,62 @@ static bool hist_delta(const struct seismo_hist *now, const struct seismo_hist *
 	return changed;
 }
 
-int collector_read(struct collector *c, collector_delta_fn fn, void *ctx)
+/* One map's histograms: deltas against the snapshot, per (map, key). */
+static int read_hist_map(struct collector *c, enum hist_map which, collector_delta_fn fn,
+			 void *ctx, struct seismo_hist *now, struct seismo_hist *delta)
 {
-	int fd = bpf_map__fd(c->skel->maps.hists);
-	struct seismo_hist_key key, next;
-	struct seismo_hist *now = malloc(sizeof(*now)), *delta = malloc(sizeof(*delta));
+	struct bpf_map *map = which == HIST_PERCPU ? c->skel->maps.hists : c->skel->maps.hists_shared;
+	int fd = bpf_map__fd(map);
+	struct snapshot_key sk = { .map = which };
+	struct seismo_hist_key next;
 	static const struct seismo_hist zero;
 	void *prev = NULL;
-	int err = 0;
 
-	if (!now || !delta) {
-		err = -ENOMEM;
-		goto out;
-	}
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, now))
-			continue; /* deleted meanwhile */
-		struct seismo_hist *last = hashmap_get(c->last, &key);
+		sk.key = next;
+		prev = &sk.key;
+		if (which == HIST_PERCPU) {
+			/* One copy per CPU, summed (the kernel writes each copy
+			 * from its own CPU only). */
+			if (bpf_map_lookup_elem(fd, &sk.key, c->percpu_buf))
+				continue; /* deleted meanwhile */
+			*now = c->percpu_buf[0];
+			for (int cpu = 1; cpu < c->ncpu; cpu++) {
+				const struct seismo_hist *h = &c->percpu_buf[cpu];
+				now->count += h->count;
+				now->sum_ns += h->sum_ns;
+				for (int b = 0; b < SEISMO_HIST_BUCKETS; b++)
+					now->buckets[b] += h->buckets[b];
+			}
+		} else if (bpf_map_lookup_elem(fd, &sk.key, now)) {
+			continue;
+		}
+		struct seismo_hist *last = hashmap_get(c->last, &sk);
 		if (!last) {
 			last = malloc(sizeof(*last));
-			if (!last || hashmap_put(c->last, &key, last)) {
+			if (!last || hashmap_put(c->last, &sk, last)) {
 				free(last);
-				err = -ENOMEM;
-				goto out;
+				return -ENOMEM;
 			}
 			*last = zero;
 		}
 		if (hist_delta(now, last, delta))
-			fn(ctx, &key, delta);
+			fn(ctx, &sk.key, delta);
 		*last = *now;
 	}
-out:
+	return 0;
+}
+
+int collector_read(struct collector *c, collector_delta_fn fn, void *ctx)
+{
+	struct seismo_hist *now = malloc(sizeof(*now)), *delta = malloc(sizeof(*delta));
+	int err = -ENOMEM;
+
+	if (now && delta) {
+		err = read_hist_map(c, HIST_PERCPU, fn, ctx, now, delta);
+		if (!err)
+			err = read_hist_map(c, HIST_SHARED, fn, ctx, now, delta);
+	}
 	free(now);
 	free(delta);
 	return err;
@@ -361,38 +493,45 @@ out:
 
 int collector_forget(struct collector *c, const struct seismo_hist_key *key)
 {
-	free(hashmap_del(c->last, key));
-	if (bpf_map_delete_elem(bpf_map__fd(c->skel->maps.hists), key) && errno != ENOENT)
-		return -errno;
-	return 0;
+	struct bpf_map *maps[] = { c->skel->maps.hists, c->skel->maps.hists_shared };
+	int err = 0;
+
+	for (uint32_t i = 0; i < 2; i++) {
+		struct snapshot_key sk = { .key = *key, .map = i };
+		free(hashmap_del(c->last, &sk));
+		if (bpf_map_delete_elem(bpf_map__fd(maps[i]), key) && errno != ENOENT && !err)
+			err = -errno;
+	}
+	return err;
 }
 
 int collector_counters(struct collector *c, uint64_t out[SEISMO_CNT_MAX])
 {
-	int ncpu = libbpf_num_possible_cpus();
 	int fd = bpf_map__fd(c->skel->maps.counters);
-	uint64_t *per_cpu;
+	struct seismo_counters *per_cpu = calloc((size_t)c->ncpu, sizeof(*per_cpu));
+	uint32_t zero = 0;
 
-	if (ncpu <= 0)
-		return ncpu;
-	per_cpu = calloc((size_t)ncpu, sizeof(*per_cpu));
 	if (!per_cpu)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < SEISMO_CNT_MAX; i++) {
-		out[i] = 0;
-		if (bpf_map_lookup_elem(fd, &i, per_cpu))
-			continue;
-		for (int cpu = 0; cpu < ncpu; cpu++)
-			out[i] += per_cpu[cpu];
+	memset(out, 0, SEISMO_CNT_MAX * sizeof(out[0]));
+	if (bpf_map_lookup_elem(fd, &zero, per_cpu)) {
+		int err = -errno;
+		free(per_cpu);
+		return err;
 	}
+	for (int cpu = 0; cpu < c->ncpu; cpu++)
+		for (int i = 0; i < SEISMO_CNT_MAX; i++)
+			out[i] += per_cpu[cpu].n[i];
 	free(per_cpu);
 	return 0;
 }
 
-int collector_endpoint(struct collector *c, uint64_t cgroup_id, uint16_t port,
+int collector_endpoint(struct collector *c, uint64_t cgroup_id, uint16_t port, uint32_t process,
 		       struct seismo_endpoint *out)
 {
-	struct seismo_endpoint_key key = { .cgroup_id = cgroup_id, .local_port = port };
+	struct seismo_endpoint_key key = { .cgroup_id = cgroup_id,
+					   .local_port = port,
+					   .process = port ? 0 : process };
 
 	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.endpoints), &key, out))
 		return -errno;
@@ -417,23 +556,29 @@ static uint32_t count_entries(int fd, size_t key_size)
 
 int collector_map_usage(struct collector *c, struct collector_map_usage *out, int max)
 {
-	struct bpf_map *maps[] = { c->skel->maps.hists, c->skel->maps.conns,
-				   c->skel->maps.endpoints,
+	/* Socket storage cannot be walked from user space (its entries live
+	 * in the sockets, ~120 bytes each, freed with them): not listed. */
+	struct bpf_map *maps[] = { c->skel->maps.hists, c->skel->maps.hists_shared,
+				   c->sk_storage ? NULL : c->skel->maps.conns,
+				   c->skel->maps.endpoints, c->skel->maps.listen_ports,
 				   c->skel->maps.thresholds, c->skel->maps.sample_buckets };
 	int n = 0;
 
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]) && n < max; i++) {
 		struct bpf_map *m = maps[i];
+		if (!m)
+			continue;
 		uint32_t entries = count_entries(bpf_map__fd(m), bpf_map__key_size(m));
 		bool prealloc = !(bpf_map__map_flags(m) & BPF_F_NO_PREALLOC);
 		/* Preallocated maps hold max_entries from the start. */
 		uint64_t held = prealloc ? bpf_map__max_entries(m) : entries;
+		uint64_t copies = bpf_map__type(m) == BPF_MAP_TYPE_PERCPU_HASH ? (uint64_t)c->ncpu : 1;
 
 		out[n++] = (struct collector_map_usage){
 			.name = bpf_map__name(m),
 			.entries = entries,
 			.max_entries = bpf_map__max_entries(m),
-			.bytes = held * (bpf_map__key_size(m) + bpf_map__value_size(m) + 64),
+			.bytes = held * (bpf_map__key_size(m) + bpf_map__value_size(m) * copies + 64),
 		};
 	}
 	return n;
@@ -465,9 +610,16 @@ int collector_set_threshold(struct collector *c, uint64_t cgroup_id, uint16_t po
 			    const struct seismo_threshold *th)
 {
 	struct seismo_endpoint_key key = { .cgroup_id = cgroup_id, .local_port = port };
+	int fd = bpf_map__fd(c->skel->maps.thresholds);
+	struct seismo_threshold old;
 
-	if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.thresholds), &key, th, BPF_ANY))
+	/* Rewritten every interval, mostly unchanged: connections re-read
+	 * their cached threshold only when one really changed. */
+	if (bpf_map_lookup_elem(fd, &key, &old) == 0 && !memcmp(&old, th, sizeof(old)))
+		return 0;
+	if (bpf_map_update_elem(fd, &key, th, BPF_ANY))
 		return -errno;
+	__atomic_add_fetch(&c->skel->bss->thresholds_gen, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -475,8 +627,12 @@ int collector_clear_threshold(struct collector *c, uint64_t cgroup_id, uint16_t 
 {
 	struct seismo_endpoint_key key = { .cgroup_id = cgroup_id, .local_port = port };
 
-	if (bpf_map_delete_elem(bpf_map__fd(c->skel->maps.thresholds), &key) && errno != ENOENT)
-		return -errno;
+	if (bpf_map_delete_elem(bpf_map__fd(c->skel->maps.thresholds), &key)) {
+		if (errno != ENOENT)
+			return -errno;
+		return 0;
+	}
+	__atomic_add_fetch(&c->skel->bss->thresholds_gen, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 

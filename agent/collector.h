@@ -12,8 +12,8 @@
 struct collector;
 
 struct collector_options {
-	uint32_t max_histograms;  /* capacity of the histogram map */
-	uint32_t max_connections; /* capacity of the connection map */
+	uint32_t max_histograms;  /* capacity of the histogram maps */
+	uint32_t max_connections; /* capacity of the connection map (hash fallback only) */
 	uint32_t sample_one_in;   /* uniform context samples, 0 = off */
 	bool bpf_stats;           /* turn on kernel.bpf_stats_enabled for run-time metrics */
 };
@@ -33,7 +33,9 @@ int collector_read(struct collector *c, collector_delta_fn fn, void *ctx);
 int collector_forget(struct collector *c, const struct seismo_hist_key *key);
 
 int collector_counters(struct collector *c, uint64_t out[SEISMO_CNT_MAX]);
-int collector_endpoint(struct collector *c, uint64_t cgroup_id, uint16_t port,
+/* Who answers on (cgroup, port), or for port 0 which program makes the
+ * outbound calls of key.process (struct seismo_hist_key.process). */
+int collector_endpoint(struct collector *c, uint64_t cgroup_id, uint16_t port, uint32_t process,
 		       struct seismo_endpoint *out);
 
 struct collector_map_usage {
@@ -52,7 +54,8 @@ struct collector_prog_stats {
 };
 int collector_prog_stats(struct collector *c, struct collector_prog_stats *out, int max);
 
-/* Which socket hook variant is attached ("tp_btf", ...). */
+/* Which socket hook variant is attached, with where connection state
+ * lives ("tp_btf:sock_send_length+sk_storage", ...). */
 const char *collector_hook(const struct collector *c);
 
 /* Sampling: per-service thresholds, and the ring buffer of samples. */

@@ -92,6 +92,9 @@ struct seismo_hist_key {
 	__u16 status;         /* HTTP status code; 0 when not HTTP or unparsed */
 	__u8 role;            /* enum seismo_role */
 	__u8 method;          /* enum seismo_method */
+	__u32 process;        /* client role: which program of the cgroup calls (a hash
+			       * of its process name, never 0); 0 for the server role */
+	__u32 pad;            /* zero: keys are compared as bytes */
 };
 
 /* Counts only grow; user space takes deltas (modulo 2^32 for buckets). */
@@ -106,7 +109,8 @@ struct seismo_hist {
 struct seismo_endpoint_key {
 	__u64 cgroup_id;
 	__u16 local_port;
-	__u16 pad[3];
+	__u16 pad;
+	__u32 process; /* outbound calls (port 0): the hist key's process; else 0 */
 };
 
 struct seismo_endpoint {
@@ -124,7 +128,22 @@ enum seismo_counter {
 	SEISMO_CNT_SAMPLES,       /* samples sent to the ring buffer */
 	SEISMO_CNT_SAMPLES_SUPPRESSED, /* over threshold but over the token bucket */
 	SEISMO_CNT_SAMPLES_LOST,  /* ring buffer full */
+	SEISMO_CNT_CONN_ADOPTED,  /* connections older than the agent, role from listening ports */
 	SEISMO_CNT_MAX,
+};
+
+/* All counters in one per-CPU array element: one lookup per turn. */
+struct seismo_counters {
+	__u64 n[SEISMO_CNT_MAX];
+};
+
+/* Ports in LISTEN state per network namespace: a connection older than the
+ * agent whose local port is one of them was accepted (server role). Seeded
+ * by the agent from /proc/PID/net/tcp{,6}, kept current by the kernel. */
+struct seismo_listen_key {
+	__u32 netns; /* the namespace's inode number (ns/net) */
+	__u16 port;
+	__u16 pad;
 };
 
 /* --- kernel-side anomaly sampling --------------------------------------- */
@@ -161,6 +180,17 @@ struct seismo_sample {
 	__u8 remote_addr[16];
 	char comm[16];
 	char path[SEISMO_PATH_LEN]; /* HTTP request target prefix */
+};
+
+/* The HTTP parsers' test harness (latency.bpf.c: parse_head_test, run by
+ * tests/bpf/test_latency.c through BPF_PROG_TEST_RUN). */
+#define SEISMO_HEAD_BUF 64
+struct seismo_parse_case {
+	char head[SEISMO_HEAD_BUF]; /* in: the first bytes of a transfer */
+	__s32 len;                  /* in: how many bytes the transfer moved */
+	__u32 method;               /* out: enum seismo_method */
+	__u32 status;               /* out: HTTP status, 0 = none */
+	char path[SEISMO_PATH_LEN]; /* out */
 };
 
 #define SEISMO_SAMPLE_SLOW 1

@@ -11,6 +11,13 @@
 # map's memory).
 #
 #   bench: agent_memory services=1000 series=... rss_kib=... bpf_map_bytes_agent=... bpf_memlock_bytes=...
+#   bench: agent_memory_percpu cpus=N hists_percpu=.. hists_shared=.. hist_bytes=..
+#          hist_bytes_at_64_cpus=.. (what the same keys would hold on a 64-CPU node)
+#
+# Histograms are per-CPU (one 3.6 KiB copy per possible CPU and key) up to a
+# 32 MiB budget (agent/collector.c: PERCPU_HIST_BUDGET); keys beyond it are
+# kept once, in the shared map. The 64-CPU figure applies that rule to the
+# keys counted here.
 . "$(dirname "$0")/../../tests/lib/agent.sh"
 need_root
 need_cmd curl python3 bpftool
@@ -62,7 +69,22 @@ for info in glob.glob(f"/proc/{sys.argv[2]}/fdinfo/*"):
 print(sum(int(maps[i].get("bytes_memlock", 0)) for i in ids if i in maps), len(ids))
 EOF
 )
+hist_percpu=$(prom_sum "$T/m.txt" seismo_bpf_map_entries map=\"hists\")
+hist_shared=$(prom_sum "$T/m.txt" seismo_bpf_map_entries map=\"hists_shared\")
+hist_bytes=$(awk '/^seismo_bpf_map_memory_bytes\{map="hists(_shared)?"\}/ { s += $NF } END { printf "%.0f", s }' "$T/m.txt")
+read -r bytes64 percpu64 < <(python3 - "$hist_percpu" "$hist_shared" <<'EOF'
+import sys
+keys = int(float(sys.argv[1])) + int(float(sys.argv[2]))
+hist, key, overhead = 3600, 40, 64        # sizeof(struct seismo_hist), of the key, per entry
+budget = 32 << 20                         # PERCPU_HIST_BUDGET
+fit = max(16, budget // (hist * 64))      # per-CPU keys at 64 CPUs
+percpu = min(keys, fit)
+print(percpu * (key + hist * 64 + overhead) + (keys - percpu) * (key + hist + overhead), percpu)
+EOF
+)
 [ "$services" -ge "$N" ] || echo "note: only $services of $N services seen in /metrics" >&2
 echo "bench: agent_memory services=$services requests=$counted series=$series hists_entries=$hists" \
 	"rss_kib=$rss rss_peak_kib=$hwm rss_idle_kib=$rss_idle" \
 	"bpf_map_bytes_agent=$agent_bytes bpf_memlock_bytes=$memlock bpf_maps=$nmaps"
+echo "bench: agent_memory_percpu cpus=$(nproc --all) hists_percpu=$hist_percpu hists_shared=$hist_shared" \
+	"hist_bytes=$hist_bytes hist_bytes_at_64_cpus=$bytes64 percpu_keys_at_64_cpus=$percpu64"

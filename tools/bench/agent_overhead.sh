@@ -1,102 +1,170 @@
 #!/bin/bash
-# Overhead of the agent (issue 2, item 7): nginx on loopback under wrk,
-# requests/s without and with the agent attached, alternated in one run
-# (ROUNDS rounds of A = without, B = with), as a ratio; then one more round
-# with kernel.bpf_stats_enabled (agent config bpf_stats: true) for the mean
-# ns per BPF program run and the BPF time per request.
+# Overhead of the agent (issues 2 and 11): nginx on loopback under wrk, nginx
+# pinned to CPU 1 and wrk to CPU 0, for two pages: `return 200` (the worst
+# case: almost no work per request besides the agent's) and a 16 KiB static
+# file (sendfile, as served in production). Per page, ROUNDS rounds of three
+# arms in rotating order: without the agent, with it (default: kernel-side
+# sampling), and with every request sent to user space (sampling.one_in: 1,
+# the Coroot/Beyla design). Then, per socket hook variant this kernel loads
+# (SEISMO_HOOK), one round with BPF run-time statistics.
 #
-#   bench: agent_overhead rps_without=... rps_with=... ratio=... goal_ratio=0.97
-#   bench: agent_overhead_cpu cpu_us_per_request_without=... cpu_us_per_request_with=...
-#   bench: agent_bpf_prog prog=NAME runs=... ns_per_run=...
-#   bench: agent_bpf_total ns_per_request=... ns_per_run=...
+#   bench: agent_overhead page=P rounds=N rps_without=.. rps_with=.. median_ratio=..
+#          paired_median_ratio=.. cpu_us_per_request_without=.. cpu_us_per_request_with=..
+#          cpu_ratio=.. goal_ratio=..
+#   bench: agent_overhead_every_request page=P rps=.. paired_median_ratio=..
+#          cpu_us_per_request=.. agent_cpu_us_per_request=..
+#   bench: agent_overhead_rounds page=P without=.. with=.. every_request=..
+#   bench: agent_bpf_variant variant=V page=P runs_per_request=.. ns_per_run=.. ns_per_request=..
+#   bench: agent_bpf_prog variant=V page=P prog=NAME runs=.. ns_per_run=..
 #
-# On a shared 2-core machine wrk, nginx and the kernel programs compete for
-# the same CPUs, so the per-round numbers are printed too: their spread says
-# how much of the ratio is noise.
+# The machine is shared and noisy: requests/s move with whatever else runs;
+# CPU per request (nginx + wrk, from their cgroup's cpu.stat) moves less,
+# because other work takes CPUs away but is not charged to this slice.
 . "$(dirname "$0")/../../tests/lib/agent.sh"
 need_root
-need_cmd nginx wrk curl
+need_cmd nginx wrk curl python3
 need_build
 [ -n "$(cgroup2_root)" ] || skip "no cgroup2 mount in /proc/mounts"
 
 AGENT_PORT=19488 NGINX_PORT=19489
 need_free_port $AGENT_PORT $NGINX_PORT
-ROUNDS=${ROUNDS:-5} SECS=${SECS:-5} CONNS=${CONNS:-16}
+ROUNDS=${ROUNDS:-6} SECS=${SECS:-3} CONNS=${CONNS:-16}
+PAGES=${PAGES:-"return_200 static_16k"}
 
-# nginx's one worker on CPU 1, wrk on CPU 0: less migration noise.
 PIN_NGINX=() PIN_WRK=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
 	PIN_NGINX=(taskset -c 1) PIN_WRK=(taskset -c 0)
 fi
+mkdir -p "$T/nginx/www/static"
+head -c 16384 /dev/urandom >"$T/nginx/www/static/16k.bin"
+# nginx's worker runs as nobody: the page must be readable on its path.
+chmod 755 "$T" "$T/nginx" "$T/nginx/www" "$T/nginx/www/static"
+chmod 644 "$T/nginx/www/static/16k.bin"
+cat >"$T/nginx/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	sendfile on;
+	tcp_nopush on;
+	keepalive_requests 1000000;
+	client_body_temp_path $T/nginx/body;
+	proxy_temp_path $T/nginx/proxy;
+	fastcgi_temp_path $T/nginx/fastcgi;
+	uwsgi_temp_path $T/nginx/uwsgi;
+	scgi_temp_path $T/nginx/scgi;
+	server {
+		listen 127.0.0.1:$NGINX_PORT;
+		root $T/nginx/www;
+		location = /ok { return 200 "ok\n"; }
+		location /static/ { }
+	}
+}
+EOF
 start_in_cgroup seismo-bench-overhead.slice/nginx.service "$T/nginx.log" \
-	"${PIN_NGINX[@]}" nginx -c "$(nginx_conf "$T/nginx" $NGINX_PORT)" -p "$T/nginx"
+	"${PIN_NGINX[@]}" nginx -c "$T/nginx/nginx.conf" -p "$T/nginx"
 wait_port $NGINX_PORT
+curl -sf -o /dev/null "http://127.0.0.1:$NGINX_PORT/static/16k.bin" || fail "nginx serves no 16k.bin"
 
 make_cgroup seismo-bench-overhead.slice/wrk.service
 WRK_CG=$CGDIR
 SLICE_DIR=$(dirname "$WRK_CG")
 cpu_usec() { awk '$1 == "usage_usec" { print $2 }' "$SLICE_DIR/cpu.stat"; }
+path_of() { case $1 in return_200) echo /ok ;; static_16k) echo /static/16k.bin ;; esac; }
 
-# One wrk run (in its own cgroup, next to nginx's); prints requests/s and
-# the CPU time nginx and wrk used per request, in microseconds: with the
-# agent this includes the BPF programs, which run in their system calls.
-# CPU per request is less disturbed than requests/s by other work on the
-# machine, which takes CPUs away but is not charged to this slice.
+# One wrk run in its own cgroup next to nginx's: prints requests/s, the CPU
+# microseconds nginx and wrk used per request (the BPF programs run in their
+# system calls, so they are in it) and the request count.
 load() {
 	local before after
 	before=$(cpu_usec)
 	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$WRK_CG" "${PIN_WRK[@]}" \
-		wrk -t1 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$NGINX_PORT/" >"$T/wrk.out" 2>&1 ||
-		fail "wrk failed: $(cat "$T/wrk.out")"
+		wrk -t1 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$NGINX_PORT$(path_of "$1")" \
+		>"$T/wrk.out" 2>&1 || fail "wrk failed: $(cat "$T/wrk.out")"
 	after=$(cpu_usec)
+	grep -q "Non-2xx" "$T/wrk.out" && fail "nginx answered errors: $(cat "$T/wrk.out")"
 	awk -v cpu=$((after - before)) '/^Requests\/sec:/ { rps = $2 } / requests in / { n = $1 }
-		END { printf "%s %.3f\n", rps, cpu / n }' "$T/wrk.out"
+		END { printf "%s %.3f %d\n", rps, cpu / n, n }' "$T/wrk.out"
 }
-stop_agent() { stop_pid "$AGENT_PID"; }
+agent_cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
 
 printf 'interval: 1s\nstate_dir: %s\n' "$T/state" >"$T/agent.yaml"
+printf 'interval: 1s\nstate_dir: %s\nsampling:\n  one_in: 1\n' "$T/state" >"$T/agent-every.yaml"
 printf 'interval: 1s\nstate_dir: %s\nbpf_stats: true\n' "$T/state" >"$T/agent-stats.yaml"
-load >/dev/null # warm up nginx and the page cache
-without=() with=() cpu_without=() cpu_with=()
-for ((r = 1; r <= ROUNDS; r++)); do
-	read -r rps cpu < <(load)
-	without+=("$rps") cpu_without+=("$cpu")
-	start_agent $AGENT_PORT --config "$T/agent.yaml"
-	read -r rps cpu < <(load)
-	with+=("$rps") cpu_with+=("$cpu")
-	stop_agent
-	log "round $r: without=${without[-1]} rps ${cpu_without[-1]} us/req, with=${with[-1]} rps ${cpu_with[-1]} us/req"
-done
-python3 - "${without[*]}" "${with[*]}" "${cpu_without[*]}" "${cpu_with[*]}" "$T/cpu_without" <<'EOF'
-import statistics, sys
-a = [float(x) for x in sys.argv[1].split()]
-b = [float(x) for x in sys.argv[2].split()]
-ca = [float(x) for x in sys.argv[3].split()]
-cb = [float(x) for x in sys.argv[4].split()]
-ratio = statistics.mean(b) / statistics.mean(a)
-print(f"bench: agent_overhead rounds={len(a)} rps_without={statistics.mean(a):.0f} "
-      f"rps_with={statistics.mean(b):.0f} ratio={ratio:.4f} loss={100 * (1 - ratio):.2f}% "
-      f"median_ratio={statistics.median(b) / statistics.median(a):.4f} "
-      f"paired_median_ratio={statistics.median(y / x for x, y in zip(a, b)):.4f} "
-      f"spread_without={100 * statistics.pstdev(a) / statistics.mean(a):.1f}% "
-      f"spread_with={100 * statistics.pstdev(b) / statistics.mean(b):.1f}% goal_ratio=0.97")
-print("bench: agent_overhead_rounds without=" + ",".join(f"{x:.0f}" for x in a) +
-      " with=" + ",".join(f"{x:.0f}" for x in b))
-print(f"bench: agent_overhead_cpu cpu_us_per_request_without={statistics.median(ca):.2f} "
-      f"cpu_us_per_request_with={statistics.median(cb):.2f} "
-      f"cpu_ratio={statistics.median(cb) / statistics.median(ca):.4f} "
-      f"implied_rps_ratio={statistics.median(ca) / statistics.median(cb):.4f} (medians over rounds)")
-open(sys.argv[5], "w").write(f"{statistics.median(ca)}\n")
-EOF
 
-# --- BPF run time per program, with kernel.bpf_stats_enabled ---------------------------
-start_agent $AGENT_PORT --config "$T/agent-stats.yaml"
-scrape $AGENT_PORT "$T/before.txt"
-read -r rps _ < <(load)
-agent_flush $AGENT_PORT
-scrape $AGENT_PORT "$T/after.txt"
-stop_agent
-python3 - "$T/before.txt" "$T/after.txt" "$rps" "$SECS" "$(cat "$T/cpu_without")" <<'EOF'
+# arm PAGE NAME: one round of one arm; appends "rps cpu_us agent_us" to $T/PAGE.NAME
+arm() {
+	local page=$1 name=$2 rps cpu n a0 a1
+	case $name in
+	without) read -r rps cpu n < <(load "$page"); echo "$rps $cpu 0" >>"$T/$page.$name"; return ;;
+	with) start_agent $AGENT_PORT --config "$T/agent.yaml" ;;
+	every) start_agent $AGENT_PORT --config "$T/agent-every.yaml" ;;
+	esac
+	a0=$(agent_cpu_s "$AGENT_PID")
+	read -r rps cpu n < <(load "$page")
+	a1=$(agent_cpu_s "$AGENT_PID")
+	stop_pid "$AGENT_PID"
+	echo "$rps $cpu $(awk -v a="$a0" -v b="$a1" -v n="$n" 'BEGIN { printf "%.3f", (b - a) * 1e6 / n }')" \
+		>>"$T/$page.$name"
+}
+
+for page in $PAGES; do
+	load "$page" >/dev/null # warm up nginx and the page cache
+	arms=(without with every)
+	for ((r = 0; r < ROUNDS; r++)); do
+		for ((i = 0; i < 3; i++)); do arm "$page" "${arms[(r + i) % 3]}"; done
+		log "$page round $((r + 1)): without $(tail -1 "$T/$page.without") | with $(tail -1 "$T/$page.with") | every $(tail -1 "$T/$page.every")"
+	done
+	python3 - "$page" "$T/$page.without" "$T/$page.with" "$T/$page.every" <<'EOF'
+import statistics as st, sys
+page = sys.argv[1]
+rows = [[list(map(float, l.split())) for l in open(p)] for p in sys.argv[2:]]
+a, b, e = ([r[0] for r in x] for x in rows)
+ca, cb, ce = ([r[1] for r in x] for x in rows)
+ae = [r[2] for r in rows[2]]
+goal = 0.95 if page == "return_200" else 0.99
+med = st.median
+print(f"bench: agent_overhead page={page} rounds={len(a)} rps_without={med(a):.0f} "
+      f"rps_with={med(b):.0f} median_ratio={med(b) / med(a):.4f} "
+      f"paired_median_ratio={med(y / x for x, y in zip(a, b)):.4f} "
+      f"cpu_us_per_request_without={med(ca):.3f} cpu_us_per_request_with={med(cb):.3f} "
+      f"cpu_ratio={med(cb) / med(ca):.4f} spread_without={100 * st.pstdev(a) / st.mean(a):.1f}% "
+      f"spread_with={100 * st.pstdev(b) / st.mean(b):.1f}% goal_ratio={goal}")
+print(f"bench: agent_overhead_every_request page={page} rps={med(e):.0f} "
+      f"median_ratio={med(e) / med(a):.4f} paired_median_ratio={med(y / x for x, y in zip(a, e)):.4f} "
+      f"cpu_us_per_request={med(ce):.3f} cpu_ratio={med(ce) / med(ca):.4f} "
+      f"agent_cpu_us_per_request={med(ae):.3f} vs_sampling_rps_ratio={med(b) / med(e):.3f}")
+print(f"bench: agent_overhead_rounds page={page} without=" + ",".join(f"{x:.0f}" for x in a) +
+      " with=" + ",".join(f"{x:.0f}" for x in b) + " every_request=" + ",".join(f"{x:.0f}" for x in e))
+open(f"{sys.argv[2]}.cpu", "w").write(f"{med(ca)}\n")
+EOF
+done
+
+# --- BPF run time per program and variant, with BPF run-time statistics ------------------
+ready_or_gone() { http_ok "http://127.0.0.1:$AGENT_PORT/readyz" || ! kill -0 "$1" 2>/dev/null; }
+bpf_round() { # variant page
+	local variant=$1 page=$2 rps n
+	export SEISMO_HOOK=$variant
+	start_bg "$T/agent.log" "$SEISMO" agent --listen "127.0.0.1:$AGENT_PORT" \
+		--config "$T/agent-stats.yaml"
+	AGENT_PID=$PID
+	unset SEISMO_HOOK
+	# A variant this kernel refuses makes the agent exit at once.
+	wait_until 30 ready_or_gone "$AGENT_PID"
+	if ! http_ok "http://127.0.0.1:$AGENT_PORT/readyz"; then
+		echo "bench: agent_bpf_variant variant=$variant page=$page loadable=no" \
+			"reason=\"$(grep -m1 -E 'cannot (load|attach)|matches no' "$T/agent.log" | cut -c26-200)\""
+		stop_pid "$AGENT_PID"
+		return 1
+	fi
+	scrape $AGENT_PORT "$T/before.txt"
+	read -r rps _ n < <(load "$page")
+	scrape $AGENT_PORT "$T/after.txt"
+	stop_pid "$AGENT_PID"
+	python3 - "$T/before.txt" "$T/after.txt" "$n" "$variant" "$page" <<'EOF'
 import re, sys
 def read(path):
     runs, secs = {}, {}
@@ -107,7 +175,7 @@ def read(path):
     return runs, secs
 r0, s0 = read(sys.argv[1])
 r1, s1 = read(sys.argv[2])
-requests = float(sys.argv[3]) * float(sys.argv[4])
+requests, variant, page = float(sys.argv[3]), sys.argv[4], sys.argv[5]
 total_runs = total_secs = 0
 for prog in sorted(r1):
     runs = r1[prog] - r0.get(prog, 0)
@@ -116,15 +184,18 @@ for prog in sorted(r1):
         continue
     total_runs += runs
     total_secs += secs
-    print(f"bench: agent_bpf_prog prog={prog} runs={runs:.0f} ns_per_run={secs * 1e9 / runs:.0f}")
+    print(f"bench: agent_bpf_prog variant={variant} page={page} prog={prog} runs={runs:.0f} "
+          f"ns_per_run={secs * 1e9 / runs:.0f}")
 if not total_runs:
-    sys.exit("no BPF program runs counted: is kernel.bpf_stats_enabled writable?")
-# What the kernel programs add to the CPU time one request costs nginx and
-# wrk without the agent: when they are CPU-bound, requests/s fall by as much.
-bpf_us = total_secs * 1e6 / requests
-cpu_without = float(sys.argv[5])
-print(f"bench: agent_bpf_total requests={requests:.0f} runs={total_runs:.0f} "
-      f"ns_per_run={total_secs * 1e9 / total_runs:.0f} ns_per_request={bpf_us * 1e3:.0f} "
-      f"cpu_us_per_request_without={cpu_without:.2f} bpf_share={100 * bpf_us / cpu_without:.1f}% "
-      f"cpu_bound_rps_ratio={cpu_without / (cpu_without + bpf_us):.4f} rps_with_stats={float(sys.argv[3]):.0f}")
+    sys.exit("no BPF program runs counted: are BPF run-time statistics available?")
+print(f"bench: agent_bpf_variant variant={variant} page={page} loadable=yes requests={requests:.0f} "
+      f"runs_per_request={total_runs / requests:.2f} ns_per_run={total_secs * 1e9 / total_runs:.0f} "
+      f"ns_per_request={total_secs * 1e9 / requests:.0f} goal_ns_per_run=200 goal_ns_per_request=800")
 EOF
+}
+for variant in fexit:tcp_sendmsg+sk_storage tp_btf:sock_send_length+sk_storage \
+	tp_btf:sock_send_length+hash; do
+	for page in $PAGES; do
+		bpf_round "$variant" "$page" || break
+	done
+done
