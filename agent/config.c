@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "actions.h"
+
 void config_defaults(struct config *cfg)
 {
 	static const double default_buckets[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -265,8 +267,8 @@ static int parse_root(struct yamlcfg *y, struct config *cfg)
 		"histogram_buckets", "max_histograms", "max_connections", "series_ttl",
 		"bpf_stats", "kubernetes", "sampling", "services",
 		"detector", "correlator",
-		/* read by its own module (agent/chaos_config.c) */
-		"chaos", NULL
+		/* read by their own modules (agent/chaos_config.c, agent/actions.c) */
+		"chaos", "actions", NULL
 	};
 	yaml_node_t *root = yamlcfg_root(y), *n;
 	char level[16] = "";
@@ -308,7 +310,8 @@ static int parse_root(struct yamlcfg *y, struct config *cfg)
 	       parse_sampling(y, yamlcfg_get(y, root, "sampling"), cfg) ||
 	       parse_services(y, yamlcfg_get(y, root, "services"), cfg) ||
 	       parse_detector(y, yamlcfg_get(y, root, "detector"), cfg) ||
-	       parse_correlator(y, yamlcfg_get(y, root, "correlator"), cfg);
+	       parse_correlator(y, yamlcfg_get(y, root, "correlator"), cfg) ||
+	       agent_actions_configure(y, yamlcfg_get(y, root, "actions"));
 }
 
 int config_load(struct config *cfg, const char *path, char *err, size_t err_size)

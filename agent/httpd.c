@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actions.h"
 #include "log.h"
 
 struct snapshot {
@@ -69,6 +70,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 {
 	struct httpd *h = cls;
 
+	/* The one write endpoint: runbook actions from the correlator (actions.c). */
+	if (!strcmp(url, "/api/v1/actions") && !strcmp(method, "POST"))
+		return (enum MHD_Result)agent_actions_http(conn, upload, upload_size, state);
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "only GET is served here\n");
 	for (int i = 0; i < SNAP_COUNT; i++)
@@ -126,13 +130,19 @@ static int parse_listen(const char *listen, struct sockaddr_in6 *sa)
 	return 0;
 }
 
+static void completed(void *cls, struct MHD_Connection *conn, void **state,
+		      enum MHD_RequestTerminationCode toe)
+{
+	agent_actions_completed(state);
+}
+
 static struct MHD_Daemon *start_daemon(struct httpd *h, const struct sockaddr *sa,
 					unsigned extra_flags)
 {
 	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | extra_flags, 0,
 				NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, sa,
 				MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_CONNECTION_LIMIT, 64U,
-				MHD_OPTION_END);
+				MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
 }
 
 /* The IPv4 form of a v4-mapped or any address, for hosts booted without IPv6. */
