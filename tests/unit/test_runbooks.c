@@ -107,6 +107,22 @@ static void config_errors_name_file_line(void **state)
 	}
 }
 
+static void deploy_example_loads(void **state)
+{
+	char err[512] = "", path[1024];
+	const char *root = getenv("SEISMO_ROOT");
+
+	snprintf(path, sizeof(path), "%s/deploy/correlator-runbooks.example.yaml", root ? root : ".");
+	struct corr_config *cfg = corr_config_load(path, err, sizeof(err));
+	if (!cfg)
+		fail_msg("%s", err);
+	assert_int_equal(cfg->runbooks->n, 3);
+	assert_int_equal(cfg->runbooks->v[0].mode, RB_SUGGEST);
+	assert_int_equal(cfg->runbooks->v[1].mode, RB_APPROVE);
+	assert_int_equal(cfg->runbooks->v[2].mode, RB_AUTO);
+	corr_config_free(cfg);
+}
+
 static void templates_expand_labels(void **state)
 {
 	struct corr_labels ls = { 0 };
@@ -273,6 +289,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(config_reads_every_kind),
 		cmocka_unit_test(config_errors_name_file_line),
+		cmocka_unit_test(deploy_example_loads),
 		cmocka_unit_test(templates_expand_labels),
 		cmocka_unit_test(guards_hold_and_survive_restart),
 	};
