@@ -753,8 +753,10 @@ void corr_actions_free(struct corr_actions *a)
 		return;
 	pthread_mutex_lock(&a->lock);
 	a->stop = true;
-	/* Running steps see this and stop (exec children are killed); queued stay queued. */
-	a->abort_now = 1;
+	/*
+	 * Running actions finish (bounded by their step timeouts) rather than
+	 * being cut in half by a restart; queued ones stay queued in the store.
+	 */
 	pthread_cond_broadcast(&a->wake);
 	pthread_mutex_unlock(&a->lock);
 	for (size_t i = 0; i < a->n_workers; i++)
