@@ -88,6 +88,20 @@ char *action_plan_text(json_t *plan);
 int action_runbook_index(const struct corr_actions *a, const char *name);
 /* Under a->lock: queues an action already committed as queued. */
 int push_action_locked(struct corr_actions *a, const char *id);
+/* Under a->lock: the queue (action_engine.c). */
+char *pop_locked(struct corr_actions *a);
+void clear_queue_locked(struct corr_actions *a);
+/* Guards (action_guard.c), under a->lock. */
+bool killed_locked(const struct corr_actions *a);
+/* "running" (committed), "skipped"/"cancelled" with why, or NULL. */
+const char *admit_locked(struct corr_actions *a, json_t *row, int idx, int64_t now, char *why,
+			 size_t len);
+/* An outcome: failed, unresolved (not verified in time), or good; may open the breaker. */
+void breaker_note(struct corr_actions *a, int idx, const char *incident, const char *id,
+		  bool failed, bool unresolved, bool good, int64_t now);
+void *clock_main(void *arg);
+/* The workers (action_run.c). */
+void *worker_main(void *arg);
 /* Under a->lock: the kill switch went on; cancels the queue, stops running steps. */
 void action_kill_engage_locked(struct corr_actions *a);
 

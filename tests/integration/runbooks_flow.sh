@@ -6,7 +6,8 @@
 # and is verified when the incident resolves; suggest records only;
 # approve over HTTP and the CLI; resolved-before-approval never runs; an
 # approval TTL escalates to a receiver; a circuit breaker opens after
-# failures and escalates; the kill switch (CLI and file) stops running,
+# failures, or after an action whose incident did not resolve in time, and
+# escalates; the kill switch (CLI and file) stops running,
 # queued and new actions at once; a bad runbook config names file:line.
 source "$SEISMO_ROOT/tools/scenario/testlib.sh"
 source "$SEISMO_ROOT/tests/lib/runbooks.sh"
@@ -63,6 +64,13 @@ runbooks:
     circuit_breaker: {failures: 2}
     actions:
       - exec: {command: [/bin/sh, -c, 'echo broken; exit 3']}
+  - name: noverify
+    matchers: ['root_cause = stuck-a']
+    mode: auto
+    verify_within: 1s
+    circuit_breaker: {failures: 0, unresolved: 1}
+    actions:
+      - exec: {command: [/bin/true]}
   - name: slow
     matchers: ['root_cause =~ "kill-.*"']
     mode: auto
@@ -165,6 +173,14 @@ rb_api /api/v1/runbooks | python3 -c '
 import json, sys
 r = [x for x in json.load(sys.stdin) if x["name"] == "flaky"][0]
 assert r["circuit_breaker"]["open"] is False and r["circuit_breaker"]["failures"] == 0, r' || fail "breaker still open"
+
+echo "--- circuit breaker: an action whose incident did not resolve within verify_within"
+fire stuck-a
+expect_state 5 noverify stuck-a succeeded
+wait_until 5 bash -c "[ \"\$(source $RB_LIB/runbooks.sh; API=$API field noverify stuck-a verification.resolved)\" = false ]" ||
+	fail "not marked unresolved: $(field noverify stuck-a verification)"
+wait_until 5 bash -c "curl -s http://127.0.0.1:$CAP/captured | grep -q 'runbook noverify stopped acting: 1 consecutive actions did not resolve'" ||
+	fail "unresolved actions did not open the breaker"
 
 echo "--- kill switch: running and queued actions stop at once, new ones are skipped"
 fire kill-1,kill-2,kill-3,kill-4
