@@ -126,7 +126,7 @@ static void on_delta(void *ctx, const struct seismo_hist_key *key, const struct 
 
 	if (key->role == SEISMO_ROLE_SERVER && key->local_port == a->own.port) {
 		struct seismo_endpoint ep = { 0 };
-		collector_endpoint(a->collector, key->cgroup_id, key->local_port, &ep);
+		collector_endpoint(a->collector, key->cgroup_id, key->local_port, key->process, &ep);
 		if (own_traffic_is(&a->own, key->cgroup_id, key->local_port, true, ep.tgid))
 			return;
 	}

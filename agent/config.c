@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "actions.h"
 #include "listen_addr.h"
 
 void config_defaults(struct config *cfg)
@@ -342,8 +343,8 @@ static int parse_root(struct yamlcfg *y, struct config *cfg)
 		"histogram_buckets", "max_histograms", "max_connections", "series_ttl",
 		"bpf_stats", "measure_self", "kubernetes", "sampling", "services",
 		"detector", "correlator",
-		/* read by its own module (agent/chaos_config.c) */
-		"chaos", NULL
+		/* read by their own modules (agent/chaos_config.c, agent/actions.c) */
+		"chaos", "actions", NULL
 	};
 	yaml_node_t *root = yamlcfg_root(y), *n;
 	char level[16] = "";
@@ -386,7 +387,8 @@ static int parse_root(struct yamlcfg *y, struct config *cfg)
 	       parse_sampling(y, yamlcfg_get(y, root, "sampling"), cfg) ||
 	       parse_services(y, yamlcfg_get(y, root, "services"), cfg) ||
 	       parse_detector(y, yamlcfg_get(y, root, "detector"), cfg) ||
-	       parse_correlator(y, yamlcfg_get(y, root, "correlator"), cfg);
+	       parse_correlator(y, yamlcfg_get(y, root, "correlator"), cfg) ||
+	       agent_actions_configure(y, yamlcfg_get(y, root, "actions"));
 }
 
 int config_load(struct config *cfg, const char *path, char *err, size_t err_size)

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "actions.h"
 #include "listen_addr.h"
 #include "log.h"
 
@@ -100,6 +101,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 {
 	struct httpd *h = cls;
 
+	/* The one write endpoint: runbook actions from the correlator (actions.c). */
+	if (!strcmp(url, "/api/v1/actions") && !strcmp(method, "POST"))
+		return (enum MHD_Result)agent_actions_http(conn, upload, upload_size, state);
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "only GET is served here\n");
 	for (int i = 0; i < SNAP_COUNT; i++)
@@ -149,6 +153,12 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	log_warn("libmicrohttpd: %s", line);
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **state,
+		      enum MHD_RequestTerminationCode toe)
+{
+	agent_actions_completed(state);
 }
 
 /* Every idle connection holds a descriptor: the soft RLIMIT_NOFILE (often
@@ -208,6 +218,7 @@ struct httpd *httpd_start(const char *listen)
 		limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		limit / 2 < HTTP_PER_ADDRESS_LIMIT ? limit / 2 : HTTP_PER_ADDRESS_LIMIT,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_PER_CONNECTION,
+		MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 		MHD_OPTION_END);
 	if (!h->daemon) {
 		log_error("cannot serve HTTP on %s: libmicrohttpd did not start", listen);

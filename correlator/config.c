@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "log.h"
+#include "runbook.h"
 #include "util.h"
 
 /* Everything the walk over one YAML document needs. */
@@ -652,7 +653,7 @@ static int seismo_pair(struct cfg_parse *p, const char *key, yaml_node_t *kn,
 
 struct top_ctx {
 	struct corr_config *cfg;
-	yaml_node_t *route, *inhibit, *receivers, *global, *seismo;
+	yaml_node_t *route, *inhibit, *receivers, *global, *seismo, *runbooks, *actions;
 };
 
 static int top_pair(struct cfg_parse *p, const char *key, yaml_node_t *kn,
@@ -670,6 +671,10 @@ static int top_pair(struct cfg_parse *p, const char *key, yaml_node_t *kn,
 		c->global = v;
 	else if (!strcmp(key, "seismo"))
 		c->seismo = v;
+	else if (!strcmp(key, "runbooks"))
+		c->runbooks = v;
+	else if (!strcmp(key, "actions"))
+		c->actions = v;
 	else if (!strcmp(key, "templates") || !strcmp(key, "time_intervals") ||
 		 !strcmp(key, "mute_time_intervals"))
 		warn(p, kn, "templates and time intervals are not supported (ignored)");
@@ -690,6 +695,11 @@ static int check_route_receivers(struct cfg_parse *p, const struct corr_config *
 		if (check_route_receivers(p, cfg, &r->routes[i], root))
 			return -1;
 	return 0;
+}
+
+static bool receiver_defined(void *arg, const char *name)
+{
+	return corr_config_receiver(arg, name) != NULL;
 }
 
 static void set_defaults(struct corr_config *cfg)
@@ -767,6 +777,10 @@ struct corr_config *corr_config_parse(const char *text, size_t len, const char *
 	    parse_route(&p, c.route, &cfg->root, NULL) ||
 	    (c.inhibit && parse_inhibit(&p, c.inhibit, cfg)) ||
 	    check_route_receivers(&p, cfg, &cfg->root, root))
+		goto fail;
+	cfg->runbooks = corr_runbooks_parse(&p.doc, c.actions, c.runbooks, name, receiver_defined,
+					    cfg, err, errlen);
+	if (!cfg->runbooks)
 		goto fail;
 	if (fill_string_defaults(cfg) || !(cfg->path = strdup(name))) {
 		snprintf(err, errlen, "%s: out of memory", name);
@@ -858,6 +872,7 @@ void corr_config_free(struct corr_config *cfg)
 	free(cfg->slack_api_url);
 	free(cfg->slack_api_url_file);
 	free(cfg->pagerduty_url);
+	corr_runbooks_free(cfg->runbooks);
 	free(cfg);
 }
 

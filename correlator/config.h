@@ -70,6 +70,8 @@ struct corr_receiver {
 	size_t n_integ;
 };
 
+struct corr_runbooks; /* runbook.h */
+
 struct corr_config {
 	char *path;
 	/* seismo: server */
@@ -102,6 +104,8 @@ struct corr_config {
 	size_t n_inhibit;
 	struct corr_receiver *receivers;
 	size_t n_receivers;
+	/* runbooks: and actions: (runbook.h); never NULL after a load */
+	struct corr_runbooks *runbooks;
 };
 
 /* Loads and validates; on error writes "file:line: message" into err. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "action.h"
 #include "dispatch.h"
 #include "log.h"
 #include "notify.h"
@@ -39,6 +40,7 @@ struct corr_engine {
 	size_t n_ia;
 	int64_t events_stored;
 	struct touched replay_touched;
+	struct corr_actions *actions; /* runbooks (action_engine.c) */
 };
 
 /* ------------------------------------------------- incident -> alert */
@@ -124,6 +126,28 @@ static void retire_alert(struct corr_engine *e, struct incident_alert *ia, int64
 	ia->set = 0;
 }
 
+/* Runbooks match the alert's labels plus the root cause's own (node, pod,
+ * metric...) and root_cause; what they propose shows in the annotations. */
+static void propose_actions(struct corr_engine *e, const struct corr_incident_view *v,
+			    struct corr_alert *a, int64_t now_ms)
+{
+	const struct corr_root_cause *top = v->n_causes ? &v->causes[0] : NULL;
+	struct corr_labels ls;
+
+	if (!e->actions || corr_labels_copy(&ls, &a->labels))
+		return;
+	for (size_t i = 0; top && top->labels && i < top->labels->n; i++)
+		if (!corr_labels_get(&ls, top->labels->v[i].name))
+			corr_labels_set(&ls, top->labels->v[i].name, top->labels->v[i].value);
+	if (top)
+		corr_labels_set(&ls, "root_cause", top->service);
+	char *text = corr_actions_on_incident(e->actions, v->id, v->resolved, v->end_ms, &ls, now_ms);
+	if (text && corr_labels_set(&a->annotations, "actions", text))
+		log_error("engine: out of memory annotating incident %s", v->id);
+	free(text);
+	corr_labels_free(&ls);
+}
+
 static int publish_incident(struct corr_engine *e, int idx, int64_t now_ms)
 {
 	struct corr_incident_view v;
@@ -133,6 +157,7 @@ static int publish_incident(struct corr_engine *e, int idx, int64_t now_ms)
 		return -1;
 	if (corr_topology_view(e->topo, idx, &v) || build_alert(&v, &a))
 		return -1;
+	propose_actions(e, &v, &a, now_ms);
 	struct incident_alert *ia = &e->ia[idx];
 	if (ia->set && same_alert(&ia->alert, &a)) {
 		corr_alert_free(&a);
@@ -268,6 +293,21 @@ static void nflog_save(void *arg, const char *key, const uint64_t *firing, size_
 	corr_store_nflog_put(arg, key, firing, nf, resolved, nr, ts);
 }
 
+/* For the actions' re-check right before running: 1 resolved, 0 firing, -1 unknown. */
+static int incident_state(void *arg, const char *id)
+{
+	struct corr_engine *e = arg;
+	struct corr_incident_view v;
+	int rc;
+
+	pthread_mutex_lock(&e->lock);
+	int idx = corr_topology_find(e->topo, id);
+	/* Merged into another incident: the trouble goes on there. */
+	rc = idx < 0 ? -1 : corr_topology_view(e->topo, idx, &v) ? 0 : v.resolved;
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
 struct corr_engine *corr_engine_new(const struct corr_config *cfg, char *err, size_t errlen)
 {
 	struct corr_engine *e = calloc(1, sizeof(*e));
@@ -298,6 +338,9 @@ struct corr_engine *corr_engine_new(const struct corr_config *cfg, char *err, si
 		snprintf(err, errlen, "out of memory or threads");
 		goto fail;
 	}
+	e->actions = corr_actions_new(cfg, e->notifier, incident_state, e, err, errlen);
+	if (!e->actions)
+		goto fail;
 	/* An in-memory database is private to its connection: nothing to share. */
 	if (strcmp(cfg->db_path, ":memory:")) {
 		struct corr_nflog_ops ops = { nflog_load, nflog_save, e->nflog_store };
@@ -316,6 +359,10 @@ struct corr_engine *corr_engine_new(const struct corr_config *cfg, char *err, si
 		goto fail;
 	}
 	publish_touched(e, &e->replay_touched, corr_now_ms());
+	if (corr_actions_start(e->actions)) {
+		snprintf(err, errlen, "cannot start the action workers");
+		goto fail;
+	}
 	log_info("engine: replayed %lld events into %zu incident slots from %s",
 		 (long long)e->events_stored, corr_topology_incident_slots(e->topo),
 		 cfg->db_path);
@@ -329,6 +376,8 @@ void corr_engine_free(struct corr_engine *e)
 {
 	if (!e)
 		return;
+	/* Actions first: their workers ask the engine and escalate through the notifier. */
+	corr_actions_free(e->actions);
 	/* The notifier goes first: its thread must stop before what it reads. */
 	corr_notifier_free(e->notifier);
 	corr_dispatch_free(e->dispatch);
@@ -485,6 +534,7 @@ json_t *corr_engine_incident_json(struct corr_engine *e, const char *id)
 					  corr_store_errmsg(e->store));
 		free(ids);
 		json_object_set_new(j, "event_list", events);
+		json_object_set_new(j, "actions", corr_actions_incident_json(e->actions, id));
 	}
 	pthread_mutex_unlock(&e->lock);
 	return j;
@@ -551,6 +601,11 @@ int corr_engine_drain(struct corr_engine *e, int64_t timeout_ms)
 	return corr_notifier_drain(e->notifier, timeout_ms);
 }
 
+struct corr_actions *corr_engine_actions(struct corr_engine *e)
+{
+	return e->actions;
+}
+
 struct corr_metrics *corr_engine_metrics(struct corr_engine *e)
 {
 	return &e->metrics;
@@ -567,6 +622,7 @@ void corr_engine_render_metrics(struct corr_engine *e, FILE *out)
 	int64_t stored;
 
 	corr_metrics_render(&e->metrics, out);
+	corr_actions_render_metrics(e->actions, out);
 	corr_dispatch_counts(e->dispatch, &groups, &alerts);
 	pthread_mutex_lock(&e->lock);
 	stored = e->events_stored;

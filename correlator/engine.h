@@ -46,6 +46,8 @@ int64_t corr_engine_tick(struct corr_engine *e, int64_t now_ms);
 int corr_engine_drain(struct corr_engine *e, int64_t timeout_ms);
 
 struct corr_metrics *corr_engine_metrics(struct corr_engine *e);
+/* Runbook actions (action.h). */
+struct corr_actions *corr_engine_actions(struct corr_engine *e);
 void corr_engine_render_metrics(struct corr_engine *e, FILE *out);
 const struct corr_config *corr_engine_config(struct corr_engine *e);
 

@@ -10,9 +10,11 @@
 
 #include <curl/curl.h>
 
+#include "action.h"
 #include "config.h"
 #include "engine.h"
 #include "log.h"
+#include "runbook.h"
 #include "server.h"
 #include "util.h"
 
@@ -20,6 +22,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: seismo-correlator [OPTIONS]\n"
+		"       seismo-correlator actions COMMAND   (list|approve|deny|kill|... ; actions --help)\n"
 		"\n"
 		"Receives anomaly events from seismo agents, stores them (SQLite), merges\n"
 		"anomalies of connected services into incidents with ranked root causes,\n"
@@ -39,7 +42,9 @@ static void usage(FILE *out)
 		"\n"
 		"endpoints: POST /api/v1/events, POST /api/v1/alertmanager,\n"
 		"  POST|GET /api/v2/alerts, GET /api/v1/incidents[/ID],\n"
-		"  GET|POST /api/v1/silences, DELETE /api/v1/silences/ID, GET /healthz, /metrics\n");
+		"  GET|POST /api/v1/silences, DELETE /api/v1/silences/ID, GET /healthz, /metrics,\n"
+		"  GET /api/v1/actions[/ID], POST /api/v1/actions/ID/approve|deny,\n"
+		"  GET|POST /api/v1/actions/killswitch, GET /api/v1/runbooks (docs/runbooks.md)\n");
 }
 
 static int replace(char **field, const char *value)
@@ -69,6 +74,9 @@ int main(int argc, char **argv)
 	const char *config = NULL, *listen = NULL, *db = NULL, *token_file = NULL;
 	int check = 0, opt, level;
 	char err[1024];
+
+	if (argc > 1 && !strcmp(argv[1], "actions"))
+		return corr_actions_cli(argc - 1, argv + 1);
 
 	while ((opt = getopt_long(argc, argv, "c:l:d:t:v:h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -123,8 +131,9 @@ int main(int argc, char **argv)
 			corr_config_free(cfg);
 			return 1;
 		}
-		printf("%s: ok (%zu receivers, %zu inhibit rules)\n", config ? config : "(defaults)",
-		       cfg->n_receivers, cfg->n_inhibit);
+		printf("%s: ok (%zu receivers, %zu inhibit rules, %zu runbooks)\n",
+		       config ? config : "(defaults)", cfg->n_receivers, cfg->n_inhibit,
+		       cfg->runbooks->n);
 		corr_config_free(cfg);
 		return 0;
 	}

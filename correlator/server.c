@@ -11,6 +11,7 @@
 
 #include <microhttpd.h>
 
+#include "action.h"
 #include "dispatch.h"
 #include "console.h"
 #include "log.h"
@@ -230,6 +231,23 @@ static enum MHD_Result handle_post_silence(struct corr_server *s, struct MHD_Con
 	return reply_json(c, 200, json_pack("{s:s}", v2 ? "silenceID" : "id", id));
 }
 
+/* /api/v1/actions..., /api/v1/runbooks...: action_api.c answers. */
+static enum MHD_Result handle_actions(struct corr_server *s, struct MHD_Connection *c,
+				      const char *url, const char *method, struct request *rq)
+{
+	enum MHD_Result replied;
+	json_t *body = NULL, *out = NULL;
+
+	if (!strcmp(method, "POST") && !(body = body_json(s, c, rq, &replied)))
+		return replied;
+	unsigned status = corr_actions_http(
+		corr_engine_actions(s->engine), method, url,
+		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state"),
+		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "incident"), body, &out);
+	json_decref(body);
+	return reply_json(c, status, out);
+}
+
 static enum MHD_Result handle_get(struct corr_server *s, struct MHD_Connection *c,
 				  const char *url)
 {
@@ -302,6 +320,8 @@ static enum MHD_Result route(struct corr_server *s, struct MHD_Connection *c,
 			return reply_error(s, c, 500, "cannot store the silence");
 		return reply(c, 200, "application/json", strdup("{}\n"));
 	}
+	if (!strncmp(url, "/api/v1/actions", 15) || !strncmp(url, "/api/v1/runbooks", 16))
+		return handle_actions(s, c, url, method, rq);
 	if (get)
 		return handle_get(s, c, url);
 	return reply_error(s, c, 405, "method not allowed on this endpoint");

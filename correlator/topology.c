@@ -341,7 +341,10 @@ static int new_anomaly(struct corr_topology *t, const struct corr_event *ev, int
 	a->service = svc;
 	a->start_ms = ev->starts_at_ms;
 	a->incident = -1;
+	/* metric joins the labels so runbooks can match on it (the anomaly's own). */
 	if (!a->id || !a->node || corr_labels_copy(&a->labels, &ev->labels) ||
+	    (ev->metric && !corr_labels_get(&a->labels, "metric") &&
+	     corr_labels_set(&a->labels, "metric", ev->metric)) ||
 	    corr_strmap_put(&t->an_index, ev->anomaly_id, (int)t->n_an)) {
 		free(a->id);
 		free(a->node);
