@@ -33,6 +33,12 @@ void corr_alert_free(struct corr_alert *a);
 int corr_alert_from_api_json(struct corr_alert *a, json_t *o, int64_t now_ms,
 			     int64_t resolve_timeout_ms, const char *where,
 			     char *err, size_t errlen);
+/*
+ * Alertmanager's types.AlertSlice order, which notifications use (so
+ * max_alerts keeps the same alerts): by job, then instance (an alert with
+ * the label before one without), then model.LabelSet.Before. <0, 0, >0.
+ */
+int corr_alert_compare(const struct corr_alert *x, const struct corr_alert *y);
 /* The webhook (v4) form of one alert. */
 json_t *corr_alert_to_json(const struct corr_alert *a, int64_t now_ms);
 

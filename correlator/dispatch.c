@@ -479,6 +479,11 @@ out:
 	free(send);
 }
 
+static int compare_alert_ptrs(const void *a, const void *b)
+{
+	return corr_alert_compare(*(struct corr_alert *const *)a, *(struct corr_alert *const *)b);
+}
+
 static void flush_group(struct corr_dispatch *d, struct aggr_group *g, int64_t now_ms)
 {
 	struct corr_alert **live = calloc(g->n_alerts + 1, sizeof(*live));
@@ -490,6 +495,8 @@ static void flush_group(struct corr_dispatch *d, struct aggr_group *g, int64_t n
 		if (!silenced_by(d, &g->alerts[i].labels, now_ms) &&
 		    !inhibited_by(d, &g->alerts[i].labels, now_ms))
 			live[n++] = &g->alerts[i];
+	/* Alertmanager's order, so max_alerts keeps the same alerts. */
+	qsort(live, n, sizeof(*live), compare_alert_ptrs);
 	/* Everything muted: the pipeline stops before the notification log. */
 	if (n)
 		for (size_t i = 0; i < g->receiver->n_integ; i++)
@@ -630,6 +637,12 @@ int corr_dispatch_add_silence(struct corr_dispatch *d, json_t *body, int64_t now
 		goto fail;
 	}
 	json_object_set_new(s.body, "id", json_string(s.id));
+	/* A stored silence keeps its time; a new or changed one is stamped now. */
+	if (!json_is_string(json_object_get(s.body, "updatedAt"))) {
+		char stamp[32];
+		corr_time_format(now_ms, stamp, sizeof(stamp));
+		json_object_set_new(s.body, "updatedAt", json_string(stamp));
+	}
 	pthread_mutex_lock(&d->lock);
 	for (size_t i = 0; i < d->n_silences; i++)
 		if (!strcmp(d->silences[i].id, s.id)) {
@@ -668,6 +681,7 @@ int corr_dispatch_expire_silence(struct corr_dispatch *d, const char *id, int64_
 			if (d->silences[i].ends_ms > now_ms)
 				d->silences[i].ends_ms = now_ms;
 			json_object_set_new(d->silences[i].body, "endsAt", json_string(stamp));
+			json_object_set_new(d->silences[i].body, "updatedAt", json_string(stamp));
 			rc = 0;
 		}
 	pthread_mutex_unlock(&d->lock);
@@ -743,5 +757,80 @@ void corr_dispatch_counts(struct corr_dispatch *d, size_t *groups, size_t *alert
 	pthread_mutex_lock(&d->lock);
 	*groups = d->n_groups;
 	*alerts = d->n_alerts;
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* ------------------------------------------------------------ API views */
+
+/* Receivers the route tree sends these labels to, each once. */
+static size_t alert_receivers(const struct corr_dispatch *d, const struct corr_labels *ls,
+			      const char **out, size_t max)
+{
+	const struct corr_route *routes[64];
+	size_t n = match_routes(&d->cfg->root, ls, routes, 64), k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+		for (j = 0; j < k && strcmp(out[j], routes[i]->receiver); j++)
+			;
+		if (j == k && k < max)
+			out[k++] = routes[i]->receiver;
+	}
+	return k;
+}
+
+/* Fills st for a (lock held); sil and rcv hold n_silences and 64 pointers. */
+static void alert_state(const struct corr_dispatch *d, const struct corr_alert *a,
+			int64_t now_ms, struct corr_alert_state *st, const char **sil,
+			const char **rcv)
+{
+	st->alert = a;
+	st->silenced_by = sil;
+	st->n_silenced = 0;
+	for (size_t i = 0; i < d->n_silences; i++) {
+		const struct silence *s = &d->silences[i];
+		if (s->starts_ms <= now_ms && now_ms < s->ends_ms &&
+		    corr_matchers_match(&s->matchers, &a->labels))
+			sil[st->n_silenced++] = s->id;
+	}
+	st->inhibited_by = inhibited_by(d, &a->labels, now_ms);
+	st->receivers = rcv;
+	st->n_receivers = alert_receivers(d, &a->labels, rcv, 64);
+}
+
+void corr_dispatch_each_alert(struct corr_dispatch *d, int64_t now_ms,
+			      corr_dispatch_alert_cb cb, void *arg)
+{
+	pthread_mutex_lock(&d->lock);
+	const char **sil = calloc(d->n_silences + 1, sizeof(*sil));
+	const char *rcv[64];
+	for (size_t i = 0; sil && i < d->n_alerts; i++) {
+		struct corr_alert_state st;
+		alert_state(d, &d->alerts[i], now_ms, &st, sil, rcv);
+		cb(&st, arg);
+	}
+	free(sil);
+	pthread_mutex_unlock(&d->lock);
+}
+
+void corr_dispatch_each_group(struct corr_dispatch *d, int64_t now_ms,
+			      corr_dispatch_group_cb cb, void *arg)
+{
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < d->n_groups; i++) {
+		const struct aggr_group *g = d->groups[i];
+		struct corr_alert_state *st = calloc(g->n_alerts + 1, sizeof(*st));
+		const char **sil = calloc((g->n_alerts + 1) * (d->n_silences + 1), sizeof(*sil));
+		const char **rcv = calloc((g->n_alerts + 1) * 64, sizeof(*rcv));
+		if (st && sil && rcv) {
+			for (size_t k = 0; k < g->n_alerts; k++)
+				alert_state(d, &g->alerts[k], now_ms, &st[k],
+					    sil + k * (d->n_silences + 1), rcv + k * 64);
+			cb(&g->group_labels, g->receiver->name, st, g->n_alerts, arg);
+		}
+		free(st);
+		free(sil);
+		free(rcv);
+	}
 	pthread_mutex_unlock(&d->lock);
 }

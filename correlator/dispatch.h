@@ -55,6 +55,29 @@ json_t *corr_dispatch_silence_json(struct corr_dispatch *d, const char *id, int6
 
 /* GET /api/v2/alerts: every known alert with its state. */
 json_t *corr_dispatch_alerts_json(struct corr_dispatch *d, int64_t now_ms);
+/*
+ * What the API v2 shows of an alert: the active silences that mute it, the
+ * alert that inhibits it, the receivers its routes lead to. Valid only
+ * during the callback (the dispatcher's lock is held: do not call back in).
+ */
+struct corr_alert_state {
+	const struct corr_alert *alert;
+	const char *const *silenced_by;
+	size_t n_silenced;
+	const struct corr_alert *inhibited_by;
+	const char *const *receivers;
+	size_t n_receivers;
+};
+typedef void (*corr_dispatch_alert_cb)(const struct corr_alert_state *st, void *arg);
+typedef void (*corr_dispatch_group_cb)(const struct corr_labels *group_labels,
+				       const char *receiver, const struct corr_alert_state *alerts,
+				       size_t n, void *arg);
+/* Every alert the dispatcher holds, resolved ones included. */
+void corr_dispatch_each_alert(struct corr_dispatch *d, int64_t now_ms,
+			      corr_dispatch_alert_cb cb, void *arg);
+/* Every aggregation group with its alerts. */
+void corr_dispatch_each_group(struct corr_dispatch *d, int64_t now_ms,
+			      corr_dispatch_group_cb cb, void *arg);
 /* Number of aggregation groups and alerts (for /metrics). */
 void corr_dispatch_counts(struct corr_dispatch *d, size_t *groups, size_t *alerts);
 

@@ -512,7 +512,20 @@ int corr_engine_add_silence(struct corr_engine *e, json_t *body, char *id, char 
 			    size_t errlen)
 {
 	int64_t now = corr_now_ms();
+	json_t *given = json_object_get(body, "id");
 
+	/* Alertmanager: updating an expired silence creates a new one. */
+	if (json_is_string(given)) {
+		json_t *old = corr_dispatch_silence_json(e->dispatch, json_string_value(given), now);
+		const char *state = json_string_value(json_object_get(json_object_get(old, "status"),
+									 "state"));
+		if (state && !strcmp(state, "expired"))
+			json_object_del(body, "id");
+		json_decref(old);
+	}
+	/* Derived fields: the state is computed, the update time is now. */
+	json_object_del(body, "status");
+	json_object_del(body, "updatedAt");
 	if (corr_dispatch_add_silence(e->dispatch, body, now, id, err, errlen))
 		return -1;
 	if (persist_silence(e, id, now)) {
@@ -549,6 +562,11 @@ int64_t corr_engine_tick(struct corr_engine *e, int64_t now_ms)
 int corr_engine_drain(struct corr_engine *e, int64_t timeout_ms)
 {
 	return corr_notifier_drain(e->notifier, timeout_ms);
+}
+
+struct corr_dispatch *corr_engine_dispatch(struct corr_engine *e)
+{
+	return e->dispatch;
 }
 
 struct corr_metrics *corr_engine_metrics(struct corr_engine *e)
@@ -597,4 +615,10 @@ void corr_engine_render_metrics(struct corr_engine *e, FILE *out)
 		"# TYPE seismo_correlator_alerts gauge\n"
 		"seismo_correlator_alerts %zu\n",
 		(long long)stored, firing, total - firing, services, groups, alerts);
+}
+
+json_t *corr_engine_cluster_json(struct corr_engine *e)
+{
+	(void)e;
+	return NULL;
 }

@@ -15,6 +15,8 @@
 #include "ingest.h"
 #include "metrics.h"
 
+struct corr_dispatch;
+
 struct corr_engine;
 
 /* Opens the store and replays it. The engine keeps cfg (caller frees after). */
@@ -44,6 +46,11 @@ json_t *corr_engine_alerts_json(struct corr_engine *e);
 int64_t corr_engine_tick(struct corr_engine *e, int64_t now_ms);
 /* Waits for queued notifications to be delivered (tests, shutdown). */
 int corr_engine_drain(struct corr_engine *e, int64_t timeout_ms);
+
+/* The dispatcher, for the read-only API views (api_v2.c). */
+struct corr_dispatch *corr_engine_dispatch(struct corr_engine *e);
+/* Alertmanager's cluster status of this replica (HA); NULL when single. */
+json_t *corr_engine_cluster_json(struct corr_engine *e);
 
 struct corr_metrics *corr_engine_metrics(struct corr_engine *e);
 void corr_engine_render_metrics(struct corr_engine *e, FILE *out);

@@ -39,7 +39,9 @@ static void usage(FILE *out)
 		"\n"
 		"endpoints: POST /api/v1/events, POST /api/v1/alertmanager,\n"
 		"  POST|GET /api/v2/alerts, GET /api/v1/incidents[/ID],\n"
-		"  GET|POST /api/v1/silences, DELETE /api/v1/silences/ID, GET /healthz, /metrics\n");
+		"  GET|POST /api/v1/silences, DELETE /api/v1/silences/ID, GET /healthz, /metrics;\n"
+		"  Alertmanager's API v2 for amtool and Grafana: /api/v2/alerts[/groups],\n"
+		"  /api/v2/silences, /api/v2/silence/ID, /api/v2/receivers, /api/v2/status\n");
 }
 
 static int replace(char **field, const char *value)

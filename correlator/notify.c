@@ -32,18 +32,21 @@ static size_t count_firing(const struct corr_notification *n)
 	return f;
 }
 
-/* Labels (or annotations) whose value is the same in every alert. */
-static json_t *common_pairs(const struct corr_notification *n, int annotations)
+/* Labels (or annotations) whose value is the same in the first count alerts
+ * (Alertmanager's webhook computes them after max_alerts truncation). */
+static json_t *common_pairs(const struct corr_notification *n, int annotations, size_t count)
 {
 	json_t *o = json_object();
 
-	if (!n->n_alerts)
+	if (count > n->n_alerts)
+		count = n->n_alerts;
+	if (!count)
 		return o;
 	const struct corr_labels *first = annotations ? &n->alerts[0].annotations
 						      : &n->alerts[0].labels;
 	for (size_t i = 0; i < first->n; i++) {
 		int common = 1;
-		for (size_t j = 1; j < n->n_alerts && common; j++) {
+		for (size_t j = 1; j < count && common; j++) {
 			const struct corr_labels *ls = annotations ? &n->alerts[j].annotations
 								   : &n->alerts[j].labels;
 			const char *v = corr_labels_get(ls, first->v[i].name);
@@ -61,13 +64,17 @@ static json_t *webhook_payload(const struct corr_config *cfg,
 	size_t limit = n->integ->max_alerts > 0 ? (size_t)n->integ->max_alerts : n->n_alerts;
 	json_t *alerts = json_array();
 
-	for (size_t i = 0; i < n->n_alerts && i < limit; i++)
+	size_t firing = 0;
+
+	for (size_t i = 0; i < n->n_alerts && i < limit; i++) {
 		json_array_append_new(alerts, corr_alert_to_json(&n->alerts[i], n->now_ms));
+		firing += !corr_alert_resolved(&n->alerts[i], n->now_ms);
+	}
 	return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:s,s:s,s:s,s:I}", "receiver",
-			 n->receiver, "status", count_firing(n) ? "firing" : "resolved",
+			 n->receiver, "status", firing ? "firing" : "resolved",
 			 "alerts", alerts, "groupLabels",
 			 corr_labels_to_json(&n->group_labels), "commonLabels",
-			 common_pairs(n, 0), "commonAnnotations", common_pairs(n, 1),
+			 common_pairs(n, 0, limit), "commonAnnotations", common_pairs(n, 1, limit),
 			 "externalURL", cfg->external_url, "version", "4", "groupKey",
 			 n->group_key, "truncatedAlerts",
 			 (json_int_t)(n->n_alerts > limit ? n->n_alerts - limit : 0));
@@ -80,7 +87,7 @@ static json_t *webhook_payload(const struct corr_config *cfg,
 static char *default_title(const struct corr_notification *n)
 {
 	size_t firing = count_firing(n);
-	json_t *common = common_pairs(n, 0);
+	json_t *common = common_pairs(n, 0, n->n_alerts);
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
