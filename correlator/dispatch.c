@@ -50,11 +50,42 @@ struct corr_dispatch {
 	struct silence *silences;
 	size_t n_silences;
 	struct corr_nflog_ops nflog;
+	int passive; /* HA follower: groups kept, nobody notified */
 };
 
 void corr_dispatch_set_nflog(struct corr_dispatch *d, const struct corr_nflog_ops *ops)
 {
 	d->nflog = *ops;
+}
+
+static char *nflog_key(const struct aggr_group *g, size_t idx);
+static void nflog_clear(struct nflog_entry *e);
+
+void corr_dispatch_set_passive(struct corr_dispatch *d, int passive, int64_t now_ms)
+{
+	pthread_mutex_lock(&d->lock);
+	/*
+	 * Taking over: what the old leader told is in the shared log, not in
+	 * ours; read it again, and flush every group that flushed before now,
+	 * so what the old leader left untold goes out at once (only that).
+	 */
+	for (size_t i = 0; d->passive && !passive && i < d->n_groups; i++) {
+		struct aggr_group *g = d->groups[i];
+		for (size_t k = 0; k < g->receiver->n_integ; k++) {
+			char *key = nflog_key(g, k);
+			struct nflog_entry *e = &g->log[k];
+			nflog_clear(e);
+			if (key && d->nflog.load &&
+			    !d->nflog.load(d->nflog.arg, key, &e->firing, &e->n_firing, &e->resolved,
+					   &e->n_resolved, &e->ts))
+				e->set = 1;
+			free(key);
+		}
+		if (g->has_flushed)
+			g->next_flush_ms = now_ms;
+	}
+	d->passive = passive;
+	pthread_mutex_unlock(&d->lock);
 }
 
 /* Alertmanager's nflog key: receiver, integration and its index, group. */
@@ -498,14 +529,18 @@ static void flush_group(struct corr_dispatch *d, struct aggr_group *g, int64_t n
 	/* Alertmanager's order, so max_alerts keeps the same alerts. */
 	qsort(live, n, sizeof(*live), compare_alert_ptrs);
 	/* Everything muted: the pipeline stops before the notification log. */
-	if (n)
+	if (n && !d->passive)
 		for (size_t i = 0; i < g->receiver->n_integ; i++)
 			flush_integration(d, g, i, live, n, now_ms);
 	free(live);
-	/* Resolved alerts have been told; they leave the group. */
+	/*
+	 * Resolved alerts have been told; they leave the group. A follower
+	 * keeps them a while longer, in case the leader died before telling.
+	 */
+	int64_t told_by = d->passive ? now_ms - 2 * g->route->group_interval_ms - 10000 : now_ms;
 	size_t keep = 0;
 	for (size_t i = 0; i < g->n_alerts; i++) {
-		if (corr_alert_resolved(&g->alerts[i], now_ms))
+		if (corr_alert_resolved(&g->alerts[i], told_by))
 			corr_alert_free(&g->alerts[i]);
 		else
 			g->alerts[keep++] = g->alerts[i];

@@ -40,6 +40,15 @@ void corr_dispatch_free(struct corr_dispatch *d);
 /* Before the first alert: persist the notification log through ops. */
 void corr_dispatch_set_nflog(struct corr_dispatch *d, const struct corr_nflog_ops *ops);
 
+/*
+ * High availability: a passive dispatcher (a follower replica) keeps every
+ * alert and group as the leader does but notifies nobody and writes no
+ * notification log. Turned active (it became the leader), it reads the
+ * shared log again and flushes every group that already flushed, so what
+ * the old leader had not told goes out once, and nothing it had told.
+ */
+void corr_dispatch_set_passive(struct corr_dispatch *d, int passive, int64_t now_ms);
+
 /* Adds or updates an alert (merged with the one of the same labels). */
 int corr_dispatch_put(struct corr_dispatch *d, const struct corr_alert *a, int64_t now_ms);
 /* Flushes every group that is due; returns ms until the next one is. */

@@ -1,6 +1,7 @@
 #include "engine.h"
 
 #include <pthread.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,14 @@ struct corr_engine {
 	size_t n_ia;
 	int64_t events_stored;
 	struct touched replay_touched;
+	/* Shared store (PostgreSQL): replicas follow it; the leader dispatches (ha). */
+	int shared;
+	int leader;
+	int64_t follow_seq;
+	int64_t next_follow_ms;
+	int64_t next_lead_ms;
+	uint64_t leader_changes;
+	char replica[320];
 };
 
 /* ------------------------------------------------- incident -> alert */
@@ -268,6 +277,136 @@ static void nflog_save(void *arg, const char *key, const uint64_t *firing, size_
 	corr_store_nflog_put(arg, key, firing, nf, resolved, nr, ts);
 }
 
+/* ------------------------------------------------ high availability */
+
+/* How often a replica reads what others stored, and checks the leadership. */
+#define FOLLOW_EVERY_MS 100
+#define LEAD_EVERY_MS 500
+/* A replica not heard from for this long is no longer listed as a peer. */
+#define PEER_TIMEOUT_MS 10000
+
+struct follow_ctx {
+	struct corr_engine *e;
+	int64_t now_ms;
+	struct touched touched;
+};
+
+static int follow_edge(const struct corr_edge *edge, void *arg)
+{
+	struct follow_ctx *f = arg;
+
+	if (corr_topology_add_endpoint_edge(f->e->topo, edge->caller, edge->callee, edge->endpoint))
+		return -1;
+	return take_edge_merges(f->e, &f->touched, f->now_ms);
+}
+
+static int follow_event(struct corr_event *ev, void *arg)
+{
+	struct follow_ctx *f = arg;
+
+	f->e->events_stored++;
+	return correlate(f->e, ev, f->now_ms, &f->touched);
+}
+
+static int follow_silence(const char *id, const char *text, void *arg)
+{
+	struct follow_ctx *f = arg;
+
+	return replay_silence(id, text, f->e);
+}
+
+/*
+ * Correlates everything any replica stored since the last call, in the
+ * store's order: the same events in the same order give every replica the
+ * same incidents, ids and alerts. e->lock held (or not yet shared).
+ */
+static int follow_store(struct corr_engine *e, int64_t now_ms)
+{
+	struct follow_ctx f = { .e = e, .now_ms = now_ms };
+	int rc;
+
+	do
+		rc = corr_store_follow(e->store, &e->follow_seq, follow_edge, follow_event,
+				       follow_silence, &f);
+	while (rc == 1);
+	publish_touched(e, &f.touched, now_ms);
+	if (rc < 0)
+		log_warn("ha: reading the shared store failed at #%lld: %s",
+			 (long long)e->follow_seq, corr_store_errmsg(e->store));
+	return rc;
+}
+
+/* A follower until the first leadership check says otherwise. */
+static void ha_start(struct corr_engine *e)
+{
+	char host[256] = "";
+
+	gethostname(host, sizeof(host) - 1);
+	snprintf(e->replica, sizeof(e->replica), "%s/%s", host, e->cfg->listen);
+	corr_dispatch_set_passive(e->dispatch, 1, corr_now_ms());
+	log_info("ha: replica %s follows the shared store", e->replica);
+}
+
+/*
+ * The leadership is a session-level advisory lock held by the connection
+ * of the notification log: a leader whose session dies (killed, cut off)
+ * loses it with the session, and its log writes fail with it.
+ */
+static void ha_tick(struct corr_engine *e, int64_t now_ms)
+{
+	int leader = 0;
+
+	if (now_ms >= e->next_follow_ms) {
+		pthread_mutex_lock(&e->lock);
+		follow_store(e, now_ms);
+		pthread_mutex_unlock(&e->lock);
+		e->next_follow_ms = now_ms + FOLLOW_EVERY_MS;
+	}
+	if (now_ms < e->next_lead_ms)
+		return;
+	e->next_lead_ms = now_ms + LEAD_EVERY_MS;
+	if (corr_store_lead(e->nflog_store, &leader))
+		leader = 0;
+	if (leader != e->leader) {
+		if (leader) {
+			/* Everything stored so far, before flushing as the leader. */
+			pthread_mutex_lock(&e->lock);
+			follow_store(e, now_ms);
+			pthread_mutex_unlock(&e->lock);
+		}
+		corr_dispatch_set_passive(e->dispatch, !leader, now_ms);
+		__atomic_store_n(&e->leader, leader, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&e->leader_changes, 1, __ATOMIC_RELAXED);
+		log_info("ha: %s %s the leader: it %s", e->replica, leader ? "is now" : "is no longer",
+			 leader ? "dispatches notifications" : "only follows");
+	}
+	corr_store_heartbeat(e->nflog_store, e->replica, e->cfg->listen, leader, now_ms);
+}
+
+static int add_peer(const char *name, const char *address, int leader, int64_t seen_ms,
+		    void *arg)
+{
+	(void)leader;
+	(void)seen_ms;
+	return json_array_append_new(arg, json_pack("{s:s,s:s}", "name", name, "address", address));
+}
+
+json_t *corr_engine_cluster_json(struct corr_engine *e)
+{
+	json_t *peers;
+
+	if (!e->shared || !(peers = json_array()))
+		return NULL;
+	corr_store_each_replica(e->nflog_store, corr_now_ms() - PEER_TIMEOUT_MS, add_peer, peers);
+	return json_pack("{s:s,s:s,s:o}", "name", e->replica, "status",
+			 json_array_size(peers) ? "ready" : "settling", "peers", peers);
+}
+
+int corr_engine_is_leader(struct corr_engine *e)
+{
+	return e->shared ? e->leader : 1;
+}
+
 struct corr_engine *corr_engine_new(const struct corr_config *cfg, char *err, size_t errlen)
 {
 	struct corr_engine *e = calloc(1, sizeof(*e));
@@ -309,16 +448,23 @@ struct corr_engine *corr_engine_new(const struct corr_config *cfg, char *err, si
 		if (gone > 0)
 			log_info("engine: dropped %lld events older than the retention", (long long)gone);
 	}
-	if (corr_store_each_silence(e->store, replay_silence, e) ||
-	    corr_store_each_edge(e->store, replay_edge, e) ||
-	    corr_store_each_event(e->store, replay_event, e)) {
-		snprintf(err, errlen, "store %s: replay failed", cfg->db_path);
+	e->shared = corr_store_shared(e->store);
+	if (e->shared)
+		ha_start(e);
+	if (e->shared ? follow_store(e, corr_now_ms()) < 0
+		      : corr_store_each_silence(e->store, replay_silence, e) ||
+				corr_store_each_edge(e->store, replay_edge, e) ||
+				corr_store_each_event(e->store, replay_event, e)) {
+		char shown[512];
+		snprintf(err, errlen, "store %s: replay failed",
+			 corr_store_display(cfg->db_path, shown, sizeof(shown)));
 		goto fail;
 	}
 	publish_touched(e, &e->replay_touched, corr_now_ms());
+	char shown[512];
 	log_info("engine: replayed %lld events into %zu incident slots from %s",
 		 (long long)e->events_stored, corr_topology_incident_slots(e->topo),
-		 cfg->db_path);
+		 corr_store_display(cfg->db_path, shown, sizeof(shown)));
 	return e;
 fail:
 	corr_engine_free(e);
@@ -372,15 +518,19 @@ int corr_engine_ingest(struct corr_engine *e, const struct corr_batch *b, int64_
 	if (corr_store_commit(e->store))
 		goto rollback;
 	/* Stored: from here on the batch counts as delivered. */
-	e->events_stored += (int64_t)*accepted;
 	struct touched touched = { 0 };
-	for (size_t i = 0; i < b->n_edges; i++)
+	/* Shared store: every replica correlates in the store's order, this one too. */
+	if (e->shared)
+		follow_store(e, now_ms);
+	else
+		e->events_stored += (int64_t)*accepted;
+	for (size_t i = 0; !e->shared && i < b->n_edges; i++)
 		if (corr_topology_add_endpoint_edge(e->topo, b->edges[i].caller, b->edges[i].callee,
 						    b->edges[i].endpoint) ||
 		    take_edge_merges(e, &touched, now_ms))
 			log_error("engine: out of memory adding edge %s -> %s",
 				  b->edges[i].caller, b->edges[i].callee);
-	for (size_t i = 0; i < b->n_events; i++)
+	for (size_t i = 0; !e->shared && i < b->n_events; i++)
 		if (fresh[i] && correlate(e, &b->events[i], now_ms, &touched))
 			log_error("engine: correlating event %s failed", b->events[i].id);
 	publish_touched(e, &touched, now_ms);
@@ -556,6 +706,8 @@ json_t *corr_engine_alerts_json(struct corr_engine *e)
 
 int64_t corr_engine_tick(struct corr_engine *e, int64_t now_ms)
 {
+	if (e->shared)
+		ha_tick(e, now_ms);
 	return corr_dispatch_tick(e->dispatch, now_ms);
 }
 
@@ -615,10 +767,16 @@ void corr_engine_render_metrics(struct corr_engine *e, FILE *out)
 		"# TYPE seismo_correlator_alerts gauge\n"
 		"seismo_correlator_alerts %zu\n",
 		(long long)stored, firing, total - firing, services, groups, alerts);
-}
-
-json_t *corr_engine_cluster_json(struct corr_engine *e)
-{
-	(void)e;
-	return NULL;
+	if (e->shared)
+		fprintf(out,
+			"# HELP seismo_correlator_leader 1 when this replica dispatches notifications"
+			" (HA on a shared store).\n"
+			"# TYPE seismo_correlator_leader gauge\n"
+			"seismo_correlator_leader %d\n"
+			"# HELP seismo_correlator_leader_changes_total Times this replica took or lost"
+			" the leadership.\n"
+			"# TYPE seismo_correlator_leader_changes_total counter\n"
+			"seismo_correlator_leader_changes_total %llu\n",
+			__atomic_load_n(&e->leader, __ATOMIC_RELAXED),
+			(unsigned long long)__atomic_load_n(&e->leader_changes, __ATOMIC_RELAXED));
 }

@@ -51,6 +51,8 @@ int corr_engine_drain(struct corr_engine *e, int64_t timeout_ms);
 struct corr_dispatch *corr_engine_dispatch(struct corr_engine *e);
 /* Alertmanager's cluster status of this replica (HA); NULL when single. */
 json_t *corr_engine_cluster_json(struct corr_engine *e);
+/* Whether this replica dispatches notifications (always, without HA). */
+int corr_engine_is_leader(struct corr_engine *e);
 
 struct corr_metrics *corr_engine_metrics(struct corr_engine *e);
 void corr_engine_render_metrics(struct corr_engine *e, FILE *out);

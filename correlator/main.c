@@ -14,6 +14,7 @@
 #include "engine.h"
 #include "log.h"
 #include "server.h"
+#include "store.h"
 #include "util.h"
 
 static void usage(FILE *out)
@@ -21,8 +22,9 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: seismo-correlator [OPTIONS]\n"
 		"\n"
-		"Receives anomaly events from seismo agents, stores them (SQLite), merges\n"
-		"anomalies of connected services into incidents with ranked root causes,\n"
+		"Receives anomaly events from seismo agents, stores them (SQLite, or\n"
+		"PostgreSQL shared by replicas), merges anomalies of connected services\n"
+		"into incidents with ranked root causes,\n"
 		"and notifies receivers with Alertmanager's routing and grouping semantics.\n"
 		"\n"
 		"options:\n"
@@ -30,7 +32,9 @@ static void usage(FILE *out)
 		"                        plus a 'seismo:' section (see docs/correlator.md);\n"
 		"                        without one, nothing is notified (a 'null' receiver)\n"
 		"  -l, --listen ADDR     HOST:PORT to serve on (default 127.0.0.1:9465)\n"
-		"  -d, --db PATH         SQLite database (default seismo-correlator.db)\n"
+		"  -d, --db PATH|URL     SQLite database (default seismo-correlator.db), or a\n"
+		"                        postgres:// URL: replicas on one PostgreSQL share state,\n"
+		"                        one leader notifies (docs/correlator.md)\n"
 		"  -t, --token-file FILE bearer token agents must send (overrides the config)\n"
 		"      --check-config    load and validate the config, then exit\n"
 		"  -v, --log-level LVL   error, warn, info (default) or debug\n"
@@ -166,6 +170,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	int rc = 1;
+	char shown[512];
 	struct corr_server *srv = NULL;
 	struct corr_engine *engine = corr_engine_new(cfg, err, sizeof(err));
 	if (!engine) {
@@ -178,7 +183,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_info("seismo-correlator %s listening on %s (port %u), store %s%s", SEISMO_VERSION,
-		 cfg->listen, corr_server_port(srv), cfg->db_path,
+		 cfg->listen, corr_server_port(srv), corr_store_display(cfg->db_path, shown, sizeof(shown)),
 		 cfg->token ? ", bearer token required" : "");
 	int sig = 0;
 	sigwait(&stop_signals, &sig);

@@ -7,8 +7,12 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "store_backend.h"
 
 struct corr_store {
+	/* Set when a backend other than SQLite (store_backend.h) holds the data. */
+	const struct corr_store_ops *ops;
+	void *impl;
 	sqlite3 *db;
 	sqlite3_stmt *insert_event;
 	sqlite3_stmt *upsert_edge;
@@ -51,6 +55,15 @@ struct corr_store *corr_store_open(const char *path, int sync_full, char *err,
 	if (!st) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
+	}
+	if (corr_store_is_url(path)) {
+		st->ops = &corr_store_pg_ops;
+		st->impl = st->ops->open(path, sync_full, err, errlen);
+		if (!st->impl) {
+			free(st);
+			return NULL;
+		}
+		return st;
 	}
 	if (sqlite3_open_v2(path, &st->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -101,6 +114,8 @@ void corr_store_close(struct corr_store *st)
 {
 	if (!st)
 		return;
+	if (st->ops)
+		st->ops->close(st->impl);
 	sqlite3_finalize(st->insert_event);
 	sqlite3_finalize(st->upsert_edge);
 	sqlite3_finalize(st->events_of_anomaly);
@@ -110,6 +125,8 @@ void corr_store_close(struct corr_store *st)
 
 const char *corr_store_errmsg(struct corr_store *st)
 {
+	if (st->ops)
+		return st->ops->errmsg(st->impl);
 	return sqlite3_errmsg(st->db);
 }
 
@@ -127,16 +144,24 @@ static int exec(struct corr_store *st, const char *sql)
 
 int corr_store_begin(struct corr_store *st)
 {
+	if (st->ops)
+		return st->ops->begin(st->impl);
 	return exec(st, "BEGIN IMMEDIATE");
 }
 
 int corr_store_commit(struct corr_store *st)
 {
+	if (st->ops)
+		return st->ops->commit(st->impl);
 	return exec(st, "COMMIT");
 }
 
 void corr_store_rollback(struct corr_store *st)
 {
+	if (st->ops) {
+		st->ops->rollback(st->impl);
+		return;
+	}
 	exec(st, "ROLLBACK");
 }
 
@@ -167,6 +192,8 @@ int corr_store_insert_event(struct corr_store *st, const struct corr_event *ev,
 	sqlite3_stmt *s = st->insert_event;
 	int rc = -1;
 
+	if (st->ops)
+		return st->ops->insert_event(st->impl, ev, received_ms, inserted);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	sqlite3_bind_text(s, 1, ev->id, -1, SQLITE_STATIC);
@@ -205,6 +232,8 @@ int corr_store_upsert_edge(struct corr_store *st, const struct corr_edge *e,
 	sqlite3_stmt *s = st->upsert_edge;
 	int rc = 0;
 
+	if (st->ops)
+		return st->ops->upsert_edge(st->impl, e, now_ms);
 	sqlite3_reset(s);
 	sqlite3_bind_text(s, 1, e->caller, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, e->callee, -1, SQLITE_STATIC);
@@ -277,6 +306,8 @@ int corr_store_each_event(struct corr_store *st, corr_store_event_cb cb, void *a
 	sqlite3_stmt *s;
 	int rc = 0, step;
 
+	if (st->ops)
+		return st->ops->each_event(st->impl, cb, arg);
 	if (prepare(st,
 		    "SELECT id, anomaly_id, resolved, severity, service, node, metric,"
 		    " value, score, threshold, starts_ms, observed_ms, ends_ms, labels, deps"
@@ -309,6 +340,8 @@ int corr_store_each_edge(struct corr_store *st, corr_store_edge_cb cb, void *arg
 	sqlite3_stmt *s;
 	int rc = 0, step;
 
+	if (st->ops)
+		return st->ops->each_edge(st->impl, cb, arg);
 	if (prepare(st, "SELECT caller, callee, endpoint, requests FROM edges", &s))
 		return -1;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -334,6 +367,8 @@ int corr_store_events_of_anomaly(struct corr_store *st, const char *anomaly_id,
 	sqlite3_stmt *s = st->events_of_anomaly;
 	int step, rc = 0;
 
+	if (st->ops)
+		return st->ops->events_of_anomaly(st->impl, anomaly_id, arr);
 	sqlite3_reset(s);
 	sqlite3_bind_text(s, 1, anomaly_id, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -353,6 +388,8 @@ int64_t corr_store_count_events(struct corr_store *st)
 	sqlite3_stmt *s;
 	int64_t n = -1;
 
+	if (st->ops)
+		return st->ops->count_events(st->impl);
 	if (prepare(st, "SELECT COUNT(*) FROM events", &s))
 		return -1;
 	if (sqlite3_step(s) == SQLITE_ROW)
@@ -366,6 +403,8 @@ int64_t corr_store_prune(struct corr_store *st, int64_t before_ms)
 	sqlite3_stmt *s;
 	int64_t n = -1;
 
+	if (st->ops)
+		return st->ops->prune(st->impl, before_ms);
 	if (prepare(st, "DELETE FROM events WHERE received_ms < ?", &s))
 		return -1;
 	sqlite3_bind_int64(s, 1, before_ms);
@@ -382,6 +421,8 @@ int corr_store_put_silence(struct corr_store *st, const char *id, const char *js
 	sqlite3_stmt *s;
 	int rc = 0;
 
+	if (st->ops)
+		return st->ops->put_silence(st->impl, id, json_text);
 	if (prepare(st, "INSERT OR REPLACE INTO silences (id, body) VALUES (?, ?)", &s))
 		return -1;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -399,6 +440,8 @@ int corr_store_delete_silence(struct corr_store *st, const char *id)
 	sqlite3_stmt *s;
 	int rc = 0;
 
+	if (st->ops)
+		return st->ops->delete_silence(st->impl, id);
 	if (prepare(st, "DELETE FROM silences WHERE id = ?", &s))
 		return -1;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -413,6 +456,8 @@ int corr_store_each_silence(struct corr_store *st, corr_store_silence_cb cb, voi
 	sqlite3_stmt *s;
 	int rc = 0;
 
+	if (st->ops)
+		return st->ops->each_silence(st->impl, cb, arg);
 	if (prepare(st, "SELECT id, body FROM silences", &s))
 		return -1;
 	while (sqlite3_step(s) == SQLITE_ROW) {
@@ -464,6 +509,9 @@ int corr_store_nflog_get(struct corr_store *st, const char *key, uint64_t **firi
 	sqlite3_stmt *s;
 	int rc = 1;
 
+	if (st->ops)
+		return st->ops->nflog_get(st->impl, key, firing, n_firing, resolved, n_resolved,
+					  ts_ms);
 	*firing = *resolved = NULL;
 	if (prepare(st, "SELECT firing, resolved, ts_ms FROM nflog WHERE key = ?", &s))
 		return -1;
@@ -485,6 +533,9 @@ int corr_store_nflog_get(struct corr_store *st, const char *key, uint64_t **firi
 int corr_store_nflog_put(struct corr_store *st, const char *key, const uint64_t *firing,
 			 size_t n_firing, const uint64_t *resolved, size_t n_resolved, int64_t ts_ms)
 {
+	if (st->ops)
+		return st->ops->nflog_put(st->impl, key, firing, n_firing, resolved, n_resolved,
+					  ts_ms);
 	sqlite3_stmt *s;
 	char *f = fps_text(firing, n_firing), *r = fps_text(resolved, n_resolved);
 	int rc = -1;
@@ -510,10 +561,45 @@ int corr_store_nflog_prune(struct corr_store *st, int64_t before_ms)
 	sqlite3_stmt *s;
 	int rc;
 
+	if (st->ops)
+		return st->ops->nflog_prune(st->impl, before_ms);
 	if (prepare(st, "DELETE FROM nflog WHERE ts_ms < ?", &s))
 		return -1;
 	sqlite3_bind_int64(s, 1, before_ms);
 	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
 	sqlite3_finalize(s);
 	return rc;
+}
+
+/* ------------------------------------------- shared stores (HA) */
+
+int corr_store_shared(struct corr_store *st)
+{
+	return st->ops && st->ops->follow;
+}
+
+int corr_store_follow(struct corr_store *st, int64_t *cursor, corr_store_edge_cb edge,
+		      corr_store_event_cb event, corr_store_silence_cb silence, void *arg)
+{
+	return corr_store_shared(st) ? st->ops->follow(st->impl, cursor, edge, event, silence, arg)
+				     : -1;
+}
+
+int corr_store_lead(struct corr_store *st, int *leader)
+{
+	*leader = 1; /* an embedded store has one correlator: it leads */
+	return corr_store_shared(st) ? st->ops->lead(st->impl, leader) : 0;
+}
+
+int corr_store_heartbeat(struct corr_store *st, const char *name, const char *address,
+			 int leader, int64_t now_ms)
+{
+	return corr_store_shared(st) ? st->ops->heartbeat(st->impl, name, address, leader, now_ms)
+				     : 0;
+}
+
+int corr_store_each_replica(struct corr_store *st, int64_t seen_since_ms,
+			    corr_store_replica_cb cb, void *arg)
+{
+	return corr_store_shared(st) ? st->ops->each_replica(st->impl, seen_since_ms, cb, arg) : 0;
 }

@@ -15,7 +15,8 @@
 
 struct corr_store;
 
-/* path ":memory:" works for tests. sync_full: fsync every commit. */
+/* path ":memory:" works for tests; a postgres:// URL opens PostgreSQL
+ * (store_pg.c). sync_full: fsync every commit (SQLite). */
 struct corr_store *corr_store_open(const char *path, int sync_full, char *err,
 				   size_t errlen);
 void corr_store_close(struct corr_store *st);
@@ -56,5 +57,30 @@ int corr_store_nflog_put(struct corr_store *st, const char *key, const uint64_t 
 int corr_store_nflog_prune(struct corr_store *st, int64_t before_ms);
 
 const char *corr_store_errmsg(struct corr_store *st);
+
+/*
+ * Shared stores (path a postgres:// URL; store_pg.c): several correlators
+ * on one database. corr_store_shared says whether st is one.
+ */
+int corr_store_shared(struct corr_store *st);
+/* path for logs: a URL's password as ***; buf when it had one, else path. */
+const char *corr_store_display(const char *path, char *buf, size_t len);
+/*
+ * Calls back, in the store's one order, every edge, event and silence any
+ * replica wrote after *cursor, advancing it: 1 when more are waiting (a
+ * call reads a bounded batch), 0 when caught up, -1 on error.
+ */
+int corr_store_follow(struct corr_store *st, int64_t *cursor, corr_store_edge_cb edge,
+		      corr_store_event_cb event, corr_store_silence_cb silence, void *arg);
+/* Takes or keeps the dispatch leadership, held by this connection's session:
+ * *leader 1 or 0 (always 1 for an embedded store); -1 when unreachable. */
+int corr_store_lead(struct corr_store *st, int *leader);
+/* This replica is alive (for /api/v2/status); and the replicas seen since. */
+int corr_store_heartbeat(struct corr_store *st, const char *name, const char *address,
+			 int leader, int64_t now_ms);
+typedef int (*corr_store_replica_cb)(const char *name, const char *address, int leader,
+				     int64_t seen_ms, void *arg);
+int corr_store_each_replica(struct corr_store *st, int64_t seen_since_ms,
+			    corr_store_replica_cb cb, void *arg);
 
 #endif
