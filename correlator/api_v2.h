@@ -29,8 +29,8 @@ void corr_api_v2_free(struct corr_api_v2 *api);
  * *status and *body (an error body is {"error": ...}); 0 when url is not
  * one of them.
  */
-int corr_api_v2_get(struct corr_api_v2 *api, struct MHD_Connection *c,
-                    const char *url, unsigned *status, json_t **body);
+int corr_api_v2_get(struct corr_api_v2 *api, struct MHD_Connection *c, const char *url,
+		    unsigned *status, json_t **body);
 
 /*
  * The config as Alertmanager's own loader reads it (what amtool config
