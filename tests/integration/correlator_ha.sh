@@ -6,7 +6,7 @@
 # notifies. Events stream to both; the leader is killed with SIGKILL while
 # notifications are due; the other replica takes over. Every incident must
 # reach the capture receiver exactly once firing and once resolved: none
-# lost, none duplicated.
+# lost, none duplicated. It also runs test_corr_store_pg on that cluster.
 source "$SEISMO_ROOT/tools/scenario/testlib.sh"
 PG=19175
 A=19170
@@ -15,6 +15,10 @@ CAP=19172
 N=24
 start_postgres $PG
 start_capture $CAP
+# The backend's own unit test, on an empty database of this cluster.
+"$PG_BIN/createdb" -h 127.0.0.1 -p $PG -U seismo unit || fail "createdb"
+SEISMO_TEST_PG_URL="${PG_URL%/postgres}/unit" "$BUILD/tests/test_corr_store_pg" ||
+	fail "test_corr_store_pg against PostgreSQL"
 cat >"$WORK/corr.yaml" <<YAML
 route:
   receiver: capture

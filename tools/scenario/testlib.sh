@@ -108,7 +108,8 @@ start_alertmanager() {
 
 # start_postgres PORT: a private PostgreSQL cluster (Debian's postgresql)
 # in a temporary directory, on 127.0.0.1:PORT and a unix socket in that
-# directory, trusting local connections; torn down at exit. Sets PG_URL.
+# directory, trusting local connections; torn down at exit. Sets PG_URL and
+# PG_BIN (its bin directory: psql, createdb).
 # Exits 77 when PostgreSQL cannot run here.
 start_postgres() {
 	local port=$1 bin run=() dir
@@ -127,4 +128,5 @@ start_postgres() {
 		-o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c fsync=off" \
 		>/dev/null 2>&1 || { cat "$dir/postgres.log"; echo "PostgreSQL did not start: cannot run here"; exit 77; }
 	PG_URL="postgres://seismo@127.0.0.1:$port/postgres"
+	PG_BIN=$bin
 }
