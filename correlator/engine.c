@@ -402,11 +402,6 @@ json_t *corr_engine_cluster_json(struct corr_engine *e)
 			 json_array_size(peers) ? "ready" : "settling", "peers", peers);
 }
 
-int corr_engine_is_leader(struct corr_engine *e)
-{
-	return e->shared ? e->leader : 1;
-}
-
 struct corr_engine *corr_engine_new(const struct corr_config *cfg, char *err, size_t errlen)
 {
 	struct corr_engine *e = calloc(1, sizeof(*e));
@@ -697,11 +692,6 @@ int corr_engine_expire_silence(struct corr_engine *e, const char *id)
 json_t *corr_engine_silences_json(struct corr_engine *e)
 {
 	return corr_dispatch_silences_json(e->dispatch, corr_now_ms());
-}
-
-json_t *corr_engine_alerts_json(struct corr_engine *e)
-{
-	return corr_dispatch_alerts_json(e->dispatch, corr_now_ms());
 }
 
 int64_t corr_engine_tick(struct corr_engine *e, int64_t now_ms)

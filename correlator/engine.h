@@ -40,7 +40,6 @@ int corr_engine_add_silence(struct corr_engine *e, json_t *body, char *id, char 
 			    size_t errlen);
 int corr_engine_expire_silence(struct corr_engine *e, const char *id);
 json_t *corr_engine_silences_json(struct corr_engine *e);
-json_t *corr_engine_alerts_json(struct corr_engine *e);
 
 /* Flushes due alert groups; returns ms until the next is due. */
 int64_t corr_engine_tick(struct corr_engine *e, int64_t now_ms);
@@ -51,8 +50,7 @@ int corr_engine_drain(struct corr_engine *e, int64_t timeout_ms);
 struct corr_dispatch *corr_engine_dispatch(struct corr_engine *e);
 /* Alertmanager's cluster status of this replica (HA); NULL when single. */
 json_t *corr_engine_cluster_json(struct corr_engine *e);
-/* Whether this replica dispatches notifications (always, without HA). */
-int corr_engine_is_leader(struct corr_engine *e);
+
 
 struct corr_metrics *corr_engine_metrics(struct corr_engine *e);
 void corr_engine_render_metrics(struct corr_engine *e, FILE *out);

@@ -33,6 +33,9 @@
 #define SCHEMA_LOCK 0x736569736d6f0001LL
 #define INGEST_LOCK 0x736569736d6f0002LL
 #define LEADER_LOCK 0x736569736d6f0003LL
+/* Parameterised statements are prepared once per session (parsed and
+ * planned once: ingest runs one per event). */
+#define MAX_PREPARED 48
 /* Rows a follow call reads at most, so one call stays short. */
 #define FOLLOW_BATCH 2000
 
@@ -42,6 +45,9 @@ struct pg_store {
 	int leader;
 	int in_tx;
 	char err[256];
+	/* Statements prepared on this session (by their SQL, all literals). */
+	const char *prepared[MAX_PREPARED];
+	int n_prepared;
 };
 
 static const char schema_sql[] =
@@ -97,6 +103,7 @@ static int ensure_conn(struct pg_store *s)
 		return 0;
 	s->leader = 0;
 	s->in_tx = 0;
+	s->n_prepared = 0;
 	PQreset(s->conn);
 	if (PQstatus(s->conn) != CONNECTION_OK) {
 		snprintf(s->err, sizeof(s->err), "%s", PQerrorMessage(s->conn));
@@ -106,14 +113,39 @@ static int ensure_conn(struct pg_store *s)
 	return 0;
 }
 
+/* Names sql's prepared statement on this session, preparing it the first
+ * time: 1, or 0 when it cannot be (then it runs unprepared). */
+static int prepared(struct pg_store *s, const char *sql, int n, char *name, size_t len)
+{
+	snprintf(name, len, "q%p", (const void *)sql);
+	for (int i = 0; i < s->n_prepared; i++)
+		if (s->prepared[i] == sql)
+			return 1;
+	if (s->n_prepared == MAX_PREPARED)
+		return 0;
+	PGresult *r = PQprepare(s->conn, name, sql, n, NULL);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (ok)
+		s->prepared[s->n_prepared++] = sql;
+	return ok;
+}
+
 /* Runs sql with text parameters; the result when it succeeded, else NULL. */
 static PGresult *run(struct pg_store *s, const char *sql, int n, const char *const *params)
 {
+	char name[32];
+	PGresult *r;
+
 	if (!s->in_tx && ensure_conn(s))
 		return NULL;
 	/* Without parameters: the simple protocol, which takes several statements. */
-	PGresult *r = n ? PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0)
-			: PQexec(s->conn, sql);
+	if (!n)
+		r = PQexec(s->conn, sql);
+	else if (prepared(s, sql, n, name, sizeof(name)))
+		r = PQexecPrepared(s->conn, name, n, params, NULL, NULL, 0);
+	else
+		r = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(r);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return r;

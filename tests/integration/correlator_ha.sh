@@ -59,6 +59,12 @@ import json, sys
 c = json.load(sys.stdin)[\"cluster\"]
 sys.exit(0 if c[\"status\"] == \"ready\" and len(c[\"peers\"]) == 2 else 1)'" ||
 	fail "cluster status: $(curl -s http://127.0.0.1:$OTHER/api/v2/status)"
+if command -v amtool >/dev/null; then
+	amtool --alertmanager.url="http://127.0.0.1:$OTHER" cluster show -o extended >"$WORK/cluster.txt" 2>&1 ||
+		fail "amtool cluster show: $(cat "$WORK/cluster.txt")"
+	grep -q ready "$WORK/cluster.txt" && grep -q "127.0.0.1:$LEADER" "$WORK/cluster.txt" ||
+		fail "amtool cluster show: $(cat "$WORK/cluster.txt")"
+fi
 
 # First half of the stream to both replicas in turn; then, with notifications
 # due (group_wait 1 s), the leader dies.
