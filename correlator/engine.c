@@ -30,7 +30,8 @@ struct corr_engine {
 	const struct corr_config *cfg;
 	pthread_mutex_t lock;
 	struct corr_store *store;
-	struct corr_store *nflog_store; /* own connection: the ticker thread writes it */
+	struct corr_store *nflog_store; /* own connection: sender threads write it */
+	pthread_mutex_t delivery_lock;	/* one transaction at a time on nflog_store */
 	struct corr_topology *topo;
 	struct corr_notifier *notifier;
 	struct corr_dispatch *dispatch;
@@ -255,17 +256,67 @@ static int replay_silence(const char *id, const char *text, void *arg)
 	return 0;
 }
 
+/*
+ * What a receiver integration knows of a group: a notification still
+ * pending (kept before a crash, resent at start) counts as told, so the
+ * replay does not queue it a second time; else the acknowledged log.
+ */
 static int nflog_load(void *arg, const char *key, uint64_t **firing, size_t *nf,
 		      uint64_t **resolved, size_t *nr, int64_t *ts)
 {
-	return corr_store_nflog_get(arg, key, firing, nf, resolved, nr, ts);
+	struct corr_engine *e = arg;
+
+	pthread_mutex_lock(&e->delivery_lock);
+	int rc = corr_store_pending_latest(e->nflog_store, key, firing, nf, resolved, nr, ts);
+	if (rc == 1)
+		rc = corr_store_nflog_get(e->nflog_store, key, firing, nf, resolved, nr, ts);
+	pthread_mutex_unlock(&e->delivery_lock);
+	return rc;
 }
 
-static void nflog_save(void *arg, const char *key, const uint64_t *firing, size_t nf,
-		       const uint64_t *resolved, size_t nr, int64_t ts)
+static int64_t delivery_add(void *arg, const struct corr_pending *p)
 {
-	/* Best effort: a lost entry means one repeated notification after a restart. */
-	corr_store_nflog_put(arg, key, firing, nf, resolved, nr, ts);
+	struct corr_engine *e = arg;
+
+	pthread_mutex_lock(&e->delivery_lock);
+	int64_t id = corr_store_pending_add(e->nflog_store, p);
+	pthread_mutex_unlock(&e->delivery_lock);
+	return id;
+}
+
+static void delivery_acked(void *arg, const struct corr_pending *p, int64_t acked_ms)
+{
+	struct corr_engine *e = arg;
+
+	pthread_mutex_lock(&e->delivery_lock);
+	/* If this fails the notification is sent again after a restart: at least once. */
+	if (corr_store_pending_acked(e->nflog_store, p, acked_ms))
+		log_error("engine: cannot log the notification of %s as delivered", p->group_key);
+	pthread_mutex_unlock(&e->delivery_lock);
+}
+
+static void delivery_dropped(void *arg, int64_t id)
+{
+	struct corr_engine *e = arg;
+
+	pthread_mutex_lock(&e->delivery_lock);
+	corr_store_pending_delete(e->nflog_store, id);
+	pthread_mutex_unlock(&e->delivery_lock);
+}
+
+static int resume_pending(const struct corr_pending *p, void *arg)
+{
+	struct corr_engine *e = arg;
+
+	if (!corr_notifier_resume(e->notifier, p)) {
+		log_info("engine: resending the notification to %s for group %s kept before the"
+			 " restart", p->receiver, p->group_key);
+		return 0;
+	}
+	log_warn("engine: pending notification to %s (integration %zu) dropped: no such"
+		 " receiver any more", p->receiver, p->integ_index);
+	corr_store_pending_delete(e->nflog_store, p->id);
+	return 0;
 }
 
 struct corr_engine *corr_engine_new(const struct corr_config *cfg, char *err, size_t errlen)
@@ -283,6 +334,7 @@ struct corr_engine *corr_engine_new(const struct corr_config *cfg, char *err, si
 	}
 	e->cfg = cfg;
 	pthread_mutex_init(&e->lock, NULL);
+	pthread_mutex_init(&e->delivery_lock, NULL);
 	e->store = corr_store_open(cfg->db_path, cfg->sync_full, err, errlen);
 	if (!e->store)
 		goto fail;
@@ -300,8 +352,16 @@ struct corr_engine *corr_engine_new(const struct corr_config *cfg, char *err, si
 	}
 	/* An in-memory database is private to its connection: nothing to share. */
 	if (strcmp(cfg->db_path, ":memory:")) {
-		struct corr_nflog_ops ops = { nflog_load, nflog_save, e->nflog_store };
+		/* Saved with the pending queue, in one transaction, when acknowledged. */
+		struct corr_nflog_ops ops = { nflog_load, NULL, e };
+		struct corr_delivery_ops dops = { delivery_add, delivery_acked, delivery_dropped, e };
 		corr_dispatch_set_nflog(e->dispatch, &ops);
+		corr_notifier_set_delivery(e->notifier, &dops);
+		if (corr_store_each_pending(e->nflog_store, resume_pending, e)) {
+			snprintf(err, errlen, "store %s: reading pending notifications failed",
+				 cfg->db_path);
+			goto fail;
+		}
 	}
 	/* Retention: what is older than that neither returns to memory nor stays on disk. */
 	if (cfg->retention_ms > 0) {
@@ -335,6 +395,7 @@ void corr_engine_free(struct corr_engine *e)
 	corr_topology_free(e->topo);
 	corr_store_close(e->store);
 	corr_store_close(e->nflog_store);
+	pthread_mutex_destroy(&e->delivery_lock);
 	for (size_t i = 0; i < e->n_ia; i++)
 		if (e->ia[i].set)
 			corr_alert_free(&e->ia[i].alert);

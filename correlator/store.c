@@ -31,7 +31,12 @@ static const char schema_sql[] =
 	" PRIMARY KEY (caller, callee, endpoint));"
 	"CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS nflog (key TEXT PRIMARY KEY, firing TEXT NOT NULL,"
-	" resolved TEXT NOT NULL, ts_ms INTEGER NOT NULL);";
+	" resolved TEXT NOT NULL, ts_ms INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY, receiver TEXT NOT NULL,"
+	" integ_index INTEGER NOT NULL, group_key TEXT NOT NULL, nflog_key TEXT NOT NULL,"
+	" firing TEXT NOT NULL, resolved TEXT NOT NULL, body TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS pending_nflog ON pending(nflog_key);";
 
 static int prepare(struct corr_store *st, const char *sql, sqlite3_stmt **stmt)
 {
@@ -515,5 +520,124 @@ int corr_store_nflog_prune(struct corr_store *st, int64_t before_ms)
 	sqlite3_bind_int64(s, 1, before_ms);
 	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
 	sqlite3_finalize(s);
+	return rc;
+}
+
+/* ------------------------------------------------ pending notifications */
+
+int64_t corr_store_pending_add(struct corr_store *st, const struct corr_pending *p)
+{
+	sqlite3_stmt *s;
+	char *f = fps_text(p->firing, p->n_firing), *r = fps_text(p->resolved, p->n_resolved);
+	int64_t id = -1;
+
+	if (f && r && !prepare(st, "INSERT INTO pending (receiver, integ_index, group_key,"
+				   " nflog_key, firing, resolved, body, created_ms)"
+				   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &s)) {
+		sqlite3_bind_text(s, 1, p->receiver, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)p->integ_index);
+		sqlite3_bind_text(s, 3, p->group_key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, p->nflog_key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 5, f, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 6, r, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 7, p->body, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 8, p->created_ms);
+		if (sqlite3_step(s) == SQLITE_DONE)
+			id = sqlite3_last_insert_rowid(st->db);
+		else
+			log_error("store: pending notification: %s", sqlite3_errmsg(st->db));
+		sqlite3_finalize(s);
+	}
+	free(f);
+	free(r);
+	return id;
+}
+
+int corr_store_pending_delete(struct corr_store *st, int64_t id)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prepare(st, "DELETE FROM pending WHERE id = ?", &s))
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int corr_store_pending_acked(struct corr_store *st, const struct corr_pending *p,
+			     int64_t acked_ms)
+{
+	if (corr_store_begin(st))
+		return -1;
+	if ((p->id > 0 && corr_store_pending_delete(st, p->id)) ||
+	    corr_store_nflog_put(st, p->nflog_key, p->firing, p->n_firing, p->resolved,
+				 p->n_resolved, acked_ms) ||
+	    corr_store_commit(st)) {
+		corr_store_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+int corr_store_each_pending(struct corr_store *st, corr_store_pending_cb cb, void *arg)
+{
+	sqlite3_stmt *s;
+	int rc = 0;
+
+	if (prepare(st, "SELECT id, receiver, integ_index, group_key, nflog_key, firing,"
+			" resolved, body, created_ms FROM pending ORDER BY id", &s))
+		return -1;
+	while (!rc && sqlite3_step(s) == SQLITE_ROW) {
+		uint64_t *f = NULL, *r = NULL;
+		struct corr_pending p = {
+			.id = sqlite3_column_int64(s, 0),
+			.receiver = (const char *)sqlite3_column_text(s, 1),
+			.integ_index = (size_t)sqlite3_column_int64(s, 2),
+			.group_key = (const char *)sqlite3_column_text(s, 3),
+			.nflog_key = (const char *)sqlite3_column_text(s, 4),
+			.body = (const char *)sqlite3_column_text(s, 7),
+			.created_ms = sqlite3_column_int64(s, 8),
+		};
+		if (fps_parse((const char *)sqlite3_column_text(s, 5), &f, &p.n_firing) ||
+		    fps_parse((const char *)sqlite3_column_text(s, 6), &r, &p.n_resolved)) {
+			log_warn("store: pending notification %lld unreadable, skipped",
+				 (long long)p.id);
+		} else {
+			p.firing = f;
+			p.resolved = r;
+			rc = cb(&p, arg);
+		}
+		free(f);
+		free(r);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int corr_store_pending_latest(struct corr_store *st, const char *nflog_key, uint64_t **firing,
+			      size_t *n_firing, uint64_t **resolved, size_t *n_resolved,
+			      int64_t *ts_ms)
+{
+	sqlite3_stmt *s;
+	int rc = 1;
+
+	*firing = *resolved = NULL;
+	if (prepare(st, "SELECT firing, resolved, created_ms FROM pending WHERE nflog_key = ?"
+			" ORDER BY id DESC LIMIT 1", &s))
+		return -1;
+	sqlite3_bind_text(s, 1, nflog_key, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		rc = fps_parse((const char *)sqlite3_column_text(s, 0), firing, n_firing) ||
+		     fps_parse((const char *)sqlite3_column_text(s, 1), resolved, n_resolved) ? -1 : 0;
+		*ts_ms = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_finalize(s);
+	if (rc) {
+		free(*firing);
+		free(*resolved);
+		*firing = *resolved = NULL;
+	}
 	return rc;
 }

@@ -1,6 +1,7 @@
 /*
  * The correlator's embedded store (SQLite, WAL): events deduplicated by id,
- * dependency edges, silences. Incidents are derived state: on start the
+ * dependency edges, silences, the notification log and the notifications
+ * still on their way (pending). Incidents are derived state: on start the
  * engine replays the stored events in arrival order, so the same events give
  * the same incidents with the same ids.
  */
@@ -54,6 +55,42 @@ int corr_store_nflog_put(struct corr_store *st, const char *key, const uint64_t 
 			 size_t n_firing, const uint64_t *resolved, size_t n_resolved, int64_t ts_ms);
 /* Forgets entries older than before_ms (Alertmanager keeps 120 h). */
 int corr_store_nflog_prune(struct corr_store *st, int64_t before_ms);
+
+/*
+ * A notification on its way, as the delivery log keeps it: enough to send
+ * it again after a restart (the body as built; the URL is resolved again
+ * from the configuration) and to log it as told when it is acknowledged.
+ */
+struct corr_pending {
+	int64_t id; /* given by the delivery log */
+	const char *receiver;
+	size_t integ_index;
+	const char *group_key;
+	const char *nflog_key;
+	const uint64_t *firing;
+	size_t n_firing;
+	const uint64_t *resolved;
+	size_t n_resolved;
+	const char *body;
+	int64_t created_ms; /* on the dispatcher's clock */
+};
+
+/* Keeps a notification before it is queued; its id (> 0), or -1. */
+int64_t corr_store_pending_add(struct corr_store *st, const struct corr_pending *p);
+/* Acknowledged: forgets p and logs it in the notification log, in one transaction. */
+int corr_store_pending_acked(struct corr_store *st, const struct corr_pending *p,
+			     int64_t acked_ms);
+int corr_store_pending_delete(struct corr_store *st, int64_t id);
+typedef int (*corr_store_pending_cb)(const struct corr_pending *p, void *arg);
+/* Every pending notification, oldest first. */
+int corr_store_each_pending(struct corr_store *st, corr_store_pending_cb cb, void *arg);
+/*
+ * The newest pending notification under a notification log key, read as an
+ * entry (what the receiver is being told): 0, 1 when none, -1 on error.
+ */
+int corr_store_pending_latest(struct corr_store *st, const char *nflog_key, uint64_t **firing,
+			      size_t *n_firing, uint64_t **resolved, size_t *n_resolved,
+			      int64_t *ts_ms);
 
 const char *corr_store_errmsg(struct corr_store *st);
 
