@@ -17,6 +17,9 @@
 struct incident_alert {
 	int set;
 	struct corr_alert alert;
+	/* Incidents merged into this one: their alerts end when this one does. */
+	int *absorbed;
+	size_t n_absorbed;
 };
 
 /* Incidents touched by a batch, published once when the batch is done. */
@@ -40,6 +43,7 @@ struct corr_engine {
 	size_t n_ia;
 	int64_t events_stored;
 	struct touched replay_touched;
+	int64_t next_retention_ms; /* wall clock of the next retention pass */
 };
 
 /* ------------------------------------------------- incident -> alert */
@@ -84,6 +88,8 @@ static int build_alert(const struct corr_incident_view *v, struct corr_alert *a)
 	a->starts_at_ms = v->start_ms;
 	a->ends_at_ms = v->resolved ? v->end_ms : NO_END;
 	a->fp = corr_labels_fingerprint(&a->labels);
+	/* A larger blast radius is news: the firing notification goes out again. */
+	a->revision = v->n_services;
 	return 0;
 fail:
 	corr_alert_free(a);
@@ -110,19 +116,101 @@ static int ensure_ia(struct corr_engine *e, size_t n)
 	return 0;
 }
 
-/* Ends the alert an incident had (merged away, or its labels changed). */
-static void retire_alert(struct corr_engine *e, struct incident_alert *ia, int64_t now_ms)
+/*
+ * Ends the alert an incident had because its labels changed (a new root
+ * cause, an escalation): Alertmanager's model makes that a new alert, so
+ * the old one resolves, saying why (the incident itself goes on).
+ */
+static void retire_alert(struct corr_engine *e, struct incident_alert *ia,
+			 const struct corr_alert *next, int64_t now_ms)
 {
+	char why[256];
+
 	if (!ia->set)
 		return;
 	if (!corr_alert_resolved(&ia->alert, now_ms)) {
+		const char *svc = corr_labels_get(&next->labels, "service");
+		const char *sev = corr_labels_get(&next->labels, "severity");
+		snprintf(why, sizeof(why), "the incident goes on as a new alert: root cause %s, %s",
+			 svc ? svc : "unknown", sev ? sev : "warning");
+		corr_labels_set(&ia->alert.annotations, "superseded_by", why);
 		ia->alert.ends_at_ms = now_ms;
 		ia->alert.updated_at_ms = now_ms;
 		if (corr_dispatch_put(e->dispatch, &ia->alert, now_ms))
-			log_error("engine: cannot resolve the alert of a merged incident");
+			log_error("engine: cannot resolve a superseded incident alert");
 	}
 	corr_alert_free(&ia->alert);
 	ia->set = 0;
+}
+
+static int absorb_slot(struct incident_alert *into, int slot)
+{
+	int *g = realloc(into->absorbed, (into->n_absorbed + 1) * sizeof(*g));
+
+	if (!g)
+		return -1;
+	into->absorbed = g;
+	into->absorbed[into->n_absorbed++] = slot;
+	return 0;
+}
+
+/* Marks an absorbed incident's alert as merged into id, still firing. */
+static void mark_merged(struct corr_engine *e, struct incident_alert *ia, const char *id,
+			int64_t now_ms)
+{
+	char summary[128];
+
+	if (!ia->set || corr_alert_resolved(&ia->alert, now_ms))
+		return;
+	snprintf(summary, sizeof(summary), "merged into incident %s", id);
+	if (corr_labels_set(&ia->alert.annotations, "merged_into", id) ||
+	    corr_labels_set(&ia->alert.annotations, "summary", summary))
+		log_error("engine: out of memory marking a merged incident");
+	/* News for its receivers, once: it is now part of another incident. */
+	ia->alert.revision |= 1ULL << 40;
+	ia->alert.updated_at_ms = now_ms;
+	if (corr_dispatch_put(e->dispatch, &ia->alert, now_ms))
+		log_error("engine: cannot update the alert of a merged incident");
+}
+
+/*
+ * Incident from was merged into incident into. Its alert is not resolved
+ * (the trouble goes on): it stays firing, annotated merged_into, and ends
+ * when the incident that absorbed it does. What from had absorbed moves too.
+ */
+static void absorb(struct corr_engine *e, int from, int into, int64_t now_ms)
+{
+	struct corr_incident_view v;
+	struct incident_alert *src = &e->ia[from], *dst = &e->ia[into];
+
+	if (corr_topology_view(e->topo, into, &v))
+		return;
+	if (absorb_slot(dst, from))
+		log_error("engine: out of memory recording a merge");
+	mark_merged(e, src, v.id, now_ms);
+	for (size_t i = 0; i < src->n_absorbed; i++) {
+		if (absorb_slot(dst, src->absorbed[i]))
+			log_error("engine: out of memory recording a merge");
+		mark_merged(e, &e->ia[src->absorbed[i]], v.id, now_ms);
+	}
+	free(src->absorbed);
+	src->absorbed = NULL;
+	src->n_absorbed = 0;
+}
+
+/* The absorbing incident resolved: the alerts of what it absorbed end with it. */
+static void end_absorbed(struct corr_engine *e, struct incident_alert *ia, int64_t end_ms,
+			 int64_t now_ms)
+{
+	for (size_t i = 0; i < ia->n_absorbed; i++) {
+		struct incident_alert *m = &e->ia[ia->absorbed[i]];
+		if (!m->set || corr_alert_resolved(&m->alert, now_ms))
+			continue;
+		m->alert.ends_at_ms = end_ms;
+		m->alert.updated_at_ms = now_ms;
+		if (corr_dispatch_put(e->dispatch, &m->alert, now_ms))
+			log_error("engine: cannot resolve the alert of a merged incident");
+	}
 }
 
 static int publish_incident(struct corr_engine *e, int idx, int64_t now_ms)
@@ -141,9 +229,11 @@ static int publish_incident(struct corr_engine *e, int idx, int64_t now_ms)
 	}
 	/* A new label set is a new alert for Alertmanager: end the old one. */
 	if (ia->set && ia->alert.fp != a.fp)
-		retire_alert(e, ia, now_ms);
+		retire_alert(e, ia, &a, now_ms);
 	a.updated_at_ms = now_ms;
 	int rc = corr_dispatch_put(e->dispatch, &a, now_ms);
+	if (v.resolved)
+		end_absorbed(e, ia, a.ends_at_ms, now_ms);
 	if (ia->set)
 		corr_alert_free(&ia->alert);
 	ia->alert = a;
@@ -179,7 +269,7 @@ static int take_edge_merges(struct corr_engine *e, struct touched *touched, int6
 	while ((n = corr_topology_take_merges(e->topo, from, into, 64)) > 0) {
 		corr_metrics_add(&e->metrics.incidents_merged, n);
 		for (size_t i = 0; i < n; i++) {
-			retire_alert(e, &e->ia[from[i]], now_ms);
+			absorb(e, from[i], into[i], now_ms);
 			if (touch(touched, into[i]))
 				return -1;
 		}
@@ -203,7 +293,7 @@ static int correlate(struct corr_engine *e, const struct corr_event *ev, int64_t
 	if (ensure_ia(e, corr_topology_incident_slots(e->topo)))
 		return -1;
 	for (size_t i = 0; i < n_merged; i++)
-		retire_alert(e, &e->ia[merged[i]], now_ms);
+		absorb(e, merged[i], incident, now_ms);
 	/* Edges named by the event can connect other incidents too. */
 	if (take_edge_merges(e, touched, now_ms))
 		return -1;
@@ -396,9 +486,11 @@ void corr_engine_free(struct corr_engine *e)
 	corr_store_close(e->store);
 	corr_store_close(e->nflog_store);
 	pthread_mutex_destroy(&e->delivery_lock);
-	for (size_t i = 0; i < e->n_ia; i++)
+	for (size_t i = 0; i < e->n_ia; i++) {
 		if (e->ia[i].set)
 			corr_alert_free(&e->ia[i].alert);
+		free(e->ia[i].absorbed);
+	}
 	free(e->ia);
 	free(e->replay_touched.v);
 	pthread_mutex_destroy(&e->lock);
@@ -538,13 +630,15 @@ json_t *corr_engine_incident_json(struct corr_engine *e, const char *id)
 	if (j) {
 		size_t max = 4096;
 		const char **ids = calloc(max, sizeof(*ids));
+		int64_t *starts = calloc(max, sizeof(*starts));
 		json_t *events = json_array();
-		size_t n = ids ? corr_topology_anomaly_ids(e->topo, idx, ids, max) : 0;
+		size_t n = ids && starts ? corr_topology_anomaly_ids(e->topo, idx, ids, starts, max) : 0;
 		for (size_t i = 0; i < n; i++)
-			if (corr_store_events_of_anomaly(e->store, ids[i], events))
+			if (corr_store_events_of_anomaly(e->store, ids[i], starts[i], events))
 				log_error("engine: reading events of anomaly %s: %s", ids[i],
 					  corr_store_errmsg(e->store));
 		free(ids);
+		free(starts);
 		json_object_set_new(j, "event_list", events);
 	}
 	pthread_mutex_unlock(&e->lock);
@@ -602,8 +696,58 @@ json_t *corr_engine_alerts_json(struct corr_engine *e)
 	return corr_dispatch_alerts_json(e->dispatch, corr_now_ms());
 }
 
+/* An incident left memory: so do its alert and those of what it absorbed. */
+static void forget_alert(struct corr_engine *e, struct incident_alert *ia)
+{
+	for (size_t i = 0; i < ia->n_absorbed; i++)
+		forget_alert(e, &e->ia[ia->absorbed[i]]);
+	free(ia->absorbed);
+	ia->absorbed = NULL;
+	ia->n_absorbed = 0;
+	if (ia->set)
+		corr_alert_free(&ia->alert);
+	ia->set = 0;
+}
+
+/*
+ * Retention, continuously (every minute): events received before it leave
+ * the store, incidents resolved before it leave memory, with their alerts;
+ * the notification log keeps 120 h, as Alertmanager's does.
+ */
+static void apply_retention(struct corr_engine *e, int64_t now_ms)
+{
+	int gone[256];
+	size_t n, total = 0;
+	int64_t pruned = 0;
+
+	pthread_mutex_lock(&e->lock);
+	if (e->cfg->retention_ms > 0) {
+		pruned = corr_store_prune(e->store, now_ms - e->cfg->retention_ms);
+		if (pruned > 0)
+			e->events_stored -= pruned;
+		do {
+			n = corr_topology_forget(e->topo, now_ms - e->cfg->retention_ms, gone, 256);
+			for (size_t i = 0; i < n; i++)
+				if ((size_t)gone[i] < e->n_ia)
+					forget_alert(e, &e->ia[gone[i]]);
+			total += n;
+		} while (n == 256);
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (pruned > 0 || total)
+		log_info("engine: retention dropped %lld events and %zu resolved incidents",
+			 (long long)(pruned > 0 ? pruned : 0), total);
+	pthread_mutex_lock(&e->delivery_lock);
+	corr_store_nflog_prune(e->nflog_store, now_ms - 120 * 3600000LL);
+	pthread_mutex_unlock(&e->delivery_lock);
+}
+
 int64_t corr_engine_tick(struct corr_engine *e, int64_t now_ms)
 {
+	if (now_ms >= e->next_retention_ms) {
+		e->next_retention_ms = now_ms + 60000;
+		apply_retention(e, now_ms);
+	}
 	return corr_dispatch_tick(e->dispatch, now_ms);
 }
 

@@ -18,13 +18,21 @@ struct corr_store {
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS events ("
 	" seq INTEGER PRIMARY KEY, /* max + 1: arrival order (pruning removes the oldest) */"
-	" id TEXT NOT NULL UNIQUE, anomaly_id TEXT NOT NULL,"
+	" id TEXT NOT NULL, anomaly_id TEXT NOT NULL,"
 	" received_ms INTEGER NOT NULL, resolved INTEGER NOT NULL,"
 	" severity INTEGER NOT NULL, service TEXT NOT NULL, node TEXT NOT NULL,"
 	" metric TEXT NOT NULL, value REAL, score REAL, threshold REAL,"
 	" starts_ms INTEGER, observed_ms INTEGER, ends_ms INTEGER,"
 	" labels TEXT NOT NULL, deps TEXT NOT NULL, raw TEXT NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS events_anomaly ON events(anomaly_id);"
+	/*
+	 * Deduplication and the events of an anomaly through one index that
+	 * starts with the anomaly's start time: new rows land in its recent
+	 * end, so a batch touches a few pages however long the history is (an
+	 * index on the random ids alone made every insert touch a random page:
+	 * ingest slowed as the store grew). An anomaly id hashes its start
+	 * time, so an event id always comes with the same starts_at.
+	 */
+	"CREATE UNIQUE INDEX IF NOT EXISTS events_identity ON events(starts_ms, anomaly_id, id);"
 	"CREATE TABLE IF NOT EXISTS edges ("
 	" caller TEXT NOT NULL, callee TEXT NOT NULL, endpoint TEXT NOT NULL,"
 	" requests INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,"
@@ -73,6 +81,12 @@ struct corr_store *corr_store_open(const char *path, int sync_full, char *err,
 	 */
 	const char *pragmas = sync_full ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 					: "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+	/* 32 MiB of page cache: the recent end of the indexes stays in memory. */
+	if (sqlite3_exec(st->db, "PRAGMA cache_size=-32768;", NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "store %s: %s", path, msg ? msg : "cache_size failed");
+		sqlite3_free(msg);
+		goto fail;
+	}
 	if (sqlite3_exec(st->db, pragmas, NULL, NULL, &msg) != SQLITE_OK ||
 	    sqlite3_exec(st->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "store %s: %s", path, msg ? msg : "schema failed");
@@ -91,7 +105,7 @@ struct corr_store *corr_store_open(const char *path, int sync_full, char *err,
 		    " SET requests = requests + excluded.requests,"
 		    " last_seen_ms = excluded.last_seen_ms",
 		    &st->upsert_edge) ||
-	    prepare(st, "SELECT raw FROM events WHERE anomaly_id = ? ORDER BY seq",
+	    prepare(st, "SELECT raw FROM events WHERE starts_ms = ? AND anomaly_id = ? ORDER BY seq",
 		    &st->events_of_anomaly)) {
 		snprintf(err, errlen, "store %s: %s", path, sqlite3_errmsg(st->db));
 		goto fail;
@@ -334,13 +348,14 @@ int corr_store_each_edge(struct corr_store *st, corr_store_edge_cb cb, void *arg
 }
 
 int corr_store_events_of_anomaly(struct corr_store *st, const char *anomaly_id,
-				 json_t *arr)
+				 int64_t starts_ms, json_t *arr)
 {
 	sqlite3_stmt *s = st->events_of_anomaly;
 	int step, rc = 0;
 
 	sqlite3_reset(s);
-	sqlite3_bind_text(s, 1, anomaly_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 1, starts_ms);
+	sqlite3_bind_text(s, 2, anomaly_id, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		json_error_t jerr;
 		json_t *j = json_loads((const char *)sqlite3_column_text(s, 0), 0, &jerr);
@@ -371,7 +386,14 @@ int64_t corr_store_prune(struct corr_store *st, int64_t before_ms)
 	sqlite3_stmt *s;
 	int64_t n = -1;
 
-	if (prepare(st, "DELETE FROM events WHERE received_ms < ?", &s))
+	/*
+	 * Rows arrive in seq order, so the old ones are a prefix: find where it
+	 * ends (reading only the rows that go) and delete by seq, not by a scan
+	 * of the whole table. Run every minute, this keeps the cost per event.
+	 */
+	if (prepare(st, "DELETE FROM events WHERE seq < coalesce((SELECT seq FROM events"
+			" WHERE received_ms >= ?1 ORDER BY seq LIMIT 1),"
+			" (SELECT max(seq) + 1 FROM events WHERE received_ms < ?1), 0)", &s))
 		return -1;
 	sqlite3_bind_int64(s, 1, before_ms);
 	if (sqlite3_step(s) == SQLITE_DONE)

@@ -38,7 +38,7 @@ int corr_store_each_event(struct corr_store *st, corr_store_event_cb cb, void *a
 int corr_store_each_edge(struct corr_store *st, corr_store_edge_cb cb, void *arg);
 /* Raw events of one anomaly, oldest first, appended to arr. */
 int corr_store_events_of_anomaly(struct corr_store *st, const char *anomaly_id,
-				 json_t *arr);
+				 int64_t starts_ms, json_t *arr);
 int64_t corr_store_count_events(struct corr_store *st);
 /* Deletes events received before before_ms; returns how many, or -1. */
 int64_t corr_store_prune(struct corr_store *st, int64_t before_ms);

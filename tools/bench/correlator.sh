@@ -7,6 +7,12 @@
 # (the correlator pinned to one core) with p99 latency per batch.
 #   bench: correlator_noise  events=... incidents=... candidates=... reduction=... ac1=... ac3=...
 #   bench: correlator_ingest events_per_s=... p50_ms=... p99_ms=... batch=...
+# Then ingest against history: one correlator takes a 1M-event stream of the
+# same kind (200 services, 500-event gzip batches); events/s is measured over
+# the 20,000 events that follow 10k, 100k and 1M events already ingested,
+# with the correlator's RSS there:
+#   bench: correlator_history history=... events_per_s=... p99_ms=... rss_mib=...
+# CORR_BENCH_HISTORY="10000 100000" shortens it; CORR_BENCH_HISTORY= skips it.
 set -eu
 : "${SEISMO_ROOT:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${BUILD:=$SEISMO_ROOT/build}"
@@ -101,3 +107,52 @@ print("bench: correlator_ingest events=%d batch=%s gzip=1 cores=1 events_per_s=%
       % (r["events"], sys.argv[2], r["events_per_s"], r["p50_ms"], r["p99_ms"], r["max_ms"]))
 PY
 done
+
+# Ingest against history: is the cost per event independent of what came before?
+HISTORY=${CORR_BENCH_HISTORY-"10000 100000 1000000"}
+MEASURE=${CORR_BENCH_MEASURE:-20000}
+if [ -n "$HISTORY" ]; then
+	last=0
+	for h in $HISTORY; do last=$h; done
+	# About 44 events per fault in this generator.
+	faults=$(((last + MEASURE) / 40 + 100))
+	python3 "$SEISMO_ROOT/tools/scenario/scenario.py" generate --services 200 --nodes 40 \
+		--faults "$faults" --gap 300 --seed 9 --batch 500 --end-now --out "$work/hist.ndjson" \
+		--truth "$work/hist-truth.json" 2>/dev/null
+	# Phases of 500-event batches: fill up to each history point, then the measured part.
+	python3 - "$work/hist.ndjson" "$work" "$MEASURE" $HISTORY <<'PY'
+import json, sys
+src, work, measure, points = sys.argv[1], sys.argv[2], int(sys.argv[3]), [int(x) for x in sys.argv[4:]]
+evs, edges = [], []
+for line in open(src):
+    b = json.loads(line)
+    evs.extend(b["events"]); edges.extend(b.get("edges", []))
+start = 0
+for i, h in enumerate(points):
+    for name, lo, hi in (("fill", start, h), ("measure", h, h + measure)):
+        with open("%s/hist-%s-%d.ndjson" % (work, name, i), "w") as out:
+            for j in range(lo, min(hi, len(evs)), 500):
+                out.write(json.dumps({"node": "load", "events": evs[j:j + 500],
+                                      "edges": edges if j == 0 else []},
+                                     separators=(",", ":")) + "\n")
+    start = h + measure
+PY
+	start_correlator
+	i=0
+	for h in $HISTORY; do
+		taskset -c 1 "$BUILD/seismo-ship" post --gzip --url "http://127.0.0.1:$PORT" \
+			"$work/hist-fill-$i.ndjson" >/dev/null
+		taskset -c 1 "$BUILD/seismo-ship" post --gzip --url "http://127.0.0.1:$PORT" \
+			"$work/hist-measure-$i.ndjson" >"$work/hist.json"
+		rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
+		python3 - "$work/hist.json" "$h" "$rss" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print("bench: correlator_history history=%s events=%d batch=500 gzip=1 cores=1 events_per_s=%.0f "
+      "p50_ms=%.2f p99_ms=%.2f rss_mib=%.1f"
+      % (sys.argv[2], r["events"], r["events_per_s"], r["p50_ms"], r["p99_ms"], int(sys.argv[3]) / 1024))
+PY
+		i=$((i + 1))
+	done
+	stop_correlator
+fi
