@@ -8,6 +8,7 @@
 #include "log.h"
 #include "notify.h"
 #include "store.h"
+#include "strmap.h"
 #include "topology.h"
 #include "util.h"
 
@@ -44,6 +45,17 @@ struct corr_engine {
 	int64_t events_stored;
 	struct touched replay_touched;
 	int64_t next_retention_ms; /* wall clock of the next retention pass */
+	/* Liveness: when each node last sent a batch (its own, even empty). */
+	struct corr_strmap node_index;
+	struct node_seen *nodes;
+	size_t n_nodes;
+	int64_t next_liveness_ms;
+};
+
+struct node_seen {
+	char *name;
+	int64_t last_ms; /* wall clock */
+	bool stale;	 /* its firing anomalies were resolved as stale */
 };
 
 /* ------------------------------------------------- incident -> alert */
@@ -70,8 +82,10 @@ static int build_alert(const struct corr_incident_view *v, struct corr_alert *a)
 	memset(a, 0, sizeof(*a));
 	join_causes(v, causes, sizeof(causes));
 	snprintf(radius, sizeof(radius), "%zu services on %zu nodes", v->n_services, v->n_nodes);
-	snprintf(summary, sizeof(summary), "%s incident: root cause %s; %s affected",
-		 corr_severity_name(v->severity), top ? top->service : "unknown", radius);
+	snprintf(summary, sizeof(summary), "%s incident: root cause %s; %s affected%s%s%s",
+		 corr_severity_name(v->severity), top ? top->service : "unknown", radius,
+		 v->stale_node ? "; resolved as stale: node " : "",
+		 v->stale_node ? v->stale_node : "", v->stale_node ? " fell silent" : "");
 	if (corr_labels_set(&a->labels, "alertname", "SeismoIncident") ||
 	    corr_labels_set(&a->labels, "incident", v->id) ||
 	    corr_labels_set(&a->labels, "severity", corr_severity_name(v->severity)) ||
@@ -79,6 +93,10 @@ static int build_alert(const struct corr_incident_view *v, struct corr_alert *a)
 	    corr_labels_set(&a->annotations, "summary", summary) ||
 	    corr_labels_set(&a->annotations, "root_causes", causes) ||
 	    corr_labels_set(&a->annotations, "blast_radius", radius))
+		goto fail;
+	/* How it ended: its anomalies' own resolution, or their node's silence. */
+	if (v->resolved &&
+	    corr_labels_set(&a->annotations, "resolution", v->stale_node ? "stale" : "resolved"))
 		goto fail;
 	for (size_t i = 0; top && i < sizeof(copied) / sizeof(copied[0]); i++) {
 		const char *val = corr_labels_get(top->labels, copied[i]);
@@ -324,11 +342,22 @@ static int replay_edge(const struct corr_edge *edge, void *arg)
 	return corr_topology_add_endpoint_edge(e->topo, edge->caller, edge->callee, edge->endpoint);
 }
 
+static int node_heard(struct corr_engine *e, const char *node, int64_t now_ms);
+
 static int replay_event(struct corr_event *ev, void *arg)
 {
 	struct corr_engine *e = arg;
 
 	e->events_stored++;
+	/* The correlator's own stale resolutions (see resolve_stale). */
+	ev->stale = !strncmp(ev->id, "stale-", 6);
+	/*
+	 * Nodes of the replayed events are watched from the start: one that
+	 * died before the restart goes stale stale_after from now. Alerts
+	 * from Alertmanager's webhook come from no node that could fall silent.
+	 */
+	if (strcmp(ev->node, "alertmanager") && node_heard(e, ev->node, corr_now_ms()))
+		return -1;
 	return correlate(e, ev, corr_now_ms(), &e->replay_touched);
 }
 
@@ -493,6 +522,10 @@ void corr_engine_free(struct corr_engine *e)
 	}
 	free(e->ia);
 	free(e->replay_touched.v);
+	for (size_t i = 0; i < e->n_nodes; i++)
+		free(e->nodes[i].name);
+	free(e->nodes);
+	corr_strmap_free(&e->node_index);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }
@@ -526,6 +559,8 @@ int corr_engine_ingest(struct corr_engine *e, const struct corr_batch *b, int64_
 		goto rollback;
 	/* Stored: from here on the batch counts as delivered. */
 	e->events_stored += (int64_t)*accepted;
+	if (b->liveness && node_heard(e, b->node, corr_now_ms()))
+		log_error("engine: out of memory noting node %s", b->node);
 	struct touched touched = { 0 };
 	for (size_t i = 0; i < b->n_edges; i++)
 		if (corr_topology_add_endpoint_edge(e->topo, b->edges[i].caller, b->edges[i].callee,
@@ -710,7 +745,7 @@ static void forget_alert(struct corr_engine *e, struct incident_alert *ia)
 }
 
 /*
- * Retention, continuously (every minute): events received before it leave
+ * Retention, continuously (every 10 s): events received before it leave
  * the store, incidents resolved before it leave memory, with their alerts;
  * the notification log keeps 120 h, as Alertmanager's does.
  */
@@ -742,10 +777,125 @@ static void apply_retention(struct corr_engine *e, int64_t now_ms)
 	pthread_mutex_unlock(&e->delivery_lock);
 }
 
+/* ------------------------------------------------------------ liveness */
+
+/* Node sent something now: it is alive (under the lock). 0 or -1. */
+static int node_heard(struct corr_engine *e, const char *node, int64_t now_ms)
+{
+	int i = corr_strmap_get(&e->node_index, node);
+
+	if (i < 0) {
+		struct node_seen *g = realloc(e->nodes, (e->n_nodes + 1) * sizeof(*g));
+		if (!g)
+			return -1;
+		e->nodes = g;
+		g[e->n_nodes] = (struct node_seen){ .name = strdup(node) };
+		if (!g[e->n_nodes].name ||
+		    corr_strmap_put(&e->node_index, node, (int)e->n_nodes)) {
+			free(g[e->n_nodes].name);
+			return -1;
+		}
+		i = (int)e->n_nodes++;
+	}
+	e->nodes[i].last_ms = now_ms;
+	e->nodes[i].stale = false;
+	return 0;
+}
+
+struct stale_ctx {
+	struct corr_engine *e;
+	const struct node_seen *node;
+	int64_t now_ms;
+	struct touched *touched;
+	size_t resolved;
+};
+
+/*
+ * Resolves one firing anomaly of a silent node: a resolved event of the
+ * correlator's own (id "stale-<anomaly>", ended when the node was last
+ * heard from) is stored, so a restart replays it, and correlated.
+ */
+static int resolve_one_stale(const char *anomaly_id, const char *service, int64_t start_ms,
+			     const struct corr_labels *labels, void *arg)
+{
+	struct stale_ctx *c = arg;
+	struct corr_event ev = { 0 };
+	char id[160], starts[32], ends[32], observed[32];
+	int inserted = 0, rc = -1;
+
+	snprintf(id, sizeof(id), "stale-%s", anomaly_id);
+	corr_time_format(start_ms, starts, sizeof(starts));
+	corr_time_format(c->node->last_ms, ends, sizeof(ends));
+	corr_time_format(c->now_ms, observed, sizeof(observed));
+	ev.id = id;
+	ev.anomaly_id = (char *)anomaly_id;
+	ev.resolved = true;
+	ev.stale = true;
+	ev.service = (char *)service;
+	ev.node = c->node->name;
+	ev.metric = (char *)"liveness";
+	ev.starts_at_ms = start_ms;
+	ev.observed_at_ms = c->now_ms;
+	ev.ends_at_ms = c->node->last_ms;
+	if (corr_labels_copy(&ev.labels, labels))
+		return -1;
+	ev.raw = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "schema",
+			   "seismo.event/v1", "id", id, "anomaly_id", anomaly_id, "state",
+			   "resolved", "resolution", "stale", "service", service, "node",
+			   c->node->name, "starts_at", starts, "observed_at", observed, "ends_at",
+			   ends);
+	if (!ev.raw)
+		goto out;
+	if (corr_store_insert_event(c->e->store, &ev, c->now_ms, &inserted))
+		goto out;
+	rc = 0;
+	if (inserted) {
+		c->e->events_stored++;
+		c->resolved++;
+		rc = correlate(c->e, &ev, c->now_ms, c->touched);
+	}
+out:
+	corr_labels_free(&ev.labels);
+	json_decref(ev.raw);
+	return rc;
+}
+
+/* Nodes silent for stale_after: their firing anomalies resolve as stale. */
+static void check_liveness(struct corr_engine *e, int64_t now_ms)
+{
+	struct touched touched = { 0 };
+
+	pthread_mutex_lock(&e->lock);
+	for (size_t i = 0; i < e->n_nodes; i++) {
+		struct node_seen *n = &e->nodes[i];
+		if (n->stale || now_ms - n->last_ms < e->cfg->stale_after_ms)
+			continue;
+		struct stale_ctx c = { e, n, now_ms, &touched, 0 };
+		if (corr_store_begin(e->store))
+			break;
+		if (corr_topology_each_firing_of_node(e->topo, n->name, resolve_one_stale, &c) ||
+		    corr_store_commit(e->store)) {
+			corr_store_rollback(e->store);
+			log_error("engine: cannot resolve the anomalies of silent node %s", n->name);
+			continue; /* tried again at the next check */
+		}
+		n->stale = true;
+		if (c.resolved)
+			log_warn("engine: node %s silent for %lld s: %zu anomalies resolved as stale",
+				 n->name, (long long)((now_ms - n->last_ms) / 1000), c.resolved);
+	}
+	publish_touched(e, &touched, now_ms);
+	pthread_mutex_unlock(&e->lock);
+}
+
 int64_t corr_engine_tick(struct corr_engine *e, int64_t now_ms)
 {
+	if (e->cfg->stale_after_ms > 0 && now_ms >= e->next_liveness_ms) {
+		e->next_liveness_ms = now_ms + 1000;
+		check_liveness(e, now_ms);
+	}
 	if (now_ms >= e->next_retention_ms) {
-		e->next_retention_ms = now_ms + 60000;
+		e->next_retention_ms = now_ms + 10000;
 		apply_retention(e, now_ms);
 	}
 	return corr_dispatch_tick(e->dispatch, now_ms);

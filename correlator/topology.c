@@ -50,6 +50,7 @@ struct anomaly {
 	char *node;
 	int64_t start_ms;
 	int64_t end_ms; /* 0 while firing */
+	bool stale;	/* ended because its node fell silent */
 	int64_t observed_ms;
 	double score;
 	enum corr_severity severity;
@@ -474,8 +475,14 @@ int corr_topology_add_event(struct corr_topology *t, const struct corr_event *ev
 		a->severity = ev->severity;
 	if (ev->observed_at_ms > a->observed_ms)
 		a->observed_ms = ev->observed_at_ms;
-	if (ev->resolved)
+	if (ev->resolved) {
 		a->end_ms = ev->ends_at_ms > a->start_ms ? ev->ends_at_ms : a->start_ms + 1;
+		a->stale = ev->stale;
+	} else if (a->stale && ev->observed_at_ms > a->end_ms) {
+		/* Its node is back and it still fires: it was not over. */
+		a->end_ms = 0;
+		a->stale = false;
+	}
 	if (note_dependencies(t, a, svc, ev))
 		goto oom;
 	a = &t->an[ai];
@@ -541,6 +548,20 @@ size_t corr_topology_forget(struct corr_topology *t, int64_t before_ms, int *gon
 			t->first_live = i + 1;
 	}
 	return n;
+}
+
+int corr_topology_each_firing_of_node(const struct corr_topology *t, const char *node,
+				      corr_topology_anomaly_cb cb, void *arg)
+{
+	for (size_t i = 0; i < t->n_an; i++) {
+		const struct anomaly *a = &t->an[i];
+		if (!a->id || a->end_ms || strcmp(a->node, node))
+			continue;
+		int rc = cb(a->id, t->svc[a->service].name, a->start_ms, &a->labels, arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 size_t corr_topology_incident_slots(const struct corr_topology *t)
@@ -676,12 +697,16 @@ int corr_topology_view(struct corr_topology *t, int idx, struct corr_incident_vi
 				w->resolved = false;
 			else if (a->end_ms > w->end_ms)
 				w->end_ms = a->end_ms;
+			if (a->end_ms && a->stale && !w->stale_node)
+				w->stale_node = a->node;
 			if (a->severity == CORR_SEV_CRITICAL)
 				w->severity = CORR_SEV_CRITICAL;
 			w->n_events += a->n_events;
 		}
-		if (!w->resolved)
+		if (!w->resolved) {
 			w->end_ms = 0;
+			w->stale_node = NULL;
+		}
 		w->n_anomalies = inc->anoms.n;
 		w->n_nodes = count_distinct_nodes(t, inc);
 		if (rank(t, inc))

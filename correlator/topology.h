@@ -37,6 +37,7 @@ struct corr_root_cause {
 struct corr_incident_view {
 	const char *id;
 	bool resolved;
+	const char *stale_node; /* resolved, and one of its anomalies as stale: that node */
 	int64_t start_ms;
 	int64_t end_ms;
 	enum corr_severity severity;
@@ -83,6 +84,16 @@ size_t corr_topology_take_merges(struct corr_topology *t, int *from, int *into, 
  * ones do (view fails). Writes up to max forgotten slots to gone.
  */
 size_t corr_topology_forget(struct corr_topology *t, int64_t before_ms, int *gone, size_t max);
+
+/*
+ * Firing anomalies seen from node (for resolving them as stale): calls cb
+ * with each one's id, service, start and labels; stops when cb returns non-zero.
+ */
+typedef int (*corr_topology_anomaly_cb)(const char *anomaly_id, const char *service,
+					int64_t start_ms, const struct corr_labels *labels,
+					void *arg);
+int corr_topology_each_firing_of_node(const struct corr_topology *t, const char *node,
+				      corr_topology_anomaly_cb cb, void *arg);
 
 /* Number of incident slots (merged and forgotten ones included: check view). */
 size_t corr_topology_incident_slots(const struct corr_topology *t);
