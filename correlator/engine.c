@@ -1,5 +1,6 @@
 #include "engine.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -769,9 +770,12 @@ static void apply_retention(struct corr_engine *e, int64_t now_ms)
 		} while (n == 256);
 	}
 	pthread_mutex_unlock(&e->lock);
-	if (pruned > 0 || total)
+	if (pruned > 0 || total) {
 		log_info("engine: retention dropped %lld events and %zu resolved incidents",
 			 (long long)(pruned > 0 ? pruned : 0), total);
+		/* Many small blocks went: give the pages back, so RSS follows the retention. */
+		malloc_trim(0);
+	}
 	pthread_mutex_lock(&e->delivery_lock);
 	corr_store_nflog_prune(e->nflog_store, now_ms - 120 * 3600000LL);
 	pthread_mutex_unlock(&e->delivery_lock);

@@ -12,7 +12,8 @@
 # the 20,000 events that follow 10k, 100k and 1M events already ingested,
 # with the correlator's RSS there:
 #   bench: correlator_history history=... events_per_s=... p99_ms=... rss_mib=...
-# CORR_BENCH_HISTORY="10000 100000" shortens it; CORR_BENCH_HISTORY= skips it.
+# CORR_BENCH_HISTORY="10000 100000" shortens it; CORR_BENCH_HISTORY= skips it,
+# CORR_BENCH_SEEDS= skips the accuracy part.
 set -eu
 : "${SEISMO_ROOT:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${BUILD:=$SEISMO_ROOT/build}"
@@ -20,7 +21,7 @@ PORT=${CORR_BENCH_PORT:-19170}
 SERVICES=${CORR_BENCH_SERVICES:-200}
 NODES=${CORR_BENCH_NODES:-40}
 FAULTS=${CORR_BENCH_FAULTS:-100}
-SEEDS=${CORR_BENCH_SEEDS:-"1 2 3"}
+SEEDS=${CORR_BENCH_SEEDS-"1 2 3"}
 rel=${BUILD#"$SEISMO_ROOT"/}
 make -s -C "$SEISMO_ROOT" BUILD="$rel" "$rel/seismo-correlator" "$rel/seismo-ship" >/dev/null
 
@@ -67,7 +68,7 @@ for seed in $SEEDS; do
 	scores+=("$work/score.$seed.json")
 done
 
-python3 - "${scores[@]}" <<'PY'
+[ ${#scores[@]} -gt 0 ] && python3 - "${scores[@]}" <<'PY'
 import json, sys
 rs = [json.load(open(p)) for p in sys.argv[1:]]
 tot = lambda k: sum(r[k] for r in rs)
@@ -145,12 +146,20 @@ PY
 		taskset -c 1 "$BUILD/seismo-ship" post --gzip --url "http://127.0.0.1:$PORT" \
 			"$work/hist-measure-$i.ndjson" >"$work/hist.json"
 		rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
-		python3 - "$work/hist.json" "$h" "$rss" <<'PY'
+		curl -sf "http://127.0.0.1:$PORT/metrics" >"$work/metrics.txt"
+		python3 - "$work/hist.json" "$h" "$rss" "$work/metrics.txt" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
+m = {}
+for line in open(sys.argv[4]):
+    if line.startswith("seismo_correlator_") and " " in line:
+        k, v = line.rsplit(" ", 1)
+        m[k] = float(v)
 print("bench: correlator_history history=%s events=%d batch=500 gzip=1 cores=1 events_per_s=%.0f "
-      "p50_ms=%.2f p99_ms=%.2f rss_mib=%.1f"
-      % (sys.argv[2], r["events"], r["events_per_s"], r["p50_ms"], r["p99_ms"], int(sys.argv[3]) / 1024))
+      "p50_ms=%.2f p99_ms=%.2f rss_mib=%.1f incidents_in_memory=%d alerts=%d"
+      % (sys.argv[2], r["events"], r["events_per_s"], r["p50_ms"], r["p99_ms"], int(sys.argv[3]) / 1024,
+         m.get('seismo_correlator_incidents{state="firing"}', 0) + m.get('seismo_correlator_incidents{state="resolved"}', 0),
+         m.get("seismo_correlator_alerts", 0)))
 PY
 		i=$((i + 1))
 	done
