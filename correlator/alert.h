@@ -17,6 +17,12 @@ struct corr_alert {
 	bool timeout;	      /* ends_at came from resolve_timeout, not the sender */
 	char *generator_url;
 	uint64_t fp;
+	/*
+	 * Bumped by the sender when the alert says something new that a
+	 * receiver must hear even though its labels stay (an incident's blast
+	 * radius grew); 0 for Alertmanager-style alerts. See dispatch.c told_id.
+	 */
+	uint64_t revision;
 };
 
 static inline bool corr_alert_resolved(const struct corr_alert *a, int64_t now_ms)

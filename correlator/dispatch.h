@@ -29,6 +29,11 @@ struct corr_nflog_ops {
 	/* 0 and the entry (firing/resolved malloc'd), 1 when unknown, -1 on error. */
 	int (*load)(void *arg, const char *key, uint64_t **firing, size_t *n_firing,
 		    uint64_t **resolved, size_t *n_resolved, int64_t *ts_ms);
+	/*
+	 * Called (from a sender thread) when a receiver acknowledged, ts_ms the
+	 * time it did. NULL when the notifier's delivery log records acks
+	 * itself (the engine's does, together with the pending queue).
+	 */
 	void (*save)(void *arg, const char *key, const uint64_t *firing, size_t n_firing,
 		     const uint64_t *resolved, size_t n_resolved, int64_t ts_ms);
 	void *arg;

@@ -1,6 +1,7 @@
 /*
  * The correlator's embedded store (SQLite, WAL): events deduplicated by id,
- * dependency edges, silences. Incidents are derived state: on start the
+ * dependency edges, silences, the notification log and the notifications
+ * still on their way (pending). Incidents are derived state: on start the
  * engine replays the stored events in arrival order, so the same events give
  * the same incidents with the same ids.
  */
@@ -38,7 +39,7 @@ int corr_store_each_event(struct corr_store *st, corr_store_event_cb cb, void *a
 int corr_store_each_edge(struct corr_store *st, corr_store_edge_cb cb, void *arg);
 /* Raw events of one anomaly, oldest first, appended to arr. */
 int corr_store_events_of_anomaly(struct corr_store *st, const char *anomaly_id,
-				 json_t *arr);
+				 int64_t starts_ms, json_t *arr);
 int64_t corr_store_count_events(struct corr_store *st);
 /* Deletes events received before before_ms; returns how many, or -1. */
 int64_t corr_store_prune(struct corr_store *st, int64_t before_ms);
