@@ -48,6 +48,9 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
 	-Iinclude -Icommon -I$(BPFOUT) -DSEISMO_VERSION='"$(VERSION)"' $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 LIBS := -lbpf -lelf -lz -lyaml -ljansson -lcurl -lmicrohttpd -lsqlite3 -lm -lpthread
+# libpq: the correlator's PostgreSQL store (store_pg.c), linked into it and its tests only.
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+CORR_LIBS := -lpq
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BPFOUT)/%.bpf.o,$(BPF_SRCS))
@@ -102,7 +105,8 @@ $(BUILD)/seismo: $(BUILD)/agent/main.o $(BUILD)/libagent.a $(BUILD)/libcommon.a
 
 $(BUILD)/seismo-correlator: $(BUILD)/correlator/main.o $(BUILD)/libcorrelator.a $(BUILD)/libcommon.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CORR_LIBS)
+$(BUILD)/correlator/store_pg.o: CFLAGS += $(PQ_CFLAGS)
 
 # Unit and BPF tests link against the module archives, so a test pulls in only
 # the objects it uses.
@@ -110,11 +114,11 @@ TEST_LIBS := $(BUILD)/libagent.a $(BUILD)/libcorrelator.a $(BUILD)/libcommon.a
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_LIBS) $(SKELS)
 	$(call msg,TEST-CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIBS) -lcmocka $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIBS) -lcmocka $(LIBS) $(CORR_LIBS)
 $(BUILD)/tests/%: tests/bpf/%.c $(TEST_LIBS) $(SKELS)
 	$(call msg,TEST-CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIBS) -lcmocka $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIBS) -lcmocka $(LIBS) $(CORR_LIBS)
 
 tests: $(BINS) $(UNIT_TESTS) $(BPF_TESTS)
 

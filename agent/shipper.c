@@ -42,6 +42,7 @@ struct shipper {
 	size_t n_spool;
 	uint64_t next_seq;
 	struct shipper_stats st;
+	int64_t last_post_ms; /* last POST to the correlator (wall clock), for heartbeats */
 };
 
 static char *dup_or_null(const char *s)
@@ -431,6 +432,7 @@ static int send_spool(struct shipper *s, int64_t now_ms)
 			continue;
 		}
 		long status = post_batch(s, body, len, &resp, err, sizeof(err));
+		s->last_post_ms = now_ms;
 		free(body);
 		if (status >= 200 && status < 300) {
 			s->st.events_delivered += s->spool[0].events;
@@ -659,6 +661,39 @@ static void bound_pending(struct shipper *s)
 		json_array_remove(s->pending, 0);
 }
 
+/*
+ * A quiet node still says it is alive: an empty batch when nothing was
+ * posted for SHIPPER_HEARTBEAT_MS, so the correlator can tell a
+ * dead agent from a long anomaly (its stale_after). Not spooled: a missed
+ * heartbeat is made up by the next one.
+ */
+static void heartbeat(struct shipper *s, int64_t now_ms)
+{
+	unsigned char *gz;
+	size_t len;
+	char err[256] = "";
+	struct response resp = { .len = 0 };
+
+	if (!s->last_post_ms)
+		s->last_post_ms = now_ms; /* the first one a heartbeat after the start */
+	if (s->n_spool || now_ms < s->st.next_attempt_ms ||
+	    now_ms - s->last_post_ms < SHIPPER_HEARTBEAT_MS)
+		return;
+	json_t *b = json_pack("{s:s,s:s?,s:[]}", "node", s->node, "cluster", s->cluster, "events");
+	char *text = b ? json_dumps(b, JSON_COMPACT) : NULL;
+	json_decref(b);
+	if (!text || gzip_text(text, strlen(text), &gz, &len)) {
+		free(text);
+		return;
+	}
+	free(text);
+	long status = post_batch(s, gz, len, &resp, err, sizeof(err));
+	free(gz);
+	s->last_post_ms = now_ms;
+	if (status < 200 || status >= 300)
+		log_warn("shipper: heartbeat to %s: %s", s->url, err[0] ? err : resp.buf);
+}
+
 int shipper_flush_ms(struct shipper *s, int64_t now_ms)
 {
 	if (!s->url)
@@ -667,7 +702,9 @@ int shipper_flush_ms(struct shipper *s, int64_t now_ms)
 		bound_pending(s);
 		return -1;
 	}
-	return send_spool(s, now_ms);
+	int delivered = send_spool(s, now_ms);
+	heartbeat(s, now_ms);
+	return delivered;
 }
 
 int shipper_flush(struct shipper *s, time_t now)

@@ -29,6 +29,9 @@
 
 #define SHIPPER_DEFAULT_SPOOL_DIR "/var/lib/seismo/spool"
 
+/* A node with nothing to send still POSTs an empty batch this often (liveness). */
+#define SHIPPER_HEARTBEAT_MS 30000
+
 struct shipper_config {
 	const char *url;	/* correlator base URL or full .../api/v1/events; NULL: log only */
 	const char *token;	/* bearer token */

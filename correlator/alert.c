@@ -37,6 +37,9 @@ static int opt_time(json_t *o, const char *key, const char *where, int64_t *out,
 	*out = 0;
 	if (!v || json_is_null(v) || (json_is_string(v) && !json_string_length(v)))
 		return 0;
+	/* Go's zero time (amtool sends it for an unset --start/--end) means unset. */
+	if (json_is_string(v) && !strncmp(json_string_value(v), "0001-01-01T00:00:00", 19))
+		return 0;
 	if (!json_is_string(v) || corr_time_parse(json_string_value(v), out)) {
 		snprintf(err, errlen, "%s.%s: must be an RFC 3339 timestamp", where, key);
 		return -1;
@@ -106,4 +109,24 @@ json_t *corr_alert_to_json(const struct corr_alert *a, int64_t now_ms)
 			 corr_labels_to_json(&a->annotations), "startsAt", starts, "endsAt",
 			 ends, "generatorURL", a->generator_url ? a->generator_url : "",
 			 "fingerprint", fp);
+}
+
+int corr_alert_compare(const struct corr_alert *x, const struct corr_alert *y)
+{
+	static const char *const first[] = { "job", "instance" };
+
+	for (size_t i = 0; i < 2; i++) {
+		const char *a = corr_labels_get(&x->labels, first[i]);
+		const char *b = corr_labels_get(&y->labels, first[i]);
+		if (!a && !b)
+			continue;
+		if (!a || !b)
+			return a ? -1 : 1;
+		int c = strcmp(a, b);
+		if (c)
+			return c;
+	}
+	if (corr_labels_before(&x->labels, &y->labels))
+		return -1;
+	return corr_labels_before(&y->labels, &x->labels) ? 1 : 0;
 }

@@ -644,6 +644,14 @@ static int seismo_pair(struct cfg_parse *p, const char *key, yaml_node_t *kn,
 		cfg->notify_attempts = (int)n;
 		return 0;
 	}
+	if (!strcmp(key, "notify_concurrency")) {
+		if (get_long(p, v, key, 1, 64, &n))
+			return -1;
+		cfg->notify_concurrency = (int)n;
+		return 0;
+	}
+	if (!strcmp(key, "stale_after"))
+		return get_duration(p, v, key, &cfg->stale_after_ms);
 	if (!strcmp(key, "notify_backoff"))
 		return get_duration(p, v, key, &cfg->notify_backoff_ms);
 	if (!strcmp(key, "notify_timeout"))
@@ -715,6 +723,8 @@ static void set_defaults(struct corr_config *cfg)
 	cfg->notify_attempts = 5;
 	cfg->notify_backoff_ms = 1000;
 	cfg->notify_timeout_ms = 10000;
+	cfg->notify_concurrency = 4;
+	cfg->stale_after_ms = 600000;
 	cfg->resolve_timeout_ms = 300000;
 }
 

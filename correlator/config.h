@@ -94,6 +94,9 @@ struct corr_config {
 	int notify_attempts;
 	int64_t notify_backoff_ms;
 	int64_t notify_timeout_ms;
+	int notify_concurrency;	      /* senders per receiver integration */
+	/* seismo: liveness */
+	int64_t stale_after_ms;	      /* a node silent this long: its anomalies resolve as stale */
 	/* Alertmanager */
 	int64_t resolve_timeout_ms;
 	char *slack_api_url;

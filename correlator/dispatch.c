@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "hashmap.h"
 #include "log.h"
 #include "util.h"
 
@@ -20,12 +21,14 @@ struct nflog_entry {
 };
 
 struct aggr_group {
+	struct aggr_group *hash_next; /* another group whose key hashes the same */
 	const struct corr_route *route;
 	const struct corr_receiver *receiver;
 	struct corr_labels group_labels;
 	char *key;
 	struct corr_alert *alerts;
 	size_t n_alerts;
+	struct hashmap *by_fp; /* fingerprint -> position in alerts, plus one */
 	int64_t next_flush_ms;
 	int has_flushed;
 	struct nflog_entry *log; /* one per integration of the receiver */
@@ -45,16 +48,48 @@ struct corr_dispatch {
 	struct corr_notifier *nt;
 	struct aggr_group **groups;
 	size_t n_groups;
-	struct corr_alert *alerts; /* every alert, for inhibition and the API */
-	size_t n_alerts;
+	struct hashmap *group_index; /* hash of the group key -> chain of groups */
+	struct hashmap *alerts;	     /* fingerprint -> every alert (inhibition, API) */
 	struct silence *silences;
 	size_t n_silences;
 	struct corr_nflog_ops nflog;
+	int passive; /* HA follower: groups kept, nobody notified */
+	int64_t next_alert_prune_ms;
 };
 
 void corr_dispatch_set_nflog(struct corr_dispatch *d, const struct corr_nflog_ops *ops)
 {
 	d->nflog = *ops;
+}
+
+static char *nflog_key(const struct aggr_group *g, size_t idx);
+static void nflog_clear(struct nflog_entry *e);
+
+void corr_dispatch_set_passive(struct corr_dispatch *d, int passive, int64_t now_ms)
+{
+	pthread_mutex_lock(&d->lock);
+	/*
+	 * Taking over: what the old leader told is in the shared log, not in
+	 * ours; read it again, and flush every group that flushed before now,
+	 * so what the old leader left untold goes out at once (only that).
+	 */
+	for (size_t i = 0; d->passive && !passive && i < d->n_groups; i++) {
+		struct aggr_group *g = d->groups[i];
+		for (size_t k = 0; k < g->receiver->n_integ; k++) {
+			char *key = nflog_key(g, k);
+			struct nflog_entry *e = &g->log[k];
+			nflog_clear(e);
+			if (key && d->nflog.load &&
+			    !d->nflog.load(d->nflog.arg, key, &e->firing, &e->n_firing, &e->resolved,
+					   &e->n_resolved, &e->ts))
+				e->set = 1;
+			free(key);
+		}
+		if (g->has_flushed)
+			g->next_flush_ms = now_ms;
+	}
+	d->passive = passive;
+	pthread_mutex_unlock(&d->lock);
 }
 
 /* Alertmanager's nflog key: receiver, integration and its index, group. */
@@ -69,6 +104,13 @@ static char *nflog_key(const struct aggr_group *g, size_t idx)
 	return key;
 }
 
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
 struct corr_dispatch *corr_dispatch_new(const struct corr_config *cfg,
 					struct corr_notifier *nt)
 {
@@ -79,6 +121,12 @@ struct corr_dispatch *corr_dispatch_new(const struct corr_config *cfg,
 	pthread_mutex_init(&d->lock, NULL);
 	d->cfg = cfg;
 	d->nt = nt;
+	d->group_index = hashmap_new(sizeof(uint64_t));
+	d->alerts = hashmap_new(sizeof(uint64_t));
+	if (!d->group_index || !d->alerts) {
+		corr_dispatch_free(d);
+		return NULL;
+	}
 	return d;
 }
 
@@ -94,6 +142,8 @@ static void group_free(struct aggr_group *g)
 	for (size_t i = 0; i < g->n_alerts; i++)
 		corr_alert_free(&g->alerts[i]);
 	free(g->alerts);
+	if (g->by_fp)
+		hashmap_free(g->by_fp);
 	for (size_t i = 0; g->log && i < g->receiver->n_integ; i++)
 		nflog_clear(&g->log[i]);
 	free(g->log);
@@ -109,9 +159,17 @@ void corr_dispatch_free(struct corr_dispatch *d)
 	for (size_t i = 0; i < d->n_groups; i++)
 		group_free(d->groups[i]);
 	free(d->groups);
-	for (size_t i = 0; i < d->n_alerts; i++)
-		corr_alert_free(&d->alerts[i]);
-	free(d->alerts);
+	if (d->group_index)
+		hashmap_free(d->group_index);
+	size_t pos = 0;
+	const void *k;
+	void *v;
+	while (d->alerts && hashmap_next(d->alerts, &pos, &k, &v)) {
+		corr_alert_free(v);
+		free(v);
+	}
+	if (d->alerts)
+		hashmap_free(d->alerts);
 	for (size_t i = 0; i < d->n_silences; i++) {
 		corr_matchers_free(&d->silences[i].matchers);
 		json_decref(d->silences[i].body);
@@ -136,35 +194,73 @@ static void merge_alert(struct corr_alert *res, const struct corr_alert *old,
 	}
 }
 
-/* Stores a in the array (replacing the same fingerprint); 0 or -1. */
-static int alerts_upsert(struct corr_alert **arr, size_t *n, const struct corr_alert *a)
+/* Stores a copy of a among every alert, replacing the same fingerprint; 0 or -1. */
+static int known_upsert(struct hashmap *m, const struct corr_alert *a)
 {
-	struct corr_alert copy;
+	struct corr_alert *old = hashmap_get(m, &a->fp), *copy;
 
-	if (corr_alert_copy(&copy, a))
-		return -1;
-	for (size_t i = 0; i < *n; i++)
-		if ((*arr)[i].fp == a->fp) {
-			corr_alert_free(&(*arr)[i]);
-			(*arr)[i] = copy;
-			return 0;
-		}
-	struct corr_alert *g = realloc(*arr, (*n + 1) * sizeof(*g));
-	if (!g) {
-		corr_alert_free(&copy);
+	if (old) {
+		struct corr_alert fresh;
+		if (corr_alert_copy(&fresh, a))
+			return -1;
+		corr_alert_free(old);
+		*old = fresh;
+		return 0;
+	}
+	copy = malloc(sizeof(*copy));
+	if (!copy || corr_alert_copy(copy, a)) {
+		free(copy);
 		return -1;
 	}
-	*arr = g;
-	(*arr)[(*n)++] = copy;
+	if (hashmap_put(m, &copy->fp, copy)) {
+		corr_alert_free(copy);
+		free(copy);
+		return -1;
+	}
 	return 0;
 }
 
-static const struct corr_alert *find_alert(const struct corr_alert *arr, size_t n, uint64_t fp)
+/* Positions move when the group compacts: the index is rebuilt then. */
+static int group_reindex(struct aggr_group *g)
 {
-	for (size_t i = 0; i < n; i++)
-		if (arr[i].fp == fp)
-			return &arr[i];
-	return NULL;
+	struct hashmap *m = hashmap_new(sizeof(uint64_t));
+
+	if (!m)
+		return -1;
+	for (size_t i = 0; i < g->n_alerts; i++)
+		if (hashmap_put(m, &g->alerts[i].fp, (void *)(uintptr_t)(i + 1))) {
+			hashmap_free(m);
+			return -1;
+		}
+	if (g->by_fp)
+		hashmap_free(g->by_fp);
+	g->by_fp = m;
+	return 0;
+}
+
+/* Stores a in the group (replacing the same fingerprint); 0 or -1. */
+static int group_upsert(struct aggr_group *g, const struct corr_alert *a)
+{
+	struct corr_alert copy;
+	uintptr_t at = (uintptr_t)hashmap_get(g->by_fp, &a->fp);
+
+	if (corr_alert_copy(&copy, a))
+		return -1;
+	if (at) {
+		corr_alert_free(&g->alerts[at - 1]);
+		g->alerts[at - 1] = copy;
+		return 0;
+	}
+	struct corr_alert *grown = realloc(g->alerts, (g->n_alerts + 1) * sizeof(*grown));
+	if (!grown || hashmap_put(g->by_fp, &copy.fp, (void *)(uintptr_t)(g->n_alerts + 1))) {
+		if (grown)
+			g->alerts = grown;
+		corr_alert_free(&copy);
+		return -1;
+	}
+	g->alerts = grown;
+	g->alerts[g->n_alerts++] = copy;
+	return 0;
 }
 
 /* Alertmanager's Route.Match: the deepest matching routes, honouring continue. */
@@ -214,19 +310,26 @@ static struct aggr_group *find_or_create_group(struct corr_dispatch *d,
 		return NULL;
 	}
 	free(lstr);
-	for (size_t i = 0; i < d->n_groups; i++)
-		if (d->groups[i]->route == r && !strcmp(d->groups[i]->key, key)) {
+	uint64_t h = hashmap_hash_bytes(key, strlen(key));
+	struct aggr_group *first = hashmap_get(d->group_index, &h);
+	for (struct aggr_group *c = first; c; c = c->hash_next)
+		if (c->route == r && !strcmp(c->key, key)) {
 			free(key);
 			corr_labels_free(&gl);
-			return d->groups[i];
+			return c;
 		}
 	struct aggr_group *g = calloc(1, sizeof(*g));
 	struct aggr_group **grown = realloc(d->groups, (d->n_groups + 1) * sizeof(*grown));
 	const struct corr_receiver *rcv = corr_config_receiver(d->cfg, r->receiver);
 	if (grown)
 		d->groups = grown;
-	if (!g || !grown || !rcv ||
-	    !(g->log = calloc(rcv->n_integ + 1, sizeof(*g->log)))) {
+	if (!g || !grown || !rcv || !(g->by_fp = hashmap_new(sizeof(uint64_t))) ||
+	    !(g->log = calloc(rcv->n_integ + 1, sizeof(*g->log))) ||
+	    hashmap_put(d->group_index, &h, g)) {
+		if (g && g->by_fp)
+			hashmap_free(g->by_fp);
+		if (g)
+			free(g->log);
 		free(g);
 		free(key);
 		corr_labels_free(&gl);
@@ -237,13 +340,17 @@ static struct aggr_group *find_or_create_group(struct corr_dispatch *d,
 	g->group_labels = gl;
 	g->key = key;
 	g->next_flush_ms = now_ms + r->group_wait_ms;
+	g->hash_next = first;
 	d->groups[d->n_groups++] = g;
 	for (size_t i = 0; d->nflog.load && i < rcv->n_integ; i++) {
 		char *k = nflog_key(g, i);
 		struct nflog_entry *e = &g->log[i];
 		if (k && !d->nflog.load(d->nflog.arg, k, &e->firing, &e->n_firing, &e->resolved,
-					&e->n_resolved, &e->ts))
+					&e->n_resolved, &e->ts)) {
 			e->set = 1;
+			qsort(e->firing, e->n_firing, sizeof(*e->firing), cmp_u64);
+			qsort(e->resolved, e->n_resolved, sizeof(*e->resolved), cmp_u64);
+		}
 		free(k);
 	}
 	log_debug("dispatch: new group %s (receiver %s)", key, rcv->name);
@@ -260,17 +367,17 @@ int corr_dispatch_put(struct corr_dispatch *d, const struct corr_alert *in, int6
 		return -1;
 	a.fp = corr_labels_fingerprint(&a.labels);
 	pthread_mutex_lock(&d->lock);
-	const struct corr_alert *old = find_alert(d->alerts, d->n_alerts, a.fp);
+	const struct corr_alert *old = hashmap_get(d->alerts, &a.fp);
 	/* Merge only when the activity ranges overlap, as Alertmanager does. */
 	if (old && ((a.ends_at_ms > old->starts_at_ms && a.ends_at_ms < old->ends_at_ms) ||
 		    (a.starts_at_ms > old->starts_at_ms && a.starts_at_ms < old->ends_at_ms)))
 		merge_alert(&a, old, &a, now_ms);
-	if (alerts_upsert(&d->alerts, &d->n_alerts, &a))
+	if (known_upsert(d->alerts, &a))
 		goto out;
 	size_t n = match_routes(&d->cfg->root, &a.labels, routes, 64);
 	for (size_t i = 0; i < n; i++) {
 		struct aggr_group *g = find_or_create_group(d, routes[i], &a, now_ms);
-		if (!g || alerts_upsert(&g->alerts, &g->n_alerts, &a))
+		if (!g || group_upsert(g, &a))
 			goto out;
 		/* An alert that started long ago does not wait for group_wait. */
 		if (!g->has_flushed && a.starts_at_ms + routes[i]->group_wait_ms < now_ms)
@@ -304,8 +411,11 @@ static const struct corr_alert *inhibited_by(const struct corr_dispatch *d,
 		if (!corr_matchers_match(&rule->target, ls))
 			continue;
 		bool two_sided = corr_matchers_match(&rule->source, ls);
-		for (size_t i = 0; i < d->n_alerts; i++) {
-			const struct corr_alert *src = &d->alerts[i];
+		size_t pos = 0;
+		const void *key;
+		void *val;
+		while (hashmap_next(d->alerts, &pos, &key, &val)) {
+			const struct corr_alert *src = val;
 			if (corr_alert_resolved(src, now_ms) ||
 			    !corr_matchers_match(&rule->source, &src->labels))
 				continue;
@@ -326,12 +436,10 @@ static const struct corr_alert *inhibited_by(const struct corr_dispatch *d,
 	return NULL;
 }
 
+/* Sets of fingerprints are kept sorted: membership is a binary search. */
 static int in_set(const uint64_t *set, size_t n, uint64_t fp)
 {
-	for (size_t i = 0; i < n; i++)
-		if (set[i] == fp)
-			return 1;
-	return 0;
+	return n && bsearch(&fp, set, n, sizeof(*set), cmp_u64) != NULL;
 }
 
 static int is_subset(const uint64_t *sub, size_t n_sub, const uint64_t *set, size_t n_set)
@@ -340,6 +448,16 @@ static int is_subset(const uint64_t *sub, size_t n_sub, const uint64_t *set, siz
 		if (!in_set(set, n_set, sub[i]))
 			return 0;
 	return 1;
+}
+
+/*
+ * What the notification log remembers of an alert: its fingerprint, mixed
+ * with its revision when it has one, so a revised alert (an incident whose
+ * blast radius grew) counts as new and is told at the next group_interval.
+ */
+static uint64_t told_id(const struct corr_alert *a)
+{
+	return a->fp ^ (a->revision * 0x9e3779b97f4a7c15ULL);
 }
 
 /* Alertmanager's DedupStage.needsUpdate. */
@@ -355,13 +473,29 @@ static int needs_update(const struct nflog_entry *e, const uint64_t *firing, siz
 		return e->n_firing > 0;
 	if (send_resolved && !is_subset(resolved, nr, e->resolved, e->n_resolved))
 		return 1;
-	return e->ts <= now_ms - repeat_ms;
+	/*
+	 * Strictly older, with ts the time the receiver acknowledged: as in
+	 * Alertmanager, a repeat goes out at the first group_interval tick
+	 * after repeat_interval, not at the tick that falls exactly on it.
+	 */
+	return e->ts < now_ms - repeat_ms;
+}
+
+static struct aggr_group *find_group(struct corr_dispatch *d, const char *group_key,
+				     const char *receiver)
+{
+	uint64_t h = hashmap_hash_bytes(group_key, strlen(group_key));
+
+	for (struct aggr_group *g = hashmap_get(d->group_index, &h); g; g = g->hash_next)
+		if (!strcmp(g->key, group_key) && !strcmp(g->receiver->name, receiver))
+			return g;
+	return NULL;
 }
 
 /*
  * A notification that failed for good was never told: forget it, so the
  * next flush of the group tries again (Alertmanager updates its log only on
- * success).
+ * success). The stored log still holds what was last acknowledged.
  */
 static void forget_notification(void *arg, const char *group_key, const char *receiver,
 				size_t integ)
@@ -369,17 +503,32 @@ static void forget_notification(void *arg, const char *group_key, const char *re
 	struct corr_dispatch *d = arg;
 
 	pthread_mutex_lock(&d->lock);
-	for (size_t i = 0; i < d->n_groups; i++) {
-		struct aggr_group *g = d->groups[i];
-		if (strcmp(g->key, group_key) || strcmp(g->receiver->name, receiver) ||
-		    integ >= g->receiver->n_integ)
-			continue;
+	struct aggr_group *g = find_group(d, group_key, receiver);
+	if (g && integ < g->receiver->n_integ)
 		nflog_clear(&g->log[integ]);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * The receiver acknowledged: the log entry dates from then (repeats count
+ * from delivery, as Alertmanager's do), and is saved when ops want it.
+ */
+static void notification_acked(void *arg, const char *group_key, const char *receiver,
+			       size_t integ, int64_t acked_ms)
+{
+	struct corr_dispatch *d = arg;
+
+	pthread_mutex_lock(&d->lock);
+	struct aggr_group *g = find_group(d, group_key, receiver);
+	if (g && integ < g->receiver->n_integ && g->log[integ].set) {
+		struct nflog_entry *e = &g->log[integ];
+		if (acked_ms > e->ts)
+			e->ts = acked_ms;
 		if (d->nflog.save) {
-			/* An empty entry dated 0: as good as none, and older than any repeat. */
 			char *k = nflog_key(g, integ);
 			if (k)
-				d->nflog.save(d->nflog.arg, k, NULL, 0, NULL, 0, 0);
+				d->nflog.save(d->nflog.arg, k, e->firing, e->n_firing, e->resolved,
+					      e->n_resolved, e->ts);
 			free(k);
 		}
 	}
@@ -430,12 +579,14 @@ static void flush_integration(struct corr_dispatch *d, struct aggr_group *g, siz
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if (corr_alert_resolved(alerts[i], now_ms))
-			resolved[nr++] = alerts[i]->fp;
+			resolved[nr++] = told_id(alerts[i]);
 		else
-			firing[nf++] = alerts[i]->fp;
+			firing[nf++] = told_id(alerts[i]);
 		if (in->send_resolved || !corr_alert_resolved(alerts[i], now_ms))
 			send[ns++] = alerts[i];
 	}
+	qsort(firing, nf, sizeof(*firing), cmp_u64);
+	qsort(resolved, nr, sizeof(*resolved), cmp_u64);
 	/*
 	 * The alertmanager integration stands in for Prometheus, which resends
 	 * firing alerts so Alertmanager does not time them out: every flush.
@@ -453,7 +604,17 @@ static void flush_integration(struct corr_dispatch *d, struct aggr_group *g, siz
 			goto out;
 		}
 		note->on_failure = forget_notification;
+		note->on_success = notification_acked;
 		note->on_failure_arg = d;
+		note->nflog_key = nflog_key(g, idx);
+		note->firing = calloc(nf + 1, sizeof(*firing));
+		note->resolved = calloc(nr + 1, sizeof(*resolved));
+		if (note->firing && note->resolved) {
+			memcpy(note->firing, firing, nf * sizeof(*firing));
+			memcpy(note->resolved, resolved, nr * sizeof(*resolved));
+			note->n_firing = nf;
+			note->n_resolved = nr;
+		}
 		log_info("dispatch: notify %s (%s) group %s: %zu firing, %zu resolved",
 			 g->receiver->name, corr_integration_kind_name(in->kind), g->key, nf, nr);
 		corr_notifier_enqueue(d->nt, note);
@@ -466,17 +627,16 @@ static void flush_integration(struct corr_dispatch *d, struct aggr_group *g, siz
 	e->n_resolved = nr;
 	e->ts = now_ms;
 	firing = resolved = NULL;
-	if (d->nflog.save) {
-		char *k = nflog_key(g, idx);
-		if (k)
-			d->nflog.save(d->nflog.arg, k, e->firing, e->n_firing, e->resolved,
-				      e->n_resolved, e->ts);
-		free(k);
-	}
+	/* Saved when the receiver acknowledges it (notification_acked). */
 out:
 	free(firing);
 	free(resolved);
 	free(send);
+}
+
+static int compare_alert_ptrs(const void *a, const void *b)
+{
+	return corr_alert_compare(*(struct corr_alert *const *)a, *(struct corr_alert *const *)b);
 }
 
 static void flush_group(struct corr_dispatch *d, struct aggr_group *g, int64_t now_ms)
@@ -490,20 +650,77 @@ static void flush_group(struct corr_dispatch *d, struct aggr_group *g, int64_t n
 		if (!silenced_by(d, &g->alerts[i].labels, now_ms) &&
 		    !inhibited_by(d, &g->alerts[i].labels, now_ms))
 			live[n++] = &g->alerts[i];
+	/* Alertmanager's order, so max_alerts keeps the same alerts. */
+	qsort(live, n, sizeof(*live), compare_alert_ptrs);
 	/* Everything muted: the pipeline stops before the notification log. */
-	if (n)
+	if (n && !d->passive)
 		for (size_t i = 0; i < g->receiver->n_integ; i++)
 			flush_integration(d, g, i, live, n, now_ms);
 	free(live);
-	/* Resolved alerts have been told; they leave the group. */
+	/*
+	 * Resolved alerts have been told; they leave the group. A follower
+	 * keeps them a while longer, in case the leader died before telling.
+	 */
+	int64_t told_by = d->passive ? now_ms - 2 * g->route->group_interval_ms - 10000 : now_ms;
 	size_t keep = 0;
 	for (size_t i = 0; i < g->n_alerts; i++) {
-		if (corr_alert_resolved(&g->alerts[i], now_ms))
+		if (corr_alert_resolved(&g->alerts[i], told_by))
 			corr_alert_free(&g->alerts[i]);
 		else
 			g->alerts[keep++] = g->alerts[i];
 	}
-	g->n_alerts = keep;
+	if (keep != g->n_alerts) {
+		g->n_alerts = keep;
+		if (group_reindex(g))
+			log_error("dispatch: out of memory indexing group %s", g->key);
+	}
+}
+
+static void group_unindex(struct corr_dispatch *d, struct aggr_group *g)
+{
+	uint64_t h = hashmap_hash_bytes(g->key, strlen(g->key));
+	struct aggr_group *first = hashmap_get(d->group_index, &h);
+
+	if (first == g) {
+		if (g->hash_next)
+			hashmap_put(d->group_index, &h, g->hash_next); /* replaces: no allocation */
+		else
+			hashmap_del(d->group_index, &h);
+		return;
+	}
+	for (struct aggr_group *c = first; c; c = c->hash_next)
+		if (c->hash_next == g) {
+			c->hash_next = g->hash_next;
+			return;
+		}
+}
+
+/* Forgets alerts resolved before before_ms (collected first: no change while iterating). */
+static void prune_known(struct corr_dispatch *d, int64_t before_ms)
+{
+	size_t pos = 0, n = 0, cap = 0;
+	uint64_t *gone = NULL;
+	const void *k;
+	void *v;
+
+	while (hashmap_next(d->alerts, &pos, &k, &v)) {
+		if (!corr_alert_resolved(v, before_ms))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			uint64_t *g = realloc(gone, cap * sizeof(*g));
+			if (!g)
+				break;
+			gone = g;
+		}
+		gone[n++] = ((const struct corr_alert *)v)->fp;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct corr_alert *a = hashmap_del(d->alerts, &gone[i]);
+		corr_alert_free(a);
+		free(a);
+	}
+	free(gone);
 }
 
 int64_t corr_dispatch_tick(struct corr_dispatch *d, int64_t now_ms)
@@ -523,6 +740,7 @@ int64_t corr_dispatch_tick(struct corr_dispatch *d, int64_t now_ms)
 	for (size_t i = 0; i < d->n_groups; i++) {
 		if (!d->groups[i]->n_alerts) {
 			log_debug("dispatch: group %s is empty, removed", d->groups[i]->key);
+			group_unindex(d, d->groups[i]);
 			group_free(d->groups[i]);
 			continue;
 		}
@@ -532,14 +750,10 @@ int64_t corr_dispatch_tick(struct corr_dispatch *d, int64_t now_ms)
 	}
 	d->n_groups = keep;
 	/* Resolved alerts stay a while for merging and the API, then go. */
-	keep = 0;
-	for (size_t i = 0; i < d->n_alerts; i++) {
-		if (corr_alert_resolved(&d->alerts[i], now_ms - 15 * 60000))
-			corr_alert_free(&d->alerts[i]);
-		else
-			d->alerts[keep++] = d->alerts[i];
+	if (now_ms >= d->next_alert_prune_ms) {
+		d->next_alert_prune_ms = now_ms + 10000;
+		prune_known(d, now_ms - 15 * 60000);
 	}
-	d->n_alerts = keep;
 	pthread_mutex_unlock(&d->lock);
 	return next < 0 ? 0 : next;
 }
@@ -630,6 +844,12 @@ int corr_dispatch_add_silence(struct corr_dispatch *d, json_t *body, int64_t now
 		goto fail;
 	}
 	json_object_set_new(s.body, "id", json_string(s.id));
+	/* A stored silence keeps its time; a new or changed one is stamped now. */
+	if (!json_is_string(json_object_get(s.body, "updatedAt"))) {
+		char stamp[32];
+		corr_time_format(now_ms, stamp, sizeof(stamp));
+		json_object_set_new(s.body, "updatedAt", json_string(stamp));
+	}
 	pthread_mutex_lock(&d->lock);
 	for (size_t i = 0; i < d->n_silences; i++)
 		if (!strcmp(d->silences[i].id, s.id)) {
@@ -668,6 +888,7 @@ int corr_dispatch_expire_silence(struct corr_dispatch *d, const char *id, int64_
 			if (d->silences[i].ends_ms > now_ms)
 				d->silences[i].ends_ms = now_ms;
 			json_object_set_new(d->silences[i].body, "endsAt", json_string(stamp));
+			json_object_set_new(d->silences[i].body, "updatedAt", json_string(stamp));
 			rc = 0;
 		}
 	pthread_mutex_unlock(&d->lock);
@@ -713,8 +934,11 @@ json_t *corr_dispatch_alerts_json(struct corr_dispatch *d, int64_t now_ms)
 	json_t *arr = json_array();
 
 	pthread_mutex_lock(&d->lock);
-	for (size_t i = 0; arr && i < d->n_alerts; i++) {
-		const struct corr_alert *a = &d->alerts[i];
+	size_t pos = 0;
+	const void *key;
+	void *val;
+	while (arr && hashmap_next(d->alerts, &pos, &key, &val)) {
+		const struct corr_alert *a = val;
 		json_t *j = corr_alert_to_json(a, now_ms);
 		const struct silence *s = silenced_by(d, &a->labels, now_ms);
 		const struct corr_alert *inh = inhibited_by(d, &a->labels, now_ms);
@@ -742,6 +966,84 @@ void corr_dispatch_counts(struct corr_dispatch *d, size_t *groups, size_t *alert
 {
 	pthread_mutex_lock(&d->lock);
 	*groups = d->n_groups;
-	*alerts = d->n_alerts;
+	*alerts = hashmap_size(d->alerts);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* ------------------------------------------------------------ API views */
+
+/* Receivers the route tree sends these labels to, each once. */
+static size_t alert_receivers(const struct corr_dispatch *d, const struct corr_labels *ls,
+			      const char **out, size_t max)
+{
+	const struct corr_route *routes[64];
+	size_t n = match_routes(&d->cfg->root, ls, routes, 64), k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+		for (j = 0; j < k && strcmp(out[j], routes[i]->receiver); j++)
+			;
+		if (j == k && k < max)
+			out[k++] = routes[i]->receiver;
+	}
+	return k;
+}
+
+/* Fills st for a (lock held); sil and rcv hold n_silences and 64 pointers. */
+static void alert_state(const struct corr_dispatch *d, const struct corr_alert *a,
+			int64_t now_ms, struct corr_alert_state *st, const char **sil,
+			const char **rcv)
+{
+	st->alert = a;
+	st->silenced_by = sil;
+	st->n_silenced = 0;
+	for (size_t i = 0; i < d->n_silences; i++) {
+		const struct silence *s = &d->silences[i];
+		if (s->starts_ms <= now_ms && now_ms < s->ends_ms &&
+		    corr_matchers_match(&s->matchers, &a->labels))
+			sil[st->n_silenced++] = s->id;
+	}
+	st->inhibited_by = inhibited_by(d, &a->labels, now_ms);
+	st->receivers = rcv;
+	st->n_receivers = alert_receivers(d, &a->labels, rcv, 64);
+}
+
+void corr_dispatch_each_alert(struct corr_dispatch *d, int64_t now_ms,
+			      corr_dispatch_alert_cb cb, void *arg)
+{
+	pthread_mutex_lock(&d->lock);
+	const char **sil = calloc(d->n_silences + 1, sizeof(*sil));
+	const char *rcv[64];
+	size_t pos = 0;
+	const void *key;
+	void *val;
+	while (sil && hashmap_next(d->alerts, &pos, &key, &val)) {
+		struct corr_alert_state st;
+		alert_state(d, val, now_ms, &st, sil, rcv);
+		cb(&st, arg);
+	}
+	free(sil);
+	pthread_mutex_unlock(&d->lock);
+}
+
+void corr_dispatch_each_group(struct corr_dispatch *d, int64_t now_ms,
+			      corr_dispatch_group_cb cb, void *arg)
+{
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < d->n_groups; i++) {
+		const struct aggr_group *g = d->groups[i];
+		struct corr_alert_state *st = calloc(g->n_alerts + 1, sizeof(*st));
+		const char **sil = calloc((g->n_alerts + 1) * (d->n_silences + 1), sizeof(*sil));
+		const char **rcv = calloc((g->n_alerts + 1) * 64, sizeof(*rcv));
+		if (st && sil && rcv) {
+			for (size_t k = 0; k < g->n_alerts; k++)
+				alert_state(d, &g->alerts[k], now_ms, &st[k],
+					    sil + k * (d->n_silences + 1), rcv + k * 64);
+			cb(&g->group_labels, g->receiver->name, st, g->n_alerts, arg);
+		}
+		free(st);
+		free(sil);
+		free(rcv);
+	}
 	pthread_mutex_unlock(&d->lock);
 }

@@ -15,6 +15,8 @@
 #include "ingest.h"
 #include "metrics.h"
 
+struct corr_dispatch;
+
 struct corr_engine;
 
 /* Opens the store and replays it. The engine keeps cfg (caller frees after). */
@@ -38,12 +40,19 @@ int corr_engine_add_silence(struct corr_engine *e, json_t *body, char *id, char 
 			    size_t errlen);
 int corr_engine_expire_silence(struct corr_engine *e, const char *id);
 json_t *corr_engine_silences_json(struct corr_engine *e);
+/* Every alert the dispatcher holds (tests; the API v2 views are api_v2.c). */
 json_t *corr_engine_alerts_json(struct corr_engine *e);
 
 /* Flushes due alert groups; returns ms until the next is due. */
 int64_t corr_engine_tick(struct corr_engine *e, int64_t now_ms);
 /* Waits for queued notifications to be delivered (tests, shutdown). */
 int corr_engine_drain(struct corr_engine *e, int64_t timeout_ms);
+
+/* The dispatcher, for the read-only API views (api_v2.c). */
+struct corr_dispatch *corr_engine_dispatch(struct corr_engine *e);
+/* Alertmanager's cluster status of this replica (HA); NULL when single. */
+json_t *corr_engine_cluster_json(struct corr_engine *e);
+
 
 struct corr_metrics *corr_engine_metrics(struct corr_engine *e);
 /* Runbook actions (action.h). */

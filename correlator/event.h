@@ -33,6 +33,7 @@ struct corr_event {
 	int64_t starts_at_ms;
 	int64_t observed_at_ms;
 	int64_t ends_at_ms; /* 0 while firing */
+	bool stale;	    /* resolved by the correlator: its node fell silent */
 	struct corr_event_dep *deps;
 	size_t n_deps;
 	json_t *raw; /* the event as received, kept for the store and the API */

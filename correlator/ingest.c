@@ -460,6 +460,7 @@ int corr_ingest_parse_batch(const char *body, size_t len, struct corr_batch *b,
 	}
 	if (parse_edges(json_object_get(root, "edges"), b, err, errlen))
 		goto fail;
+	b->liveness = true;
 	json_decref(root);
 	return 0;
 fail:

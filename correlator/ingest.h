@@ -15,6 +15,8 @@
 #define CORR_INGEST_MAX_EDGES 10000
 
 struct corr_batch {
+	/* A node's own batch (POST /api/v1/events): a sign of life, even empty. */
+	bool liveness;
 	char *node;
 	char *cluster;
 	struct corr_event *events;

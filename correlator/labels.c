@@ -188,3 +188,19 @@ char *corr_labels_string(const struct corr_labels *ls)
 	}
 	return buf;
 }
+
+int corr_labels_before(const struct corr_labels *x, const struct corr_labels *y)
+{
+	if (x->n != y->n)
+		return x->n < y->n;
+	/* Both sorted by name: walking them together walks the sorted union. */
+	for (size_t i = 0; i < x->n; i++) {
+		int c = strcmp(x->v[i].name, y->v[i].name);
+		if (c)
+			return c > 0; /* the set lacking the smaller name is before */
+		c = strcmp(x->v[i].value, y->v[i].value);
+		if (c)
+			return c < 0;
+	}
+	return 0;
+}

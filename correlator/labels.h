@@ -37,6 +37,12 @@ int corr_labels_from_json(struct corr_labels *ls, json_t *obj, const char *what,
 			  char *err, size_t errlen);
 /* {a="1", b="2"}: the form Alertmanager uses in group keys. */
 char *corr_labels_string(const struct corr_labels *ls);
+/*
+ * Prometheus' model.LabelSet.Before: fewer labels first; else the first
+ * name of the sorted union that one set lacks puts that set first, or the
+ * first differing value decides. 0 when equal.
+ */
+int corr_labels_before(const struct corr_labels *x, const struct corr_labels *y);
 /* A label name as Prometheus allows it: [a-zA-Z_][a-zA-Z0-9_]*. */
 int corr_label_name_valid(const char *name);
 

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "runbook.h"
 #include "server.h"
+#include "store.h"
 #include "util.h"
 
 static void usage(FILE *out)
@@ -24,8 +25,9 @@ static void usage(FILE *out)
 		"usage: seismo-correlator [OPTIONS]\n"
 		"       seismo-correlator actions COMMAND   (list|approve|deny|kill|... ; actions --help)\n"
 		"\n"
-		"Receives anomaly events from seismo agents, stores them (SQLite), merges\n"
-		"anomalies of connected services into incidents with ranked root causes,\n"
+		"Receives anomaly events from seismo agents, stores them (SQLite, or\n"
+		"PostgreSQL shared by replicas), merges anomalies of connected services\n"
+		"into incidents with ranked root causes,\n"
 		"and notifies receivers with Alertmanager's routing and grouping semantics.\n"
 		"\n"
 		"options:\n"
@@ -33,7 +35,9 @@ static void usage(FILE *out)
 		"                        plus a 'seismo:' section (see docs/correlator.md);\n"
 		"                        without one, nothing is notified (a 'null' receiver)\n"
 		"  -l, --listen ADDR     HOST:PORT to serve on (default 127.0.0.1:9465)\n"
-		"  -d, --db PATH         SQLite database (default seismo-correlator.db)\n"
+		"  -d, --db PATH|URL     SQLite database (default seismo-correlator.db), or a\n"
+		"                        postgres:// URL: replicas on one PostgreSQL share state,\n"
+		"                        one leader notifies (docs/correlator.md)\n"
 		"  -t, --token-file FILE bearer token agents must send (overrides the config)\n"
 		"      --check-config    load and validate the config, then exit\n"
 		"  -v, --log-level LVL   error, warn, info (default) or debug\n"
@@ -44,7 +48,9 @@ static void usage(FILE *out)
 		"  POST|GET /api/v2/alerts, GET /api/v1/incidents[/ID],\n"
 		"  GET|POST /api/v1/silences, DELETE /api/v1/silences/ID, GET /healthz, /metrics,\n"
 		"  GET /api/v1/actions[/ID], POST /api/v1/actions/ID/approve|deny,\n"
-		"  GET|POST /api/v1/actions/killswitch, GET /api/v1/runbooks (docs/runbooks.md)\n");
+		"  GET|POST /api/v1/actions/killswitch, GET /api/v1/runbooks (docs/runbooks.md);\n"
+		"  Alertmanager's API v2 for amtool and Grafana: /api/v2/alerts[/groups],\n"
+		"  /api/v2/silences, /api/v2/silence/ID, /api/v2/receivers, /api/v2/status\n");
 }
 
 static int replace(char **field, const char *value)
@@ -173,6 +179,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	int rc = 1;
+	char shown[512];
 	struct corr_server *srv = NULL;
 	struct corr_engine *engine = corr_engine_new(cfg, err, sizeof(err));
 	if (!engine) {
@@ -185,7 +192,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_info("seismo-correlator %s listening on %s (port %u), store %s%s", SEISMO_VERSION,
-		 cfg->listen, corr_server_port(srv), cfg->db_path,
+		 cfg->listen, corr_server_port(srv), corr_store_display(cfg->db_path, shown, sizeof(shown)),
 		 cfg->token ? ", bearer token required" : "");
 	int sig = 0;
 	sigwait(&stop_signals, &sig);

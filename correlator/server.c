@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 
 #include "action.h"
+#include "api_v2.h"
 #include "dispatch.h"
 #include "console.h"
 #include "log.h"
@@ -20,6 +21,7 @@
 struct corr_server {
 	struct corr_engine *engine;
 	const struct corr_config *cfg;
+	struct corr_api_v2 *api_v2;
 	struct MHD_Daemon *daemon;
 	uint16_t port;
 	pthread_t ticker;
@@ -269,10 +271,12 @@ static enum MHD_Result handle_get(struct corr_server *s, struct MHD_Connection *
 			return reply_error(s, c, 404, "no such incident");
 		return reply_json(c, 200, j);
 	}
-	if (!strcmp(url, "/api/v1/silences") || !strcmp(url, "/api/v2/silences"))
+	unsigned status;
+	json_t *body;
+	if (corr_api_v2_get(s->api_v2, c, url, &status, &body))
+		return reply_json(c, status, body);
+	if (!strcmp(url, "/api/v1/silences"))
 		return reply_json(c, 200, corr_engine_silences_json(s->engine));
-	if (!strcmp(url, "/api/v2/alerts"))
-		return reply_json(c, 200, corr_engine_alerts_json(s->engine));
 	return reply_error(s, c, 404, "no such endpoint");
 }
 
@@ -469,6 +473,12 @@ struct corr_server *corr_server_start(struct corr_engine *e, const char *listen,
 		free(s);
 		return NULL;
 	}
+	s->api_v2 = corr_api_v2_new(e);
+	if (!s->api_v2) {
+		snprintf(err, errlen, "out of memory");
+		free(s);
+		return NULL;
+	}
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
 	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
@@ -495,6 +505,7 @@ struct corr_server *corr_server_start(struct corr_engine *e, const char *listen,
 fail:
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
+	corr_api_v2_free(s->api_v2);
 	free(s);
 	return NULL;
 }
@@ -524,5 +535,6 @@ void corr_server_stop(struct corr_server *s)
 	pthread_join(s->ticker, NULL);
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
+	corr_api_v2_free(s->api_v2);
 	free(s);
 }

@@ -7,8 +7,12 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "store_backend.h"
 
 struct corr_store {
+	/* Set when a backend other than SQLite (store_backend.h) holds the data. */
+	const struct corr_store_ops *ops;
+	void *impl;
 	sqlite3 *db;
 	sqlite3_stmt *insert_event;
 	sqlite3_stmt *upsert_edge;
@@ -18,20 +22,33 @@ struct corr_store {
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS events ("
 	" seq INTEGER PRIMARY KEY, /* max + 1: arrival order (pruning removes the oldest) */"
-	" id TEXT NOT NULL UNIQUE, anomaly_id TEXT NOT NULL,"
+	" id TEXT NOT NULL, anomaly_id TEXT NOT NULL,"
 	" received_ms INTEGER NOT NULL, resolved INTEGER NOT NULL,"
 	" severity INTEGER NOT NULL, service TEXT NOT NULL, node TEXT NOT NULL,"
 	" metric TEXT NOT NULL, value REAL, score REAL, threshold REAL,"
 	" starts_ms INTEGER, observed_ms INTEGER, ends_ms INTEGER,"
 	" labels TEXT NOT NULL, deps TEXT NOT NULL, raw TEXT NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS events_anomaly ON events(anomaly_id);"
+	/*
+	 * Deduplication and the events of an anomaly through one index that
+	 * starts with the anomaly's start time: new rows land in its recent
+	 * end, so a batch touches a few pages however long the history is (an
+	 * index on the random ids alone made every insert touch a random page:
+	 * ingest slowed as the store grew). An anomaly id hashes its start
+	 * time, so an event id always comes with the same starts_at.
+	 */
+	"CREATE UNIQUE INDEX IF NOT EXISTS events_identity ON events(starts_ms, anomaly_id, id);"
 	"CREATE TABLE IF NOT EXISTS edges ("
 	" caller TEXT NOT NULL, callee TEXT NOT NULL, endpoint TEXT NOT NULL,"
 	" requests INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,"
 	" PRIMARY KEY (caller, callee, endpoint));"
 	"CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS nflog (key TEXT PRIMARY KEY, firing TEXT NOT NULL,"
-	" resolved TEXT NOT NULL, ts_ms INTEGER NOT NULL);";
+	" resolved TEXT NOT NULL, ts_ms INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY, receiver TEXT NOT NULL,"
+	" integ_index INTEGER NOT NULL, group_key TEXT NOT NULL, nflog_key TEXT NOT NULL,"
+	" firing TEXT NOT NULL, resolved TEXT NOT NULL, body TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS pending_nflog ON pending(nflog_key);";
 
 static int prepare(struct corr_store *st, const char *sql, sqlite3_stmt **stmt)
 {
@@ -52,6 +69,15 @@ struct corr_store *corr_store_open(const char *path, int sync_full, char *err,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	if (corr_store_is_url(path)) {
+		st->ops = &corr_store_pg_ops;
+		st->impl = st->ops->open(path, sync_full, err, errlen);
+		if (!st->impl) {
+			free(st);
+			return NULL;
+		}
+		return st;
+	}
 	if (sqlite3_open_v2(path, &st->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				    SQLITE_OPEN_FULLMUTEX,
@@ -68,6 +94,12 @@ struct corr_store *corr_store_open(const char *path, int sync_full, char *err,
 	 */
 	const char *pragmas = sync_full ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 					: "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+	/* 32 MiB of page cache: the recent end of the indexes stays in memory. */
+	if (sqlite3_exec(st->db, "PRAGMA cache_size=-32768;", NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "store %s: %s", path, msg ? msg : "cache_size failed");
+		sqlite3_free(msg);
+		goto fail;
+	}
 	if (sqlite3_exec(st->db, pragmas, NULL, NULL, &msg) != SQLITE_OK ||
 	    sqlite3_exec(st->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "store %s: %s", path, msg ? msg : "schema failed");
@@ -86,7 +118,7 @@ struct corr_store *corr_store_open(const char *path, int sync_full, char *err,
 		    " SET requests = requests + excluded.requests,"
 		    " last_seen_ms = excluded.last_seen_ms",
 		    &st->upsert_edge) ||
-	    prepare(st, "SELECT raw FROM events WHERE anomaly_id = ? ORDER BY seq",
+	    prepare(st, "SELECT raw FROM events WHERE starts_ms = ? AND anomaly_id = ? ORDER BY seq",
 		    &st->events_of_anomaly)) {
 		snprintf(err, errlen, "store %s: %s", path, sqlite3_errmsg(st->db));
 		goto fail;
@@ -101,6 +133,8 @@ void corr_store_close(struct corr_store *st)
 {
 	if (!st)
 		return;
+	if (st->ops)
+		st->ops->close(st->impl);
 	sqlite3_finalize(st->insert_event);
 	sqlite3_finalize(st->upsert_edge);
 	sqlite3_finalize(st->events_of_anomaly);
@@ -110,6 +144,8 @@ void corr_store_close(struct corr_store *st)
 
 const char *corr_store_errmsg(struct corr_store *st)
 {
+	if (st->ops)
+		return st->ops->errmsg(st->impl);
 	return sqlite3_errmsg(st->db);
 }
 
@@ -127,16 +163,24 @@ static int exec(struct corr_store *st, const char *sql)
 
 int corr_store_begin(struct corr_store *st)
 {
+	if (st->ops)
+		return st->ops->begin(st->impl);
 	return exec(st, "BEGIN IMMEDIATE");
 }
 
 int corr_store_commit(struct corr_store *st)
 {
+	if (st->ops)
+		return st->ops->commit(st->impl);
 	return exec(st, "COMMIT");
 }
 
 void corr_store_rollback(struct corr_store *st)
 {
+	if (st->ops) {
+		st->ops->rollback(st->impl);
+		return;
+	}
 	exec(st, "ROLLBACK");
 }
 
@@ -167,6 +211,8 @@ int corr_store_insert_event(struct corr_store *st, const struct corr_event *ev,
 	sqlite3_stmt *s = st->insert_event;
 	int rc = -1;
 
+	if (st->ops)
+		return st->ops->insert_event(st->impl, ev, received_ms, inserted);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	sqlite3_bind_text(s, 1, ev->id, -1, SQLITE_STATIC);
@@ -205,6 +251,8 @@ int corr_store_upsert_edge(struct corr_store *st, const struct corr_edge *e,
 	sqlite3_stmt *s = st->upsert_edge;
 	int rc = 0;
 
+	if (st->ops)
+		return st->ops->upsert_edge(st->impl, e, now_ms);
 	sqlite3_reset(s);
 	sqlite3_bind_text(s, 1, e->caller, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, e->callee, -1, SQLITE_STATIC);
@@ -277,6 +325,8 @@ int corr_store_each_event(struct corr_store *st, corr_store_event_cb cb, void *a
 	sqlite3_stmt *s;
 	int rc = 0, step;
 
+	if (st->ops)
+		return st->ops->each_event(st->impl, cb, arg);
 	if (prepare(st,
 		    "SELECT id, anomaly_id, resolved, severity, service, node, metric,"
 		    " value, score, threshold, starts_ms, observed_ms, ends_ms, labels, deps"
@@ -309,6 +359,8 @@ int corr_store_each_edge(struct corr_store *st, corr_store_edge_cb cb, void *arg
 	sqlite3_stmt *s;
 	int rc = 0, step;
 
+	if (st->ops)
+		return st->ops->each_edge(st->impl, cb, arg);
 	if (prepare(st, "SELECT caller, callee, endpoint, requests FROM edges", &s))
 		return -1;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -329,13 +381,16 @@ int corr_store_each_edge(struct corr_store *st, corr_store_edge_cb cb, void *arg
 }
 
 int corr_store_events_of_anomaly(struct corr_store *st, const char *anomaly_id,
-				 json_t *arr)
+				 int64_t starts_ms, json_t *arr)
 {
 	sqlite3_stmt *s = st->events_of_anomaly;
 	int step, rc = 0;
 
+	if (st->ops)
+		return st->ops->events_of_anomaly(st->impl, anomaly_id, arr);
 	sqlite3_reset(s);
-	sqlite3_bind_text(s, 1, anomaly_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 1, starts_ms);
+	sqlite3_bind_text(s, 2, anomaly_id, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		json_error_t jerr;
 		json_t *j = json_loads((const char *)sqlite3_column_text(s, 0), 0, &jerr);
@@ -353,6 +408,8 @@ int64_t corr_store_count_events(struct corr_store *st)
 	sqlite3_stmt *s;
 	int64_t n = -1;
 
+	if (st->ops)
+		return st->ops->count_events(st->impl);
 	if (prepare(st, "SELECT COUNT(*) FROM events", &s))
 		return -1;
 	if (sqlite3_step(s) == SQLITE_ROW)
@@ -366,7 +423,16 @@ int64_t corr_store_prune(struct corr_store *st, int64_t before_ms)
 	sqlite3_stmt *s;
 	int64_t n = -1;
 
-	if (prepare(st, "DELETE FROM events WHERE received_ms < ?", &s))
+	if (st->ops)
+		return st->ops->prune(st->impl, before_ms);
+	/*
+	 * Rows arrive in seq order, so the old ones are a prefix: find where it
+	 * ends (reading only the rows that go) and delete by seq, not by a scan
+	 * of the whole table. Run every minute, this keeps the cost per event.
+	 */
+	if (prepare(st, "DELETE FROM events WHERE seq < coalesce((SELECT seq FROM events"
+			" WHERE received_ms >= ?1 ORDER BY seq LIMIT 1),"
+			" (SELECT max(seq) + 1 FROM events WHERE received_ms < ?1), 0)", &s))
 		return -1;
 	sqlite3_bind_int64(s, 1, before_ms);
 	if (sqlite3_step(s) == SQLITE_DONE)
@@ -382,6 +448,8 @@ int corr_store_put_silence(struct corr_store *st, const char *id, const char *js
 	sqlite3_stmt *s;
 	int rc = 0;
 
+	if (st->ops)
+		return st->ops->put_silence(st->impl, id, json_text);
 	if (prepare(st, "INSERT OR REPLACE INTO silences (id, body) VALUES (?, ?)", &s))
 		return -1;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -399,6 +467,8 @@ int corr_store_delete_silence(struct corr_store *st, const char *id)
 	sqlite3_stmt *s;
 	int rc = 0;
 
+	if (st->ops)
+		return st->ops->delete_silence(st->impl, id);
 	if (prepare(st, "DELETE FROM silences WHERE id = ?", &s))
 		return -1;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -413,6 +483,8 @@ int corr_store_each_silence(struct corr_store *st, corr_store_silence_cb cb, voi
 	sqlite3_stmt *s;
 	int rc = 0;
 
+	if (st->ops)
+		return st->ops->each_silence(st->impl, cb, arg);
 	if (prepare(st, "SELECT id, body FROM silences", &s))
 		return -1;
 	while (sqlite3_step(s) == SQLITE_ROW) {
@@ -464,6 +536,9 @@ int corr_store_nflog_get(struct corr_store *st, const char *key, uint64_t **firi
 	sqlite3_stmt *s;
 	int rc = 1;
 
+	if (st->ops)
+		return st->ops->nflog_get(st->impl, key, firing, n_firing, resolved, n_resolved,
+					  ts_ms);
 	*firing = *resolved = NULL;
 	if (prepare(st, "SELECT firing, resolved, ts_ms FROM nflog WHERE key = ?", &s))
 		return -1;
@@ -485,6 +560,9 @@ int corr_store_nflog_get(struct corr_store *st, const char *key, uint64_t **firi
 int corr_store_nflog_put(struct corr_store *st, const char *key, const uint64_t *firing,
 			 size_t n_firing, const uint64_t *resolved, size_t n_resolved, int64_t ts_ms)
 {
+	if (st->ops)
+		return st->ops->nflog_put(st->impl, key, firing, n_firing, resolved, n_resolved,
+					  ts_ms);
 	sqlite3_stmt *s;
 	char *f = fps_text(firing, n_firing), *r = fps_text(resolved, n_resolved);
 	int rc = -1;
@@ -510,10 +588,175 @@ int corr_store_nflog_prune(struct corr_store *st, int64_t before_ms)
 	sqlite3_stmt *s;
 	int rc;
 
+	if (st->ops)
+		return st->ops->nflog_prune(st->impl, before_ms);
 	if (prepare(st, "DELETE FROM nflog WHERE ts_ms < ?", &s))
 		return -1;
 	sqlite3_bind_int64(s, 1, before_ms);
 	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
 	sqlite3_finalize(s);
 	return rc;
+}
+
+/* ------------------------------------------------ pending notifications */
+
+int64_t corr_store_pending_add(struct corr_store *st, const struct corr_pending *p)
+{
+	if (st->ops)
+		return st->ops->pending_add(st->impl, p);
+	sqlite3_stmt *s;
+	char *f = fps_text(p->firing, p->n_firing), *r = fps_text(p->resolved, p->n_resolved);
+	int64_t id = -1;
+
+	if (f && r && !prepare(st, "INSERT INTO pending (receiver, integ_index, group_key,"
+				   " nflog_key, firing, resolved, body, created_ms)"
+				   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &s)) {
+		sqlite3_bind_text(s, 1, p->receiver, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)p->integ_index);
+		sqlite3_bind_text(s, 3, p->group_key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, p->nflog_key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 5, f, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 6, r, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 7, p->body, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 8, p->created_ms);
+		if (sqlite3_step(s) == SQLITE_DONE)
+			id = sqlite3_last_insert_rowid(st->db);
+		else
+			log_error("store: pending notification: %s", sqlite3_errmsg(st->db));
+		sqlite3_finalize(s);
+	}
+	free(f);
+	free(r);
+	return id;
+}
+
+int corr_store_pending_delete(struct corr_store *st, int64_t id)
+{
+	if (st->ops)
+		return st->ops->pending_delete(st->impl, id);
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prepare(st, "DELETE FROM pending WHERE id = ?", &s))
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int corr_store_pending_acked(struct corr_store *st, const struct corr_pending *p,
+			     int64_t acked_ms)
+{
+	if (st->ops)
+		return st->ops->pending_acked(st->impl, p, acked_ms);
+	if (corr_store_begin(st))
+		return -1;
+	if ((p->id > 0 && corr_store_pending_delete(st, p->id)) ||
+	    corr_store_nflog_put(st, p->nflog_key, p->firing, p->n_firing, p->resolved,
+				 p->n_resolved, acked_ms) ||
+	    corr_store_commit(st)) {
+		corr_store_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+int corr_store_each_pending(struct corr_store *st, corr_store_pending_cb cb, void *arg)
+{
+	if (st->ops)
+		return st->ops->each_pending(st->impl, cb, arg);
+	sqlite3_stmt *s;
+	int rc = 0;
+
+	if (prepare(st, "SELECT id, receiver, integ_index, group_key, nflog_key, firing,"
+			" resolved, body, created_ms FROM pending ORDER BY id", &s))
+		return -1;
+	while (!rc && sqlite3_step(s) == SQLITE_ROW) {
+		uint64_t *f = NULL, *r = NULL;
+		struct corr_pending p = {
+			.id = sqlite3_column_int64(s, 0),
+			.receiver = (const char *)sqlite3_column_text(s, 1),
+			.integ_index = (size_t)sqlite3_column_int64(s, 2),
+			.group_key = (const char *)sqlite3_column_text(s, 3),
+			.nflog_key = (const char *)sqlite3_column_text(s, 4),
+			.body = (const char *)sqlite3_column_text(s, 7),
+			.created_ms = sqlite3_column_int64(s, 8),
+		};
+		if (fps_parse((const char *)sqlite3_column_text(s, 5), &f, &p.n_firing) ||
+		    fps_parse((const char *)sqlite3_column_text(s, 6), &r, &p.n_resolved)) {
+			log_warn("store: pending notification %lld unreadable, skipped",
+				 (long long)p.id);
+		} else {
+			p.firing = f;
+			p.resolved = r;
+			rc = cb(&p, arg);
+		}
+		free(f);
+		free(r);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int corr_store_pending_latest(struct corr_store *st, const char *nflog_key, uint64_t **firing,
+			      size_t *n_firing, uint64_t **resolved, size_t *n_resolved,
+			      int64_t *ts_ms)
+{
+	if (st->ops)
+		return st->ops->pending_latest(st->impl, nflog_key, firing, n_firing, resolved,
+					       n_resolved, ts_ms);
+	sqlite3_stmt *s;
+	int rc = 1;
+
+	*firing = *resolved = NULL;
+	if (prepare(st, "SELECT firing, resolved, created_ms FROM pending WHERE nflog_key = ?"
+			" ORDER BY id DESC LIMIT 1", &s))
+		return -1;
+	sqlite3_bind_text(s, 1, nflog_key, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		rc = fps_parse((const char *)sqlite3_column_text(s, 0), firing, n_firing) ||
+		     fps_parse((const char *)sqlite3_column_text(s, 1), resolved, n_resolved) ? -1 : 0;
+		*ts_ms = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_finalize(s);
+	if (rc) {
+		free(*firing);
+		free(*resolved);
+		*firing = *resolved = NULL;
+	}
+	return rc;
+}
+
+/* ------------------------------------------- shared stores (HA) */
+
+int corr_store_shared(struct corr_store *st)
+{
+	return st->ops && st->ops->follow;
+}
+
+int corr_store_follow(struct corr_store *st, int64_t *cursor, corr_store_edge_cb edge,
+		      corr_store_event_cb event, corr_store_silence_cb silence, void *arg)
+{
+	return corr_store_shared(st) ? st->ops->follow(st->impl, cursor, edge, event, silence, arg)
+				     : -1;
+}
+
+int corr_store_lead(struct corr_store *st, int *leader)
+{
+	*leader = 1; /* an embedded store has one correlator: it leads */
+	return corr_store_shared(st) ? st->ops->lead(st->impl, leader) : 0;
+}
+
+int corr_store_heartbeat(struct corr_store *st, const char *name, const char *address,
+			 int leader, int64_t now_ms)
+{
+	return corr_store_shared(st) ? st->ops->heartbeat(st->impl, name, address, leader, now_ms)
+				     : 0;
+}
+
+int corr_store_each_replica(struct corr_store *st, int64_t seen_since_ms,
+			    corr_store_replica_cb cb, void *arg)
+{
+	return corr_store_shared(st) ? st->ops->each_replica(st->impl, seen_since_ms, cb, arg) : 0;
 }

@@ -62,6 +62,38 @@ int corr_strmap_put(struct corr_strmap *m, const char *key, int val)
 	return 0;
 }
 
+static size_t home_of(const struct corr_strmap *m, const char *key)
+{
+	return (size_t)corr_fnv1a(CORR_FNV_OFFSET, key, strlen(key)) & (m->cap - 1);
+}
+
+int corr_strmap_del(struct corr_strmap *m, const char *key)
+{
+	if (!m->cap)
+		return -1;
+	size_t hole = slot(m, key), j = hole;
+	if (!m->keys[hole])
+		return -1;
+	free(m->keys[hole]);
+	m->keys[hole] = NULL;
+	m->n--;
+	/* Pull back every later key of the run that may sit in the hole. */
+	for (;;) {
+		j = (j + 1) & (m->cap - 1);
+		if (!m->keys[j])
+			return 0;
+		size_t h = home_of(m, m->keys[j]);
+		/* Stays when its home lies cyclically in (hole, j]. */
+		int stays = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j);
+		if (stays)
+			continue;
+		m->keys[hole] = m->keys[j];
+		m->vals[hole] = m->vals[j];
+		m->keys[j] = NULL;
+		hole = j;
+	}
+}
+
 void corr_strmap_free(struct corr_strmap *m)
 {
 	for (size_t i = 0; i < m->cap; i++)

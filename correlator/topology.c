@@ -39,6 +39,7 @@ struct service {
 	char *name;
 	struct intvec adj;     /* callers and callees: connectivity */
 	struct intvec callees; /* direction: who this service depends on */
+	struct intvec callers; /* and who depends on it */
 	struct intvec anoms;
 	unsigned mark;
 };
@@ -49,6 +50,7 @@ struct anomaly {
 	char *node;
 	int64_t start_ms;
 	int64_t end_ms; /* 0 while firing */
+	bool stale;	/* ended because its node fell silent */
 	int64_t observed_ms;
 	double score;
 	enum corr_severity severity;
@@ -61,6 +63,7 @@ struct anomaly {
 struct incident {
 	char id[17];
 	int merged_into;
+	bool forgotten; /* resolved before the retention: only its slot is left */
 	struct intvec anoms;
 	bool dirty;
 	struct corr_root_cause *causes;
@@ -83,6 +86,8 @@ struct corr_topology {
 	struct intvec queue; /* BFS scratch */
 	int64_t clock_ms;    /* latest observed_at seen: event time, not wall time */
 	struct intvec merged_from, merged_into; /* merges not yet taken by the caller */
+	struct intvec free_an; /* anomaly slots of forgotten incidents, to reuse */
+	size_t first_live;     /* incidents below this slot are all forgotten or merged */
 };
 
 /*
@@ -109,6 +114,7 @@ void corr_topology_free(struct corr_topology *t)
 		free(t->svc[i].name);
 		free(t->svc[i].adj.v);
 		free(t->svc[i].callees.v);
+		free(t->svc[i].callers.v);
 		free(t->svc[i].anoms.v);
 	}
 	free(t->svc);
@@ -130,6 +136,7 @@ void corr_topology_free(struct corr_topology *t)
 	free(t->queue.v);
 	free(t->merged_from.v);
 	free(t->merged_into.v);
+	free(t->free_an.v);
 	free(t);
 }
 
@@ -186,9 +193,12 @@ static void mark_dirty(struct corr_topology *t, int svc)
 static bool overlaps(const struct corr_topology *t, const struct anomaly *b, int64_t start);
 static int merge_into(struct corr_topology *t, int dst, int src);
 
+static bool can_explain(const struct corr_topology *t, int64_t callee_start, int64_t caller_start);
+
 /*
- * A new edge can connect anomalies that already sit in different
- * incidents: those that overlap in time now belong together.
+ * A new edge a -> b can connect anomalies that already sit in different
+ * incidents: those that overlap in time, where b's could explain a's, now
+ * belong together.
  */
 static int connect_overlapping(struct corr_topology *t, int a, int b)
 {
@@ -197,7 +207,8 @@ static int connect_overlapping(struct corr_topology *t, int a, int b)
 			const struct anomaly *x = &t->an[t->svc[a].anoms.v[i]];
 			const struct anomaly *y = &t->an[t->svc[b].anoms.v[j]];
 			int ix = resolve_incident(t, x->incident), iy = resolve_incident(t, y->incident);
-			if (ix == iy || (!overlaps(t, x, y->start_ms) && !overlaps(t, y, x->start_ms)))
+			if (ix == iy || (!overlaps(t, x, y->start_ms) && !overlaps(t, y, x->start_ms)) ||
+			    !can_explain(t, y->start_ms, x->start_ms))
 				continue;
 			/* The older incident absorbs the younger, as when an anomaly joins. */
 			int dst = ix < iy ? ix : iy, src = ix < iy ? iy : ix;
@@ -232,7 +243,7 @@ int corr_topology_add_edge(struct corr_topology *t, const char *caller, const ch
 		return -1;
 	if (a == b || intvec_has(&t->svc[a].callees, b))
 		return 0;
-	if (intvec_push(&t->svc[a].callees, b))
+	if (intvec_push(&t->svc[a].callees, b) || intvec_push(&t->svc[b].callers, a))
 		return -1;
 	if (!intvec_has(&t->svc[a].adj, b) &&
 	    (intvec_push(&t->svc[a].adj, b) || intvec_push(&t->svc[b].adj, a)))
@@ -249,9 +260,25 @@ static bool overlaps(const struct corr_topology *t, const struct anomaly *b, int
 	return start >= b->start_ms - t->p.slack_ms && start <= end + t->p.slack_ms;
 }
 
-/* Incidents holding an anomaly near svc in the graph and in time. */
-static int find_candidates(struct corr_topology *t, int svc, int64_t start,
-			   struct intvec *out)
+/*
+ * A callee's anomaly can explain its caller's when it started no later than
+ * the caller's, within the slack (the rule rank() uses for "explained").
+ */
+static bool can_explain(const struct corr_topology *t, int64_t callee_start, int64_t caller_start)
+{
+	return callee_start <= caller_start + t->p.slack_ms;
+}
+
+/*
+ * Incidents holding an anomaly causally near svc: along call edges in one
+ * direction only, within max_hops, overlapping in time. Downstream (svc's
+ * callees, their callees...) an anomaly that could explain svc's; upstream
+ * (its callers...) one that svc's could explain. So two anomalies that only
+ * share a caller stay apart, unless that caller's own anomaly is explained
+ * by both: then it joins both and they merge.
+ */
+static int collect_candidates(struct corr_topology *t, int svc, int64_t start, int dir,
+			      struct intvec *out)
 {
 	struct intvec depth = { 0 };
 	int rc = 0;
@@ -270,7 +297,11 @@ static int find_candidates(struct corr_topology *t, int svc, int64_t start,
 			if (b->end_ms && b->end_ms + t->p.slack_ms + PRUNE_AFTER_MS < t->clock_ms)
 				continue;
 			sv->anoms.v[keep++] = sv->anoms.v[i];
-			if (!overlaps(t, b, start))
+			/* svc itself is found by the downstream pass. */
+			if ((d == 0 && dir < 0) || !overlaps(t, b, start))
+				continue;
+			if (d > 0 && !(dir > 0 ? can_explain(t, b->start_ms, start)
+					       : can_explain(t, start, b->start_ms)))
 				continue;
 			int inc = resolve_incident(t, b->incident);
 			if (!intvec_has(out, inc) && intvec_push(out, inc))
@@ -279,8 +310,9 @@ static int find_candidates(struct corr_topology *t, int svc, int64_t start,
 		sv->anoms.n = keep;
 		if (d >= t->p.max_hops)
 			continue;
-		for (size_t i = 0; i < sv->adj.n; i++) {
-			int n = sv->adj.v[i];
+		const struct intvec *next = dir > 0 ? &sv->callees : &sv->callers;
+		for (size_t i = 0; i < next->n; i++) {
+			int n = next->v[i];
 			if (t->svc[n].mark == t->mark)
 				continue;
 			t->svc[n].mark = t->mark;
@@ -294,6 +326,12 @@ oom:
 out:
 	free(depth.v);
 	return rc;
+}
+
+static int find_candidates(struct corr_topology *t, int svc, int64_t start, struct intvec *out)
+{
+	return collect_candidates(t, svc, start, +1, out) ||
+	       collect_candidates(t, svc, start, -1, out) ? -1 : 0;
 }
 
 static int new_incident(struct corr_topology *t, const char *anomaly_id)
@@ -329,12 +367,18 @@ static int merge_into(struct corr_topology *t, int dst, int src)
 
 static int new_anomaly(struct corr_topology *t, const struct corr_event *ev, int svc)
 {
-	struct anomaly *g = realloc(t->an, (t->n_an + 1) * sizeof(*g));
+	int ai;
 
-	if (!g)
-		return -1;
-	t->an = g;
-	struct anomaly *a = &t->an[t->n_an];
+	if (t->free_an.n) {
+		ai = t->free_an.v[--t->free_an.n];
+	} else {
+		struct anomaly *g = realloc(t->an, (t->n_an + 1) * sizeof(*g));
+		if (!g)
+			return -1;
+		t->an = g;
+		ai = (int)t->n_an;
+	}
+	struct anomaly *a = &t->an[ai];
 	memset(a, 0, sizeof(*a));
 	a->id = strdup(ev->anomaly_id);
 	a->node = strdup(ev->node);
@@ -345,13 +389,18 @@ static int new_anomaly(struct corr_topology *t, const struct corr_event *ev, int
 	if (!a->id || !a->node || corr_labels_copy(&a->labels, &ev->labels) ||
 	    (ev->metric && !corr_labels_get(&a->labels, "metric") &&
 	     corr_labels_set(&a->labels, "metric", ev->metric)) ||
-	    corr_strmap_put(&t->an_index, ev->anomaly_id, (int)t->n_an)) {
+	    corr_strmap_put(&t->an_index, ev->anomaly_id, ai)) {
 		free(a->id);
 		free(a->node);
 		corr_labels_free(&a->labels);
+		memset(a, 0, sizeof(*a));
+		if (ai < (int)t->n_an)
+			intvec_push(&t->free_an, ai); /* it came from there: room exists */
 		return -1;
 	}
-	return (int)t->n_an++;
+	if (ai == (int)t->n_an)
+		t->n_an++;
+	return ai;
 }
 
 static int note_dependencies(struct corr_topology *t, struct anomaly *a, int svc,
@@ -429,8 +478,14 @@ int corr_topology_add_event(struct corr_topology *t, const struct corr_event *ev
 		a->severity = ev->severity;
 	if (ev->observed_at_ms > a->observed_ms)
 		a->observed_ms = ev->observed_at_ms;
-	if (ev->resolved)
+	if (ev->resolved) {
 		a->end_ms = ev->ends_at_ms > a->start_ms ? ev->ends_at_ms : a->start_ms + 1;
+		a->stale = ev->stale;
+	} else if (a->stale && ev->observed_at_ms > a->end_ms) {
+		/* Its node is back and it still fires: it was not over. */
+		a->end_ms = 0;
+		a->stale = false;
+	}
 	if (note_dependencies(t, a, svc, ev))
 		goto oom;
 	a = &t->an[ai];
@@ -441,6 +496,75 @@ int corr_topology_add_event(struct corr_topology *t, const struct corr_event *ev
 oom:
 	free(cands.v);
 	return -1;
+}
+
+static void intvec_remove(struct intvec *iv, int x)
+{
+	for (size_t i = 0; i < iv->n; i++)
+		if (iv->v[i] == x) {
+			iv->v[i] = iv->v[--iv->n];
+			return;
+		}
+}
+
+/* Frees what an anomaly holds and puts its slot up for reuse. */
+static void forget_anomaly(struct corr_topology *t, int ai)
+{
+	struct anomaly *a = &t->an[ai];
+
+	intvec_remove(&t->svc[a->service].anoms, ai);
+	corr_strmap_del(&t->an_index, a->id);
+	free(a->id);
+	free(a->node);
+	corr_labels_free(&a->labels);
+	free(a->dep_services.v);
+	memset(a, 0, sizeof(*a));
+	a->incident = -1;
+	if (intvec_push(&t->free_an, ai))
+		return; /* the slot is lost, not the memory it held */
+}
+
+size_t corr_topology_forget(struct corr_topology *t, int64_t before_ms, int *gone, size_t max)
+{
+	size_t n = 0;
+	bool all_gone = true;
+
+	for (size_t i = t->first_live; i < t->n_inc && n < max; i++) {
+		struct incident *inc = &t->inc[i];
+		struct corr_incident_view v;
+		if (inc->forgotten || inc->merged_into >= 0)
+			continue;
+		if (corr_topology_view(t, (int)i, &v) || !v.resolved || v.end_ms >= before_ms) {
+			all_gone = false;
+			continue;
+		}
+		for (size_t k = 0; k < inc->anoms.n; k++)
+			forget_anomaly(t, inc->anoms.v[k]);
+		free(inc->anoms.v);
+		free(inc->causes);
+		memset(&inc->anoms, 0, sizeof(inc->anoms));
+		inc->causes = NULL;
+		inc->n_causes = 0;
+		inc->forgotten = true;
+		gone[n++] = (int)i;
+		if (all_gone)
+			t->first_live = i + 1;
+	}
+	return n;
+}
+
+int corr_topology_each_firing_of_node(const struct corr_topology *t, const char *node,
+				      corr_topology_anomaly_cb cb, void *arg)
+{
+	for (size_t i = 0; i < t->n_an; i++) {
+		const struct anomaly *a = &t->an[i];
+		if (!a->id || a->end_ms || strcmp(a->node, node))
+			continue;
+		int rc = cb(a->id, t->svc[a->service].name, a->start_ms, &a->labels, arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 size_t corr_topology_incident_slots(const struct corr_topology *t)
@@ -560,7 +684,7 @@ int corr_topology_view(struct corr_topology *t, int idx, struct corr_incident_vi
 {
 	struct incident *inc = &t->inc[idx];
 
-	if (inc->merged_into >= 0)
+	if (inc->merged_into >= 0 || inc->forgotten)
 		return -1;
 	if (inc->dirty) {
 		struct corr_incident_view *w = &inc->view;
@@ -576,12 +700,16 @@ int corr_topology_view(struct corr_topology *t, int idx, struct corr_incident_vi
 				w->resolved = false;
 			else if (a->end_ms > w->end_ms)
 				w->end_ms = a->end_ms;
+			if (a->end_ms && a->stale && !w->stale_node)
+				w->stale_node = a->node;
 			if (a->severity == CORR_SEV_CRITICAL)
 				w->severity = CORR_SEV_CRITICAL;
 			w->n_events += a->n_events;
 		}
-		if (!w->resolved)
+		if (!w->resolved) {
 			w->end_ms = 0;
+			w->stale_node = NULL;
+		}
 		w->n_anomalies = inc->anoms.n;
 		w->n_nodes = count_distinct_nodes(t, inc);
 		if (rank(t, inc))
@@ -690,12 +818,14 @@ json_t *corr_topology_incident_json(struct corr_topology *t, int idx, bool detai
 }
 
 size_t corr_topology_anomaly_ids(const struct corr_topology *t, int idx,
-				 const char **out, size_t max)
+				 const char **out, int64_t *starts_ms, size_t max)
 {
 	const struct incident *inc = &t->inc[idx];
 	size_t n = 0;
 
-	for (size_t i = 0; i < inc->anoms.n && n < max; i++)
+	for (size_t i = 0; i < inc->anoms.n && n < max; i++) {
+		starts_ms[n] = t->an[inc->anoms.v[i]].start_ms;
 		out[n++] = t->an[inc->anoms.v[i]].id;
+	}
 	return n;
 }

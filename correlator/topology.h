@@ -37,6 +37,7 @@ struct corr_root_cause {
 struct corr_incident_view {
 	const char *id;
 	bool resolved;
+	const char *stale_node; /* resolved, and one of its anomalies as stale: that node */
 	int64_t start_ms;
 	int64_t end_ms;
 	enum corr_severity severity;
@@ -77,16 +78,33 @@ int corr_topology_add_event(struct corr_topology *t, const struct corr_event *ev
  */
 size_t corr_topology_take_merges(struct corr_topology *t, int *from, int *into, size_t max);
 
-/* Number of incident slots (merged ones included: check view). */
+/*
+ * Retention in memory: forgets incidents resolved before before_ms, with
+ * their anomalies (whose slots are reused); their slots stay, as merged
+ * ones do (view fails). Writes up to max forgotten slots to gone.
+ */
+size_t corr_topology_forget(struct corr_topology *t, int64_t before_ms, int *gone, size_t max);
+
+/*
+ * Firing anomalies seen from node (for resolving them as stale): calls cb
+ * with each one's id, service, start and labels; stops when cb returns non-zero.
+ */
+typedef int (*corr_topology_anomaly_cb)(const char *anomaly_id, const char *service,
+					int64_t start_ms, const struct corr_labels *labels,
+					void *arg);
+int corr_topology_each_firing_of_node(const struct corr_topology *t, const char *node,
+				      corr_topology_anomaly_cb cb, void *arg);
+
+/* Number of incident slots (merged and forgotten ones included: check view). */
 size_t corr_topology_incident_slots(const struct corr_topology *t);
 /* Fills v for incident idx; returns -1 if it was merged into another. */
 int corr_topology_view(struct corr_topology *t, int idx, struct corr_incident_view *v);
 int corr_topology_find(const struct corr_topology *t, const char *id);
 /* Incident idx as JSON; detail adds its anomalies. */
 json_t *corr_topology_incident_json(struct corr_topology *t, int idx, bool detail);
-/* The anomaly ids of an incident (for fetching its events). */
+/* The anomaly ids of an incident and their start times (for fetching its events). */
 size_t corr_topology_anomaly_ids(const struct corr_topology *t, int idx,
-				 const char **out, size_t max);
+				 const char **out, int64_t *starts_ms, size_t max);
 size_t corr_topology_service_count(const struct corr_topology *t);
 
 #endif

@@ -53,7 +53,7 @@ rpm --root "$root" -V --nodeps seismo || fail "rpm -V finds installed files diff
 	fail "%post preset did not enable seismo-agent.service"
 
 echo "== every required library is there (installed the Debian way)"
-pkg_apt "$root" install -y libbpf1 libjansson4 libelf1 zlib1g libyaml-0-2 libcurl4 libmicrohttpd12 libsqlite3-0 >/dev/null ||
+pkg_apt "$root" install -y libbpf1 libjansson4 libelf1 zlib1g libyaml-0-2 libcurl4 libmicrohttpd12 libsqlite3-0 libpq5 >/dev/null ||
 	fail "cannot install the runtime libraries in the root"
 libs=$(in_root ldconfig -p)
 for lib in $(echo "$requires" | sed -n 's/^\(lib[^(]*\.so\.[0-9]*\)()(64bit)$/\1/p'); do

@@ -205,19 +205,24 @@ static void group_timers_follow_alertmanager(void **state)
 	assert_int_equal(tick(&w, 1040), 0);
 	assert_int_equal(tick(&w, 1070), 1);
 	assert_int_equal(alert_count(capture_at(1), "firing"), 2);
-	/* Nothing new: silence until repeat_interval. */
+	/*
+	 * Nothing new: silence until repeat_interval, and then, as in
+	 * Alertmanager, until the first group_interval tick after it (the log
+	 * dates from the acknowledgement, a little after the tick at 1070).
+	 */
 	assert_int_equal(tick(&w, 1130), 0);
-	assert_int_equal(tick(&w, 1070 + 3600), 1);
+	assert_int_equal(tick(&w, 1070 + 3600), 0);
+	assert_int_equal(tick(&w, 1070 + 3660), 1);
 	/* Resolving one sends it as resolved (send_resolved defaults to true). */
-	put(&w, "alertname=A,instance=1", 1000, 4700, 4700);
-	assert_int_equal(tick(&w, 4730), 1);
+	put(&w, "alertname=A,instance=1", 1000, 4760, 4760);
+	assert_int_equal(tick(&w, 4790), 1);
 	b = capture_at(3);
 	assert_int_equal(alert_count(b, "resolved"), 1);
 	assert_int_equal(alert_count(b, "firing"), 1);
 	/* A different alertname is a different group with its own wait. */
-	put(&w, "alertname=B", 4731, 0, 4731);
-	assert_int_equal(tick(&w, 4732), 0);
-	assert_int_equal(tick(&w, 4741), 1);
+	put(&w, "alertname=B", 4791, 0, 4791);
+	assert_int_equal(tick(&w, 4792), 0);
+	assert_int_equal(tick(&w, 4801), 1);
 	world_close(&w);
 }
 
@@ -334,6 +339,40 @@ static void failing_receiver_is_retried_and_counted(void **state)
 	world_close(&w);
 }
 
+/* An incident whose blast radius grew: same labels, a new revision, told again. */
+static void revised_alert_is_told_at_next_interval(void **state)
+{
+	struct world w;
+	struct corr_alert a = { 0 };
+
+	world_open(&w, "route:\n  receiver: hook\n  group_wait: 0s\n  group_interval: 60s\n"
+		       "  repeat_interval: 4h\n"
+		       "receivers:\n  - name: hook\n    webhook_configs:\n      - url: " HOOK "/hook\n");
+	corr_labels_set(&a.labels, "alertname", "SeismoIncident");
+	corr_labels_set(&a.annotations, "blast_radius", "1 services on 1 nodes");
+	a.starts_at_ms = 100000;
+	a.ends_at_ms = (int64_t)1 << 60;
+	a.revision = 1;
+	assert_int_equal(corr_dispatch_put(w.d, &a, 100000), 0);
+	assert_int_equal(tick(&w, 101), 1);
+	/* Annotations alone are no news (as in Alertmanager)... */
+	corr_labels_set(&a.annotations, "summary", "reworded");
+	assert_int_equal(corr_dispatch_put(w.d, &a, 120000), 0);
+	assert_int_equal(tick(&w, 161), 0);
+	/* ... a revision is, at the next group_interval, not before. */
+	a.revision = 4;
+	corr_labels_set(&a.annotations, "blast_radius", "4 services on 2 nodes");
+	assert_int_equal(corr_dispatch_put(w.d, &a, 170000), 0);
+	assert_int_equal(tick(&w, 200), 0);
+	assert_int_equal(tick(&w, 221), 1);
+	json_t *b = capture_at(1);
+	json_t *ann = json_object_get(json_array_get(json_object_get(b, "alerts"), 0), "annotations");
+	assert_string_equal(json_string_value(json_object_get(ann, "blast_radius")), "4 services on 2 nodes");
+	assert_int_equal(tick(&w, 281), 0);
+	corr_alert_free(&a);
+	world_close(&w);
+}
+
 static int store_load(void *arg, const char *key, uint64_t **f, size_t *nf, uint64_t **r,
 		      size_t *nr, int64_t *ts)
 {
@@ -394,6 +433,7 @@ int main(void)
 		cmocka_unit_test(inhibition_with_equal_and_silences),
 		cmocka_unit_test(failing_receiver_is_retried_and_counted),
 		cmocka_unit_test(notification_log_survives_restart),
+		cmocka_unit_test(revised_alert_is_told_at_next_interval),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

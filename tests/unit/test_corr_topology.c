@@ -154,15 +154,29 @@ static void unexplained_ranked_by_score_and_severity(void **state)
 	assert_int_equal(v.n_services, 5);
 	assert_int_equal(v.severity, CORR_SEV_CRITICAL);
 	assert_string_equal(v.causes[0].service, "hub");
-	/* Without edges, the strongest score leads. */
+	/* Nothing explained: the strongest score leads. */
 	struct corr_topology *t2 = corr_topology_new(&params);
+	int b;
 	corr_topology_add_edge(t2, "x", "y");
-	add(t2, "x1", "x", "n", 1000, 4.5, 0, &a, &merged, &created);
-	add(t2, "y1", "y", "n", 1500, 20.0, 0, &a, &merged, &created);
+	corr_topology_add_edge(t2, "x", "z");
+	add(t2, "y1", "y", "n", 1000, 4.5, 0, &a, &merged, &created);
+	add(t2, "x1", "x", "n", 1010, 3.0, 0, &a, &merged, &created);
+	add(t2, "z1", "z", "n", 1050, 20.0, 0, &a, &merged, &created);
 	assert_int_equal(corr_topology_view(t2, a, &v), 0);
-	/* y started 500 s after x: outside the slack, so x is not explained by y. */
-	assert_string_equal(v.causes[0].service, "y");
+	assert_int_equal(v.n_services, 3);
+	assert_string_equal(v.causes[0].service, "z");
+	assert_false(v.causes[0].explained);
+	assert_string_equal(v.causes[1].service, "y");
 	assert_false(v.causes[1].explained);
+	assert_true(v.causes[2].explained);
+	/* A callee whose anomaly started 500 s after its caller's cannot explain it. */
+	struct corr_topology *t3 = corr_topology_new(&params);
+	corr_topology_add_edge(t3, "x", "y");
+	add(t3, "x1", "x", "n", 1000, 4.5, 0, &a, &merged, &created);
+	add(t3, "y1", "y", "n", 1500, 20.0, 0, &b, &merged, &created);
+	assert_true(created);
+	assert_int_not_equal(a, b);
+	corr_topology_free(t3);
 	corr_topology_free(t);
 	corr_topology_free(t2);
 }
@@ -227,6 +241,65 @@ static void late_edge_merges_incidents(void **state)
 	corr_topology_free(t2);
 }
 
+/*
+ * The issue's case (max_hops 1): frontend calls catalog and payments.
+ * payments fails, frontend follows; catalog fails on its own 400 s later.
+ * Sharing a caller does not make catalog part of the payments incident, in
+ * whatever order the agents' events arrive; only a caller whose own
+ * anomaly both could explain joins (and merges) them.
+ */
+static void siblings_stay_apart(void **state)
+{
+	for (int order = 0; order < 2; order++) {
+		struct corr_topology *t = corr_topology_new(&params);
+		int p, f, c;
+		size_t merged;
+		bool created;
+		corr_topology_add_edge(t, "frontend", "catalog");
+		corr_topology_add_edge(t, "frontend", "payments");
+		if (order == 0) {
+			add(t, "p1", "payments", "n1", 1000, 9.0, 0, &p, &merged, &created);
+			add(t, "f1", "frontend", "n2", 1010, 6.0, 0, &f, &merged, &created);
+			add(t, "c1", "catalog", "n3", 1400, 14.0, 0, &c, &merged, &created);
+		} else {
+			add(t, "c1", "catalog", "n3", 1400, 14.0, 0, &c, &merged, &created);
+			add(t, "p1", "payments", "n1", 1000, 9.0, 0, &p, &merged, &created);
+			add(t, "f1", "frontend", "n2", 1010, 6.0, 0, &f, &merged, &created);
+		}
+		assert_int_equal(merged, 0);
+		assert_int_equal(f, p);
+		assert_int_not_equal(c, p);
+		struct corr_incident_view v;
+		assert_int_equal(corr_topology_view(t, p, &v), 0);
+		assert_int_equal(v.n_services, 2);
+		assert_string_equal(v.causes[0].service, "payments");
+		assert_int_equal(corr_topology_view(t, c, &v), 0);
+		assert_int_equal(v.n_services, 1);
+		assert_string_equal(v.causes[0].service, "catalog");
+		corr_topology_free(t);
+	}
+	/* Both fail together and frontend follows both: one incident, two causes. */
+	struct corr_topology *t = corr_topology_new(&params);
+	int p, f, c;
+	size_t merged;
+	bool created;
+	corr_topology_add_edge(t, "frontend", "catalog");
+	corr_topology_add_edge(t, "frontend", "payments");
+	add(t, "p1", "payments", "n1", 1000, 9.0, 0, &p, &merged, &created);
+	add(t, "c1", "catalog", "n3", 1005, 14.0, 0, &c, &merged, &created);
+	assert_int_not_equal(c, p);
+	add(t, "f1", "frontend", "n2", 1010, 6.0, 0, &f, &merged, &created);
+	assert_int_equal(merged, 1);
+	assert_int_equal(f, p); /* the older absorbs */
+	struct corr_incident_view v;
+	assert_int_equal(corr_topology_view(t, f, &v), 0);
+	assert_int_equal(v.n_services, 3);
+	assert_false(v.causes[0].explained);
+	assert_false(v.causes[1].explained);
+	assert_true(v.causes[2].explained);
+	corr_topology_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +309,7 @@ int main(void)
 		cmocka_unit_test(unexplained_ranked_by_score_and_severity),
 		cmocka_unit_test(endpoints_resolve_to_services),
 		cmocka_unit_test(late_edge_merges_incidents),
+		cmocka_unit_test(siblings_stay_apart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -259,6 +259,36 @@ static void rejected_batches_are_not_retried(void **state)
 	corr_down(&c);
 }
 
+/* A quiet agent still posts: an empty batch every SHIPPER_HEARTBEAT_MS, nothing spooled. */
+static void quiet_agent_sends_heartbeats(void **state)
+{
+	char spool[512];
+	struct shipper_stats st;
+	struct correlator c;
+	int64_t t0 = 1795528990000LL;
+
+	snprintf(spool, sizeof(spool), "%s/spool-h", tmpdir);
+	corr_up(&c, "tok", "h.db");
+	struct shipper *s = open_shipper(spool, 1 << 20, "tok");
+	assert_int_equal(shipper_flush_ms(s, t0), 0);
+	assert_int_equal(shipper_flush_ms(s, t0 + SHIPPER_HEARTBEAT_MS - 1000), 0);
+	assert_int_equal(corr_engine_metrics(c.engine)->batches_accepted, 0);
+	assert_int_equal(shipper_flush_ms(s, t0 + SHIPPER_HEARTBEAT_MS), 0);
+	assert_int_equal(corr_engine_metrics(c.engine)->batches_accepted, 1);
+	/* Events count as signs of life too: no heartbeat right after them. */
+	submit_range(s, 300, 302);
+	assert_int_equal(shipper_flush_ms(s, t0 + SHIPPER_HEARTBEAT_MS + 5000), 2);
+	assert_int_equal(shipper_flush_ms(s, t0 + 2 * SHIPPER_HEARTBEAT_MS + 4000), 0);
+	assert_int_equal(corr_engine_metrics(c.engine)->batches_accepted, 2);
+	assert_int_equal(shipper_flush_ms(s, t0 + 2 * SHIPPER_HEARTBEAT_MS + 5000), 0);
+	assert_int_equal(corr_engine_metrics(c.engine)->batches_accepted, 3);
+	shipper_get_stats(s, &st);
+	assert_int_equal(st.events_delivered, 2);
+	assert_int_equal(st.spool_events, 0);
+	shipper_free(s);
+	corr_down(&c);
+}
+
 static void unwritable_spool_bounds_memory(void **state)
 {
 	char spool[512];
@@ -304,6 +334,7 @@ int main(void)
 		cmocka_unit_test(delivers_spools_and_survives_restarts),
 		cmocka_unit_test(full_spool_evicts_oldest),
 		cmocka_unit_test(rejected_batches_are_not_retried),
+		cmocka_unit_test(quiet_agent_sends_heartbeats),
 		cmocka_unit_test(unwritable_spool_bounds_memory),
 		cmocka_unit_test(without_url_events_are_logged),
 	};

@@ -69,6 +69,12 @@ def place(rng, names, n_nodes):
 
 
 def generate(args):
+    global EPOCH
+    if args.end_now:
+        # Faults come every gap seconds on average, after 600 s, for up to 15 min.
+        span = 600 + args.faults * args.gap + 1800
+        EPOCH = (datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+                 - datetime.timedelta(seconds=span))
     rng = random.Random(args.seed)
     names, callees, callers = build_graph(rng, args.services)
     placement = place(rng, names, args.nodes)
@@ -240,6 +246,8 @@ def main():
                    help="share of call edges no agent reports")
     g.add_argument("--batch", type=int, default=500)
     g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--end-now", action="store_true",
+                   help="place the stream so it ends about now (default: from 2026-11-24)")
     g.add_argument("--out", required=True)
     g.add_argument("--truth", required=True)
     s = sub.add_parser("score")

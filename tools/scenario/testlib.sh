@@ -7,6 +7,7 @@ set -eu
 SCEN=$SEISMO_ROOT/tools/scenario
 WORK=$(mktemp -d /tmp/seismo-corr-test.XXXXXX)
 PIDS=()
+AT_EXIT=() # commands run at exit, after the processes in PIDS are gone
 
 cleanup() {
 	[ -n "${KEEP_LOGS:-}" ] && cp "$WORK"/*.log /tmp/ 2>/dev/null
@@ -16,6 +17,9 @@ cleanup() {
 	done
 	for p in "${PIDS[@]}"; do
 		wait "$p" 2>/dev/null || true
+	done
+	for p in "${AT_EXIT[@]}"; do
+		eval "$p" || true
 	done
 	# Under make SANITIZE=1 the correlator reports to its log: that fails the test.
 	local bad
@@ -100,4 +104,29 @@ start_alertmanager() {
 	PIDS+=("$AM_PID")
 	wait_until 20 curl -sf "http://127.0.0.1:$port/-/ready" ||
 		{ cat "$WORK/alertmanager.$port.log" >&2; fail "alertmanager on $port did not start"; }
+}
+
+# start_postgres PORT: a private PostgreSQL cluster (Debian's postgresql)
+# in a temporary directory, on 127.0.0.1:PORT and a unix socket in that
+# directory, trusting local connections; torn down at exit. Sets PG_URL and
+# PG_BIN (its bin directory: psql, createdb).
+# Exits 77 when PostgreSQL cannot run here.
+start_postgres() {
+	local port=$1 bin run=() dir
+	bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+	[ -x "$bin/initdb" ] || { echo "PostgreSQL server (initdb) is not installed"; exit 77; }
+	dir=$(mktemp -d /tmp/seismo-pg.XXXXXX)
+	AT_EXIT+=("$bin/pg_ctl -D $dir/data stop -m immediate >/dev/null 2>&1; rm -rf $dir")
+	if [ "$(id -u)" = 0 ]; then
+		id postgres >/dev/null 2>&1 || { echo "no postgres user to run PostgreSQL as"; exit 77; }
+		chown postgres "$dir"
+		run=(runuser -u postgres --)
+	fi
+	"${run[@]}" "$bin/initdb" -D "$dir/data" -U seismo --auth=trust -E UTF8 --no-sync \
+		>"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log"; echo "initdb failed: PostgreSQL cannot run here"; exit 77; }
+	"${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 start \
+		-o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c fsync=off" \
+		>/dev/null 2>&1 || { cat "$dir/postgres.log"; echo "PostgreSQL did not start: cannot run here"; exit 77; }
+	PG_URL="postgres://seismo@127.0.0.1:$port/postgres"
+	PG_BIN=$bin
 }
