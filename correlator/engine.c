@@ -694,6 +694,11 @@ json_t *corr_engine_silences_json(struct corr_engine *e)
 	return corr_dispatch_silences_json(e->dispatch, corr_now_ms());
 }
 
+json_t *corr_engine_alerts_json(struct corr_engine *e)
+{
+	return corr_dispatch_alerts_json(e->dispatch, corr_now_ms());
+}
+
 int64_t corr_engine_tick(struct corr_engine *e, int64_t now_ms)
 {
 	if (e->shared)

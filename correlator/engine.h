@@ -40,6 +40,8 @@ int corr_engine_add_silence(struct corr_engine *e, json_t *body, char *id, char 
 			    size_t errlen);
 int corr_engine_expire_silence(struct corr_engine *e, const char *id);
 json_t *corr_engine_silences_json(struct corr_engine *e);
+/* Every alert the dispatcher holds (tests; the API v2 views are api_v2.c). */
+json_t *corr_engine_alerts_json(struct corr_engine *e);
 
 /* Flushes due alert groups; returns ms until the next is due. */
 int64_t corr_engine_tick(struct corr_engine *e, int64_t now_ms);
