@@ -381,7 +381,8 @@ static int parse_edges(json_t *arr, struct corr_batch *b, char *err, size_t errl
 		    get_string(e, "callee", MAX_NAME, 0, w, &edge->callee, err, errlen) ||
 		    get_string(e, "endpoint", MAX_NAME, 0, w, &edge->endpoint, err, errlen))
 			return -1;
-		if (!edge->callee && !edge->endpoint) {
+		/* An empty callee counts as none: the endpoint must name the peer then. */
+		if ((!edge->callee || !edge->callee[0]) && (!edge->endpoint || !edge->endpoint[0])) {
 			snprintf(err, errlen, "%s: needs \"callee\" or \"endpoint\"", w);
 			return -1;
 		}
