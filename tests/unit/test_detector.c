@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "../../agent/detector.h"
-#include "../../agent/events.h"
+#include "../../agent/judge/detector.h"
+#include "../../agent/event/events.h"
 
 #define T0 1700000000.0
 #define STEP 10.0

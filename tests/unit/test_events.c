@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "../../agent/events.h"
+#include "../../agent/event/events.h"
 
 static struct detector_event sample_event(enum detector_transition transition)
 {

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "../../agent/events.h"
+#include "../../agent/event/events.h"
 #include "../../correlator/ingest.h"
 
 static json_t *agent_event(enum detector_metric metric, enum detector_transition tr,

@@ -24,7 +24,7 @@
 #include <jansson.h>
 #include <zlib.h>
 
-#include "../../agent/shipper.h"
+#include "../../agent/sinks/shipper.h"
 #include "log.h"
 
 static volatile sig_atomic_t stopping;
