@@ -8,6 +8,7 @@
 #include "collector.h"
 #include "hashmap.h"
 #include "log.h"
+#include "promtext.h"
 
 struct registry {
 	const struct config *cfg;
@@ -59,24 +60,6 @@ static bool is_loopback(const uint8_t addr[16])
 	static const uint8_t v6lo[16] = { [15] = 1 };
 
 	return (!memcmp(addr, v4mapped, 12) && addr[12] == 127) || !memcmp(addr, v6lo, 16);
-}
-
-void registry_escape(const char *in, char *out, size_t size)
-{
-	size_t o = 0;
-
-	for (; *in && o + 3 < size; in++) {
-		if (*in == '\\' || *in == '"') {
-			out[o++] = '\\';
-			out[o++] = *in;
-		} else if (*in == '\n') {
-			out[o++] = '\\';
-			out[o++] = 'n';
-		} else {
-			out[o++] = *in;
-		}
-	}
-	out[o] = 0;
 }
 
 /* Series sharing a label set (two ports, two cgroups of one service) are
@@ -420,7 +403,7 @@ static void series_labels(const struct series *s, char *out, size_t size)
 #define ADD(name, value)                                                                  \
 	do {                                                                              \
 		if ((value)[0] && o < size) {                                             \
-			registry_escape((value), esc, sizeof(esc));                       \
+			prom_escape_label((value), esc, sizeof(esc));                       \
 			o += (size_t)snprintf(out + o, size - o, "%s%s=\"%s\"", o ? "," : "", \
 					      (name), esc);                               \
 		}                                                                         \
@@ -494,30 +477,32 @@ static void write_family(struct registry *r, FILE *out, uint8_t role, const char
 	}
 	free(gone);
 
-	fprintf(out, "# HELP %s_seconds %s\n# TYPE %s_seconds histogram\n", name, help_hist, name);
+	const char *total = role == SEISMO_ROLE_SERVER ? "http_requests_total"
+						       : "http_client_requests_total";
+	char family[96], bucket[112], sum[112], count[112], labels[1100];
+
+	snprintf(family, sizeof(family), "%s_seconds", name);
+	snprintf(bucket, sizeof(bucket), "%s_seconds_bucket", name);
+	snprintf(sum, sizeof(sum), "%s_seconds_sum", name);
+	snprintf(count, sizeof(count), "%s_seconds_count", name);
+	prom_family(out, family, "histogram", help_hist);
 	pos = 0;
 	while (hashmap_next(byset, &pos, &key, &value)) {
 		const struct merged *m = value;
-		for (int i = 0; i < nb; i++)
-			fprintf(out, "%s_seconds_bucket{%s,le=\"%g\"} %llu\n", name, m->labels,
-				r->cfg->buckets[i], (unsigned long long)m->le[i]);
-		fprintf(out, "%s_seconds_bucket{%s,le=\"+Inf\"} %llu\n", name, m->labels,
-			(unsigned long long)m->count);
-		fprintf(out, "%s_seconds_sum{%s} %.9f\n", name, m->labels, (double)m->sum_ns / 1e9);
-		fprintf(out, "%s_seconds_count{%s} %llu\n", name, m->labels,
-			(unsigned long long)m->count);
+		for (int i = 0; i < nb; i++) {
+			snprintf(labels, sizeof(labels), "%s,le=\"%g\"", m->labels, r->cfg->buckets[i]);
+			prom_u64(out, bucket, labels, m->le[i]);
+		}
+		snprintf(labels, sizeof(labels), "%s,le=\"+Inf\"", m->labels);
+		prom_u64(out, bucket, labels, m->count);
+		prom_double(out, sum, m->labels, (double)m->sum_ns / 1e9, 9);
+		prom_u64(out, count, m->labels, m->count);
 	}
-	fprintf(out, "# HELP %s %s\n# TYPE %s counter\n",
-		role == SEISMO_ROLE_SERVER ? "http_requests_total" : "http_client_requests_total",
-		help_total,
-		role == SEISMO_ROLE_SERVER ? "http_requests_total" : "http_client_requests_total");
+	prom_family(out, total, "counter", help_total);
 	pos = 0;
 	while (hashmap_next(byset, &pos, &key, &value)) {
 		struct merged *m = value;
-		fprintf(out, "%s{%s} %llu\n",
-			role == SEISMO_ROLE_SERVER ? "http_requests_total"
-						   : "http_client_requests_total",
-			m->labels, (unsigned long long)m->count);
+		prom_u64(out, total, m->labels, m->count);
 		free(m->le);
 		free(m);
 	}
@@ -536,24 +521,23 @@ void registry_write_metrics(struct registry *r, FILE *out)
 		     "Calls a service made, by callee (peer).");
 
 	/* Full-resolution quantiles of the last interval, per service. */
-	fprintf(out, "# HELP seismo_request_duration_quantile_seconds Quantiles of the last "
-		     "interval from the kernel's full histogram (error <= 1.6%%).\n"
-		     "# TYPE seismo_request_duration_quantile_seconds gauge\n");
+	prom_family(out, "seismo_request_duration_quantile_seconds", "gauge",
+		    "Quantiles of the last interval from the kernel's full histogram (error <= 1.6%).");
 	for (int i = 0; i < r->n_closed; i++) {
 		const struct summary *s = &r->closed[i];
-		char svc[300], peer[160];
+		char svc[300], peer[160], labels[600];
 		const double qs[] = { s->p50, s->p90, s->p99 };
 		const char *qn[] = { "0.5", "0.9", "0.99" };
 
 		if (!s->requests)
 			continue;
-		registry_escape(s->service, svc, sizeof(svc));
-		registry_escape(s->peer, peer, sizeof(peer));
-		for (int q = 0; q < 3; q++)
-			fprintf(out,
-				"seismo_request_duration_quantile_seconds{service=\"%s\",role=\"%s\"%s%s%s,quantile=\"%s\"} %.9f\n",
-				svc, s->role == SEISMO_ROLE_SERVER ? "server" : "client",
-				s->peer[0] ? ",peer=\"" : "", peer, s->peer[0] ? "\"" : "", qn[q],
-				qs[q]);
+		prom_escape_label(s->service, svc, sizeof(svc));
+		prom_escape_label(s->peer, peer, sizeof(peer));
+		for (int q = 0; q < 3; q++) {
+			snprintf(labels, sizeof(labels), "service=\"%s\",role=\"%s\"%s%s%s,quantile=\"%s\"",
+				 svc, s->role == SEISMO_ROLE_SERVER ? "server" : "client",
+				 s->peer[0] ? ",peer=\"" : "", peer, s->peer[0] ? "\"" : "", qn[q]);
+			prom_double(out, "seismo_request_duration_quantile_seconds", labels, qs[q], 9);
+		}
 	}
 }

@@ -71,7 +71,5 @@ void registry_write_metrics(struct registry *r, FILE *out);
 /* Formatting helpers shared with the tests and the sampler. */
 const char *registry_method_name(uint8_t method);
 void registry_format_addr(const uint8_t addr[16], uint16_t port, char *out, size_t size);
-/* Prometheus label value escaping into out. */
-void registry_escape(const char *in, char *out, size_t size);
 
 #endif

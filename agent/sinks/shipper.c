@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "log.h"
+#include "promtext.h"
 
 /* One batch file in the spool: NNNNNNNNNNNNNNNN-EVENTS.json.gz */
 struct spooled {
@@ -753,14 +754,13 @@ void shipper_write_metrics(const struct shipper *s, FILE *out)
 		  offsetof(struct shipper_stats, spool_events) },
 	};
 
-	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
-		fprintf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", m[i].name, m[i].help,
-			m[i].name, m[i].type, m[i].name,
-			(unsigned long long)*(const uint64_t *)((const char *)&s->st + m[i].off));
-	fprintf(out, "# HELP seismo_shipper_consecutive_failures Failed attempts since the last success.\n"
-		     "# TYPE seismo_shipper_consecutive_failures gauge\n"
-		     "seismo_shipper_consecutive_failures %u\n",
-		s->st.consecutive_failures);
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		prom_family(out, m[i].name, m[i].type, m[i].help);
+		prom_u64(out, m[i].name, NULL, *(const uint64_t *)((const char *)&s->st + m[i].off));
+	}
+	prom_family(out, "seismo_shipper_consecutive_failures", "gauge",
+		    "Failed attempts since the last success.");
+	prom_u64(out, "seismo_shipper_consecutive_failures", NULL, s->st.consecutive_failures);
 }
 
 void shipper_free(struct shipper *s)
