@@ -145,7 +145,7 @@ static json_t *baseline_json(const struct detector_event *ev)
 	return obj;
 }
 
-static json_t *dependencies_json(const struct events_dependency *deps, size_t ndeps)
+static json_t *dependencies_json(const struct detector_dependency *deps, size_t ndeps)
 {
 	json_t *array = json_array();
 
@@ -168,8 +168,7 @@ static json_t *dependencies_json(const struct events_dependency *deps, size_t nd
 	return array;
 }
 
-json_t *events_build(const struct detector_event *ev, const struct events_dependency *deps,
-		     size_t ndeps)
+json_t *events_build(const struct detector_event *ev)
 {
 	const char *state = ev->transition == DETECTOR_RESOLVED ? "resolved" : "firing";
 	const char *metric = detector_metric_name(ev->metric);
@@ -196,7 +195,7 @@ json_t *events_build(const struct detector_event *ev, const struct events_depend
 	    (ev->transition == DETECTOR_ESCALATED &&
 	     set(event, "escalated_from", json_string("warning"))) ||
 	    set(event, "exemplars", json_array()) ||
-	    set(event, "dependencies", dependencies_json(deps, ndeps))) {
+	    set(event, "dependencies", dependencies_json(ev->deps, ev->ndeps))) {
 		json_decref(event);
 		return NULL;
 	}

@@ -29,16 +29,6 @@ struct events_exemplar {
 	int status;
 };
 
-/* A client-side edge of the service, as judged by the detector. */
-struct events_dependency {
-	const char *endpoint;
-	const char *service; /* NULL when unknown */
-	enum detector_metric metric;
-	double value;
-	double expected;
-	bool anomalous;
-};
-
 /* RFC 3339 UTC with second precision: "2026-11-24T14:03:10Z". -1 when t is out of range. */
 int events_format_time(double t, char *buf, size_t len);
 /* Hex FNV-1a 128 of node, service, metric (and endpoint) and start time. */
@@ -47,8 +37,8 @@ void events_anomaly_id(const char *node, const char *service, const char *metric
 /* Hex FNV-1a 128 of anomaly_id and state: the same event resent has the same id. */
 void events_event_id(const char *anomaly_id, const char *state, char out[EVENTS_ID_HEX]);
 
-json_t *events_build(const struct detector_event *event, const struct events_dependency *deps,
-		     size_t ndeps);
+/* The detector's event as JSON, its dependencies (event->deps) included. */
+json_t *events_build(const struct detector_event *event);
 int events_add_exemplar(json_t *event, const struct events_exemplar *exemplar);
 
 json_t *events_batch_new(const char *node, const char *cluster, double sent_at);

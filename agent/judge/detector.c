@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "detector.h"
-#include "events.h"
 #include "log.h"
 
 #define DETECTOR_MAX_EDGES 64
@@ -537,7 +536,7 @@ static void metric_values(const struct observation *obs, double values[DETECTOR_
 		values[DETECTOR_LATENCY_P99] = obs->p99;
 }
 
-static size_t collect_dependencies(const struct service *s, struct events_dependency *deps,
+static size_t collect_dependencies(const struct service *s, struct detector_dependency *deps,
 				   size_t max)
 {
 	size_t n = 0;
@@ -545,7 +544,7 @@ static size_t collect_dependencies(const struct service *s, struct events_depend
 	for (const struct edge *e = s->edges; e && n < max; e = e->next) {
 		if (!e->last.anomalous)
 			continue;
-		deps[n++] = (struct events_dependency){
+		deps[n++] = (struct detector_dependency){
 			.endpoint = e->endpoint,
 			.service = e->callee,
 			.metric = DETECTOR_LATENCY_P99,
@@ -585,23 +584,15 @@ static void emit(struct detector *det, struct service *s, enum detector_metric m
 		.observed_at = t,
 		.ends_at = v->ends_at,
 	};
-	struct events_dependency deps[DETECTOR_MAX_EDGES];
-	size_t ndeps = collect_dependencies(s, deps, DETECTOR_MAX_EDGES);
-	json_t *event = events_build(&ev, deps, ndeps);
+	struct detector_dependency deps[DETECTOR_MAX_EDGES];
 
-	if (!event) {
-		log_error("detector: building the %s event of %s/%s: %s",
-			  detector_transition_name(v->transition), s->name,
-			  detector_metric_name(metric), strerror(ENOMEM));
-		return;
-	}
+	ev.ndeps = collect_dependencies(s, deps, DETECTOR_MAX_EDGES);
+	ev.deps = deps;
 	log_info("detector: %s %s %s value=%g expected=%g surprise=%.1f z=%.1f",
 		 detector_transition_name(v->transition), s->name, detector_metric_name(metric),
 		 v->value, v->estimate.expected, v->surprise, v->score);
 	if (det->on_event)
-		det->on_event(event, &ev, det->user);
-	else
-		json_decref(event);
+		det->on_event(&ev, det->user);
 }
 
 /* Low-traffic services: their rate is judged only once it is worth judging. */

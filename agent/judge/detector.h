@@ -2,7 +2,8 @@
  * Judging services: per service and metric a baseline (baseline.h), a signed
  * score per interval, and an anomaly state machine (persistence before
  * firing, hysteresis before resolving, severity). Firing and resolved
- * anomalies leave as events (events.h) through a callback.
+ * anomalies leave through a callback as struct detector_event: plain C
+ * data; the event stage (agent/event/) makes the JSON.
  *
  * Use from the agent loop, once per interval:
  *
@@ -17,8 +18,8 @@
  *		detector_observe(det, "checkout", &labels, now, &obs);   // may call on_event
  *	detector_foreach_threshold(det, write_threshold_into_map, skel);
  *
- * on_event receives a new json_t (schema in docs/event-schema.md) and owns
- * it: it may add exemplars with events_add_exemplar() before shipping it.
+ * on_event receives a struct detector_event, valid during the call only;
+ * events_build() (agent/event/events.h) turns it into seismo.event/v1 JSON.
  *
  * The same per-series code (detector_series_*) runs offline in `seismo replay`.
  */
@@ -26,9 +27,8 @@
 #define SEISMO_DETECTOR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-
-#include <jansson.h>
 
 #include "baseline.h"
 #include "surprise.h"
@@ -149,7 +149,17 @@ struct detector_verdict {
 	double ends_at;   /* when resolved */
 };
 
-/* An event as C data, before it becomes JSON. */
+/* A client-side edge of the service, as judged by the detector. */
+struct detector_dependency {
+	const char *endpoint;
+	const char *service; /* NULL when unknown */
+	enum detector_metric metric;
+	double value;
+	double expected;
+	bool anomalous;
+};
+
+/* An event as C data, before it becomes JSON (agent/event/events.c). */
 struct detector_event {
 	const char *service;
 	const struct detector_labels *labels;
@@ -166,9 +176,11 @@ struct detector_event {
 	double starts_at;
 	double observed_at;
 	double ends_at;
+	const struct detector_dependency *deps; /* the service's anomalous dependencies */
+	size_t ndeps;
 };
 
-typedef void (*detector_event_fn)(json_t *event, const struct detector_event *info, void *user);
+typedef void (*detector_event_fn)(const struct detector_event *event, void *user);
 typedef void (*detector_threshold_fn)(const char *service, double threshold_seconds, void *user);
 typedef int (*detector_series_fn)(const char *service, const char *endpoint,
 				  enum detector_metric metric, const struct detector_series *series,
