@@ -66,8 +66,4 @@ typedef void (*collector_sample_fn)(void *ctx, const struct seismo_sample *s);
 /* Waits up to timeout_ms for samples and delivers them; returns count or -errno. */
 int collector_poll_samples(struct collector *c, int timeout_ms, collector_sample_fn fn, void *ctx);
 
-/* Quantile q (0..1) of a fine histogram, in seconds; NAN when empty. Values
- * are bucket midpoints (error <= 1.6%). */
-double collector_quantile(const uint32_t *buckets, double q);
-
 #endif

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collector.h"
+#include "histogram.h"
 #include "hashmap.h"
 #include "log.h"
 #include "promtext.h"
@@ -320,9 +320,9 @@ int registry_end_interval(struct registry *r, const struct summary **out)
 	while (hashmap_next(r->open, &pos, &key, &value)) {
 		struct summary *s = value;
 		snprintf(s->peer_service, sizeof(s->peer_service), "%s", s->origin->peer_service);
-		s->p50 = collector_quantile(s->fine, 0.50);
-		s->p90 = collector_quantile(s->fine, 0.90);
-		s->p99 = collector_quantile(s->fine, 0.99);
+		s->p50 = histogram_quantile(s->fine, 0.50);
+		s->p90 = histogram_quantile(s->fine, 0.90);
+		s->p99 = histogram_quantile(s->fine, 0.99);
 		free(s->fine);
 		s->fine = NULL;
 		closed[i++] = *s;
