@@ -8,6 +8,7 @@
 
 #include "chaos_config.h"
 #include "chaos_delay.h"
+#include "chaos_kind.h"
 #include "chaos_litmus.h"
 #include "chaos_run.h"
 #include "commands.h"
@@ -214,9 +215,7 @@ static int apply_env_assignment(struct chaos_experiment *exp, const char *assign
 		return bad_value("env", assignment, "NAME=VALUE");
 	memcpy(name, assignment, (size_t)(eq - assignment));
 	name[eq - assignment] = '\0';
-	rc = exp->kind == CHAOS_EXPERIMENT_DELAY
-		     ? chaos_spec_apply_litmus_env(&exp->delay, name, eq + 1)
-		     : chaos_kill_apply_litmus_env(&exp->kill, name, eq + 1);
+	rc = chaos_kind_of(exp)->apply_litmus_env(exp, name, eq + 1);
 	if (rc > 0) {
 		log_error("chaos: --env %s: not a Litmus name this experiment uses", name);
 		return -EINVAL;
@@ -238,9 +237,7 @@ static int apply_process_env(struct chaos_experiment *exp)
 
 		if (!value)
 			continue;
-		rc = exp->kind == CHAOS_EXPERIMENT_DELAY
-			     ? chaos_spec_apply_litmus_env(&exp->delay, names[i], value)
-			     : chaos_kill_apply_litmus_env(&exp->kill, names[i], value);
+		rc = chaos_kind_of(exp)->apply_litmus_env(exp, names[i], value);
 		if (rc < 0)
 			return rc;
 	}

@@ -10,9 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "chaos_delay.h"
+#include "chaos_kind.h"
 #include "chaos_maps.h"
-#include "chaos_qdisc.h"
 #include "chaos_run.h"
 #include "log.h"
 
@@ -48,7 +47,7 @@ struct probe_thread {
 
 const char *chaos_experiment_name(const struct chaos_experiment *exp)
 {
-	return exp->kind == CHAOS_EXPERIMENT_DELAY ? exp->delay.name : exp->kill.name;
+	return chaos_kind_of(exp)->name(exp);
 }
 
 static struct timespec deadline_after(uint64_t ns)
@@ -173,8 +172,8 @@ static void print_progress(struct runner *runner, uint64_t now, uint64_t end, in
 	pthread_mutex_lock(&runner->lock);
 	fprintf(runner->out, "%s%s: %5.1f s left", runner->tty ? "\r\033[K" : "",
 		chaos_experiment_name(exp), left);
-	if (exp->kind == CHAOS_EXPERIMENT_KILL)
-		fprintf(runner->out, ", %u killed", exp->kill.killed);
+	if (chaos_kind_of(exp)->progress)
+		chaos_kind_of(exp)->progress(exp, runner->out);
 	for (size_t i = 0; i < exp->probe_count; i++) {
 		const struct chaos_probe *p = &exp->probes[i];
 
@@ -186,33 +185,13 @@ static void print_progress(struct runner *runner, uint64_t now, uint64_t end, in
 	pthread_mutex_unlock(&runner->lock);
 }
 
-/* False when someone ran `seismo chaos stop` already: nothing to undo. */
-static int delay_still_pinned(const char *name)
-{
-	struct chaos_maps maps;
-
-	if (chaos_maps_open_pinned(name, &maps))
-		return 0;
-	chaos_maps_close(&maps);
-	return 1;
-}
-
-static int start_chaos(struct runner *runner, uint64_t *end_ns)
-{
-	struct chaos_experiment *exp = runner->exp;
-
-	if (exp->kind == CHAOS_EXPERIMENT_DELAY)
-		return chaos_delay_start(&exp->delay, end_ns);
-	*end_ns = chaos_now_ns() + exp->kill.duration_ns;
-	return 0;
-}
-
-/* Waits until the end, a signal, an abort or an outside `stop`, killing on
- * schedule for kill experiments. */
+/* Waits until the end, a signal, an abort or an outside `stop`, with the
+ * kind's ticks on schedule (kills). */
 static void chaos_loop(struct runner *runner, uint64_t end_ns)
 {
 	struct chaos_experiment *exp = runner->exp;
-	uint64_t next_kill = chaos_now_ns(), next_plain = 0;
+	const struct chaos_kind *kind = chaos_kind_of(exp);
+	uint64_t next_tick = chaos_now_ns(), next_plain = 0;
 	unsigned seed = (unsigned)(chaos_now_ns() ^ (uint64_t)getpid());
 
 	for (;;) {
@@ -226,17 +205,16 @@ static void chaos_loop(struct runner *runner, uint64_t end_ns)
 		}
 		if (runner->abort || now >= end_ns)
 			break;
-		if (exp->kind == CHAOS_EXPERIMENT_DELAY && !chaos_delay_is_active(exp->delay.name)) {
+		if (kind->still_active && !kind->still_active(exp)) {
 			snprintf(exp->abort_reason, sizeof(exp->abort_reason),
 				 "stopped from outside ('seismo chaos stop')");
 			runner->stopped_outside = 1;
 			break;
 		}
-		if (exp->kind == CHAOS_EXPERIMENT_KILL && now >= next_kill) {
+		if (kind->tick && now >= next_tick) {
 			if (runner->tty)
 				fprintf(runner->out, "\r\033[K");
-			chaos_kill_tick(&exp->kill, &seed, runner->out);
-			next_kill += exp->kill.interval_ns;
+			next_tick += kind->tick(exp, &seed, runner->out);
 		}
 		if (runner->tty || now >= next_plain) {
 			print_progress(runner, now, end_ns, 0);
@@ -281,21 +259,6 @@ static json_t *probe_json(const struct chaos_probe *p)
 			 "status", p->runs && !p->failed ? "Passed" : "Failed");
 }
 
-static json_t *chaos_json(const struct chaos_experiment *exp)
-{
-	if (exp->kind == CHAOS_EXPERIMENT_KILL)
-		return json_pack("{s:s, s:s, s:f, s:f, s:f, s:b, s:i, s:i}", "type", "kill", "target",
-				 exp->kill.target, "percent", exp->kill.percent, "interval_s",
-				 exp->kill.interval_ns / 1e9, "duration_s", exp->kill.duration_ns / 1e9,
-				 "force", exp->kill.force, "ticks", (json_int_t)exp->kill.ticks,
-				 "killed", (json_int_t)exp->kill.killed);
-	return json_pack("{s:s, s:s, s:f, s:f, s:s, s:f, s:f}", "type", "delay", "device",
-			 exp->delay.ifname, "latency_ms", exp->delay.latency_ns / 1e6, "jitter_ms",
-			 exp->delay.jitter_ns / 1e6, "distribution", chaos_dist_name(exp->delay.dist),
-			 "loss_percent", exp->delay.loss_percent, "duration_s",
-			 exp->delay.duration_ns / 1e9);
-}
-
 int chaos_run_write_report(const struct chaos_experiment *exp, const char *path)
 {
 	json_t *root, *probes = json_array();
@@ -306,7 +269,7 @@ int chaos_run_write_report(const struct chaos_experiment *exp, const char *path)
 	root = json_pack("{s:s, s:s, s:f, s:s, s:o, s:o, s:I}", "experiment",
 			 chaos_experiment_name(exp), "verdict", exp->verdict,
 			 "probe_success_percentage", exp->probe_success_percent, "abort_reason",
-			 exp->abort_reason, "chaos", chaos_json(exp), "probes", probes, "finished_at",
+			 exp->abort_reason, "chaos", chaos_kind_of(exp)->report(exp), "probes", probes, "finished_at",
 			 (json_int_t)time(NULL));
 	if (!root)
 		return -ENOMEM;
@@ -336,27 +299,6 @@ static void write_report(struct chaos_experiment *exp, FILE *out)
 		fprintf(out, "report: %s\n", path);
 }
 
-static int validate(const struct chaos_experiment *exp, const struct chaos_limits *limits)
-{
-	if (exp->kind == CHAOS_EXPERIMENT_DELAY) {
-		char why[512];
-		int err = chaos_delay_validate(&exp->delay, limits);
-
-		/* fq is kernel-wide: refuse before any probe runs or anything
-		 * is touched (start checks again in the target namespace) */
-		if (!err && !exp->delay.dry_run && chaos_qdisc_probe_fq(why, sizeof(why))) {
-			log_error("chaos: %s", why);
-			err = -EOPNOTSUPP;
-		}
-		return err;
-	}
-	if (!limits->enabled) {
-		log_error("chaos: disabled on this node (chaos.enabled: false in %s)", limits->source);
-		return -EPERM;
-	}
-	return chaos_kill_validate(&exp->kill, limits->max_duration_ns / 1e9);
-}
-
 static void install_signal_handlers(struct sigaction *old_int, struct sigaction *old_term)
 {
 	struct sigaction action = { .sa_handler = on_stop_signal };
@@ -369,18 +311,7 @@ static void install_signal_handlers(struct sigaction *old_int, struct sigaction 
 
 static int print_dry_run(struct chaos_experiment *exp, FILE *out)
 {
-	unsigned seed = 1;
-
-	if (exp->kind == CHAOS_EXPERIMENT_DELAY) {
-		chaos_delay_print_plan(&exp->delay, out);
-	} else {
-		fprintf(out, "plan for experiment '%s' (dry run: no signal is sent)\n", exp->kill.name);
-		fprintf(out, "  every %.1f s for %.1f s: %s to %.0f %% of the processes in %s\n",
-			exp->kill.interval_ns / 1e9, exp->kill.duration_ns / 1e9,
-			exp->kill.force ? "SIGKILL" : "SIGTERM", exp->kill.percent, exp->kill.target);
-		fprintf(out, "  the first tick would pick:\n");
-		chaos_kill_tick(&exp->kill, &seed, out);
-	}
+	chaos_kind_of(exp)->print_plan(exp, out);
 	for (size_t i = 0; i < exp->probe_count; i++)
 		fprintf(out, "  probe %s: GET %s, mode %s, every %.1f s, timeout %.1f s, retry %u%s\n",
 			exp->probes[i].name, exp->probes[i].url,
@@ -417,7 +348,7 @@ static int run_chaos_phase(struct runner *runner, struct probe_thread *threads, 
 	int err;
 
 	*started = 0;
-	err = start_chaos(runner, &end_ns);
+	err = chaos_kind_of(exp)->start(exp, &end_ns);
 	if (err)
 		return err;
 	*started = 1;
@@ -428,8 +359,7 @@ static int run_chaos_phase(struct runner *runner, struct probe_thread *threads, 
 		chaos_loop(runner, end_ns);
 	stop_probe_threads(runner, threads, 1);
 	/* rollback comes first, before any slower after-chaos probing */
-	if (exp->kind == CHAOS_EXPERIMENT_DELAY && delay_still_pinned(exp->delay.name) &&
-	    chaos_delay_stop(exp->delay.name) && !err)
+	if (chaos_kind_of(exp)->rollback && chaos_kind_of(exp)->rollback(exp) && !err)
 		err = -EIO;
 	fprintf(runner->out, "%s: chaos over%s%s\n", chaos_experiment_name(exp),
 		exp->abort_reason[0] ? ": " : "", exp->abort_reason);
@@ -444,9 +374,9 @@ int chaos_run(struct chaos_experiment *exp, const struct chaos_limits *limits)
 	int err, started = 0;
 
 	exp->abort_reason[0] = '\0';
-	if (validate(exp, limits))
+	if (chaos_kind_of(exp)->validate(exp, limits))
 		return 2;
-	if (exp->kind == CHAOS_EXPERIMENT_DELAY ? exp->delay.dry_run : exp->kill.dry_run)
+	if (chaos_kind_of(exp)->dry_run(exp))
 		return print_dry_run(exp, stdout);
 	if (chaos_probe_global_init())
 		return 2;

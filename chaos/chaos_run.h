@@ -7,30 +7,9 @@
 #include <stdio.h>
 
 #include "chaos_config.h"
-#include "chaos_kill.h"
-#include "chaos_probe.h"
-#include "chaos_spec.h"
+#include "chaos_experiment.h"
 
-#define CHAOS_MAX_PROBES 16
 #define CHAOS_DEFAULT_REPORT_DIR "/var/lib/seismo/chaos"
-
-enum chaos_experiment_kind {
-	CHAOS_EXPERIMENT_DELAY,
-	CHAOS_EXPERIMENT_KILL,
-};
-
-struct chaos_experiment {
-	enum chaos_experiment_kind kind;
-	struct chaos_delay_spec delay;
-	struct chaos_kill_spec kill;
-	struct chaos_probe probes[CHAOS_MAX_PROBES];
-	size_t probe_count;
-	char report_path[CHAOS_PATH_MAX]; /* "" = default dir, "-" = none */
-	/* outcome */
-	char verdict[16];      /* Pass, Fail, Stopped, Error */
-	char abort_reason[256];
-	double probe_success_percent;
-};
 
 const char *chaos_experiment_name(const struct chaos_experiment *exp);
 
