@@ -6,6 +6,8 @@
  * each hook is tried end to end: a two-instruction program is loaded with
  * bpf_prog_load and attached to the event the agent itself uses
  * (sock:sock_send_length, tcp_sendmsg), then detached at once.
+ * latency-hooks is not derived from those: it is the collector's own probe
+ * (collector_probe), the very variants the agent would try, in its order.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "collector.h"
 #include "doctor.h"
 
 /* The tracepoint the agent measures with, and the function fentry/kprobe
@@ -283,21 +286,21 @@ static void check_map_type(struct doctor_report *report, const char *name,
 			   ret < 0 ? ": " : "", ret < 0 ? strerror(-ret) : "", use);
 }
 
-/* The agent measures with tp_btf when it can and plain tracepoints
- * otherwise; it needs one of the two. */
-static void summarise_latency_hooks(struct doctor_report *report)
+/* Whether the agent can measure: the collector's own probe (the variants
+ * collector_open tries, in its order), not a second opinion, so doctor and
+ * agent cannot disagree. */
+static void check_latency_hooks(struct doctor_report *report)
 {
-	bool tp_btf = doctor_passed(report, "tp-btf");
-	bool tracepoint = doctor_passed(report, "tracepoint");
+	struct collector_probe_result probe;
+	int err = collector_probe(&probe);
 
-	if (tp_btf || tracepoint)
-		doctor_add(report, "latency-hooks", DOCTOR_OK, DOCTOR_NEED_AGENT, "usable: %s%s%s",
-			   tp_btf ? "tp_btf" : "", tp_btf && tracepoint ? ", " : "",
-			   tracepoint ? "tracepoint" : "");
+	if (!err)
+		doctor_add(report, "latency-hooks", DOCTOR_OK, DOCTOR_NEED_AGENT,
+			   "the agent attaches %s%s%s%s", probe.hook, probe.why[0] ? " (refused: " : "",
+			   probe.why, probe.why[0] ? ")" : "");
 	else
 		doctor_add(report, "latency-hooks", DOCTOR_FAIL, DOCTOR_NEED_AGENT,
-			   "neither tp_btf nor a tracepoint attaches to %s:%s", TP_CATEGORY,
-			   TP_NAME);
+			   "no socket hook variant attaches: %s", probe.why);
 }
 
 static void summarise_chaos_tc(struct doctor_report *report)
@@ -346,6 +349,6 @@ void doctor_check_hooks(struct doctor_report *report)
 		       "slow-request samples");
 	check_map_type(report, "lpm-trie", BPF_MAP_TYPE_LPM_TRIE, DOCTOR_NEED_CHAOS,
 		       "chaos target prefixes");
-	summarise_latency_hooks(report);
+	check_latency_hooks(report);
 	summarise_chaos_tc(report);
 }

@@ -1,6 +1,8 @@
-/* The collector stage: loading the latency programs (variant probing), reading
- * their maps. Over 500 lines because probing and reading share the skeleton
- * and its per-CPU layout; the /proc listening-port scan lives in listen_seed.c. */
+/* Long file: probing the hook variants and reading the maps share the
+ * skeleton and its per-CPU layout; the /proc listening-port scan lives in
+ * listen_seed.c, the histogram maths in histogram.c.
+ * The collect stage: loading the latency programs (variant probing), reading
+ * their maps. */
 #include "collector.h"
 
 #include <errno.h>
@@ -144,8 +146,9 @@ static int candidate_variants(const struct variant **out, int *recv_nargs)
 	int n = 0;
 
 	if (!btf) {
-		log_error("this kernel exposes no BTF (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF); "
-			  "the latency programs need it");
+		if (!probing)
+			log_error("this kernel exposes no BTF (/sys/kernel/btf/vmlinux, "
+				  "CONFIG_DEBUG_INFO_BTF); the latency programs need it");
 		return 0;
 	}
 	*recv_nargs = btf_tcp_recvmsg_nargs(btf);
@@ -303,6 +306,45 @@ static int open_best_variant(struct collector *c, const struct collector_options
 		log_error("this kernel offers neither the sock:sock_send_length tracepoints "
 			  "(Linux >= 6.3) nor fexit on tcp_recvmsg (Linux >= 5.15 with fentry "
 			  "allowed); run 'seismo doctor' for details");
+	return err;
+}
+
+/* The choice above, for `seismo doctor`: small maps, everything quiet. */
+int collector_probe(struct collector_probe_result *out)
+{
+	const struct collector_options opts = { .max_histograms = 64, .max_connections = 1024 };
+	const struct variant *cands[N_VARIANTS];
+	struct collector c = { .stats_fd = -1 };
+	int recv_nargs = -1, n, err = -EOPNOTSUPP;
+	size_t used = 0;
+	libbpf_print_fn_t caller_print;
+
+	memset(out, 0, sizeof(*out));
+	c.ncpu = libbpf_num_possible_cpus();
+	if (c.ncpu <= 0) {
+		snprintf(out->why, sizeof(out->why), "cannot count the possible CPUs");
+		return c.ncpu ? c.ncpu : -EINVAL;
+	}
+	caller_print = libbpf_set_print(libbpf_log);
+	probing = true;
+	n = candidate_variants(cands, &recv_nargs);
+	for (int i = 0; i < n; i++) {
+		err = open_variant(&c, &opts, cands[i], recv_nargs);
+		if (!err) {
+			snprintf(out->hook, sizeof(out->hook), "%s", cands[i]->name);
+			latency_bpf__destroy(c.skel);
+			break;
+		}
+		if (used < sizeof(out->why))
+			used += (size_t)snprintf(out->why + used, sizeof(out->why) - used, "%s%s: %s",
+						 used ? ", " : "", cands[i]->name, strerror(-err));
+	}
+	probing = false;
+	libbpf_set_print(caller_print);
+	if (!n)
+		snprintf(out->why, sizeof(out->why),
+			 "no variant this kernel's BTF carries (neither sock:sock_send_length "
+			 "tp_btf nor fexit on tcp_recvmsg)");
 	return err;
 }
 

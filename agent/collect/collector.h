@@ -58,6 +58,17 @@ int collector_prog_stats(struct collector *c, struct collector_prog_stats *out, 
  * lives ("tp_btf:sock_send_length+sk_storage", ...). */
 const char *collector_hook(const struct collector *c);
 
+/* The collector's own hook choice, tried end to end as collector_open does
+ * it (each variant loaded and attached, best first, then detached again)
+ * without mounting anything or keeping anything: what `seismo doctor`
+ * reports, so it cannot disagree with the agent. */
+struct collector_probe_result {
+	char hook[64];  /* the variant the agent would attach; "" when none */
+	char why[200];  /* the variants refused before it (or all), with their errors */
+};
+/* 0 when a variant attaches, else -errno of the last refusal. */
+int collector_probe(struct collector_probe_result *out);
+
 /* Sampling: per-service thresholds, and the ring buffer of samples. */
 int collector_set_threshold(struct collector *c, uint64_t cgroup_id, uint16_t port,
 			    const struct seismo_threshold *th);
