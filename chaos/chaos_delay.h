@@ -13,6 +13,16 @@
  * logs why. Touches nothing. */
 int chaos_delay_validate(const struct chaos_delay_spec *spec, const struct chaos_limits *limits);
 
+/* The largest jitter multiple a distribution's table (or uniform) produces,
+ * so limits apply to the worst delay rather than the average one. */
+double chaos_delay_jitter_max_units(enum chaos_jitter_dist dist);
+/* Letters, digits, '-', '_', '.', not starting with '.': a pin directory name. */
+int chaos_delay_name_is_valid(const char *name);
+
+/* The largest delay the spec can give a packet: latency plus the largest
+ * jitter its distribution produces (limits and fq sizing use this). */
+uint64_t chaos_delay_worst_ns(const struct chaos_delay_spec *spec);
+
 /* Prints what start would do, without doing it. */
 void chaos_delay_print_plan(const struct chaos_delay_spec *spec, FILE *out);
 
@@ -36,5 +46,10 @@ int chaos_delay_list(FILE *out, int as_json);
 
 /* Whether experiment `name` is still pinned and not past its end. */
 int chaos_delay_is_active(const char *name);
+
+/* Undoes what a saved state says start did (filter, fq, previous qdisc);
+ * must run inside the experiment's network namespace. For start's failure
+ * path (chaos_delay.c) and stop (chaos_delay_stop.c). */
+int chaos_delay_rollback_in_netns(const struct chaos_state *state);
 
 #endif
