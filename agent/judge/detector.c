@@ -1,7 +1,7 @@
 /*
- * Per-service judgement: scores, anomaly state machines and events. Over 500
- * lines: the per-series core (state machine, adaptation) and the service
+ * Long file: the per-series core (state machine, adaptation) and the service
  * table that feeds it change together; the models live in surprise.c.
+ * Per-service judgement: scores, anomaly state machines and events.
  */
 #include <errno.h>
 #include <math.h>

@@ -1,3 +1,8 @@
+/* Long file: the series table, the interval summaries and their Prometheus
+ * exposition all walk the same series and retired-series maps; splitting the
+ * exposition out would need the registry's internals in a shared header.
+ * The series stage: deltas from the collector become series (one per key)
+ * and, at each interval's end, per-service summaries. */
 #include "registry.h"
 
 #include <arpa/inet.h>

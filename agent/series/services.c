@@ -1,3 +1,7 @@
+/* Long file: one resolution order (config rule, Kubernetes pod, container,
+ * systemd unit, process:port) with the cgroup-path cache and the kubelet pod
+ * list it consults; each source is a section below.
+ * Service identity of a cgroup and port. */
 #include "services.h"
 
 #include <ctype.h>

@@ -1,3 +1,6 @@
+/* Long file: the spool on disk and the sender share the batch list, the
+ * backoff and the statistics; sections: spool, send, API.
+ * The agent's event shipper (shipper.h). */
 #include "shipper.h"
 
 #include <dirent.h>

@@ -4,7 +4,8 @@
 # doctor/ or correlator/ longer than LIMIT lines must say why at its top,
 # within its first 15 lines, as
 #	/* Long file: <the reason, in words> */
-# (the marker may open a longer comment). Lists every offender with its
+# (the marker may open a longer comment, or begin a line " * Long file: ..."
+# of the file's top comment). Lists every offender with its
 # length, so whoever merges sees the whole remainder at once.
 set -eu -o pipefail
 cd "${SEISMO_ROOT:-$(dirname "$0")/../..}"
@@ -15,7 +16,7 @@ for f in agent/*.[ch] agent/*/*.[ch] chaos/*.[ch] doctor/*.[ch] correlator/*.[ch
 	checked=$((checked + 1))
 	n=$(wc -l <"$f")
 	[ "$n" -le "$limit" ] && continue
-	if head -n 15 "$f" | grep -Eq '/\* Long file: *[^ *]'; then
+	if head -n 15 "$f" | grep -Eq '^(/\*| \*) Long file: *[^ *]'; then
 		explained=$((explained + 1))
 		continue
 	fi
