@@ -3,7 +3,7 @@
  * samples of its service as exemplars (only those since the anomaly began,
  * newest first, at most EVENT_EXEMPLARS), is kept in the bounded
  * recent-events list, and counted; and the Prometheus text writer
- * (agent/sinks/promtext.c) that every /metrics line goes through. */
+ * (agent/promtext.c) that every /metrics line goes through. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +19,7 @@
 #include "../../agent/event/event_stage.h"
 #include "../../agent/event/events.h"
 #include "../../agent/event/sampler.h"
-#include "../../agent/sinks/promtext.h"
+#include "../../agent/promtext.h"
 #include "../../agent/sinks/recent_events.h"
 
 static uint64_t mono_ns(void)
