@@ -7,8 +7,10 @@
 #   V=1             print full commands
 #
 # Sources are found by wildcard, so a new module is a new file, not a Makefile
-# edit: bpf/*.bpf.c, agent/*.c, correlator/*.c, common/*.c, tests/unit/test_*.c,
-# tests/bpf/test_*.c. Extra rules live in mk/*.mk.
+# edit: bpf/*.bpf.c, agent/*.c and agent/<stage>/*.c, chaos/*.c, doctor/*.c,
+# correlator/*.c, common/*.c, tests/unit/test_*.c, tests/bpf/test_*.c. Each
+# folder is one archive; docs/architecture.md says what each holds and links.
+# Extra rules live in mk/*.mk.
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -47,17 +49,28 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -D_GNU_SOURCE \
 	-Iinclude -Icommon -I$(BPFOUT) -DSEISMO_VERSION='"$(VERSION)"' $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
-LIBS := -lbpf -lelf -lz -lyaml -ljansson -lcurl -lmicrohttpd -lsqlite3 -lm -lpthread
-# libpq: the correlator's PostgreSQL store (store_pg.c), linked into it and its tests only.
+# The seismo binary's folders (agent pipeline stages, chaos, doctor) find each
+# other's headers by name; the correlator sees only its own folder and common/.
+# tests/check_includes.sh resolves includes the same way.
+AGENT_DIRS := agent $(patsubst %/,%,$(sort $(dir $(wildcard agent/*/*.c agent/*/*.h)))) chaos doctor
+AGENT_INC := $(addprefix -I,$(AGENT_DIRS))
+# Each binary links only what it uses (tests/integration/link_deps.sh checks
+# NEEDED): no SQLite in the agent, no libbpf in the correlator.
+AGENT_LIBS := -lbpf -lz -lyaml -ljansson -lcurl -lmicrohttpd -lm -lpthread
+CORR_LIBS := -lz -lyaml -ljansson -lcurl -lmicrohttpd -lsqlite3 -lpq -lm -lpthread
+# libpq: the correlator's PostgreSQL store (store_pg.c).
 PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
-CORR_LIBS := -lpq
+# Unit and BPF tests may use any archive.
+LIBS := -lbpf -lz -lyaml -ljansson -lcurl -lmicrohttpd -lsqlite3 -lpq -lm -lpthread
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BPFOUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BPFOUT)/%.skel.h,$(BPF_SRCS))
 
 COMMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c))
-AGENT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out agent/main.c,$(wildcard agent/*.c)))
+AGENT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out agent/main.c,$(wildcard agent/*.c agent/*/*.c)))
+CHAOS_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard chaos/*.c))
+DOCTOR_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard doctor/*.c))
 CORR_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out correlator/main.c,$(wildcard correlator/*.c)))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
@@ -88,6 +101,7 @@ $(BUILD)/%.o: %.c $(SKELS) | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/agent/%.o $(BUILD)/chaos/%.o $(BUILD)/doctor/%.o: CFLAGS += $(AGENT_INC)
 
 $(BUILD)/libcommon.a: $(COMMON_OBJS)
 	$(call msg,AR,$@)
@@ -95,30 +109,40 @@ $(BUILD)/libcommon.a: $(COMMON_OBJS)
 $(BUILD)/libagent.a: $(AGENT_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
+$(BUILD)/libchaos.a: $(CHAOS_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(BUILD)/libdoctor.a: $(DOCTOR_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(BUILD)/libcorrelator.a: $(CORR_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/seismo: $(BUILD)/agent/main.o $(BUILD)/libagent.a $(BUILD)/libcommon.a
+# Archive order is use order: doctor calls the collector's probe (agent),
+# the agent's orphan sweep and actions call chaos.
+SEISMO_ARCHIVES := $(BUILD)/libdoctor.a $(BUILD)/libagent.a $(BUILD)/libchaos.a $(BUILD)/libcommon.a
+$(BUILD)/seismo: $(BUILD)/agent/main.o $(SEISMO_ARCHIVES)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
 
 $(BUILD)/seismo-correlator: $(BUILD)/correlator/main.o $(BUILD)/libcorrelator.a $(BUILD)/libcommon.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CORR_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CORR_LIBS)
 $(BUILD)/correlator/store_pg.o: CFLAGS += $(PQ_CFLAGS)
 
 # Unit and BPF tests link against the module archives, so a test pulls in only
 # the objects it uses.
-TEST_LIBS := $(BUILD)/libagent.a $(BUILD)/libcorrelator.a $(BUILD)/libcommon.a
+TEST_LIBS := $(SEISMO_ARCHIVES) $(BUILD)/libcorrelator.a $(BUILD)/libcommon.a
+$(BUILD)/tests/%: CFLAGS += $(AGENT_INC)
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_LIBS) $(SKELS)
 	$(call msg,TEST-CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIBS) -lcmocka $(LIBS) $(CORR_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIBS) -lcmocka $(LIBS)
 $(BUILD)/tests/%: tests/bpf/%.c $(TEST_LIBS) $(SKELS)
 	$(call msg,TEST-CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIBS) -lcmocka $(LIBS) $(CORR_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIBS) -lcmocka $(LIBS)
 
 tests: $(BINS) $(UNIT_TESTS) $(BPF_TESTS)
 

@@ -2,9 +2,10 @@
 # integration tests, and the libFuzzer target for the ingest parser.
 
 # seismo-ship links the real shipper from libagent.a.
+$(BUILD)/seismo-ship: CFLAGS += $(AGENT_INC)
 $(BUILD)/seismo-ship: tools/scenario/ship.c $(BUILD)/libagent.a $(BUILD)/libcommon.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libagent.a $(BUILD)/libcommon.a $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libagent.a $(BUILD)/libcommon.a $(AGENT_LIBS)
 
 tests: $(BUILD)/seismo-ship
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The test runner behind `make test`.
 # Runs, in order: unit tests ($BUILD/tests/test_* from tests/unit), BPF tests
-# (from tests/bpf), integration scripts (tests/integration/*.sh) and VM
+# (from tests/bpf), layout checks of the tree and the binaries
+# (tests/layout/*.sh), integration scripts (tests/integration/*.sh) and VM
 # scripts (tests/vm/*.sh). Arguments filter by substring of the test name.
 #
 # Contract for a test (binary or script): exit 0 = passed, exit 77 = skipped
@@ -20,7 +21,7 @@ tests=()
 for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] && [ -f "$t" ] && tests+=("$t")
 done
-for t in tests/integration/*.sh tests/vm/*.sh; do
+for t in tests/layout/*.sh tests/integration/*.sh tests/vm/*.sh; do
 	[ -f "$t" ] && tests+=("$t")
 done
 

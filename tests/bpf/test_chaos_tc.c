@@ -21,8 +21,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../agent/chaos_maps.h"
-#include "../../agent/chaos_spec.h"
+#include "../../chaos/chaos_maps.h"
+#include "../../chaos/chaos_spec.h"
 #include "chaos_tc.skel.h"
 
 #define MS 1000000ULL

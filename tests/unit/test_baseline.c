@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "../../agent/baseline.h"
+#include "../../agent/judge/baseline.h"
 
 #define T0 1700000000.0 /* a Tuesday, 22:13 UTC */
 

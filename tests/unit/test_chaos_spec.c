@@ -13,14 +13,14 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../../agent/chaos_config.h"
-#include "../../agent/chaos_delay.h"
-#include "../../agent/chaos_kill.h"
-#include "../../agent/chaos_litmus.h"
-#include "../../agent/chaos_maps.h"
-#include "../../agent/chaos_probe.h"
-#include "../../agent/chaos_qdisc.h"
-#include "../../agent/chaos_spec.h"
+#include "../../chaos/chaos_config.h"
+#include "../../chaos/chaos_delay.h"
+#include "../../chaos/chaos_kill.h"
+#include "../../chaos/chaos_litmus.h"
+#include "../../chaos/chaos_maps.h"
+#include "../../chaos/chaos_probe.h"
+#include "../../chaos/chaos_qdisc.h"
+#include "../../chaos/chaos_spec.h"
 
 #define MS 1000000ULL
 #define S 1000000000ULL

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "../../agent/detector.h"
-#include "../../agent/events.h"
+#include "../../agent/judge/detector.h"
+#include "../../agent/event/events.h"
 
 #define T0 1700000000.0
 #define STEP 10.0
@@ -26,15 +26,17 @@ struct sink {
 	json_t *events[16];
 };
 
-static void on_event(json_t *event, const struct detector_event *info, void *user)
+/* The detector hands out plain structs; the JSON is the event stage's
+ * (events_build), as in the agent. */
+static void on_event(const struct detector_event *info, void *user)
 {
 	struct sink *sink = user;
 
 	assert_non_null(info);
-	if (sink->count < 16)
-		sink->events[sink->count] = event;
-	else
-		json_decref(event);
+	if (sink->count < 16) {
+		sink->events[sink->count] = events_build(info);
+		assert_non_null(sink->events[sink->count]);
+	}
 	sink->count++;
 }
 
@@ -419,7 +421,7 @@ struct week_sink {
 	enum detector_metric first_metric;
 };
 
-static void on_week_event(json_t *event, const struct detector_event *info, void *user)
+static void on_week_event(const struct detector_event *info, void *user)
 {
 	struct week_sink *w = user;
 
@@ -429,7 +431,6 @@ static void on_week_event(json_t *event, const struct detector_event *info, void
 			w->first_metric = info->metric;
 		}
 	}
-	json_decref(event);
 }
 
 /* One interval of a service whose load follows the day (10..90 req/s) with noisy latency. */

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "../../agent/events.h"
+#include "../../agent/event/events.h"
 
 static struct detector_event sample_event(enum detector_transition transition)
 {
@@ -70,15 +70,18 @@ static void test_ids(void **state)
 static void test_build_firing(void **state)
 {
 	struct detector_event ev = sample_event(DETECTOR_FIRED);
-	struct events_dependency dep = { .endpoint = "10.0.0.5:5432", .service = "postgres",
+	struct detector_dependency dep = { .endpoint = "10.0.0.5:5432", .service = "postgres",
 					 .metric = DETECTOR_LATENCY_P99, .value = 0.04,
 					 .expected = 0.002, .anomalous = true };
 	struct events_exemplar ex = { .time = 1795529100, .latency_seconds = 0.051, .pid = 123,
 				      .comm = "nginx", .local = "10.0.0.1:80",
 				      .remote = "10.0.0.9:51234", .method = "GET",
 				      .path = "/api/ord", .status = 200 };
-	json_t *e = events_build(&ev, &dep, 1), *baseline, *labels, *x;
+	json_t *e, *baseline, *labels, *x;
 
+	ev.deps = &dep;
+	ev.ndeps = 1;
+	e = events_build(&ev);
 	assert_non_null(e);
 	assert_string_equal(json_string_value(json_object_get(e, "schema")), "seismo.event/v1");
 	assert_string_equal(json_string_value(json_object_get(e, "state")), "firing");
@@ -115,8 +118,8 @@ static void test_build_firing(void **state)
 static void test_resolved_shares_anomaly_id(void **state)
 {
 	struct detector_event fe = sample_event(DETECTOR_FIRED), re = sample_event(DETECTOR_RESOLVED);
-	json_t *f = events_build(&fe, NULL, 0), *r = events_build(&re, NULL, 0);
-	json_t *again = events_build(&fe, NULL, 0);
+	json_t *f = events_build(&fe), *r = events_build(&re);
+	json_t *again = events_build(&fe);
 
 	assert_string_equal(json_string_value(json_object_get(f, "anomaly_id")),
 			    json_string_value(json_object_get(r, "anomaly_id")));
@@ -139,8 +142,8 @@ static void test_escalation_event(void **state)
 	json_t *f, *e;
 
 	fe.severity = DETECTOR_WARNING;
-	f = events_build(&fe, NULL, 0);
-	e = events_build(&ee, NULL, 0);
+	f = events_build(&fe);
+	e = events_build(&ee);
 	assert_non_null(f);
 	assert_non_null(e);
 	assert_string_equal(json_string_value(json_object_get(e, "state")), "firing");
@@ -163,7 +166,7 @@ static void test_batch(void **state)
 	json_t *edge;
 
 	assert_non_null(batch);
-	assert_int_equal(events_batch_add_event(batch, events_build(&fe, NULL, 0)), 0);
+	assert_int_equal(events_batch_add_event(batch, events_build(&fe)), 0);
 	assert_int_equal(events_batch_add_edge(batch, "checkout", "postgres", "10.0.0.5:5432", 1234),
 			 0);
 	assert_string_equal(json_string_value(json_object_get(batch, "sent_at")),

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "../../agent/listen_seed.h"
+#include "../../agent/collect/listen_seed.h"
 
 static const char header[] =
 	"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "

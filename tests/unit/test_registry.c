@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "../../agent/registry.h"
+#include "../../agent/series/registry.h"
 
 /* Every cgroup is the same service: "web". */
 static void resolve_web(void *ctx, const struct seismo_hist_key *key, struct service_identity *out)

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include "../../agent/shipper.h"
+#include "../../agent/sinks/shipper.h"
 #include "../../correlator/engine.h"
 #include "../../correlator/server.h"
 

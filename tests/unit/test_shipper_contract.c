@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "../../agent/events.h"
+#include "../../agent/event/events.h"
 #include "../../correlator/ingest.h"
 
 static json_t *agent_event(enum detector_metric metric, enum detector_transition tr,
@@ -39,13 +39,15 @@ static json_t *agent_event(enum detector_metric metric, enum detector_transition
 		.observed_at = 1795529110.0,
 		.ends_at = 1795529350.0,
 	};
-	struct events_dependency deps[] = {
+	struct detector_dependency deps[] = {
 		{ .endpoint = "10.0.0.5:5432", .service = "postgres", .metric = DETECTOR_LATENCY_P99,
 		  .value = 0.04, .expected = 0.002, .anomalous = true },
 		{ .endpoint = "10.0.0.9:6379", .service = NULL, .metric = DETECTOR_LATENCY_P99,
 		  .value = 0.001, .expected = 0.001, .anomalous = false },
 	};
-	json_t *j = events_build(&ev, deps, 2);
+	ev.deps = deps;
+	ev.ndeps = 2;
+	json_t *j = events_build(&ev);
 	assert_non_null(j);
 	struct events_exemplar ex = { .time = 1795529000.5, .latency_seconds = 0.051, .pid = 123,
 				      .comm = "nginx", .local = "10.0.0.1:80",

@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "../../agent/detector.h"
-#include "../../agent/state.h"
+#include "../../agent/judge/detector.h"
+#include "../../agent/judge/state.h"
 
 #define T0 1700000000.0
 

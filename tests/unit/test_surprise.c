@@ -8,9 +8,9 @@
 
 #include <cmocka.h>
 
-#include "../../agent/detector.h"
-#include "../../agent/surprise.h"
-#include "../../agent/tail.h"
+#include "../../agent/judge/detector.h"
+#include "../../agent/judge/surprise.h"
+#include "../../agent/judge/tail.h"
 
 #define T0 1700000000.0
 

@@ -15,7 +15,7 @@
 #          hist_bytes_at_64_cpus=.. (what the same keys would hold on a 64-CPU node)
 #
 # Histograms are per-CPU (one 3.6 KiB copy per possible CPU and key) up to a
-# 32 MiB budget (agent/collector.c: PERCPU_HIST_BUDGET); keys beyond it are
+# 32 MiB budget (agent/collect/collector.c: PERCPU_HIST_BUDGET); keys beyond it are
 # kept once, in the shared map. The 64-CPU figure applies that rule to the
 # keys counted here.
 . "$(dirname "$0")/../../tests/lib/agent.sh"

@@ -7,7 +7,7 @@
  *       events/s and the latency distribution of the POSTs.
  *   seismo-ship agent --url URL --spool DIR --node NODE [--token T] [--skip N] FILE
  *       Stands in for the agent: feeds every event and edge through the
- *       real shipper (agent/shipper.c), flushing once a line, and prints
+ *       real shipper (agent/sinks/shipper.c), flushing once a line, and prints
  *       "spooled LINE ID..." once a line's events are safely in the spool.
  *       On SIGTERM it spools what it holds and exits; at the end of the file
  *       it keeps flushing until the spool is empty.
@@ -24,7 +24,7 @@
 #include <jansson.h>
 #include <zlib.h>
 
-#include "../../agent/shipper.h"
+#include "../../agent/sinks/shipper.h"
 #include "log.h"
 
 static volatile sig_atomic_t stopping;
