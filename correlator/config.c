@@ -6,18 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yaml.h>
-
+#include "fileio.h"
 #include "log.h"
 #include "runbook.h"
 #include "util.h"
+#include "yamlcfg.h"
 
-/* Everything the walk over one YAML document needs. */
+/* Everything the walk over one YAML document needs. The document, its
+ * errors ("file:line:column: ...") and the scalar grammar are common/
+ * yamlcfg.c's, shared with every other config reader. */
 struct cfg_parse {
-	yaml_document_t doc;
+	struct yamlcfg y;
+	struct corr_config *cfg;
 	const char *name;
-	char *err;
-	size_t errlen;
 };
 
 static int fail(struct cfg_parse *p, const yaml_node_t *n, const char *fmt, ...)
@@ -25,20 +26,18 @@ static int fail(struct cfg_parse *p, const yaml_node_t *n, const char *fmt, ...)
 
 static int fail(struct cfg_parse *p, const yaml_node_t *n, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	yamlcfg_vfail(&p->y, n, fmt, ap);
 	va_end(ap);
-	snprintf(p->err, p->errlen, "%s:%zu: %s", p->name,
-		 n ? n->start_mark.line + 1 : 0, msg);
 	return -1;
 }
 
 static void warn(struct cfg_parse *p, const yaml_node_t *n, const char *what)
 {
-	log_warn("config %s:%zu: %s", p->name, n ? n->start_mark.line + 1 : 0, what);
+	log_warn("config %s:%zu:%zu: %s", p->name, n ? n->start_mark.line + 1 : 0,
+		 n ? n->start_mark.column + 1 : 0, what);
 }
 
 static const char *scalar(const yaml_node_t *n)
@@ -48,7 +47,7 @@ static const char *scalar(const yaml_node_t *n)
 
 static yaml_node_t *node(struct cfg_parse *p, int id)
 {
-	return yaml_document_get_node(&p->doc, id);
+	return yaml_document_get_node(&p->y.doc, id);
 }
 
 /* Calls fn for each key of a mapping; fn returns 0 or -1. */
@@ -87,24 +86,22 @@ static int get_str(struct cfg_parse *p, yaml_node_t *v, const char *key, char **
 
 static int get_bool(struct cfg_parse *p, yaml_node_t *v, const char *key, bool *out)
 {
-	const char *s = scalar(v);
-
-	if (s && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "yes")))
-		*out = true;
-	else if (s && (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "no")))
-		*out = false;
-	else
-		return fail(p, v, "%s must be true or false", key);
-	return 0;
+	return yamlcfg_bool(&p->y, v, out);
 }
 
 static int get_duration(struct cfg_parse *p, yaml_node_t *v, const char *key, int64_t *out)
 {
-	const char *s = scalar(v);
+	return yamlcfg_duration_ms(&p->y, v, out);
+}
 
-	if (!s || corr_duration_parse(s, out))
-		return fail(p, v, "%s: \"%s\" is not a duration like 30s, 5m, 4h", key,
-			    s ? s : "(not a scalar)");
+static int get_size(struct cfg_parse *p, yaml_node_t *v, uint64_t min, uint64_t max,
+		    size_t *out)
+{
+	uint64_t bytes;
+
+	if (yamlcfg_size(&p->y, v, min, max, &bytes))
+		return -1;
+	*out = (size_t)bytes;
 	return 0;
 }
 
@@ -281,6 +278,8 @@ static int parse_route(struct cfg_parse *p, yaml_node_t *n, struct corr_route *r
 	r->line = (int)n->start_mark.line + 1;
 	if (each_pair(p, n, "route", route_pair, &c))
 		return -1;
+	if (r->receiver && !corr_config_receiver(p->cfg, r->receiver))
+		return fail(p, n, "route uses undefined receiver \"%s\"", r->receiver);
 	if (parent) {
 		if (!r->receiver && !(r->receiver = strdup(parent->receiver)))
 			return fail(p, n, "out of memory");
@@ -607,13 +606,10 @@ static int seismo_pair(struct cfg_parse *p, const char *key, yaml_node_t *kn,
 		cfg->sync_full = b;
 		return 0;
 	}
-	if (!strcmp(key, "max_body_bytes") || !strcmp(key, "max_decompressed_bytes")) {
-		if (get_long(p, v, key, 1024, 1L << 30, &n))
-			return -1;
-		*(!strcmp(key, "max_body_bytes") ? &cfg->max_body_bytes
-						 : &cfg->max_decoded_bytes) = (size_t)n;
-		return 0;
-	}
+	if (!strcmp(key, "max_body_bytes"))
+		return get_size(p, v, 1024, 1UL << 30, &cfg->max_body_bytes);
+	if (!strcmp(key, "max_decompressed_bytes"))
+		return get_size(p, v, 1024, 1UL << 30, &cfg->max_decoded_bytes);
 	if (!strcmp(key, "threads")) {
 		if (get_long(p, v, key, 1, 64, &n))
 			return -1;
@@ -691,20 +687,6 @@ static int top_pair(struct cfg_parse *p, const char *key, yaml_node_t *kn,
 	return 0;
 }
 
-static int check_route_receivers(struct cfg_parse *p, const struct corr_config *cfg,
-				 const struct corr_route *r, yaml_node_t *root)
-{
-	if (!corr_config_receiver(cfg, r->receiver)) {
-		snprintf(p->err, p->errlen, "%s:%d: route uses undefined receiver \"%s\"",
-			 p->name, r->line, r->receiver);
-		return -1;
-	}
-	for (size_t i = 0; i < r->n_routes; i++)
-		if (check_route_receivers(p, cfg, &r->routes[i], root))
-			return -1;
-	return 0;
-}
-
 static bool receiver_defined(void *arg, const char *name)
 {
 	return corr_config_receiver(arg, name) != NULL;
@@ -742,29 +724,19 @@ static int fill_string_defaults(struct corr_config *cfg)
 struct corr_config *corr_config_parse(const char *text, size_t len, const char *name,
 				      char *err, size_t errlen)
 {
-	struct cfg_parse p = { .name = name, .err = err, .errlen = errlen };
-	yaml_parser_t parser;
+	struct cfg_parse p = { .name = name };
 	struct corr_config *cfg = calloc(1, sizeof(*cfg));
-	int loaded = 0;
 
-	if (!cfg || !yaml_parser_initialize(&parser)) {
-		free(cfg);
+	err[0] = 0;
+	if (!cfg) {
 		snprintf(err, errlen, "%s: out of memory", name);
 		return NULL;
 	}
+	p.cfg = cfg;
 	set_defaults(cfg);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &p.doc)) {
-		snprintf(err, errlen, "%s:%zu:%zu: YAML error: %s %s", name,
-			 parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-			 parser.problem ? parser.problem : "",
-			 parser.context ? parser.context : "");
-		yaml_parser_delete(&parser);
+	if (yamlcfg_load_string(&p.y, name, text, len))
 		goto fail;
-	}
-	yaml_parser_delete(&parser);
-	loaded = 1;
-	yaml_node_t *root = yaml_document_get_root_node(&p.doc);
+	yaml_node_t *root = yamlcfg_root(&p.y);
 	if (!root) {
 		snprintf(err, errlen, "%s: empty configuration", name);
 		goto fail;
@@ -785,10 +757,9 @@ struct corr_config *corr_config_parse(const char *text, size_t len, const char *
 	}
 	if (parse_receivers(&p, c.receivers, cfg) ||
 	    parse_route(&p, c.route, &cfg->root, NULL) ||
-	    (c.inhibit && parse_inhibit(&p, c.inhibit, cfg)) ||
-	    check_route_receivers(&p, cfg, &cfg->root, root))
+	    (c.inhibit && parse_inhibit(&p, c.inhibit, cfg)))
 		goto fail;
-	cfg->runbooks = corr_runbooks_parse(&p.doc, c.actions, c.runbooks, name, receiver_defined,
+	cfg->runbooks = corr_runbooks_parse(&p.y.doc, c.actions, c.runbooks, name, receiver_defined,
 					    cfg, err, errlen);
 	if (!cfg->runbooks)
 		goto fail;
@@ -796,36 +767,27 @@ struct corr_config *corr_config_parse(const char *text, size_t len, const char *
 		snprintf(err, errlen, "%s: out of memory", name);
 		goto fail;
 	}
-	yaml_document_delete(&p.doc);
+	yamlcfg_free(&p.y);
 	return cfg;
 fail:
-	if (loaded)
-		yaml_document_delete(&p.doc);
+	if (p.y.error[0])
+		snprintf(err, errlen, "%s", p.y.error);
+	yamlcfg_free(&p.y);
 	corr_config_free(cfg);
 	return NULL;
 }
 
+/* A config over this is surely not one: refused before parsing. */
+#define CONFIG_MAX_BYTES (64u << 20)
+
 struct corr_config *corr_config_load(const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	char *text = NULL;
-	size_t len = 0;
-	struct corr_config *cfg = NULL;
+	struct corr_config *cfg;
+	char *text;
+	size_t len;
 
-	if (!f) {
+	if (file_read(path, CONFIG_MAX_BYTES, &text, &len)) {
 		snprintf(err, errlen, "config %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	FILE *m = open_memstream(&text, &len);
-	char buf[8192];
-	size_t n;
-	while (m && (n = fread(buf, 1, sizeof(buf), f)) > 0)
-		fwrite(buf, 1, n, m);
-	int rerr = ferror(f);
-	fclose(f);
-	if (!m || fclose(m) || rerr) {
-		snprintf(err, errlen, "config %s: read failed", path);
-		free(text);
 		return NULL;
 	}
 	cfg = corr_config_parse(text, len, path, err, errlen);
