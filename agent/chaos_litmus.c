@@ -89,7 +89,8 @@ static int apply_run_properties(struct litmus_doc *ld, yaml_node_t *props,
 		snprintf(option, sizeof(option), "%s url=http://x status=200 %s=%s", probe->name,
 			 i == 0 ? "timeout" : keys[i], value);
 		if (chaos_probe_parse_cli(tokens, &scratch))
-			return fail(ld, props, "runProperties.%s: '%s' is not valid", keys[i], value);
+			return fail(ld, map_get(ld, props, keys[i]), "runProperties.%s: '%s' is not valid",
+				    keys[i], value);
 		if (i == 0)
 			probe->timeout_ns = scratch.timeout_ns;
 		else if (i == 1)
