@@ -146,9 +146,6 @@ install: all
 	install -D -m 0755 $(BUILD)/seismo $(DESTDIR)/usr/bin/seismo
 	$(if $(wildcard $(BUILD)/seismo-correlator),install -D -m 0755 $(BUILD)/seismo-correlator $(DESTDIR)/usr/bin/seismo-correlator)
 
-format:
-	clang-format -i $(wildcard agent/*.[ch] correlator/*.[ch] common/*.[ch] bpf/*.c bpf/*.h include/seismo/*.h tests/*/*.c)
-
 clean:
 	rm -rf build
 

@@ -52,7 +52,7 @@ static int apply_section(struct yamlcfg *y, yaml_node_t *section, struct chaos_l
 	     p < section->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn = yaml_document_get_node(&y->doc, p->key);
 		const char *name = kn->type == YAML_SCALAR_NODE ? (const char *)kn->data.scalar.value
-								  : "?";
+								: "?";
 		bool ok = false;
 
 		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)

@@ -89,8 +89,8 @@ static int apply_run_properties(struct litmus_doc *ld, yaml_node_t *props,
 		snprintf(option, sizeof(option), "%s url=http://x status=200 %s=%s", probe->name,
 			 i == 0 ? "timeout" : keys[i], value);
 		if (chaos_probe_parse_cli(tokens, &scratch))
-			return fail(ld, map_get(ld, props, keys[i]), "runProperties.%s: '%s' is not valid",
-				    keys[i], value);
+			return fail(ld, map_get(ld, props, keys[i]),
+				    "runProperties.%s: '%s' is not valid", keys[i], value);
 		if (i == 0)
 			probe->timeout_ns = scratch.timeout_ns;
 		else if (i == 1)
@@ -133,7 +133,8 @@ static int parse_probe(struct litmus_doc *ld, yaml_node_t *node, struct chaos_pr
 		return -EINVAL;
 	mode_value = mode ? chaos_probe_parse_mode(mode) : CHAOS_PROBE_CONTINUOUS;
 	if (mode_value < 0)
-		return fail(ld, node, "probe %s: mode '%s' is not SOT, EOT, Edge, Continuous or OnChaos",
+		return fail(ld, node,
+			    "probe %s: mode '%s' is not SOT, EOT, Edge, Continuous or OnChaos",
 			    probe->name, mode);
 	probe->mode = (enum chaos_probe_mode)mode_value;
 	return apply_run_properties(ld, map_get(ld, node, "runProperties"), probe);
@@ -220,8 +221,7 @@ static int parse_engine(struct litmus_doc *ld, const struct chaos_litmus_overrid
 	const char *applabel = scalar_at(ld, map_get(ld, spec, "appinfo"), "applabel");
 
 	if (!kind || strcmp(kind, "ChaosEngine"))
-		return fail(ld, root, "kind is '%s', not ChaosEngine",
-			  kind ? kind : "(none)");
+		return fail(ld, root, "kind is '%s', not ChaosEngine", kind ? kind : "(none)");
 	if (state && strcmp(state, "active"))
 		return fail(ld, map_get(ld, spec, "engineState"),
 			    "engineState is '%s': nothing to run", state);

@@ -38,6 +38,8 @@ static __always_inline __u8 http_parse_method(const char *h, int len, int *targe
 
 	if (len < 8)
 		return SEISMO_METHOD_NONE;
+	/* one method a line reads as the table it is */
+	// clang-format off
 	if (http_has4(h, 'G', 'E', 'T', ' ')) { m = SEISMO_METHOD_GET; skip = 4; }
 	else if (http_has4(h, 'P', 'O', 'S', 'T') && h[4] == ' ') { m = SEISMO_METHOD_POST; skip = 5; }
 	else if (http_has4(h, 'P', 'U', 'T', ' ')) { m = SEISMO_METHOD_PUT; skip = 4; }
@@ -47,6 +49,7 @@ static __always_inline __u8 http_parse_method(const char *h, int len, int *targe
 	else if (http_has4(h, 'O', 'P', 'T', 'I') && h[7] == ' ') { m = SEISMO_METHOD_OPTIONS; skip = 8; }
 	else if (http_has4(h, 'C', 'O', 'N', 'N') && h[7] == ' ') { m = SEISMO_METHOD_CONNECT; skip = 8; }
 	else if (http_has4(h, 'T', 'R', 'A', 'C') && h[5] == ' ') { m = SEISMO_METHOD_TRACE; skip = 6; }
+	// clang-format on
 	*target = skip;
 	return m;
 }

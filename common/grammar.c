@@ -63,16 +63,9 @@ int grammar_duration(const char *text, int64_t bare_unit_ns, int64_t *ns)
 		const char *name;
 		long double ns;
 	} units[] = {
-		{ "ns", 1 },
-		{ "us", 1e3L },
-		{ "\xc2\xb5s", 1e3L }, /* µs */
-		{ "ms", 1e6L },
-		{ "s", 1e9L },
-		{ "m", 60e9L },
-		{ "h", 3600e9L },
-		{ "d", 86400e9L },
-		{ "w", 604800e9L },
-		{ "y", 31536000e9L },
+		{ "ns", 1 },	   { "us", 1e3L },     { "\xc2\xb5s", 1e3L }, /* µs */
+		{ "ms", 1e6L },	   { "s", 1e9L },      { "m", 60e9L },	      { "h", 3600e9L },
+		{ "d", 86400e9L }, { "w", 604800e9L }, { "y", 31536000e9L },
 	};
 	const char *p = text;
 	long double total = 0;

@@ -67,8 +67,8 @@ static int check_all_duplicates(struct yamlcfg *cfg, yaml_node_t *root)
 static int load(struct yamlcfg *cfg, yaml_parser_t *parser)
 {
 	if (!yaml_parser_load(parser, &cfg->doc)) {
-		snprintf(cfg->error, sizeof(cfg->error), "%s:%zu:%zu: YAML error: %s%s%s", cfg->file,
-			 parser->problem_mark.line + 1, parser->problem_mark.column + 1,
+		snprintf(cfg->error, sizeof(cfg->error), "%s:%zu:%zu: YAML error: %s%s%s",
+			 cfg->file, parser->problem_mark.line + 1, parser->problem_mark.column + 1,
 			 parser->problem ? parser->problem : "invalid YAML",
 			 parser->context ? " " : "", parser->context ? parser->context : "");
 		yaml_parser_delete(parser);
@@ -178,11 +178,13 @@ static int parent_of(struct yamlcfg *cfg, int id, const char **key, long *index)
 	return 0;
 }
 
+/* Deeper keys are named from their 24th ancestor down: a message, not an address. */
+#define PATH_MAX_DEPTH 24
+
 void yamlcfg_path(struct yamlcfg *cfg, const yaml_node_t *node, char *buf, size_t size)
 {
-	enum { MAX_DEPTH = 24 };
-	const char *keys[MAX_DEPTH];
-	long indexes[MAX_DEPTH];
+	const char *keys[PATH_MAX_DEPTH];
+	long indexes[PATH_MAX_DEPTH];
 	int depth = 0, id;
 	size_t used = 0;
 
@@ -191,7 +193,7 @@ void yamlcfg_path(struct yamlcfg *cfg, const yaml_node_t *node, char *buf, size_
 		return;
 	id = (int)(node - cfg->doc.nodes.start) + 1;
 	/* Bounded: aliases may make a node its own ancestor. */
-	while (depth < MAX_DEPTH && (id = parent_of(cfg, id, &keys[depth], &indexes[depth])))
+	while (depth < PATH_MAX_DEPTH && (id = parent_of(cfg, id, &keys[depth], &indexes[depth])))
 		depth++;
 	while (depth-- > 0 && used < size) {
 		int n = indexes[depth] >= 0
@@ -265,7 +267,7 @@ static const char *need_scalar(struct yamlcfg *cfg, yaml_node_t *node)
 
 	if (!s)
 		fail_value(cfg, node, "expected a single value, found a %s",
-			     node->type == YAML_MAPPING_NODE ? "mapping" : "list");
+			   node->type == YAML_MAPPING_NODE ? "mapping" : "list");
 	return s;
 }
 
@@ -358,8 +360,7 @@ int yamlcfg_parse_duration_unit(const char *text, double *seconds)
 	return 0;
 }
 
-int yamlcfg_duration_ns(struct yamlcfg *cfg, yaml_node_t *node, int64_t bare_unit_ns,
-			int64_t *ns)
+int yamlcfg_duration_ns(struct yamlcfg *cfg, yaml_node_t *node, int64_t bare_unit_ns, int64_t *ns)
 {
 	const char *s;
 	int rc;
@@ -370,8 +371,8 @@ int yamlcfg_duration_ns(struct yamlcfg *cfg, yaml_node_t *node, int64_t bare_uni
 		return -1;
 	rc = grammar_duration(s, bare_unit_ns, ns);
 	if (rc == GRAMMAR_NO_UNIT)
-		return fail_value(cfg, node, "duration '%s' has no unit: write %ss (or %sms, %sm)", s,
-				  s, s, s);
+		return fail_value(cfg, node, "duration '%s' has no unit: write %ss (or %sms, %sm)",
+				  s, s, s, s);
 	if (rc)
 		return fail_value(cfg, node,
 				  "expected a duration such as 250ms, 10s, 5m, 1h or 1h30m, found '%s'%s",
@@ -403,8 +404,7 @@ int yamlcfg_duration_ms(struct yamlcfg *cfg, yaml_node_t *node, int64_t *ms)
 	return 0;
 }
 
-int yamlcfg_size(struct yamlcfg *cfg, yaml_node_t *node, uint64_t min, uint64_t max,
-		 uint64_t *bytes)
+int yamlcfg_size(struct yamlcfg *cfg, yaml_node_t *node, uint64_t min, uint64_t max, uint64_t *bytes)
 {
 	const char *s;
 	uint64_t v;
@@ -419,8 +419,8 @@ int yamlcfg_size(struct yamlcfg *cfg, yaml_node_t *node, uint64_t min, uint64_t 
 		return fail_value(cfg, node, "size '%s' is not a whole number of bytes", s);
 	if (rc)
 		return fail_value(cfg, node,
-				  "expected a size such as 65536, 64KiB, 1MiB or 10MB, found '%s'%s", s,
-				  rc == GRAMMAR_RANGE ? " (too large)" : "");
+				  "expected a size such as 65536, 64KiB, 1MiB or 10MB, found '%s'%s",
+				  s, rc == GRAMMAR_RANGE ? " (too large)" : "");
 	if (v < min || v > max)
 		return fail_value(cfg, node, "%s is out of range [%llu, %llu] bytes", s,
 				  (unsigned long long)min, (unsigned long long)max);

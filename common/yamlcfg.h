@@ -18,7 +18,7 @@ struct yamlcfg {
 	const char *file; /* for messages */
 	char error[512];  /* first error, "file:line:column: message" */
 	bool loaded;
-	int open_errno;   /* set when the file could not be opened (ENOENT, ...) */
+	int open_errno; /* set when the file could not be opened (ENOENT, ...) */
 };
 
 /* Loads from a file, or from text when file is NULL (name used in messages).
@@ -57,11 +57,9 @@ int yamlcfg_duration_ms(struct yamlcfg *cfg, yaml_node_t *node, int64_t *ms);
 /* As above in nanoseconds, where a bare number means bare_unit_ns (0: an
  * error): for the few keys that took bare numbers before the grammar was
  * shared (chaos.max_latency in ms, ...), documented at each key. */
-int yamlcfg_duration_ns(struct yamlcfg *cfg, yaml_node_t *node, int64_t bare_unit_ns,
-			int64_t *ns);
+int yamlcfg_duration_ns(struct yamlcfg *cfg, yaml_node_t *node, int64_t bare_unit_ns, int64_t *ns);
 /* Bytes (grammar_size): 65536, 64KiB, 1MiB, 10MB; within [min, max]. */
-int yamlcfg_size(struct yamlcfg *cfg, yaml_node_t *node, uint64_t min, uint64_t max,
-		 uint64_t *bytes);
+int yamlcfg_size(struct yamlcfg *cfg, yaml_node_t *node, uint64_t min, uint64_t max, uint64_t *bytes);
 /* Text forms for flags and fields outside a YAML node: the unit is required
  * (0 aside), or a bare number is seconds (for flags whose help says so). */
 int yamlcfg_parse_duration_unit(const char *text, double *seconds);

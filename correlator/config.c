@@ -94,8 +94,7 @@ static int get_duration(struct cfg_parse *p, yaml_node_t *v, const char *key, in
 	return yamlcfg_duration_ms(&p->y, v, out);
 }
 
-static int get_size(struct cfg_parse *p, yaml_node_t *v, uint64_t min, uint64_t max,
-		    size_t *out)
+static int get_size(struct cfg_parse *p, yaml_node_t *v, uint64_t min, uint64_t max, size_t *out)
 {
 	uint64_t bytes;
 
@@ -755,8 +754,7 @@ struct corr_config *corr_config_parse(const char *text, size_t len, const char *
 		fail(&p, root, "missing \"receivers\"");
 		goto fail;
 	}
-	if (parse_receivers(&p, c.receivers, cfg) ||
-	    parse_route(&p, c.route, &cfg->root, NULL) ||
+	if (parse_receivers(&p, c.receivers, cfg) || parse_route(&p, c.route, &cfg->root, NULL) ||
 	    (c.inhibit && parse_inhibit(&p, c.inhibit, cfg)))
 		goto fail;
 	cfg->runbooks = corr_runbooks_parse(&p.y.doc, c.actions, c.runbooks, name, receiver_defined,

@@ -357,9 +357,11 @@ static int parse_settings(struct yamlcfg *y, yaml_node_t *n, struct corr_runbook
 	if (yamlcfg_check_keys(y, n, keys, "actions") ||
 	    get_long(y, yamlcfg_get(y, n, "max_concurrent"), 1, 256, &rbs->max_concurrent) ||
 	    get_size(y, yamlcfg_get(y, n, "max_output_bytes"), 256, 16 << 20, &rbs->max_output_bytes) ||
-	    dup_str(y, yamlcfg_get(y, n, "kill_switch_file"), "kill_switch_file", &rbs->kill_switch_file) ||
+	    dup_str(y, yamlcfg_get(y, n, "kill_switch_file"), "kill_switch_file",
+		    &rbs->kill_switch_file) ||
 	    dup_str(y, yamlcfg_get(y, n, "escalate"), "escalate", &rbs->escalate) ||
-	    dup_str(y, yamlcfg_get(y, n, "agent_token_file"), "agent_token_file", &rbs->agent_token_file))
+	    dup_str(y, yamlcfg_get(y, n, "agent_token_file"), "agent_token_file",
+		    &rbs->agent_token_file))
 		return -1;
 	yaml_node_t *k = yamlcfg_get(y, n, "kubernetes");
 	if (k && (yamlcfg_check_keys(y, k, kube_keys, "actions.kubernetes") ||

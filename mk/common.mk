@@ -12,3 +12,14 @@ $(BUILD)/fuzz/yamlcfg_fuzz: $(YAMLCFG_FUZZ_SRCS) $(wildcard common/*.h)
 
 .PHONY: fuzz-config
 fuzz-config: $(BUILD)/fuzz/yamlcfg_fuzz
+
+# Formatting (.clang-format; docs/development.md, "Formatting"): every tracked
+# C file but the generated vmlinux.h, wherever the modules' folders are.
+# format-check is not part of `make test` until the tree has been formatted
+# once; FILES=... checks a subset (a branch's files).
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' | grep -v '^vmlinux/')
+.PHONY: format format-check
+format:
+	$(Q)clang-format -i $(FORMAT_FILES)
+format-check:
+	$(Q)tools/format-check.sh $(FILES)

@@ -26,8 +26,8 @@ static void check_error(const struct yamlcfg *y)
 	unsigned line, column;
 	int used = 0;
 
-	if (sscanf(y->error, NAME ":%u:%u: %n", &line, &column, &used) != 2 || !used ||
-	    !line || !column || !y->error[used])
+	if (sscanf(y->error, NAME ":%u:%u: %n", &line, &column, &used) != 2 || !used || !line ||
+	    !column || !y->error[used])
 		abort();
 }
 

@@ -14,7 +14,7 @@
 
 struct http_case {
 	const char *head; /* the bytes the transfer carried */
-	int len;          /* how many it moved; -1 = strlen(head) */
+	int len;	  /* how many it moved; -1 = strlen(head) */
 	uint32_t method;
 	const char *path;
 	uint32_t status;
@@ -53,8 +53,8 @@ static const struct http_case http_cases[] = {
 	{ "HTTP/2 200\r\n\r\n", -1, SEISMO_METHOD_NONE, "", 0 },
 	{ "", 0, SEISMO_METHOD_NONE, "", 0 },
 	/* real clients: curl, a Prometheus scrape, a kubelet probe, the shipper */
-	{ "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nAccept: */*\r\n", -1,
-	  SEISMO_METHOD_GET, "/healthz", 0 },
+	{ "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nAccept: */*\r\n", -1, SEISMO_METHOD_GET,
+	  "/healthz", 0 },
 	{ "GET /metrics HTTP/1.1\r\nHost: node:9464\r\nUser-Agent: Prometheus/2", -1,
 	  SEISMO_METHOD_GET, "/metrics", 0 },
 	{ "GET /livez HTTP/1.1\r\nHost: 10.0.0.5:8080\r\nUser-Agent: kube-probe", -1,
@@ -85,11 +85,10 @@ static const struct http_case http_cases[] = {
 	{ "HTTP/1.1 200 OK\r\n", 12, SEISMO_METHOD_NONE, "", 200 },
 	/* status lines across the classes */
 	{ "HTTP/1.1 100 Continue\r\n\r\n", -1, SEISMO_METHOD_NONE, "", 100 },
-	{ "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n", -1, SEISMO_METHOD_NONE,
-	  "", 101 },
+	{ "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n", -1, SEISMO_METHOD_NONE, "",
+	  101 },
 	{ "HTTP/1.1 302 Found\r\nLocation: /login\r\n", -1, SEISMO_METHOD_NONE, "", 302 },
-	{ "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\n", -1, SEISMO_METHOD_NONE, "",
-	  429 },
+	{ "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\n", -1, SEISMO_METHOD_NONE, "", 429 },
 	{ "HTTP/1.1 504 Gateway Timeout\r\n", -1, SEISMO_METHOD_NONE, "", 504 },
 	/* what looks close but is not HTTP/1.x */
 	{ "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", -1, SEISMO_METHOD_NONE, "", 0 },

@@ -57,7 +57,8 @@ static void test_parse_table(void **state)
 		memset(pc.head, 'Z', sizeof(pc.head));
 		pc.len = f->len < 0 ? (int)strlen(f->head) : f->len;
 		/* binary heads (with NULs) give their length */
-		memcpy(pc.head, f->head, (size_t)pc.len > strlen(f->head) ? (size_t)pc.len : strlen(f->head));
+		memcpy(pc.head, f->head,
+		       (size_t)pc.len > strlen(f->head) ? (size_t)pc.len : strlen(f->head));
 		assert_int_equal(bpf_prog_test_run_opts(fd, &opts), 0);
 		memcpy(path, pc.path, SEISMO_PATH_LEN);
 		if (pc.method != f->method || strcmp(path, f->path) || pc.status != f->status)

@@ -32,8 +32,8 @@
 
 static void booleans(void **state)
 {
-	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "on",
-					   "ON",   "y",	   "Y",	   "1" };
+	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes",
+					   "on",   "ON",   "y",	   "Y",	  "1" };
 	static const char *const no[] = { "false", "False", "no", "NO", "off", "Off", "n", "N", "0" };
 	static const char *const bad[] = { "", "maybe", "2", "tru", "yes!", " true", "t", "enable" };
 	bool b;
@@ -144,7 +144,8 @@ static void sizes(void **state)
 
 		if (rc != cases[i].rc || (!rc && v != cases[i].want))
 			fail_msg("'%s': rc %d value %llu, want rc %d value %llu", cases[i].text, rc,
-				 (unsigned long long)v, cases[i].rc, (unsigned long long)cases[i].want);
+				 (unsigned long long)v, cases[i].rc,
+				 (unsigned long long)cases[i].want);
 	}
 }
 
@@ -206,7 +207,11 @@ static void capture_end(char *out, size_t len)
 	unlink(capture_path);
 }
 
-enum kind { BOOL, DURATION, SIZE };
+enum kind {
+	BOOL,
+	DURATION,
+	SIZE
+};
 
 /* agent.yaml: bpf_stats (bool, line 1), detector.for (duration, line 3),
  * correlator.spool_max_bytes (size, line 5). */
@@ -216,7 +221,8 @@ static void agent_reader(enum kind kind, const char *value, struct outcome *o, c
 	char text[512];
 	char *path;
 
-	snprintf(text, sizeof(text), "bpf_stats: %s\ndetector:\n  for: %s\ncorrelator:\n  spool_max_bytes: %s\n",
+	snprintf(text, sizeof(text),
+		 "bpf_stats: %s\ndetector:\n  for: %s\ncorrelator:\n  spool_max_bytes: %s\n",
 		 kind == BOOL ? value : "false", kind == DURATION ? value : "1m",
 		 kind == SIZE ? value : "64KiB");
 	path = write_temp(text);
@@ -354,19 +360,34 @@ struct reader {
 };
 
 static const struct reader readers[] = {
-	{ "agent", agent_reader, 1, true,
+	{ "agent",
+	  agent_reader,
+	  1,
+	  true,
 	  { ":1:12: ", ":3:8: ", ":5:20: " },
 	  { "bpf_stats", "detector.for", "correlator.spool_max_bytes" } },
-	{ "chaos", chaos_reader, 1, false,
+	{ "chaos",
+	  chaos_reader,
+	  1,
+	  false,
 	  { ":2:12: ", ":3:17: ", NULL },
 	  { "chaos.enabled", "chaos.max_duration", NULL } },
-	{ "litmus", litmus_reader, 1, false,
+	{ "litmus",
+	  litmus_reader,
+	  1,
+	  false,
 	  { ":16:30: ", ":15:29: ", NULL },
 	  { "stopOnFailure", "probeTimeout", NULL } },
-	{ "correlator", correlator_reader, MS, true,
+	{ "correlator",
+	  correlator_reader,
+	  MS,
+	  true,
 	  { ":5:67: ", ":2:15: ", ":7:19: " },
 	  { "send_resolved", "route.group_wait", "seismo.max_body_bytes" } },
-	{ "runbooks", runbooks_reader, MS, true,
+	{ "runbooks",
+	  runbooks_reader,
+	  MS,
+	  true,
 	  { ":9:15: ", ":10:20: ", ":6:21: " },
 	  { "dry_run", "approval_ttl", "actions.max_output_bytes" } },
 };
@@ -389,8 +410,8 @@ static void expect_refused(const struct reader *r, enum kind kind, const char *v
 
 static void every_reader_reads_booleans_alike(void **state)
 {
-	static const char *const good[] = { "true", "True", "yes", "on", "ON", "y", "1",
-					    "false", "FALSE", "no", "off", "N", "0" };
+	static const char *const good[] = { "true",  "True",  "yes", "on",  "ON", "y", "1",
+					    "false", "FALSE", "no",  "off", "N",  "0" };
 	static const char *const bad[] = { "maybe", "2", "tru", "'yes please'" };
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -414,7 +435,7 @@ static void every_reader_reads_booleans_alike(void **state)
 
 static void every_reader_reads_durations_alike(void **state)
 {
-	static const char *const good[] = { "250ms", "10s", "5m", "1h", "1h30m", "1.5h",
+	static const char *const good[] = { "250ms", "10s", "5m",  "1h",     "1h30m", "1.5h",
 					    "2d",    "1w",  "90s", "1500ms", "2m30s" };
 	static const char *const bad[] = { "soon", "5x", "-1s", "5 s", "1e3ms", "5S" };
 
@@ -454,8 +475,8 @@ static void every_reader_reads_durations_alike(void **state)
 
 static void every_reader_reads_sizes_alike(void **state)
 {
-	static const char *const good[] = { "65536", "64KiB", "64kib", "64Ki", "1MiB", "1.5MiB",
-					    "10kB",  "8MB",   "4096B" };
+	static const char *const good[] = { "65536",  "64KiB", "64kib", "64Ki", "1MiB",
+					    "1.5MiB", "10kB",  "8MB",	"4096B" };
 	static const char *const bad[] = { "64K", "lots", "1.5", "-1", "64 KiB" };
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -470,8 +491,8 @@ static void every_reader_reads_sizes_alike(void **state)
 				continue;
 			readers[r].read(SIZE, good[i], &o, file);
 			if (!o.ok || o.bytes != want)
-				fail_msg("%s read '%s' as %llu bytes, want %llu (%s)", readers[r].name,
-					 good[i], (unsigned long long)o.bytes,
+				fail_msg("%s read '%s' as %llu bytes, want %llu (%s)",
+					 readers[r].name, good[i], (unsigned long long)o.bytes,
 					 (unsigned long long)want, o.error);
 		}
 	}
