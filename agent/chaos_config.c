@@ -31,8 +31,9 @@ static int read_limit(struct yamlcfg *y, yaml_node_t *section, const char *key,
 	if (yamlcfg_duration_ns(y, node, bare_unit_ns, &ns))
 		return -1;
 	if (grammar_duration((const char *)node->data.scalar.value, 0, &unused) == GRAMMAR_NO_UNIT)
-		log_warn("%s:%zu: chaos.%s: '%s' has no unit, read as %s (write the unit)", y->file,
-			 node->start_mark.line + 1, key, (const char *)node->data.scalar.value,
+		log_warn("%s:%zu:%zu: chaos.%s: '%s' has no unit, read as %s (write the unit)",
+			 y->file, node->start_mark.line + 1, node->start_mark.column + 1, key,
+			 (const char *)node->data.scalar.value,
 			 bare_unit_ns == GRAMMAR_NS_PER_MS ? "milliseconds" : "seconds");
 	*out_ns = (uint64_t)ns;
 	return 0;
@@ -58,8 +59,8 @@ static int apply_section(struct yamlcfg *y, yaml_node_t *section, struct chaos_l
 		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 			ok |= !strcmp(name, known[i]);
 		if (!ok)
-			log_warn("%s:%zu: unknown field chaos.%s ignored", y->file,
-				 kn->start_mark.line + 1, name);
+			log_warn("%s:%zu:%zu: unknown field chaos.%s ignored", y->file,
+				 kn->start_mark.line + 1, kn->start_mark.column + 1, name);
 	}
 	return yamlcfg_bool(y, yamlcfg_get(y, section, "enabled"), &limits->enabled) ||
 	       read_limit(y, section, "max_latency", GRAMMAR_NS_PER_MS, &limits->max_latency_ns) ||
