@@ -60,9 +60,9 @@ static int read_token(struct yamlcfg *y, yaml_node_t *n, const char *path)
 		memcpy(conf.token, token, len + 1);
 	free(token);
 	if (len >= sizeof(conf.token))
-		return yamlcfg_fail(y, n,
-				    "actions.token_file %s: the token is longer than %zu characters",
-				    path, sizeof(conf.token) - 1);
+		return yamlcfg_fail(
+			y, n, "actions.token_file %s: the token is longer than %zu characters",
+			path, sizeof(conf.token) - 1);
 	if (len < 16)
 		return yamlcfg_fail(y, n, "actions.token_file %s: the token must be at least 16 characters", path);
 	return 0;

@@ -52,8 +52,8 @@ static int apply_section(struct yamlcfg *y, yaml_node_t *section, struct chaos_l
 	for (yaml_node_pair_t *p = section->data.mapping.pairs.start;
 	     p < section->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn = yaml_document_get_node(&y->doc, p->key);
-		const char *name = kn->type == YAML_SCALAR_NODE ? (const char *)kn->data.scalar.value
-								: "?";
+		const char *name =
+			kn->type == YAML_SCALAR_NODE ? (const char *)kn->data.scalar.value : "?";
 		bool ok = false;
 
 		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)

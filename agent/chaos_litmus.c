@@ -235,7 +235,8 @@ static int parse_engine(struct litmus_doc *ld, const struct chaos_litmus_overrid
 			return -E2BIG;
 		}
 		if (parse_experiment(ld, yaml_document_get_node(&ld->y.doc, *item),
-				     engine ? engine : "litmus", applabel, overrides, &exps[*count]))
+				     engine ? engine : "litmus", applabel, overrides,
+				     &exps[*count]))
 			return -EINVAL;
 		(*count)++;
 	}

@@ -309,8 +309,10 @@ static int parse_correlator(struct yamlcfg *y, yaml_node_t *node, struct config 
 	       yamlcfg_string(y, yamlcfg_get(y, node, "ca_file"), c->ca_file, sizeof(c->ca_file)) ||
 	       yamlcfg_string(y, yamlcfg_get(y, node, "cert_file"), c->cert_file,
 			      sizeof(c->cert_file)) ||
-	       yamlcfg_string(y, yamlcfg_get(y, node, "key_file"), c->key_file, sizeof(c->key_file)) ||
-	       yamlcfg_bool(y, yamlcfg_get(y, node, "insecure_skip_verify"), &c->insecure_skip_verify) ||
+	       yamlcfg_string(y, yamlcfg_get(y, node, "key_file"), c->key_file,
+			      sizeof(c->key_file)) ||
+	       yamlcfg_bool(y, yamlcfg_get(y, node, "insecure_skip_verify"),
+			    &c->insecure_skip_verify) ||
 	       yamlcfg_string(y, yamlcfg_get(y, node, "spool_dir"), c->spool_dir,
 			      sizeof(c->spool_dir)) ||
 	       yamlcfg_size(y, yamlcfg_get(y, node, "spool_max_bytes"), 4096, 1ULL << 40,

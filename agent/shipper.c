@@ -409,7 +409,8 @@ static int send_spool(struct shipper *s, int64_t now_ms)
 			spool_remove_first(s);
 			continue;
 		}
-		long status = post_batch(s, (const unsigned char *)body, len, &resp, err, sizeof(err));
+		long status =
+			post_batch(s, (const unsigned char *)body, len, &resp, err, sizeof(err));
 		s->last_post_ms = now_ms;
 		free(body);
 		if (status >= 200 && status < 300) {

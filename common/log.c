@@ -36,7 +36,8 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	char stamp[TIMEFMT_RFC3339_LEN];
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	timefmt_rfc3339((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, true, stamp, sizeof(stamp));
+	timefmt_rfc3339((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, true, stamp,
+			sizeof(stamp));
 	/* One fprintf per message so concurrent threads do not interleave
 	 * words; allocated, since a verifier log runs to many kilobytes. */
 	char *line = NULL;

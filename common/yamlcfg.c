@@ -41,7 +41,8 @@ static int check_duplicates(struct yamlcfg *cfg, yaml_node_t *node, bool *seen, 
 			yaml_node_t *earlier = yaml_document_get_node(&cfg->doc, q->key);
 			const char *e = scalar(earlier);
 			if (e && !strcmp(e, k))
-				return yamlcfg_fail(cfg, kn, "duplicate key '%s' (first given at line %zu)",
+				return yamlcfg_fail(cfg, kn,
+						    "duplicate key '%s' (first given at line %zu)",
 						    k, earlier->start_mark.line + 1);
 		}
 		if (check_duplicates(cfg, yaml_document_get_node(&cfg->doc, p->value), seen,
@@ -374,9 +375,10 @@ int yamlcfg_duration_ns(struct yamlcfg *cfg, yaml_node_t *node, int64_t bare_uni
 		return fail_value(cfg, node, "duration '%s' has no unit: write %ss (or %sms, %sm)",
 				  s, s, s, s);
 	if (rc)
-		return fail_value(cfg, node,
-				  "expected a duration such as 250ms, 10s, 5m, 1h or 1h30m, found '%s'%s",
-				  s, rc == GRAMMAR_RANGE ? " (too long)" : "");
+		return fail_value(
+			cfg, node,
+			"expected a duration such as 250ms, 10s, 5m, 1h or 1h30m, found '%s'%s", s,
+			rc == GRAMMAR_RANGE ? " (too long)" : "");
 	return 0;
 }
 
@@ -404,7 +406,8 @@ int yamlcfg_duration_ms(struct yamlcfg *cfg, yaml_node_t *node, int64_t *ms)
 	return 0;
 }
 
-int yamlcfg_size(struct yamlcfg *cfg, yaml_node_t *node, uint64_t min, uint64_t max, uint64_t *bytes)
+int yamlcfg_size(struct yamlcfg *cfg, yaml_node_t *node, uint64_t min, uint64_t max,
+		 uint64_t *bytes)
 {
 	const char *s;
 	uint64_t v;
@@ -418,9 +421,10 @@ int yamlcfg_size(struct yamlcfg *cfg, yaml_node_t *node, uint64_t min, uint64_t 
 	if (rc == GRAMMAR_FRACTION)
 		return fail_value(cfg, node, "size '%s' is not a whole number of bytes", s);
 	if (rc)
-		return fail_value(cfg, node,
-				  "expected a size such as 65536, 64KiB, 1MiB or 10MB, found '%s'%s",
-				  s, rc == GRAMMAR_RANGE ? " (too large)" : "");
+		return fail_value(
+			cfg, node,
+			"expected a size such as 65536, 64KiB, 1MiB or 10MB, found '%s'%s", s,
+			rc == GRAMMAR_RANGE ? " (too large)" : "");
 	if (v < min || v > max)
 		return fail_value(cfg, node, "%s is out of range [%llu, %llu] bytes", s,
 				  (unsigned long long)min, (unsigned long long)max);

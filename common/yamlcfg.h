@@ -59,7 +59,8 @@ int yamlcfg_duration_ms(struct yamlcfg *cfg, yaml_node_t *node, int64_t *ms);
  * shared (chaos.max_latency in ms, ...), documented at each key. */
 int yamlcfg_duration_ns(struct yamlcfg *cfg, yaml_node_t *node, int64_t bare_unit_ns, int64_t *ns);
 /* Bytes (grammar_size): 65536, 64KiB, 1MiB, 10MB; within [min, max]. */
-int yamlcfg_size(struct yamlcfg *cfg, yaml_node_t *node, uint64_t min, uint64_t max, uint64_t *bytes);
+int yamlcfg_size(struct yamlcfg *cfg, yaml_node_t *node, uint64_t min, uint64_t max,
+		 uint64_t *bytes);
 /* Text forms for flags and fields outside a YAML node: the unit is required
  * (0 aside), or a bare number is seconds (for flags whose help says so). */
 int yamlcfg_parse_duration_unit(const char *text, double *seconds);

@@ -356,7 +356,8 @@ static int parse_settings(struct yamlcfg *y, yaml_node_t *n, struct corr_runbook
 		return yamlcfg_fail(y, n, "actions must be a mapping");
 	if (yamlcfg_check_keys(y, n, keys, "actions") ||
 	    get_long(y, yamlcfg_get(y, n, "max_concurrent"), 1, 256, &rbs->max_concurrent) ||
-	    get_size(y, yamlcfg_get(y, n, "max_output_bytes"), 256, 16 << 20, &rbs->max_output_bytes) ||
+	    get_size(y, yamlcfg_get(y, n, "max_output_bytes"), 256, 16 << 20,
+		     &rbs->max_output_bytes) ||
 	    dup_str(y, yamlcfg_get(y, n, "kill_switch_file"), "kill_switch_file",
 		    &rbs->kill_switch_file) ||
 	    dup_str(y, yamlcfg_get(y, n, "escalate"), "escalate", &rbs->escalate) ||

@@ -62,7 +62,8 @@ static const struct http_case http_cases[] = {
 	{ "POST /api/v1/events HTTP/1.1\r\nContent-Type: application/json\r\n", -1,
 	  SEISMO_METHOD_POST, "/api/v1/events", 0 },
 	{ "GET /search?q=a%20b&page=2 HTTP/1.1\r\n", -1, SEISMO_METHOD_GET, "/search", 0 },
-	{ "GET http://example.com/x HTTP/1.1\r\n", -1, SEISMO_METHOD_GET, "http://example.com/x", 0 },
+	{ "GET http://example.com/x HTTP/1.1\r\n", -1, SEISMO_METHOD_GET, "http://example.com/x",
+	  0 },
 	{ "DELETE / HTTP/1.1\r\n", 8, SEISMO_METHOD_DELETE, "/", 0 },
 	/* HTTP/1.0, with and without headers */
 	{ "GET / HTTP/1.0\r\n\r\n", -1, SEISMO_METHOD_GET, "/", 0 },
@@ -100,7 +101,8 @@ static const struct http_case http_cases[] = {
 	{ "RTSP/1.0 200 OK\r\n", -1, SEISMO_METHOD_NONE, "", 0 },
 	{ "ICY 200 OK\r\n", -1, SEISMO_METHOD_NONE, "", 0 },
 	{ "SSH-2.0-OpenSSH_9.2p1\r\n", -1, SEISMO_METHOD_NONE, "", 0 },
-	{ "\x00\x00\x00\x08\x04\xd2\x16\x2f", 8, SEISMO_METHOD_NONE, "", 0 }, /* PostgreSQL SSLRequest */
+	{ "\x00\x00\x00\x08\x04\xd2\x16\x2f", 8, SEISMO_METHOD_NONE, "",
+	  0 }, /* PostgreSQL SSLRequest */
 	{ "\x00\x00\x00\x00\x00\x00\x00\x00\x00", 9, SEISMO_METHOD_NONE, "", 0 },
 };
 

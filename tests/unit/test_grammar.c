@@ -34,8 +34,12 @@ static void booleans(void **state)
 {
 	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes",
 					   "on",   "ON",   "y",	   "Y",	  "1" };
-	static const char *const no[] = { "false", "False", "no", "NO", "off", "Off", "n", "N", "0" };
-	static const char *const bad[] = { "", "maybe", "2", "tru", "yes!", " true", "t", "enable" };
+	static const char *const no[] = {
+		"false", "False", "no", "NO", "off", "Off", "n", "N", "0"
+	};
+	static const char *const bad[] = {
+		"", "maybe", "2", "tru", "yes!", " true", "t", "enable"
+	};
 	bool b;
 
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
@@ -305,12 +309,13 @@ static void correlator_reader(enum kind kind, const char *value, struct outcome 
 	char text[512];
 	struct corr_config *cfg;
 
-	snprintf(text, sizeof(text),
-		 "route:\n  group_wait: %s\n  receiver: r\n"
-		 "receivers:\n  - {name: r, webhook_configs: [{url: 'http://x/', send_resolved: %s}]}\n"
-		 "seismo:\n  max_body_bytes: %s\n",
-		 kind == DURATION ? value : "30s", kind == BOOL ? value : "true",
-		 kind == SIZE ? value : "1MiB");
+	snprintf(
+		text, sizeof(text),
+		"route:\n  group_wait: %s\n  receiver: r\n"
+		"receivers:\n  - {name: r, webhook_configs: [{url: 'http://x/', send_resolved: %s}]}\n"
+		"seismo:\n  max_body_bytes: %s\n",
+		kind == DURATION ? value : "30s", kind == BOOL ? value : "true",
+		kind == SIZE ? value : "1MiB");
 	strcpy(file, "corr.yaml");
 	cfg = corr_config_parse(text, strlen(text), file, o->error, sizeof(o->error));
 	o->ok = cfg != NULL;
@@ -329,15 +334,16 @@ static void runbooks_reader(enum kind kind, const char *value, struct outcome *o
 	char text[1024];
 	struct corr_config *cfg;
 
-	snprintf(text, sizeof(text),
-		 "route:\n  receiver: r\nreceivers:\n  - name: r\n"
-		 "actions:\n  max_output_bytes: %s\n"
-		 "runbooks:\n"
-		 "  - {name: a, matchers: ['x = 1'], mode: auto, actions: [{exec: {command: [/bin/true]}}],\n"
-		 "     dry_run: %s,\n"
-		 "     approval_ttl: %s}\n",
-		 kind == SIZE ? value : "64KiB", kind == BOOL ? value : "false",
-		 kind == DURATION ? value : "30m");
+	snprintf(
+		text, sizeof(text),
+		"route:\n  receiver: r\nreceivers:\n  - name: r\n"
+		"actions:\n  max_output_bytes: %s\n"
+		"runbooks:\n"
+		"  - {name: a, matchers: ['x = 1'], mode: auto, actions: [{exec: {command: [/bin/true]}}],\n"
+		"     dry_run: %s,\n"
+		"     approval_ttl: %s}\n",
+		kind == SIZE ? value : "64KiB", kind == BOOL ? value : "false",
+		kind == DURATION ? value : "30m");
 	strcpy(file, "rb.yaml");
 	cfg = corr_config_parse(text, strlen(text), file, o->error, sizeof(o->error));
 	o->ok = cfg != NULL;

@@ -46,8 +46,9 @@ static void the_table(void **state)
 
 		parse_case(f, &method, path, &status);
 		if (method != f->method || strcmp(path, f->path) || status != f->status)
-			fail_msg("case %zu \"%.20s\": method %u path \"%s\" status %u, want %u \"%s\" %u",
-				 i, f->head, method, path, status, f->method, f->path, f->status);
+			fail_msg(
+				"case %zu \"%.20s\": method %u path \"%s\" status %u, want %u \"%s\" %u",
+				i, f->head, method, path, status, f->method, f->path, f->status);
 	}
 }
 
