@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "chaos_delay.h"
+#include "fileio.h"
 #include "log.h"
 
 #define MAX_BODY 16384
@@ -49,17 +50,19 @@ struct body {
 
 static int read_token(struct yamlcfg *y, yaml_node_t *n, const char *path)
 {
-	FILE *f = fopen(path, "r");
+	char *token = file_read_trimmed(path, 4096);
 	size_t len;
 
-	if (!f)
+	if (!token)
 		return yamlcfg_fail(y, n, "actions.token_file %s: %s", path, strerror(errno));
-	len = fread(conf.token, 1, sizeof(conf.token) - 1, f);
-	fclose(f);
-	while (len && (conf.token[len - 1] == '\n' || conf.token[len - 1] == '\r' ||
-		       conf.token[len - 1] == ' '))
-		len--;
-	conf.token[len] = 0;
+	len = strlen(token);
+	if (len < sizeof(conf.token))
+		memcpy(conf.token, token, len + 1);
+	free(token);
+	if (len >= sizeof(conf.token))
+		return yamlcfg_fail(
+			y, n, "actions.token_file %s: the token is longer than %zu characters",
+			path, sizeof(conf.token) - 1);
 	if (len < 16)
 		return yamlcfg_fail(y, n, "actions.token_file %s: the token must be at least 16 characters", path);
 	return 0;

@@ -315,7 +315,7 @@ static int parse_correlator(struct yamlcfg *y, yaml_node_t *node, struct config 
 			    &c->insecure_skip_verify) ||
 	       yamlcfg_string(y, yamlcfg_get(y, node, "spool_dir"), c->spool_dir,
 			      sizeof(c->spool_dir)) ||
-	       yamlcfg_uint(y, yamlcfg_get(y, node, "spool_max_bytes"), 4096, 1UL << 40,
+	       yamlcfg_size(y, yamlcfg_get(y, node, "spool_max_bytes"), 4096, 1ULL << 40,
 			    &c->spool_max_bytes) ||
 	       yamlcfg_uint(y, yamlcfg_get(y, node, "batch_max_events"), 1, 100000,
 			    &c->batch_max_events) ||

@@ -30,6 +30,7 @@
 #include <bpf/bpf_endian.h>
 #include "seismo/latency.h"
 #include "compat.bpf.h"
+#include "http_parse.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -165,12 +166,6 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } samples SEC(".maps");
 
-/* Only as many first bytes as the parsers look at: a request's method
- * ("OPTIONS ") and path, a response's status line ("HTTP/1.1 200"). */
-#define REQUEST_HEAD_LEN (8 + SEISMO_PATH_LEN)
-#define STATUS_HEAD_LEN 12
-#define HEAD_BUF SEISMO_HEAD_BUF /* the stack buffer: a power of two, so a mask bounds reads */
-
 /* The process's name, not the thread's: a server's worker threads rename
  * themselves ("MHD-single", "tokio-runtime-w") but are the same service. */
 static __always_inline void process_comm(char *comm)
@@ -283,63 +278,6 @@ static __always_inline int read_head(__u8 dir, int len, int max, char *head)
 	if (!n || bpf_probe_read_user(head, n, (void *)base))
 		return 0;
 	return (int)n;
-}
-
-/* --- HTTP/1.x parsing of the first bytes ------------------------------------- */
-
-static __always_inline bool has4(const char *h, char a, char b, char c, char d)
-{
-	return h[0] == a && h[1] == b && h[2] == c && h[3] == d;
-}
-
-/* Returns the method and the offset of the request target, or NONE. */
-static __always_inline __u8 parse_method(const char *h, int len, int *target)
-{
-	__u8 m = SEISMO_METHOD_NONE;
-	int skip = 0;
-
-	if (len < 8)
-		return SEISMO_METHOD_NONE;
-	if (has4(h, 'G', 'E', 'T', ' ')) { m = SEISMO_METHOD_GET; skip = 4; }
-	else if (has4(h, 'P', 'O', 'S', 'T') && h[4] == ' ') { m = SEISMO_METHOD_POST; skip = 5; }
-	else if (has4(h, 'P', 'U', 'T', ' ')) { m = SEISMO_METHOD_PUT; skip = 4; }
-	else if (has4(h, 'H', 'E', 'A', 'D') && h[4] == ' ') { m = SEISMO_METHOD_HEAD; skip = 5; }
-	else if (has4(h, 'D', 'E', 'L', 'E') && h[6] == ' ') { m = SEISMO_METHOD_DELETE; skip = 7; }
-	else if (has4(h, 'P', 'A', 'T', 'C') && h[5] == ' ') { m = SEISMO_METHOD_PATCH; skip = 6; }
-	else if (has4(h, 'O', 'P', 'T', 'I') && h[7] == ' ') { m = SEISMO_METHOD_OPTIONS; skip = 8; }
-	else if (has4(h, 'C', 'O', 'N', 'N') && h[7] == ' ') { m = SEISMO_METHOD_CONNECT; skip = 8; }
-	else if (has4(h, 'T', 'R', 'A', 'C') && h[5] == ' ') { m = SEISMO_METHOD_TRACE; skip = 6; }
-	*target = skip;
-	return m;
-}
-
-static __always_inline void copy_path(const char *h, int len, int start, char *path)
-{
-	/* Bounded so the verifier sees the loop end; stops at the first blank. */
-	for (int i = 0; i < SEISMO_PATH_LEN - 1; i++) {
-		int j = start + i;
-		if (j >= len || j >= HEAD_BUF)
-			break;
-		char c = h[j & (HEAD_BUF - 1)];
-		if (c == ' ' || c == '?' || c == '\r' || c == '\n' || c == 0)
-			break;
-		path[i] = c;
-	}
-}
-
-static __always_inline bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* "HTTP/1.x NNN" -> NNN, else 0. */
-static __always_inline __u16 parse_status(const char *h, int len)
-{
-	if (len < 12 || !has4(h, 'H', 'T', 'T', 'P') || h[4] != '/' || h[8] != ' ')
-		return 0;
-	if (!is_digit(h[9]) || !is_digit(h[10]) || !is_digit(h[11]))
-		return 0;
-	return (h[9] - '0') * 100 + (h[10] - '0') * 10 + (h[11] - '0');
 }
 
 /* --- recording a turn ----------------------------------------------------------- */
@@ -650,7 +588,7 @@ static __always_inline struct conn *conn_adopt(struct sock *sk, bool sks)
 static __always_inline void start_request(struct sock *sk, struct conn *c, __u8 dir, int len)
 {
 	char head[HEAD_BUF] = {};
-	int target = 0, n;
+	int n;
 
 	c->start_ns = bpf_ktime_get_ns();
 	c->cgroup_id = bpf_get_current_cgroup_id();
@@ -669,9 +607,7 @@ static __always_inline void start_request(struct sock *sk, struct conn *c, __u8 
 		c->flags |= CONN_NO_BUFFER;
 		return;
 	}
-	c->method = parse_method(head, n, &target);
-	if (c->method != SEISMO_METHOD_NONE)
-		copy_path(head, n, target, c->path);
+	c->method = http_parse_request(head, n, c->path);
 }
 
 /* The first bytes of a response: parse the status and record the turn. */
@@ -682,7 +618,7 @@ static __always_inline void start_response(struct sock *sk, struct conn *c, __u8
 	int n = read_head(dir, len, STATUS_HEAD_LEN, head);
 
 	c->phase = PHASE_RESPONSE;
-	record_turn(sk, c, n ? parse_status(head, n) : 0, now);
+	record_turn(sk, c, n ? http_parse_status(head, n) : 0, now);
 }
 
 /* Every TCP transfer comes here. Most are continuations (more bytes of a
@@ -830,17 +766,15 @@ SEC("syscall")
 int parse_head_test(struct seismo_parse_case *pc)
 {
 	char head[HEAD_BUF], path[SEISMO_PATH_LEN] = {};
-	int len = pc->len, target = 0;
+	int len = pc->len;
 
 	if (len > REQUEST_HEAD_LEN)
 		len = REQUEST_HEAD_LEN;
 	if (len < 0)
 		len = 0;
 	__builtin_memcpy(head, pc->head, sizeof(head));
-	pc->method = parse_method(head, len, &target);
-	if (pc->method != SEISMO_METHOD_NONE)
-		copy_path(head, len, target, path);
+	pc->method = http_parse_request(head, len, path);
 	__builtin_memcpy(pc->path, path, sizeof(path));
-	pc->status = parse_status(head, len > STATUS_HEAD_LEN ? STATUS_HEAD_LEN : len);
+	pc->status = http_parse_status(head, len > STATUS_HEAD_LEN ? STATUS_HEAD_LEN : len);
 	return 0;
 }

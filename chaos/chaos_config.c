@@ -1,13 +1,13 @@
-/* The agent config's chaos section, read with libyaml's document API. */
+/* The agent config's chaos section, read with common/yamlcfg.c: the same
+ * grammar and file:line:column errors as the rest of the agent config. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
-#include <yaml.h>
 
 #include "chaos_config.h"
-#include "chaos_spec.h"
+#include "grammar.h"
 #include "log.h"
+#include "yamlcfg.h"
 
 void chaos_limits_defaults(struct chaos_limits *limits)
 {
@@ -18,123 +18,75 @@ void chaos_limits_defaults(struct chaos_limits *limits)
 	snprintf(limits->source, sizeof(limits->source), "built-in defaults");
 }
 
-static const char *scalar(yaml_node_t *node)
+/* max_latency and max_duration took bare numbers (ms and s) before the
+ * grammar was shared; they still do, with a nudge to write the unit. */
+static int read_limit(struct yamlcfg *y, yaml_node_t *section, const char *key,
+		      int64_t bare_unit_ns, uint64_t *out_ns)
 {
-	return node && node->type == YAML_SCALAR_NODE ? (const char *)node->data.scalar.value : NULL;
-}
+	yaml_node_t *node = yamlcfg_get(y, section, key);
+	int64_t ns, unused;
 
-static int parse_bool(const char *text, bool *out)
-{
-	static const char *const yes[] = { "true", "yes", "on", "1" };
-	static const char *const no[] = { "false", "no", "off", "0" };
-
-	for (size_t i = 0; i < 4; i++) {
-		if (!strcasecmp(text, yes[i])) {
-			*out = true;
-			return 0;
-		}
-		if (!strcasecmp(text, no[i])) {
-			*out = false;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-static int apply_chaos_field(const char *path, yaml_node_t *key, yaml_node_t *value,
-			     struct chaos_limits *limits)
-{
-	const char *name = scalar(key), *text = scalar(value);
-	unsigned long line = value->start_mark.line + 1;
-	int err = 0;
-
-	if (!name)
+	if (!node)
 		return 0;
-	if (!text) {
-		log_error("%s:%lu: chaos.%s must be a scalar", path, line, name);
-		return -EINVAL;
-	}
-	if (!strcmp(name, "enabled"))
-		err = parse_bool(text, &limits->enabled);
-	else if (!strcmp(name, "max_latency"))
-		err = chaos_parse_duration(text, 1000000ULL, &limits->max_latency_ns);
-	else if (!strcmp(name, "max_duration"))
-		err = chaos_parse_duration(text, 1000000000ULL, &limits->max_duration_ns);
-	else
-		log_warn("%s:%lu: unknown field chaos.%s ignored", path, line, name);
-	if (err)
-		log_error("%s:%lu: chaos.%s: '%s' is not a valid %s", path, line, name, text,
-			  strcmp(name, "enabled") ? "duration (e.g. 10s, 500ms)" : "boolean");
-	return err ? -EINVAL : 0;
+	if (yamlcfg_duration_ns(y, node, bare_unit_ns, &ns))
+		return -1;
+	if (grammar_duration((const char *)node->data.scalar.value, 0, &unused) == GRAMMAR_NO_UNIT)
+		log_warn("%s:%zu:%zu: chaos.%s: '%s' has no unit, read as %s (write the unit)",
+			 y->file, node->start_mark.line + 1, node->start_mark.column + 1, key,
+			 (const char *)node->data.scalar.value,
+			 bare_unit_ns == GRAMMAR_NS_PER_MS ? "milliseconds" : "seconds");
+	*out_ns = (uint64_t)ns;
+	return 0;
 }
 
-static int apply_document(const char *path, yaml_document_t *doc, struct chaos_limits *limits)
+static int apply_section(struct yamlcfg *y, yaml_node_t *section, struct chaos_limits *limits)
 {
-	yaml_node_t *root = yaml_document_get_root_node(doc);
-	yaml_node_pair_t *pair, *inner;
+	static const char *const known[] = { "enabled", "max_latency", "max_duration" };
 
-	if (!root)
-		return 0; /* empty file: defaults */
-	if (root->type != YAML_MAPPING_NODE) {
-		log_error("%s:%lu: the agent config must be a mapping", path,
-			  (unsigned long)root->start_mark.line + 1);
-		return -EINVAL;
-	}
-	for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
-		const char *name = scalar(yaml_document_get_node(doc, pair->key));
-		yaml_node_t *section = yaml_document_get_node(doc, pair->value);
+	if (!section)
+		return 0;
+	if (section->type != YAML_MAPPING_NODE)
+		return yamlcfg_fail(y, section, "chaos must be a mapping");
+	/* Unknown keys warn rather than fail: an older chaos CLI must still run
+	 * against a newer node's config. */
+	for (yaml_node_pair_t *p = section->data.mapping.pairs.start;
+	     p < section->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(&y->doc, p->key);
+		const char *name =
+			kn->type == YAML_SCALAR_NODE ? (const char *)kn->data.scalar.value : "?";
+		bool ok = false;
 
-		if (!name || strcmp(name, "chaos"))
-			continue;
-		if (section->type != YAML_MAPPING_NODE) {
-			log_error("%s:%lu: chaos must be a mapping", path,
-				  (unsigned long)section->start_mark.line + 1);
-			return -EINVAL;
-		}
-		for (inner = section->data.mapping.pairs.start;
-		     inner < section->data.mapping.pairs.top; inner++) {
-			int err = apply_chaos_field(path, yaml_document_get_node(doc, inner->key),
-						    yaml_document_get_node(doc, inner->value),
-						    limits);
-			if (err)
-				return err;
-		}
+		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			ok |= !strcmp(name, known[i]);
+		if (!ok)
+			log_warn("%s:%zu:%zu: unknown field chaos.%s ignored", y->file,
+				 kn->start_mark.line + 1, kn->start_mark.column + 1, name);
 	}
-	return 0;
+	return yamlcfg_bool(y, yamlcfg_get(y, section, "enabled"), &limits->enabled) ||
+	       read_limit(y, section, "max_latency", GRAMMAR_NS_PER_MS, &limits->max_latency_ns) ||
+	       read_limit(y, section, "max_duration", GRAMMAR_NS_PER_S, &limits->max_duration_ns);
 }
 
 int chaos_limits_load(const char *path, bool required, struct chaos_limits *limits)
 {
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	FILE *file;
-	int err;
+	struct yamlcfg y;
+	int err = 0;
 
 	chaos_limits_defaults(limits);
-	file = fopen(path, "r");
-	if (!file) {
-		if (errno == ENOENT && !required)
+	if (yamlcfg_load_file(&y, path)) {
+		if (y.open_errno == ENOENT && !required)
 			return 0;
-		log_error("chaos: opening config %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	if (!yaml_parser_initialize(&parser)) {
-		fclose(file);
-		return -ENOMEM;
-	}
-	yaml_parser_set_input_file(&parser, file);
-	if (!yaml_parser_load(&parser, &doc)) {
-		log_error("%s:%lu: %s", path, (unsigned long)parser.problem_mark.line + 1,
-			  parser.problem ? parser.problem : "YAML syntax error");
+		err = y.open_errno ? -y.open_errno : -EINVAL;
+		if (y.open_errno)
+			log_error("chaos: opening config %s: %s", path, strerror(y.open_errno));
+		else
+			log_error("%s", y.error);
+	} else if (apply_section(&y, yamlcfg_get(&y, yamlcfg_root(&y), "chaos"), limits)) {
+		log_error("%s", y.error);
 		err = -EINVAL;
-		goto out_parser;
-	}
-	err = apply_document(path, &doc, limits);
-	if (!err)
+	} else {
 		snprintf(limits->source, sizeof(limits->source), "%s", path);
-	yaml_document_delete(&doc);
-out_parser:
-	yaml_parser_delete(&parser);
-	fclose(file);
+	}
+	yamlcfg_free(&y);
 	return err;
 }

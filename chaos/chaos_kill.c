@@ -10,6 +10,7 @@
 
 #include "chaos_kill.h"
 #include "chaos_target.h"
+#include "grammar.h"
 #include "log.h"
 
 void chaos_kill_spec_init(struct chaos_kill_spec *spec)
@@ -38,11 +39,10 @@ int chaos_kill_apply_litmus_env(struct chaos_kill_spec *spec, const char *name,
 		return 0;
 	}
 	if (!strcmp(name, "FORCE")) {
-		if (strcasecmp(value, "true") && strcasecmp(value, "false")) {
+		if (grammar_bool(value, &spec->force)) {
 			log_error("chaos: FORCE='%s' is not true or false", value);
 			return -EINVAL;
 		}
-		spec->force = !strcasecmp(value, "true");
 		return 0;
 	}
 	if (!strcmp(name, "PODS_AFFECTED_PERC")) {

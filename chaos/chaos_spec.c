@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "chaos_spec.h"
+#include "grammar.h"
 #include "log.h"
 
 void chaos_spec_init(struct chaos_delay_spec *spec)
@@ -23,33 +24,12 @@ void chaos_spec_init(struct chaos_delay_spec *spec)
 
 int chaos_parse_duration(const char *text, uint64_t default_unit_ns, uint64_t *out_ns)
 {
-	static const struct {
-		const char *suffix;
-		double ns;
-	} units[] = { { "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
-		      { "m", 60e9 },  { "h", 3600e9 } };
-	char *end;
-	double value, unit = (double)default_unit_ns;
+	int64_t ns;
+	int rc = grammar_duration(text, (int64_t)default_unit_ns, &ns);
 
-	if (!text || !*text)
-		return -EINVAL;
-	errno = 0;
-	value = strtod(text, &end);
-	if (errno || end == text || value < 0 || !isfinite(value))
-		return -EINVAL;
-	if (*end) {
-		size_t i;
-
-		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-			if (!strcmp(end, units[i].suffix))
-				break;
-		if (i == sizeof(units) / sizeof(units[0]))
-			return -EINVAL;
-		unit = units[i].ns;
-	}
-	if (value * unit > 1e18) /* ~31 years: surely a typo */
-		return -ERANGE;
-	*out_ns = (uint64_t)llround(value * unit);
+	if (rc)
+		return rc == GRAMMAR_RANGE ? -ERANGE : -EINVAL;
+	*out_ns = (uint64_t)ns;
 	return 0;
 }
 

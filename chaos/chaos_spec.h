@@ -43,8 +43,9 @@ struct chaos_delay_spec {
 /* Defaults: eth0, no delay, uniform jitter, 60 s, 10k pkt/s (1k per flow). */
 void chaos_spec_init(struct chaos_delay_spec *spec);
 
-/* "500ms", "1.5s", "250us", "2m", "100ns"; a bare number is in
- * default_unit_ns (1e6 for Litmus latencies in ms, 1e9 for durations). */
+/* The shared duration grammar (common/grammar.h: "500ms", "1.5s", "250us",
+ * "1h30m"); a bare number is in default_unit_ns (1e6 for Litmus latencies
+ * in ms, 1e9 for durations). -EINVAL, or -ERANGE when far too long. */
 int chaos_parse_duration(const char *text, uint64_t default_unit_ns, uint64_t *out_ns);
 
 /* "10.0.0.0/8", "192.168.1.7", "fd00::/8", "::1" into the trie's key

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
 struct slot {
 	void *value; /* NULL = empty */
 	uint64_t hash;
@@ -21,11 +23,8 @@ struct hashmap {
 uint64_t hashmap_hash_bytes(const void *data, size_t len)
 {
 	/* FNV-1a, then a finaliser so low bits mix well for masking. */
-	const unsigned char *p = data;
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = fnv1a64(FNV64_OFFSET, data, len);
 
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;

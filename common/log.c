@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "timefmt.h"
+
 static enum log_level current_level = LOG_INFO;
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -31,12 +33,11 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	if (level > current_level)
 		return;
 	struct timespec ts;
-	struct tm tm;
-	char stamp[32];
+	char stamp[TIMEFMT_RFC3339_LEN];
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	timefmt_rfc3339((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, true, stamp,
+			sizeof(stamp));
 	/* One fprintf per message so concurrent threads do not interleave
 	 * words; allocated, since a verifier log runs to many kilobytes. */
 	char *line = NULL;
@@ -45,8 +46,7 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	size_t n = strlen(line);
 	while (n && line[n - 1] == '\n')
 		line[--n] = 0;
-	fprintf(stderr, "%s.%03ldZ %-5s %s\n", stamp, ts.tv_nsec / 1000000,
-		level_names[level], line);
+	fprintf(stderr, "%s %-5s %s\n", stamp, level_names[level], line);
 	free(line);
 }
 

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "grammar.h"
+
 static const char *scalar(const yaml_node_t *node);
 
 /* A key given twice in one mapping is an error: YAML leaves it undefined and
@@ -39,7 +41,8 @@ static int check_duplicates(struct yamlcfg *cfg, yaml_node_t *node, bool *seen, 
 			yaml_node_t *earlier = yaml_document_get_node(&cfg->doc, q->key);
 			const char *e = scalar(earlier);
 			if (e && !strcmp(e, k))
-				return yamlcfg_fail(cfg, kn, "duplicate key '%s' (first given at line %zu)",
+				return yamlcfg_fail(cfg, kn,
+						    "duplicate key '%s' (first given at line %zu)",
 						    k, earlier->start_mark.line + 1);
 		}
 		if (check_duplicates(cfg, yaml_document_get_node(&cfg->doc, p->value), seen,
@@ -65,8 +68,8 @@ static int check_all_duplicates(struct yamlcfg *cfg, yaml_node_t *root)
 static int load(struct yamlcfg *cfg, yaml_parser_t *parser)
 {
 	if (!yaml_parser_load(parser, &cfg->doc)) {
-		snprintf(cfg->error, sizeof(cfg->error), "%s:%zu:%zu: %s%s%s", cfg->file,
-			 parser->problem_mark.line + 1, parser->problem_mark.column + 1,
+		snprintf(cfg->error, sizeof(cfg->error), "%s:%zu:%zu: YAML error: %s%s%s",
+			 cfg->file, parser->problem_mark.line + 1, parser->problem_mark.column + 1,
 			 parser->problem ? parser->problem : "invalid YAML",
 			 parser->context ? " " : "", parser->context ? parser->context : "");
 		yaml_parser_delete(parser);
@@ -90,6 +93,7 @@ int yamlcfg_load_file(struct yamlcfg *cfg, const char *path)
 	cfg->file = path;
 	f = fopen(path, "r");
 	if (!f) {
+		cfg->open_errno = errno; /* callers tell a missing file from a bad one */
 		snprintf(cfg->error, sizeof(cfg->error), "%s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -123,19 +127,99 @@ yaml_node_t *yamlcfg_root(struct yamlcfg *cfg)
 	return cfg->loaded ? yaml_document_get_root_node(&cfg->doc) : NULL;
 }
 
-int yamlcfg_fail(struct yamlcfg *cfg, const yaml_node_t *node, const char *fmt, ...)
+int yamlcfg_vfail(struct yamlcfg *cfg, const yaml_node_t *node, const char *fmt, va_list ap)
 {
 	char msg[400];
-	va_list ap;
 
 	if (cfg->error[0])
 		return -1;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	snprintf(cfg->error, sizeof(cfg->error), "%s:%zu:%zu: %s", cfg->file,
+		 node ? node->start_mark.line + 1 : 1, node ? node->start_mark.column + 1 : 1, msg);
+	return -1;
+}
+
+int yamlcfg_fail(struct yamlcfg *cfg, const yaml_node_t *node, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = yamlcfg_vfail(cfg, node, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* The mapping or list that holds node (as value, key or item), or 0. */
+static int parent_of(struct yamlcfg *cfg, int id, const char **key, long *index)
+{
+	for (yaml_node_t *n = cfg->doc.nodes.start; n < cfg->doc.nodes.top; n++) {
+		int nid = (int)(n - cfg->doc.nodes.start) + 1;
+
+		if (n->type == YAML_MAPPING_NODE) {
+			for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+			     p < n->data.mapping.pairs.top; p++) {
+				if (p->value != id && p->key != id)
+					continue;
+				*key = scalar(yaml_document_get_node(&cfg->doc, p->key));
+				*index = -1;
+				return nid;
+			}
+		} else if (n->type == YAML_SEQUENCE_NODE) {
+			for (yaml_node_item_t *it = n->data.sequence.items.start;
+			     it < n->data.sequence.items.top; it++) {
+				if (*it != id)
+					continue;
+				*key = NULL;
+				*index = it - n->data.sequence.items.start;
+				return nid;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Deeper keys are named from their 24th ancestor down: a message, not an address. */
+#define PATH_MAX_DEPTH 24
+
+void yamlcfg_path(struct yamlcfg *cfg, const yaml_node_t *node, char *buf, size_t size)
+{
+	const char *keys[PATH_MAX_DEPTH];
+	long indexes[PATH_MAX_DEPTH];
+	int depth = 0, id;
+	size_t used = 0;
+
+	buf[0] = 0;
+	if (!node || !cfg->doc.nodes.start)
+		return;
+	id = (int)(node - cfg->doc.nodes.start) + 1;
+	/* Bounded: aliases may make a node its own ancestor. */
+	while (depth < PATH_MAX_DEPTH && (id = parent_of(cfg, id, &keys[depth], &indexes[depth])))
+		depth++;
+	while (depth-- > 0 && used < size) {
+		int n = indexes[depth] >= 0
+				? snprintf(buf + used, size - used, "[%ld]", indexes[depth])
+				: snprintf(buf + used, size - used, "%s%s", used ? "." : "",
+					   keys[depth] ? keys[depth] : "?");
+		used += n > 0 ? (size_t)n : 0;
+	}
+}
+
+/* A value's error: "file:line:col: key.path: message". */
+static int fail_value(struct yamlcfg *cfg, const yaml_node_t *node, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail_value(struct yamlcfg *cfg, const yaml_node_t *node, const char *fmt, ...)
+{
+	char path[160], msg[360];
+	va_list ap;
+
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(cfg->error, sizeof(cfg->error), "%s:%zu: %s", cfg->file,
-		 node ? node->start_mark.line + 1 : 1, msg);
-	return -1;
+	yamlcfg_path(cfg, node, path, sizeof(path));
+	return path[0] ? yamlcfg_fail(cfg, node, "%s: %s", path, msg)
+		       : yamlcfg_fail(cfg, node, "%s", msg);
 }
 
 static const char *scalar(const yaml_node_t *node)
@@ -183,8 +267,8 @@ static const char *need_scalar(struct yamlcfg *cfg, yaml_node_t *node)
 	const char *s = scalar(node);
 
 	if (!s)
-		yamlcfg_fail(cfg, node, "expected a single value, found a %s",
-			     node->type == YAML_MAPPING_NODE ? "mapping" : "list");
+		fail_value(cfg, node, "expected a single value, found a %s",
+			   node->type == YAML_MAPPING_NODE ? "mapping" : "list");
 	return s;
 }
 
@@ -197,7 +281,7 @@ int yamlcfg_string(struct yamlcfg *cfg, yaml_node_t *node, char *out, size_t siz
 	if (!(s = need_scalar(cfg, node)))
 		return -1;
 	if (strlen(s) >= size)
-		return yamlcfg_fail(cfg, node, "value too long (at most %zu characters)", size - 1);
+		return fail_value(cfg, node, "value too long (at most %zu characters)", size - 1);
 	strcpy(out, s);
 	return 0;
 }
@@ -210,12 +294,9 @@ int yamlcfg_bool(struct yamlcfg *cfg, yaml_node_t *node, bool *out)
 		return 0;
 	if (!(s = need_scalar(cfg, node)))
 		return -1;
-	if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on"))
-		*out = true;
-	else if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off"))
-		*out = false;
-	else
-		return yamlcfg_fail(cfg, node, "expected true or false, found '%s'", s);
+	if (grammar_bool(s, out))
+		return fail_value(cfg, node,
+				  "expected true or false (yes/no, on/off also do), found '%s'", s);
 	return 0;
 }
 
@@ -233,9 +314,9 @@ int yamlcfg_uint(struct yamlcfg *cfg, yaml_node_t *node, unsigned long min, unsi
 	errno = 0;
 	v = strtoul(s, &end, 10);
 	if (errno || end == s || *end || s[0] == '-')
-		return yamlcfg_fail(cfg, node, "expected a whole number, found '%s'", s);
+		return fail_value(cfg, node, "expected a whole number, found '%s'", s);
 	if (v < min || v > max)
-		return yamlcfg_fail(cfg, node, "%lu is out of range [%lu, %lu]", v, min, max);
+		return fail_value(cfg, node, "%lu is out of range [%lu, %lu]", v, min, max);
 	*out = v;
 	return 0;
 }
@@ -253,64 +334,100 @@ int yamlcfg_double(struct yamlcfg *cfg, yaml_node_t *node, double min, double ma
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || *end || !isfinite(v))
-		return yamlcfg_fail(cfg, node, "expected a number, found '%s'", s);
+		return fail_value(cfg, node, "expected a number, found '%s'", s);
 	if (v < min || v > max)
-		return yamlcfg_fail(cfg, node, "%g is out of range [%g, %g]", v, min, max);
+		return fail_value(cfg, node, "%g is out of range [%g, %g]", v, min, max);
 	*out = v;
 	return 0;
 }
 
 int yamlcfg_parse_duration(const char *text, double *seconds)
 {
-	static const struct {
-		const char *suffix;
-		double scale;
-	} units[] = { { "ms", 1e-3 }, { "s", 1 }, { "m", 60 }, { "h", 3600 }, { "d", 86400 },
-		      { "w", 604800 }, { "", 1 } };
-	char *end;
-	double v;
+	int64_t ns;
 
-	errno = 0;
-	v = strtod(text, &end);
-	if (errno || end == text || !isfinite(v) || v < 0)
+	if (grammar_duration(text, GRAMMAR_NS_PER_S, &ns))
 		return -1;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (!strcmp(end, units[i].suffix)) {
-			*seconds = v * units[i].scale;
-			return 0;
-		}
-	}
-	return -1;
+	*seconds = (double)ns / 1e9;
+	return 0;
 }
 
-int yamlcfg_duration(struct yamlcfg *cfg, yaml_node_t *node, double *seconds)
+int yamlcfg_parse_duration_unit(const char *text, double *seconds)
+{
+	int64_t ns;
+
+	if (grammar_duration(text, 0, &ns))
+		return -1;
+	*seconds = (double)ns / 1e9;
+	return 0;
+}
+
+int yamlcfg_duration_ns(struct yamlcfg *cfg, yaml_node_t *node, int64_t bare_unit_ns, int64_t *ns)
 {
 	const char *s;
-	double bare;
+	int rc;
 
 	if (!node)
 		return 0;
 	if (!(s = need_scalar(cfg, node)))
 		return -1;
-	if (!yamlcfg_parse_duration_unit(s, seconds))
-		return 0;
-	if (!yamlcfg_parse_duration(s, &bare))
-		return yamlcfg_fail(cfg, node, "duration '%s' has no unit: write %ss (or %sms, %sm)",
-				    s, s, s, s);
-	return yamlcfg_fail(cfg, node, "expected a duration such as 250ms, 10s, 5m or 1h, found '%s'",
-			    s);
+	rc = grammar_duration(s, bare_unit_ns, ns);
+	if (rc == GRAMMAR_NO_UNIT)
+		return fail_value(cfg, node, "duration '%s' has no unit: write %ss (or %sms, %sm)",
+				  s, s, s, s);
+	if (rc)
+		return fail_value(
+			cfg, node,
+			"expected a duration such as 250ms, 10s, 5m, 1h or 1h30m, found '%s'%s", s,
+			rc == GRAMMAR_RANGE ? " (too long)" : "");
+	return 0;
 }
 
-int yamlcfg_parse_duration_unit(const char *text, double *seconds)
+int yamlcfg_duration(struct yamlcfg *cfg, yaml_node_t *node, double *seconds)
 {
-	size_t len = strlen(text);
-	double v;
+	int64_t ns;
 
-	if (yamlcfg_parse_duration(text, &v))
+	if (!node)
+		return 0;
+	if (yamlcfg_duration_ns(cfg, node, 0, &ns))
 		return -1;
-	/* "10" could mean seconds or milliseconds; only 0 is the same in every unit. */
-	if (len && (text[len - 1] == '.' || (text[len - 1] >= '0' && text[len - 1] <= '9')) && v != 0)
+	*seconds = (double)ns / 1e9;
+	return 0;
+}
+
+int yamlcfg_duration_ms(struct yamlcfg *cfg, yaml_node_t *node, int64_t *ms)
+{
+	int64_t ns;
+
+	if (!node)
+		return 0;
+	if (yamlcfg_duration_ns(cfg, node, 0, &ns))
 		return -1;
-	*seconds = v;
+	*ms = ns / GRAMMAR_NS_PER_MS;
+	return 0;
+}
+
+int yamlcfg_size(struct yamlcfg *cfg, yaml_node_t *node, uint64_t min, uint64_t max,
+		 uint64_t *bytes)
+{
+	const char *s;
+	uint64_t v;
+	int rc;
+
+	if (!node)
+		return 0;
+	if (!(s = need_scalar(cfg, node)))
+		return -1;
+	rc = grammar_size(s, &v);
+	if (rc == GRAMMAR_FRACTION)
+		return fail_value(cfg, node, "size '%s' is not a whole number of bytes", s);
+	if (rc)
+		return fail_value(
+			cfg, node,
+			"expected a size such as 65536, 64KiB, 1MiB or 10MB, found '%s'%s", s,
+			rc == GRAMMAR_RANGE ? " (too large)" : "");
+	if (v < min || v > max)
+		return fail_value(cfg, node, "%s is out of range [%llu, %llu] bytes", s,
+				  (unsigned long long)min, (unsigned long long)max);
+	*bytes = v;
 	return 0;
 }

@@ -21,6 +21,7 @@
 
 #include "action_int.h"
 #include "log.h"
+#include "timefmt.h"
 #include "util.h"
 
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -166,9 +167,8 @@ int action_run_kubernetes(const struct action_ctx *c, json_t *step, json_t *resu
 		return -1;
 	}
 	if (!strcmp(verb, "rollout-restart")) {
-		char now[32];
-		time_t t = time(NULL);
-		strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+		char now[TIMEFMT_RFC3339_LEN];
+		timefmt_rfc3339((int64_t)time(NULL) * 1000, false, now, sizeof(now));
 		snprintf(path, sizeof(path), "/apis/apps/v1/namespaces/%s/%ss/%s", ns, res, name);
 		json_t *p = json_pack("{s:{s:{s:{s:{s:s}}}}}", "spec", "template", "metadata",
 				      "annotations", "kubectl.kubernetes.io/restartedAt", now);

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hash.h"
+
 /*
  * The bundle's files, included byte for byte by the assembler at build
  * time (mk/web.mk passes the directory; the build depends on its stamp),
@@ -57,9 +59,8 @@ static pthread_once_t etags_once = PTHREAD_ONCE_INIT;
 static void compute_etags(void)
 {
 	for (size_t i = 0; i < sizeof(assets) / sizeof(assets[0]); i++) {
-		uint64_t h = 0xcbf29ce484222325ULL;
-		for (const unsigned char *p = assets[i].plain; p < assets[i].plain_end; p++)
-			h = (h ^ *p) * 0x100000001b3ULL;
+		uint64_t h = fnv1a64(FNV64_OFFSET, assets[i].plain,
+				     (size_t)(assets[i].plain_end - assets[i].plain));
 		snprintf(assets[i].etag, sizeof(assets[i].etag), "\"%016llx\"", (unsigned long long)h);
 	}
 }

@@ -29,13 +29,18 @@ static int dup_str(struct yamlcfg *y, yaml_node_t *n, const char *what, char **o
 
 static int get_ms(struct yamlcfg *y, yaml_node_t *n, int64_t *ms)
 {
-	double s;
+	return yamlcfg_duration_ms(y, n, ms);
+}
+
+static int get_size(struct yamlcfg *y, yaml_node_t *n, uint64_t min, uint64_t max, long *out)
+{
+	uint64_t bytes;
 
 	if (!n)
 		return 0;
-	if (yamlcfg_duration(y, n, &s))
+	if (yamlcfg_size(y, n, min, max, &bytes))
 		return -1;
-	*ms = (int64_t)(s * 1000.0 + 0.5);
+	*out = (long)bytes;
 	return 0;
 }
 
@@ -351,10 +356,13 @@ static int parse_settings(struct yamlcfg *y, yaml_node_t *n, struct corr_runbook
 		return yamlcfg_fail(y, n, "actions must be a mapping");
 	if (yamlcfg_check_keys(y, n, keys, "actions") ||
 	    get_long(y, yamlcfg_get(y, n, "max_concurrent"), 1, 256, &rbs->max_concurrent) ||
-	    get_long(y, yamlcfg_get(y, n, "max_output_bytes"), 256, 16 << 20, &rbs->max_output_bytes) ||
-	    dup_str(y, yamlcfg_get(y, n, "kill_switch_file"), "kill_switch_file", &rbs->kill_switch_file) ||
+	    get_size(y, yamlcfg_get(y, n, "max_output_bytes"), 256, 16 << 20,
+		     &rbs->max_output_bytes) ||
+	    dup_str(y, yamlcfg_get(y, n, "kill_switch_file"), "kill_switch_file",
+		    &rbs->kill_switch_file) ||
 	    dup_str(y, yamlcfg_get(y, n, "escalate"), "escalate", &rbs->escalate) ||
-	    dup_str(y, yamlcfg_get(y, n, "agent_token_file"), "agent_token_file", &rbs->agent_token_file))
+	    dup_str(y, yamlcfg_get(y, n, "agent_token_file"), "agent_token_file",
+		    &rbs->agent_token_file))
 		return -1;
 	yaml_node_t *k = yamlcfg_get(y, n, "kubernetes");
 	if (k && (yamlcfg_check_keys(y, k, kube_keys, "actions.kubernetes") ||

@@ -7,6 +7,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "fileio.h"
+#include "grammar.h"
+#include "timefmt.h"
+
 int64_t corr_now_ms(void)
 {
 	struct timespec ts;
@@ -100,78 +104,20 @@ int corr_time_parse(const char *text, int64_t *ms)
 
 void corr_time_format(int64_t ms, char *buf, size_t len)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (ms <= 0) {
+	if (ms <= 0 || timefmt_rfc3339(ms, true, buf, len)) {
 		/* Alertmanager's way of saying "no end time". */
 		snprintf(buf, len, "0001-01-01T00:00:00Z");
-		return;
 	}
-	gmtime_r(&t, &tm);
-	char base[24];
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03dZ", base, (int)(ms % 1000));
 }
 
 int corr_duration_parse(const char *text, int64_t *ms)
 {
-	static const struct {
-		const char *unit;
-		int64_t ms;
-	} units[] = {
-		{ "ms", 1 },	       { "s", 1000 },	   { "m", 60000 },
-		{ "h", 3600000 },      { "d", 86400000 },  { "w", 604800000 },
-		{ "y", 31536000000LL },
-	};
-	const char *p = text;
-	int64_t total = 0;
+	int64_t ns;
 
-	if (!text || !*text)
+	if (grammar_duration(text, 0, &ns))
 		return -1;
-	if (!strcmp(text, "0")) {
-		*ms = 0;
-		return 0;
-	}
-	while (*p) {
-		if (!isdigit((unsigned char)*p))
-			return -1;
-		int64_t n = 0;
-		while (isdigit((unsigned char)*p)) {
-			n = n * 10 + (*p - '0');
-			if (n > 1000000000LL)
-				return -1;
-			p++;
-		}
-		size_t best = 0;
-		int64_t mult = 0;
-		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-			size_t l = strlen(units[i].unit);
-			/* "ms" must win over "m". */
-			if (!strncmp(p, units[i].unit, l) && l > best &&
-			    !(l == 1 && units[i].unit[0] == 'm' && p[1] == 's')) {
-				best = l;
-				mult = units[i].ms;
-			}
-		}
-		if (!best)
-			return -1;
-		p += best;
-		total += n * mult;
-	}
-	*ms = total;
+	*ms = ns / GRAMMAR_NS_PER_MS;
 	return 0;
-}
-
-uint64_t corr_fnv1a(uint64_t hash, const void *data, size_t len)
-{
-	const unsigned char *b = data;
-
-	for (size_t i = 0; i < len; i++) {
-		hash ^= b[i];
-		hash *= 1099511628211ULL;
-	}
-	return hash;
 }
 
 int corr_is_hex(const char *s, size_t max)
@@ -188,29 +134,5 @@ int corr_is_hex(const char *s, size_t max)
 
 char *corr_read_small_file(const char *path, size_t max)
 {
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t n;
-
-	if (!f)
-		return NULL;
-	buf = malloc(max + 1);
-	if (!buf) {
-		fclose(f);
-		errno = ENOMEM;
-		return NULL;
-	}
-	n = fread(buf, 1, max, f);
-	if (ferror(f)) {
-		int e = errno;
-		free(buf);
-		fclose(f);
-		errno = e ? e : EIO;
-		return NULL;
-	}
-	fclose(f);
-	while (n && isspace((unsigned char)buf[n - 1]))
-		n--;
-	buf[n] = 0;
-	return buf;
+	return file_read_trimmed(path, max);
 }

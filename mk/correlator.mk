@@ -11,7 +11,8 @@ tests: $(BUILD)/seismo-ship
 
 # libFuzzer: clang only, built on demand by tests/integration/correlator_fuzz.sh.
 FUZZ_SRCS := correlator/fuzz/ingest_fuzz.c correlator/ingest.c correlator/labels.c \
-	correlator/util.c common/log.c
+	correlator/util.c common/log.c common/fileio.c common/grammar.c common/hash.c \
+	common/timefmt.c
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Iinclude -Icommon \
 	-fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 $(BUILD)/fuzz/corr_ingest_fuzz: $(FUZZ_SRCS) $(wildcard correlator/*.h)

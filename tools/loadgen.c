@@ -496,19 +496,10 @@ static void usage(FILE *out)
 		"status other than the one it asked for.\n");
 }
 
+/* The shared duration grammar (common/grammar.h, "us" included); a bare
+ * number is seconds. */
 static int parse_time(const char *text, double *out)
 {
-	char buf[64];
-	size_t len = strlen(text);
-
-	/* "us" is not one of yamlcfg's units; microseconds matter here. */
-	if (len > 2 && len < sizeof(buf) && !strcmp(text + len - 2, "us")) {
-		snprintf(buf, sizeof(buf), "%.*s", (int)len - 2, text);
-		if (yamlcfg_parse_duration(buf, out))
-			return -1;
-		*out /= 1e6;
-		return 0;
-	}
 	return yamlcfg_parse_duration(text, out);
 }
 

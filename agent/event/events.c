@@ -5,33 +5,15 @@
 #include <time.h>
 
 #include "events.h"
-
-/* FNV-1a, 128-bit: stable across hosts and releases, which is all an id needs. */
-typedef unsigned __int128 fnv128_t;
-
-static fnv128_t fnv128_offset(void)
-{
-	return ((fnv128_t)0x6c62272e07bb0142ULL << 64) | 0x62b821756295c58dULL;
-}
-
-static fnv128_t fnv128_add(fnv128_t h, const void *data, size_t len)
-{
-	const fnv128_t prime = ((fnv128_t)0x0000000001000000ULL << 64) | 0x000000000000013bULL;
-	const unsigned char *p = data;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= prime;
-	}
-	return h;
-}
+#include "hash.h"
+#include "timefmt.h"
 
 /* Each field followed by a 0 byte, so ("ab","c") and ("a","bc") differ. */
 static fnv128_t fnv128_field(fnv128_t h, const char *s)
 {
 	if (!s)
 		s = "";
-	return fnv128_add(h, s, strlen(s) + 1);
+	return fnv1a128(h, s, strlen(s) + 1);
 }
 
 static void fnv128_hex(fnv128_t h, char out[EVENTS_ID_HEX])
@@ -42,24 +24,16 @@ static void fnv128_hex(fnv128_t h, char out[EVENTS_ID_HEX])
 
 int events_format_time(double t, char *buf, size_t len)
 {
-	time_t secs;
-	struct tm tm;
-
 	if (!isfinite(t) || t < 0 || t > 253402300799.0)
 		return -1;
-	secs = (time_t)floor(t);
-	if (!gmtime_r(&secs, &tm))
-		return -1;
-	if (strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return -1;
-	return 0;
+	return timefmt_rfc3339((int64_t)floor(t) * 1000, false, buf, len);
 }
 
 void events_anomaly_id(const char *node, const char *service, const char *metric, double starts_at,
 		       char out[EVENTS_ID_HEX])
 {
 	char start[32];
-	fnv128_t h = fnv128_offset();
+	fnv128_t h = fnv1a128_offset();
 
 	snprintf(start, sizeof(start), "%.3f", starts_at);
 	h = fnv128_field(h, node);
@@ -71,7 +45,7 @@ void events_anomaly_id(const char *node, const char *service, const char *metric
 
 void events_event_id(const char *anomaly_id, const char *state, char out[EVENTS_ID_HEX])
 {
-	fnv128_t h = fnv128_offset();
+	fnv128_t h = fnv1a128_offset();
 
 	h = fnv128_field(h, anomaly_id);
 	h = fnv128_field(h, state);

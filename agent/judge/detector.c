@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "detector.h"
+#include "hash.h"
 #include "log.h"
 
 #define DETECTOR_MAX_EDGES 64
@@ -334,13 +335,7 @@ void detector_series_observe(struct detector_series *s, const struct detector_co
 
 static uint64_t hash_name(const char *name)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *name; name++) {
-		h ^= (unsigned char)*name;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	return fnv1a64_str(name);
 }
 
 static void free_labels(struct service_labels *l)

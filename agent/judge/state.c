@@ -13,6 +13,7 @@
 
 #include <zlib.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "state.h"
 
@@ -149,43 +150,25 @@ cleanup:
 	return rc;
 }
 
-/* Reads the whole file; 1 when it does not exist, -1 on a read error. */
+/* Reads the whole file; 1 when it does not exist, -1 on a read error. A
+ * file over STATE_MAX_BYTES comes back as 0 with no data: the caller moves
+ * it aside as corrupt, since nothing that big is ever written. */
 static int read_file(const char *path, unsigned char **data, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	struct stat st;
-	int rc = -1;
+	char *text;
 
+	if (!file_read(path, STATE_MAX_BYTES, &text, len)) {
+		*data = (unsigned char *)text;
+		return 0;
+	}
 	*data = NULL;
 	*len = 0;
-	if (!f)
-		return errno == ENOENT ? 1 : (log_error("state: opening %s: %s", path, strerror(errno)), -1);
-	if (fstat(fileno(f), &st)) {
-		log_error("state: %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if ((unsigned long)st.st_size > STATE_MAX_BYTES) {
-		/* Treated as corrupt by the caller: nothing this big is ever written. */
-		*len = (size_t)st.st_size;
-		rc = 0;
-		goto out;
-	}
-	*data = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!*data) {
-		log_error("state: reading %s: %s", path, strerror(ENOMEM));
-		goto out;
-	}
-	if (fread(*data, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-		log_error("state: reading %s: %s", path, ferror(f) ? strerror(errno) : "short read");
-		free(*data);
-		*data = NULL;
-		goto out;
-	}
-	*len = (size_t)st.st_size;
-	rc = 0;
-out:
-	fclose(f);
-	return rc;
+	if (errno == ENOENT)
+		return 1;
+	if (errno == EFBIG)
+		return 0;
+	log_error("state: reading %s: %s", path, strerror(errno));
+	return -1;
 }
 
 /* A restored series must not carry values the state machine never produces. */

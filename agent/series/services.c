@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "hashmap.h"
+#include "fileio.h"
 #include "log.h"
 
 struct services {
@@ -384,7 +385,7 @@ static void refresh_podlist(struct services *s, bool missing)
 	struct curl_slist *headers = NULL;
 	struct body body = { 0 };
 	char auth[4096 + 32];
-	FILE *f;
+	char *token;
 	CURL *curl;
 	CURLcode rc;
 	long status = 0;
@@ -397,15 +398,12 @@ static void refresh_podlist(struct services *s, bool missing)
 	curl = curl_easy_init();
 	if (!curl)
 		return;
-	f = fopen(cfg->kubernetes.token_file, "r");
-	if (f) {
-		char token[4096];
-		size_t n = fread(token, 1, sizeof(token) - 1, f);
-		fclose(f);
-		token[n] = 0;
+	token = file_read_trimmed(cfg->kubernetes.token_file, 4096);
+	if (token) {
 		token[strcspn(token, "\r\n")] = 0;
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
 		headers = curl_slist_append(headers, auth);
+		free(token);
 	}
 	curl_easy_setopt(curl, CURLOPT_URL, cfg->kubernetes.pods_url);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);

@@ -14,8 +14,10 @@
 #include <curl/curl.h>
 #include <zlib.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "promtext.h"
+#include "timefmt.h"
 
 /* One batch file in the spool: NNNNNNNNNNNNNNNN-EVENTS.json.gz */
 struct spooled {
@@ -293,14 +295,11 @@ static json_t *edges_json(const struct shipper *s)
 static int spool_pending(struct shipper *s, int64_t now_ms)
 {
 	size_t total = json_array_size(s->pending), off = 0;
-	char sent_at[32];
-	time_t t = (time_t)(now_ms / 1000);
-	struct tm tm;
+	char sent_at[TIMEFMT_RFC3339_LEN];
 
 	if (!total && !s->n_edges)
 		return 0;
-	gmtime_r(&t, &tm);
-	strftime(sent_at, sizeof(sent_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	timefmt_rfc3339(now_ms, false, sent_at, sizeof(sent_at));
 	do {
 		size_t n = total - off < s->cfg.batch_max_events ? total - off
 								  : s->cfg.batch_max_events;
@@ -345,27 +344,6 @@ static size_t collect(char *ptr, size_t size, size_t nmemb, void *arg)
 	r->len += n < room ? n : room;
 	r->buf[r->len] = 0;
 	return n;
-}
-
-static int read_file(const char *path, unsigned char **out, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct stat sb;
-
-	if (!f)
-		return -1;
-	if (fstat(fileno(f), &sb) || !(*out = malloc((size_t)sb.st_size + 1))) {
-		fclose(f);
-		return -1;
-	}
-	*len = fread(*out, 1, (size_t)sb.st_size, f);
-	int bad = ferror(f) || *len != (size_t)sb.st_size;
-	fclose(f);
-	if (bad) {
-		free(*out);
-		return -1;
-	}
-	return 0;
 }
 
 /* POSTs one spooled batch; returns the HTTP status or 0 on a transfer error. */
@@ -421,21 +399,22 @@ static int send_spool(struct shipper *s, int64_t now_ms)
 
 	for (unsigned posts = 0; s->n_spool && posts < s->cfg.max_posts_per_flush; posts++) {
 		char path[4096], err[256] = "";
-		unsigned char *body;
+		char *body;
 		size_t len;
 		struct response resp = { .len = 0 };
 
 		if (now_ms < s->st.next_attempt_ms)
 			break;
 		spool_path(s, &s->spool[0], path, sizeof(path));
-		if (read_file(path, &body, &len)) {
+		if (file_read(path, SIZE_MAX, &body, &len)) {
 			log_error("shipper: cannot read spooled %s (%s), dropped", path,
 				  strerror(errno));
 			s->st.events_dropped += s->spool[0].events;
 			spool_remove_first(s);
 			continue;
 		}
-		long status = post_batch(s, body, len, &resp, err, sizeof(err));
+		long status =
+			post_batch(s, (const unsigned char *)body, len, &resp, err, sizeof(err));
 		s->last_post_ms = now_ms;
 		free(body);
 		if (status >= 200 && status < 300) {
@@ -506,21 +485,6 @@ static char *events_url(const char *url)
 	return out;
 }
 
-static char *read_token(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char buf[4096];
-
-	if (!f)
-		return NULL;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-		n--;
-	buf[n] = 0;
-	return strdup(buf);
-}
-
 /* Callers fill the config from fixed-size strings: "" means not set. */
 static const char *unset_if_empty(const char *v)
 {
@@ -574,7 +538,7 @@ struct shipper *shipper_new(const struct shipper_config *given)
 	if (!s->url || !s->spool_dir || !s->node || (cfg->cluster && !s->cluster))
 		goto fail;
 	if (cfg->token_file) {
-		s->token = read_token(cfg->token_file);
+		s->token = file_read_trimmed(cfg->token_file, 4096);
 		if (!s->token) {
 			log_error("shipper: token file %s: %s", cfg->token_file, strerror(errno));
 			goto fail;

@@ -117,7 +117,7 @@ contains "max_latency named" "exceeds this node's max_latency 100.000 ms"
 expect "max_duration enforced" 2 "$seismo" chaos delay -i lo -l 10ms -t 31 --config "$tmp/limits.yaml" --dry-run
 printf 'chaos:\n  max_latency: soon\n' >"$tmp/bad.yaml"
 expect "bad config value" 2 "$seismo" chaos delay -i lo -l 10ms --config "$tmp/bad.yaml" --dry-run
-contains "bad config names file:line and field" "$tmp/bad.yaml:2: chaos.max_latency: 'soon'"
+contains "bad config names file:line:column and field" "$tmp/bad.yaml:2:[0-9]+: chaos.max_latency: .*'soon'"
 expect "missing --config file" 2 "$seismo" chaos delay -i lo -l 10ms --config "$tmp/none.yaml" --dry-run
 expect "bad latency" 2 "$seismo" chaos delay -i lo -l fast --dry-run
 contains "bad latency named" "--latency 'fast'"
@@ -128,7 +128,7 @@ expect "bad probe" 2 "$seismo" chaos delay -i lo -l 1ms --probe "p url=http://x 
 contains "bad probe mode named" "mode 'Never' is not SOT, EOT, Edge, Continuous or OnChaos"
 printf 'kind: ChaosEngine\nspec:\n  experiments:\n    - name: disk-fill\n' >"$tmp/engine.yaml"
 expect "unknown Litmus experiment" 2 "$seismo" chaos run "$tmp/engine.yaml" --dry-run
-contains "unknown experiment names file:line" "$tmp/engine.yaml:4: experiment 'disk-fill'"
+contains "unknown experiment names file:line:column" "$tmp/engine.yaml:4:[0-9]+: experiment 'disk-fill'"
 expect "stop of an unknown experiment" 1 "$seismo" chaos stop no-such-experiment
 expect "list" 0 "$seismo" chaos list
 

@@ -221,7 +221,7 @@ runbooks:
     actions: [{exec: {command: [/bin/true]}}]
 YAML
 "$BUILD/seismo-correlator" -c "$WORK/bad.yaml" --check-config 2>"$WORK/bad.err" && fail "bad mode accepted"
-grep -q "bad.yaml:8: runbook x: mode must be suggest, approve or auto" "$WORK/bad.err" || fail "message: $(cat "$WORK/bad.err")"
+grep -q "bad.yaml:8:[0-9]*: runbook x: mode must be suggest, approve or auto" "$WORK/bad.err" || fail "message: $(cat "$WORK/bad.err")"
 sed -i 's/mode: sometimes/mode: auto/; s/exec: {command: \[\/bin\/true\]}/kubernetes: {action: scale, namespace: a, name: b}/' "$WORK/bad.yaml"
 "$BUILD/seismo-correlator" -c "$WORK/bad.yaml" --check-config 2>"$WORK/bad.err" && fail "scale without replicas accepted"
 grep -q "bad.yaml:9:.*give either replicas (set) or add (change)" "$WORK/bad.err" || fail "message: $(cat "$WORK/bad.err")"

@@ -90,13 +90,13 @@ static void errors_name_file_and_line(void **state)
 		const char *yaml, *expect;
 	} cases[] = {
 		{ "route:\n  receiver: a\n  group_wait: 3 parsecs\nreceivers:\n  - name: a\n",
-		  "test.yaml:3: group_wait" },
+		  "test.yaml:3:15: route.group_wait" },
 		{ "route:\n  receiver: missing\nreceivers:\n  - name: a\n",
-		  "test.yaml:2: route uses undefined receiver \"missing\"" },
+		  "test.yaml:2:3: route uses undefined receiver \"missing\"" },
 		{ "route:\n  receiver: a\n  colour: blue\nreceivers:\n  - name: a\n",
-		  "test.yaml:3: route: unknown field \"colour\"" },
+		  "test.yaml:3:3: route: unknown field \"colour\"" },
 		{ "route:\n  receiver: a\n  routes:\n    - matchers: ['sev ~= x']\nreceivers:\n  - name: a\n",
-		  "test.yaml:4: matchers" },
+		  "test.yaml:4:18: matchers" },
 		{ "route:\n  receiver: a\nreceivers:\n  - name: a\n  - name: a\n",
 		  "defined twice" },
 		{ "route:\n  receiver: a\nreceivers:\n  - name: a\n    email_configs: []\n",

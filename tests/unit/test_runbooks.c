@@ -67,7 +67,7 @@ static void config_reads_every_kind(void **state)
 
 struct bad_case {
 	const char *body;
-	const char *want; /* "rb.yaml:LINE: ..." */
+	const char *want; /* "rb.yaml:LINE:COLUMN: ..." */
 };
 
 static void config_errors_name_file_line(void **state)
@@ -75,27 +75,27 @@ static void config_errors_name_file_line(void **state)
 	/* head is 4 lines: runbooks: is line 5, the first runbook line 6. */
 	static const struct bad_case cases[] = {
 		{ "runbooks:\n  - name: a\n    matchers: ['x = 1']\n    mode: maybe\n    actions: [{exec: {command: [/bin/true]}}]\n",
-		  "rb.yaml:8: runbook a: mode must be suggest, approve or auto" },
+		  "rb.yaml:8:11: runbook a: mode must be suggest, approve or auto" },
 		{ "runbooks:\n  - name: a\n    matchers: ['x = 1']\n    mode: auto\n    actions: [{exec: {command: [true]}}]\n",
-		  "rb.yaml:9: exec: the program \"true\" must be an absolute path" },
+		  "rb.yaml:9:32: exec: the program \"true\" must be an absolute path" },
 		{ "runbooks:\n  - name: a\n    matchers: ['x = 1']\n    mode: auto\n    actions: []\n",
-		  "rb.yaml:9: runbook a: needs a non-empty list of actions" },
+		  "rb.yaml:9:14: runbook a: needs a non-empty list of actions" },
 		{ "runbooks:\n  - name: a\n    mode: auto\n    actions: [{exec: {command: [/bin/true]}}]\n",
-		  "rb.yaml:6: runbook a: needs matchers" },
+		  "rb.yaml:6:5: runbook a: needs matchers" },
 		{ "runbooks:\n  - name: a\n    matchers: ['x = 1']\n    mode: approve\n    actions: [{exec: {command: [/bin/true]}}]\n",
-		  "rb.yaml:6: runbook a: mode approve needs an escalate receiver" },
+		  "rb.yaml:6:5: runbook a: mode approve needs an escalate receiver" },
 		{ "runbooks:\n  - name: a\n    matchers: ['x = 1']\n    mode: auto\n    rate_limit: {runbook: lots}\n    actions: [{exec: {command: [/bin/true]}}]\n",
-		  "rb.yaml:9: rate limit \"lots\" must look like 10/1h" },
+		  "rb.yaml:9:27: rate limit \"lots\" must look like 10/1h" },
 		{ "runbooks:\n  - name: a\n    matchers: ['x = 1']\n    mode: auto\n    actions: [{ssh: {host: x}}]\n",
-		  "rb.yaml:9: unknown action kind \"ssh\"" },
+		  "rb.yaml:9:15: unknown action kind \"ssh\"" },
 		{ "runbooks:\n  - name: a\n    matchers: ['x = 1']\n    mode: auto\n    escalate: nobody\n    actions: [{exec: {command: [/bin/true]}}]\n",
-		  "rb.yaml:9: runbook a: escalate names undefined receiver \"nobody\"" },
+		  "rb.yaml:9:15: runbook a: escalate names undefined receiver \"nobody\"" },
 		{ "runbooks:\n  - name: a\n    matchers: ['x = 1']\n    mode: auto\n    actions: [{kubernetes: {action: drain, name: n}}]\n",
-		  "rb.yaml:9: kubernetes: action must be rollout-restart, scale, delete-pod or cordon" },
+		  "rb.yaml:9:28: kubernetes: action must be rollout-restart, scale, delete-pod or cordon" },
 		{ "runbooks:\n  - name: a\n    matchers: ['x = 1']\n    mode: auto\n    colour: red\n    actions: [{exec: {command: [/bin/true]}}]\n",
-		  "rb.yaml:9: unknown key" },
+		  "rb.yaml:9:5: unknown key" },
 		{ "runbooks:\n  - name: a\n    matchers: ['x =~ \"(\"']\n    mode: auto\n    actions: [{exec: {command: [/bin/true]}}]\n",
-		  "rb.yaml:7: matchers: invalid regex" },
+		  "rb.yaml:7:16: matchers: invalid regex" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
