@@ -1,7 +1,7 @@
 /*
  * How surprising one value of a series is: a calibrated tail probability
  * from a small ensemble of simple models, each watching a different time
- * scale, in constant memory per series (struct surprise_state, 776 bytes).
+ * scale, in constant memory per series (struct surprise_state, 2,504 bytes).
  *
  * Every model turns the new value into a nominal p-value under its own
  * textbook assumption:
@@ -26,6 +26,12 @@
  * The result is min over models of the calibrated p, times the number of
  * models (Bonferroni), reported as surprise = -log10 p: 4 means "1 in 10,000
  * of this series' values is this unusual", whatever the series.
+ *
+ * A recurrence memory keeps, per 15 minutes of the day and 5 minutes of the
+ * hour, how far out the series went on each of the last two visits: a value
+ * no further out than both (a cron job, a nightly batch) is the series' own
+ * pattern and every model sees it as an ordinary value; a one-off burst
+ * never teaches it, and the first two occurrences of a new job still fire.
  */
 #ifndef SEISMO_SURPRISE_H
 #define SEISMO_SURPRISE_H

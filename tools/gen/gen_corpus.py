@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generates a labelled corpus of time series in NAB's layout, from a fixed seed.
 
-    tools/gen/gen_corpus.py --seed 20261203 --out DIR
+    tools/gen/gen_corpus.py --seed 20261204 --out DIR
+    tools/gen/gen_corpus.py --seed 7 --seed 8 --seed 9 --out DIR   (files s7_..., s8_...)
 
 writes DIR/data/<class>/<file>.csv ("timestamp,value") and
 DIR/combined_windows.json, so tools/nab/run.sh -d DIR scores a detector on it
@@ -225,12 +226,18 @@ CLASSES = [
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seed", type=int, required=True)
+    ap.add_argument("--seed", type=int, action="append", required=True,
+                    help="repeat for a corpus of several seeds (files named s<SEED>_...)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
-    rng = random.Random(args.seed)
     windows = {}
+    for seed in args.seed:
+        generate(args, random.Random(seed), windows, "s%d_" % seed if len(args.seed) > 1 else "")
+    with open(os.path.join(args.out, "combined_windows.json"), "w") as f:
+        json.dump(windows, f, indent=1, sort_keys=True)
 
+
+def generate(args, rng, windows, prefix):
     def write(category, name, values, rows, step_s):
         path = os.path.join(args.out, "data", category)
         os.makedirs(path, exist_ok=True)
@@ -243,12 +250,10 @@ def main():
     for category, count, gen, step_s, n in CLASSES:
         for k in range(count):
             values, rows = gen(rng, n, step_s)
-            write(category, "%s_%d.csv" % (category, k), values, rows, step_s)
+            write(category, "%s%s_%d.csv" % (prefix, category, k), values, rows, step_s)
     for k in range(6):
         values, rows = gen_normal(rng, 4032, 300, k % 3)
-        write("normal", "normal_%d.csv" % k, values, rows, 300)
-    with open(os.path.join(args.out, "combined_windows.json"), "w") as f:
-        json.dump(windows, f, indent=1, sort_keys=True)
+        write("normal", "%snormal_%d.csv" % (prefix, k), values, rows, 300)
 
 
 if __name__ == "__main__":
