@@ -266,7 +266,15 @@ static void update_level_only(struct baseline *b, const struct baseline_config *
 			      double dt, double value)
 {
 	double error = value - (b->level + seasonal_offset(b, t));
+	double limit = config->clip_spreads * floored_spread(config, seasonal_spread(b, t), b->magnitude);
 
+	/*
+	 * Clipped as usual: a spike must not drag the level (the values after
+	 * it would look like dips); a real shift is taken over by the
+	 * detector's re-anchoring once the shift model confirms it.
+	 */
+	if (limit > 0)
+		error = error > limit ? limit : error < -limit ? -limit : error;
 	b->level += ewma_gain(dt, config->level_halflife_s) * error;
 }
 

@@ -143,6 +143,10 @@ static void advance_state(struct detector_series *s, const struct detector_confi
 	case DETECTOR_NORMAL:
 		if (!anomalous)
 			break;
+		/* Refractory: soon after an anomaly ended, only a worse one opens. */
+		if (!isnan(s->calm_since) && t - s->calm_since < config->surprise.refractory_s &&
+		    surprise <= s->peak_score)
+			break;
 		s->phase = DETECTOR_PENDING;
 		s->pending_since = t;
 		s->peak_score = surprise;

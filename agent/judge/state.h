@@ -14,8 +14,11 @@
 #include "detector.h"
 
 #define STATE_MAGIC "SEISMOST"
-/* 2: the calibrated surprise models joined each series (issue 9). */
-#define STATE_VERSION 2
+/*
+ * 2: the calibrated surprise models joined each series (issue 9).
+ * 3: the surprise models remember each series' recurring daily and hourly peaks.
+ */
+#define STATE_VERSION 3
 
 /* Writes every series of det to path. 0, or -1 with the reason logged (the old file stays). */
 int state_save(const struct detector *det, const char *path);

@@ -1,5 +1,11 @@
-/* Calibrated surprise: four simple models, each calibrated on the series' own history. */
+/*
+ * Calibrated surprise: four simple models, each calibrated on the series' own
+ * history, and the recurrence memory. Over 500 lines because the models share
+ * one judged/learnt state and the calibration they all use; the count and
+ * ratio tails live in tail.c.
+ */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "surprise.h"
@@ -11,7 +17,7 @@
 #define PRIOR_WEIGHT 10.0
 /* Smallest scale of the fitted tail, in bins: a calibrator that has seen one value only. */
 #define MIN_TAIL_SCALE (1 / M_LN10)
-/* Heaviest tail shape fitted: 0.8 keeps the fitted tail's mean finite. */
+/* Heaviest tail shape a configuration may allow: 0.8 keeps the fitted tail's mean finite. */
 #define MAX_TAIL_SHAPE 0.8
 /* A squared statistic counts at most this many times its current unit (3 sigma) towards it: the bulk is learnt, one excursion moves it little. */
 #define NORM_CLIP 9.0
@@ -29,6 +35,15 @@
 /* Smallest expected count and error ratio the count and binomial models assume. */
 #define MIN_COUNT_MEAN 0.1
 #define MIN_ERROR_RATIO 1e-4
+/*
+ * A slot's past peaks excuse a value only when they were spikes (beyond 3
+ * spreads): the ordinary noise of a slot must not hide a small shift.
+ */
+#define RECUR_MIN_Z 3.0
+/* A recurring peak varies by the series' own noise: it excuses this many spreads more. */
+#define RECUR_SLACK 3.0
+/* An excused value counts as one this many spreads out at most: ordinary noise. */
+#define RECUR_ORDINARY 2.0
 
 void surprise_config_default(struct surprise_config *config)
 {
@@ -40,6 +55,14 @@ void surprise_config_default(struct surprise_config *config)
 		.calibration_halflife_s = 24 * 3600,
 		.count_max_mean = 100,
 		.tail_share = 0.05,
+		/*
+		 * An exponential tail in the nominal surprise (a power of the
+		 * nominal p): Pickands' shape from a day's ~15 tail values is too
+		 * noisy to trust, and a spuriously heavy tail squashes every large
+		 * surprise together (a 28x spike scoring like a 4x blip).
+		 */
+		.tail_max_shape = 0,
+		.refractory_s = 3600,
 	};
 }
 
@@ -160,7 +183,8 @@ void surprise_calibrator_learn(struct surprise_calibrator *cal, double nominal, 
  * (peaks over threshold), so a value beyond anything seen still ranks by
  * distance. Monotone non-increasing in nominal (test_surprise.c).
  */
-double surprise_calibrated(const struct surprise_calibrator *cal, double nominal, double tail_share)
+double surprise_calibrated(const struct surprise_calibrator *cal, double nominal, double tail_share,
+			   double max_shape)
 {
 	double x = log1p(fmax(nominal, 0)) / BIN_WIDTH, total, tail = 0, at_x = 0;
 	double u_tail = -1, u_s = 0, half_s = 0, quarter_s = 0, shape, scale, p, target[2] = { 0 };
@@ -214,7 +238,8 @@ double surprise_calibrated(const struct surprise_calibrator *cal, double nominal
 	shape = 0;
 	if (half_s > u_s && quarter_s > half_s)
 		shape = log((quarter_s - half_s) / (half_s - u_s)) / M_LN2;
-	shape = shape < 0 ? 0 : shape > MAX_TAIL_SHAPE ? MAX_TAIL_SHAPE : shape;
+	max_shape = fmin(max_shape, MAX_TAIL_SHAPE);
+	shape = shape < 0 ? 0 : shape > max_shape ? max_shape : shape;
 	scale = shape < 1e-6 ? (half_s - u_s) / M_LN2 : shape * (half_s - u_s) / (exp2(shape) - 1);
 	if (!(scale >= MIN_TAIL_SCALE))
 		scale = MIN_TAIL_SCALE;
@@ -222,6 +247,106 @@ double surprise_calibrated(const struct surprise_calibrator *cal, double nominal
 	if (shape < 1e-6)
 		return fmax(p, u_tail / total * exp(-nominal / scale));
 	return fmax(p, u_tail / total * pow(1 + shape * nominal / scale, -1 / shape));
+}
+
+/* ---- recurrence ---------------------------------------------------------------- */
+
+static struct surprise_recurrence *recurrence_slot(struct surprise_recurrence *slots, int count,
+						   double period, double t, uint32_t *visit)
+{
+	double cycles = floor(t / period);
+	int k = (int)((t - cycles * period) / (period / count));
+
+	*visit = (uint32_t)fmod(cycles, 4294967296.0);
+	return &slots[k < 0 ? 0 : k >= count ? count - 1 : k];
+}
+
+/*
+ * The peaks of this slot's last two visits before the one in progress at
+ * visit (0 for a visit without values): out[0] the latest.
+ */
+static void previous_peaks(const struct surprise_recurrence *slot, uint32_t visit, double out[2])
+{
+	uint32_t behind = visit - slot->visit;
+
+	out[0] = out[1] = 0;
+	if (behind == 0) {
+		out[0] = slot->previous[0];
+		out[1] = slot->previous[1];
+	} else if (behind == 1) {
+		out[0] = slot->current;
+		out[1] = slot->previous[0];
+	} else if (behind == 2) {
+		out[1] = slot->current;
+	}
+}
+
+/*
+ * How far out the residual may be and still be the series' own recurring
+ * pattern: what this slot (of the day: or a neighbour, a job that runs at
+ * about the same time, +-15 minutes) reached on two earlier
+ * days or hours, plus the series' noise; 0 when those were no spikes.
+ */
+static double recurring_tolerance(const struct surprise_state *st, double t)
+{
+	static const struct {
+		size_t offset;
+		int count;
+		double period;
+		int reach;
+	} memories[] = {
+		{ offsetof(struct surprise_state, day), SURPRISE_DAY_SLOTS, 86400, 1 },
+		{ offsetof(struct surprise_state, hour), SURPRISE_HOUR_SLOTS, 3600, 0 },
+	};
+	double tolerance = 0, values, dt = st->last_time > 0 ? t - st->last_time : 0;
+
+	for (size_t m = 0; m < sizeof(memories) / sizeof(memories[0]); m++) {
+		struct surprise_recurrence *slots =
+			(struct surprise_recurrence *)((char *)st + memories[m].offset);
+		double width = memories[m].period / memories[m].count, peak[2] = { 0, 0 };
+
+		/* Both of the last two days (hours) reached it, each in this slot or a neighbour. */
+		for (int d = -memories[m].reach; d <= memories[m].reach; d++) {
+			uint32_t visit;
+			const struct surprise_recurrence *slot = recurrence_slot(
+				slots, memories[m].count, memories[m].period, t + d * width, &visit);
+			double p[2];
+
+			previous_peaks(slot, visit, p);
+			peak[0] = fmax(peak[0], p[0]);
+			peak[1] = fmax(peak[1], p[1]);
+		}
+		/*
+		 * A spike is beyond what noise reaches in one visit: the largest
+		 * of n normal values is about sqrt(2 ln n) (a 15-minute slot holds
+		 * 3 values at 5 minutes, 90 at 10 seconds) plus one spread, and
+		 * never below RECUR_MIN_Z.
+		 */
+		values = dt > 0 ? fmax(1, width / dt) : 1;
+		if (fmin(peak[0], peak[1]) >= fmax(RECUR_MIN_Z, sqrt(2 * log(values)) + 1))
+			tolerance = fmax(tolerance, fmin(peak[0], peak[1]) + RECUR_SLACK);
+	}
+	return tolerance;
+}
+
+static void recurrence_learn(struct surprise_recurrence *slots, int count, double period, double t,
+			     double peak)
+{
+	uint32_t visit;
+	struct surprise_recurrence *slot = recurrence_slot(slots, count, period, t, &visit);
+
+	if (slot->visit != visit) {
+		/* The visit in progress is over: it becomes the latest past one. */
+		double p[2];
+
+		previous_peaks(slot, visit, p);
+		slot->previous[0] = (float)p[0];
+		slot->previous[1] = (float)p[1];
+		slot->current = 0;
+		slot->visit = visit;
+	}
+	if (peak > slot->current)
+		slot->current = (float)peak;
 }
 
 /* ---- the models ---------------------------------------------------------------- */
@@ -313,14 +438,17 @@ static double side_square_variance(enum surprise_side side)
 
 static void move(const struct surprise_state *st, const struct surprise_config *config,
 		 enum surprise_side side, double t,
-		 const struct surprise_input *in, double z, double scale, struct moved *m)
+		 const struct surprise_input *in, double z, double scale, bool excused,
+		 struct moved *m)
 {
 	double dt = st->last_time > 0 ? t - st->last_time : 0;
 	double gs = st->samples ? gain_of(dt, config->shift_halflife_s) : 1;
 	double gf = st->samples ? gain_of(dt, config->drift_fast_halflife_s) : 1;
 	double gv = st->samples ? gain_of(dt, config->variance_halflife_s) : 1;
 	double r = clip(z, RESIDUAL_CLIP);
-	double deseasonal = in->level + clip(in->value - in->expected, RESIDUAL_CLIP * scale);
+	/* A recurring value counts as an ordinary one for the level too. */
+	double deseasonal = in->level + clip(in->value - in->expected,
+					     (excused ? RECUR_ORDINARY : RESIDUAL_CLIP) * scale);
 
 	m->shift_mean = (1 - gs) * st->shift_mean + gs * r;
 	m->shift_var = (1 - gs) * (1 - gs) * st->shift_var + gs * gs;
@@ -363,12 +491,25 @@ void surprise_judge(const struct surprise_state *st, const struct surprise_confi
 	if (counted)
 		z = z >= 0 ? normal_score(nominal[SURPRISE_POINT]) :
 			     -normal_score(nominal[SURPRISE_POINT]);
+	out->raw_z = z;
+	out->recurring = recurring_tolerance(st, t);
+	if (out->recurring > 0 && fabs(z) <= out->recurring) {
+		/*
+		 * No further out than this slot went on the last two days: the
+		 * series' own pattern, which every model sees as an ordinary
+		 * value (its excess beyond RECUR_ORDINARY spreads removed; values
+		 * within that are untouched, so the models keep their noise).
+		 */
+		z = clip(z, RECUR_ORDINARY);
+		nominal[SURPRISE_POINT] = fmin(nominal[SURPRISE_POINT], sided_surprise(z, side));
+	}
 	out->z = z;
 	out->count_model = counted;
 	/* The other models see the residual in the same standard deviations. */
 	if (!isfinite(scale) || scale <= 0)
 		scale = in->spread;
-	move(st, config, side, t, in, z, scale, &m);
+	move(st, config, side, t, in, z, scale, out->recurring > 0 && fabs(out->raw_z) <= out->recurring,
+	     &m);
 	out->shift_z = m.shift_mean / sqrt(m.shift_var);
 	out->drift_z = (m.fast_level - st->slow_level) / (scale * sqrt(m.fast_var + 1e-9));
 	/*
@@ -392,7 +533,8 @@ void surprise_judge(const struct surprise_state *st, const struct surprise_confi
 		 * not yet reached a region (a discrete count that rarely moves)
 		 * is no evidence that it is rarer than the model's own law.
 		 */
-		double p = fmax(surprise_calibrated(&st->cal[i], nominal[i], config->tail_share),
+		double p = fmax(surprise_calibrated(&st->cal[i], nominal[i], config->tail_share,
+						    config->tail_max_shape),
 				pow(10, -nominal[i]));
 
 		out->model_surprise[i] = p_to_surprise(p);
@@ -421,7 +563,9 @@ void surprise_learn(struct surprise_state *st, const struct surprise_config *con
 		    double calibrate)
 {
 	double dt = st->last_time > 0 ? t - st->last_time : 0;
-	double deseasonal = in->level + clip(in->value - in->expected, RESIDUAL_CLIP * judged->scale);
+	bool excused = judged->recurring > 0 && fabs(judged->raw_z) <= judged->recurring;
+	double deseasonal = in->level + clip(in->value - in->expected,
+					     (excused ? RECUR_ORDINARY : RESIDUAL_CLIP) * judged->scale);
 	double gain = fmin(gain_of(dt, config->calibration_halflife_s), 1.0 / MIN_MEMORY_VALUES);
 	struct moved m;
 
@@ -447,7 +591,10 @@ void surprise_learn(struct surprise_state *st, const struct surprise_config *con
 						st->drift_norm);
 		}
 	}
-	move(st, config, side, t, in, judged->z, judged->scale, &m);
+	move(st, config, side, t, in, judged->z, judged->scale, excused, &m);
+	/* Learnt whether or not an anomaly is open: a cron job fires twice, then is known. */
+	recurrence_learn(st->day, SURPRISE_DAY_SLOTS, 86400, t, fabs(judged->raw_z));
+	recurrence_learn(st->hour, SURPRISE_HOUR_SLOTS, 3600, t, fabs(judged->raw_z));
 	if (st->samples == 0) {
 		m.fast_level = deseasonal;
 		st->slow_level = deseasonal;

@@ -1,7 +1,7 @@
 /*
  * How surprising one value of a series is: a calibrated tail probability
  * from a small ensemble of simple models, each watching a different time
- * scale, in constant memory per series (struct surprise_state, 776 bytes).
+ * scale, in constant memory per series (struct surprise_state, 2,504 bytes).
  *
  * Every model turns the new value into a nominal p-value under its own
  * textbook assumption:
@@ -26,6 +26,12 @@
  * The result is min over models of the calibrated p, times the number of
  * models (Bonferroni), reported as surprise = -log10 p: 4 means "1 in 10,000
  * of this series' values is this unusual", whatever the series.
+ *
+ * A recurrence memory keeps, per 15 minutes of the day and 5 minutes of the
+ * hour, how far out the series went on each of the last two visits: a value
+ * no further out than both (a cron job, a nightly batch) is the series' own
+ * pattern and every model sees it as an ordinary value; a one-off burst
+ * never teaches it, and the first two occurrences of a new job still fire.
  */
 #ifndef SEISMO_SURPRISE_H
 #define SEISMO_SURPRISE_H
@@ -58,6 +64,13 @@ struct surprise_config {
 	double calibration_halflife_s; /* memory of each model's own distribution */
 	double count_max_mean;         /* integer series up to this mean use the count model */
 	double tail_share;             /* the empirical tail is trusted down to this share (5 %) */
+	double tail_max_shape;         /* heaviest generalised Pareto shape the fitted tail may take */
+	/*
+	 * After an anomaly of the series ends, a new one within this time
+	 * opens only if more surprising than the last one's peak (one alert
+	 * per incident, not one per wobble; the detector's state machine).
+	 */
+	double refractory_s;
 };
 
 /* Decayed histogram of one model's -log10 nominal p, on a log1p scale. */
@@ -67,8 +80,26 @@ struct surprise_calibrator {
 	float reserved;
 };
 
+/*
+ * Recurrence memory: per slot of the day (15 minutes) and of the hour (5
+ * minutes), the largest |residual| (in spreads) of its last two visits. A
+ * value no further out than this slot reached on both of the last two days
+ * (hours) is a recurring pattern (a cron job), not news; a burst that
+ * happened to hit a slot once, or two visits apart, excuses nothing.
+ */
+#define SURPRISE_DAY_SLOTS 96
+#define SURPRISE_HOUR_SLOTS 12
+
+struct surprise_recurrence {
+	float previous[2]; /* largest |residual| of the last and the one-but-last visit */
+	float current; /* largest |residual| of the visit in progress */
+	uint32_t visit; /* number of the visit in progress (time / period) */
+};
+
 /* Plain data, no pointers: saved as it is in the state file. */
 struct surprise_state {
+	struct surprise_recurrence day[SURPRISE_DAY_SLOTS];
+	struct surprise_recurrence hour[SURPRISE_HOUR_SLOTS];
 	struct surprise_calibrator cal[SURPRISE_MODELS];
 	double last_time;     /* of the last learnt value; 0 before any */
 	double calibrated_since; /* first value the calibrators learnt; 0 before any */
@@ -101,6 +132,8 @@ struct surprise_result {
 	double surprise;           /* -log10 of the corrected p, >= 0 */
 	double model_surprise[SURPRISE_MODELS]; /* each model's calibrated -log10 p */
 	double z;                  /* signed residual in spreads (count series: NB standard deviations) */
+	double raw_z;              /* z before the recurrence memory excused it */
+	double recurring;          /* what this slot reached on two earlier visits (spreads); 0 if nothing */
 	double nominal[SURPRISE_MODELS]; /* each model's uncalibrated -log10 p (what is learnt) */
 	double scale;              /* the standard deviation residuals were measured in */
 	double shift_z, drift_z;   /* the shift and drift statistics under white noise */
@@ -138,7 +171,8 @@ void surprise_remember(struct surprise_state *state, const double nominal[SURPRI
  */
 void surprise_reanchor(struct surprise_state *state, double level);
 /* The calibrated p of a nominal surprise (-log10 p) for one model: exposed for tests. */
-double surprise_calibrated(const struct surprise_calibrator *cal, double nominal, double tail_share);
+double surprise_calibrated(const struct surprise_calibrator *cal, double nominal, double tail_share,
+			   double max_shape);
 void surprise_calibrator_learn(struct surprise_calibrator *cal, double nominal, double gain,
 			       double weight);
 

@@ -72,7 +72,7 @@ static void test_calibration_is_monotone(void **state)
 	for (int round = 0; round < 3; round++) {
 		prev = 2;
 		for (double s = 0; s < 400; s += 0.01) {
-			double p = surprise_calibrated(&cal, s, 0.05);
+			double p = surprise_calibrated(&cal, s, 0.05, 0.8);
 
 			assert_true(p <= prev + 1e-15);
 			assert_true(p >= 0 && p <= 1);
@@ -83,7 +83,7 @@ static void test_calibration_is_monotone(void **state)
 			surprise_calibrator_learn(&cal, fabs(gauss()) * (round + 1) * 3, 0.001, 1);
 	}
 	/* Never-seen surprises still rank: no cap at the memory's size. */
-	assert_true(surprise_calibrated(&cal, 200, 0.05) < surprise_calibrated(&cal, 60, 0.05));
+	assert_true(surprise_calibrated(&cal, 200, 0.05, 0.8) < surprise_calibrated(&cal, 60, 0.05, 0.8));
 }
 
 /* On noise that matches the nominal law, calibrated p-values are close to nominal. */
@@ -95,8 +95,8 @@ static void test_calibration_matches_nominal(void **state)
 	for (int i = 0; i < 20000; i++)
 		surprise_calibrator_learn(&cal, -log10(uniform()), 0.0002, 1);
 	/* 1 in 10 and 1 in 100 within a factor of 1.5. */
-	assert_true(fabs(log10(surprise_calibrated(&cal, 1, 0.05)) + 1) < 0.18);
-	assert_true(fabs(log10(surprise_calibrated(&cal, 2, 0.01)) + 2) < 0.18);
+	assert_true(fabs(log10(surprise_calibrated(&cal, 1, 0.05, 0.8)) + 1) < 0.18);
+	assert_true(fabs(log10(surprise_calibrated(&cal, 2, 0.01, 0.8)) + 2) < 0.18);
 }
 
 /* The detector's score is monotone in the size of the surprise: bigger spike, higher score. */
@@ -248,11 +248,121 @@ static void test_escalation(void **state)
 	assert_string_equal(detector_transition_name(DETECTOR_ESCALATED), "escalated");
 }
 
+/*
+ * A job that spikes at the same time every day fires on the first days,
+ * then is the series' own pattern; the same spike at another hour, and a
+ * one-off burst that once hit that slot, still fire.
+ */
+static void test_recurring_spike_is_learnt(void **state)
+{
+	struct detector_config c;
+	struct detector_series s;
+	struct detector_verdict v;
+	double t = T0 - fmod(T0, 86400);
+	int fired_on_day[8] = { 0 };
+
+	detector_config_default(&c);
+	c.for_s = 0;
+	detector_series_init(&s, BASELINE_SEASONAL_ROBUST);
+	for (int i = 0; i < 8 * 288; i++, t += 300) {
+		/* 03:30 every day: ten times the noise on top */
+		double x = 100 + 5 * gauss() + (i % 288 == 42 ? 60 : 0);
+
+		detector_series_observe(&s, &c, DETECTOR_BOTH, t, x, true, &v);
+		fired_on_day[i / 288] += v.transition == DETECTOR_FIRED;
+	}
+	/* Judged from day two on (warm-up); learnt after two occurrences. */
+	assert_true(fired_on_day[1] + fired_on_day[2] + fired_on_day[3] >= 1);
+	for (int d = 4; d < 8; d++)
+		assert_int_equal(fired_on_day[d], 0);
+	/* The same spike at 11:30 is news. */
+	for (int i = 0; i < 138; i++, t += 300)
+		detector_series_observe(&s, &c, DETECTOR_BOTH, t, 100 + 5 * gauss(), true, &v);
+	detector_series_observe(&s, &c, DETECTOR_BOTH, t, 160, true, &v);
+	assert_true(v.surprise >= c.warning_score);
+}
+
+/* A burst that hit a slot on one day only, or two days apart, excuses nothing. */
+static void test_one_off_is_not_recurring(void **state)
+{
+	struct detector_config c;
+	struct detector_series s;
+	struct detector_verdict v;
+	double t = T0 - fmod(T0, 86400);
+	double before = 0, after = 0;
+
+	detector_config_default(&c);
+	c.for_s = 0;
+	detector_series_init(&s, BASELINE_SEASONAL_ROBUST);
+	for (int i = 0; i < 6 * 288; i++, t += 300) {
+		/* 03:30 on days 2 and 4 only */
+		bool burst = i % 288 == 42 && (i / 288 == 2 || i / 288 == 4);
+
+		detector_series_observe(&s, &c, DETECTOR_BOTH, t, 100 + 5 * gauss() + (burst ? 60 : 0),
+					true, &v);
+		if (burst && i / 288 == 2)
+			before = v.surprise;
+		if (burst && i / 288 == 4)
+			after = v.surprise;
+	}
+	assert_true(before >= c.warning_score);
+	assert_true(after >= c.warning_score);
+}
+
+/* Refractory: soon after an anomaly ended, only a worse one opens; later any does. */
+static void test_refractory(void **state)
+{
+	struct detector_config c;
+	struct detector_series s, probe;
+	struct detector_verdict v;
+	double t = T0, peak;
+
+	detector_config_default(&c);
+	c.for_s = 0;
+	c.resolve_for_s = 600;
+	detector_series_init(&s, BASELINE_SEASONAL_ROBUST);
+	for (int i = 0; i < 3 * 288; i++, t += 300)
+		detector_series_observe(&s, &c, DETECTOR_UP, t, 100 + 5 * gauss(), true, &v);
+	detector_series_observe(&s, &c, DETECTOR_UP, t, 250, true, &v);
+	assert_int_equal(v.transition, DETECTOR_FIRED);
+	peak = s.peak_score;
+	for (int i = 0; i < 6 && s.phase != DETECTOR_NORMAL; i++) {
+		t += 300;
+		detector_series_observe(&s, &c, DETECTOR_UP, t, 100 + 5 * gauss(), true, &v);
+	}
+	assert_int_equal(s.phase, DETECTOR_NORMAL);
+	t += 300;
+	/* A second, weaker spike minutes later: the same incident, no new alert. */
+	{
+		bool tried = false;
+
+		for (double x = 110; x < 400 && !tried; x += 2) {
+			probe = s;
+			detector_series_observe(&probe, &c, DETECTOR_UP, t, x, true, &v);
+			if (v.surprise < c.warning_score || v.surprise > peak)
+				continue;
+			tried = true;
+			assert_int_equal(v.transition, DETECTOR_NONE);
+			assert_int_equal(probe.phase, DETECTOR_NORMAL);
+		}
+		assert_true(tried);
+	}
+	/* A worse one is news. */
+	probe = s;
+	detector_series_observe(&probe, &c, DETECTOR_UP, t, 1000, true, &v);
+	assert_int_equal(v.transition, DETECTOR_FIRED);
+	/* After the refractory time a weaker one fires again. */
+	for (double end = t + c.surprise.refractory_s; t < end; t += 300)
+		detector_series_observe(&s, &c, DETECTOR_UP, t, 100 + 5 * gauss(), true, &v);
+	detector_series_observe(&s, &c, DETECTOR_UP, t, 160, true, &v);
+	assert_int_equal(v.transition, DETECTOR_FIRED);
+}
+
 /* Memory per series is constant: a fixed-size struct, whatever the history. */
 static void test_constant_memory(void **state)
 {
-	assert_int_equal(sizeof(struct surprise_state), 776);
-	assert_int_equal(sizeof(struct detector_series), 6360);
+	assert_int_equal(sizeof(struct surprise_state), 2504);
+	assert_int_equal(sizeof(struct detector_series), 8088);
 }
 
 int main(void)
@@ -267,6 +377,9 @@ int main(void)
 		cmocka_unit_test(test_bursty_counts),
 		cmocka_unit_test(test_error_ratio_at_low_traffic),
 		cmocka_unit_test(test_escalation),
+		cmocka_unit_test(test_recurring_spike_is_learnt),
+		cmocka_unit_test(test_one_off_is_not_recurring),
+		cmocka_unit_test(test_refractory),
 		cmocka_unit_test(test_constant_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
