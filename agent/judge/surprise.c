@@ -1,8 +1,8 @@
 /*
  * Calibrated surprise: four simple models, each calibrated on the series' own
- * history, and the recurrence memory. Over 500 lines because the models share
- * one judged/learnt state and the calibration they all use; the count and
- * ratio tails live in tail.c.
+ * history, and the recurrence memory.
+ * Long file: the models share one judged/learnt state and the calibration
+ * they all use; the count and ratio tails live in tail.c.
  */
 #include <math.h>
 #include <stddef.h>
