@@ -1037,7 +1037,7 @@ static int resolve_one_stale(const char *anomaly_id, const char *service, int64_
 {
 	struct stale_ctx *c = arg;
 	struct corr_event ev = { 0 };
-	char id[160], starts[32], ends[32], observed[32];
+	char id[160], starts[32], ends[32], observed[32], *text = NULL;
 	int inserted = 0, rc = -1;
 
 	snprintf(id, sizeof(id), "stale-%s", anomaly_id);
@@ -1056,13 +1056,17 @@ static int resolve_one_stale(const char *anomaly_id, const char *service, int64_
 	ev.ends_at_ms = c->node->last_ms;
 	if (corr_labels_copy(&ev.labels, labels))
 		return -1;
-	ev.raw = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "schema",
-			   "seismo.event/v1", "id", id, "anomaly_id", anomaly_id, "state",
-			   "resolved", "resolution", "stale", "service", service, "node",
-			   c->node->name, "starts_at", starts, "observed_at", observed, "ends_at",
-			   ends);
-	if (!ev.raw)
+	json_t *raw = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "schema",
+				"seismo.event/v1", "id", id, "anomaly_id", anomaly_id, "state",
+				"resolved", "resolution", "stale", "service", service, "node",
+				c->node->name, "starts_at", starts, "observed_at", observed,
+				"ends_at", ends);
+	text = raw ? json_dumps(raw, JSON_COMPACT) : NULL;
+	json_decref(raw);
+	if (!text)
 		goto out;
+	ev.raw = text;
+	ev.raw_len = strlen(text);
 	if (corr_store_insert_event(c->e->store, &ev, c->now_ms, &inserted))
 		goto out;
 	rc = 0;
@@ -1076,7 +1080,7 @@ static int resolve_one_stale(const char *anomaly_id, const char *service, int64_
 	}
 out:
 	corr_labels_free(&ev.labels);
-	json_decref(ev.raw);
+	free(text);
 	return rc;
 }
 
