@@ -57,6 +57,8 @@ struct corr_engine {
 	uint64_t leader_changes;
 	char replica[320];
 	int64_t next_retention_ms; /* wall clock of the next retention pass */
+	int64_t next_forget_ms;	   /* and of the next in-memory one (ingest runs it) */
+	size_t forgotten_since_trim;
 	/* Liveness: when each node last sent a batch (its own, even empty). */
 	struct corr_strmap node_index;
 	struct node_seen *nodes;
@@ -731,6 +733,8 @@ void corr_engine_free(struct corr_engine *e)
 
 /* ------------------------------------------------------------- ingest */
 
+static void forget_resolved(struct corr_engine *e, int64_t now_ms);
+
 int corr_engine_ingest(struct corr_engine *e, const struct corr_batch *b, int64_t now_ms,
 		       size_t *accepted, size_t *duplicates)
 {
@@ -757,8 +761,6 @@ int corr_engine_ingest(struct corr_engine *e, const struct corr_batch *b, int64_
 	if (corr_store_commit(e->store))
 		goto rollback;
 	/* Stored: from here on the batch counts as delivered. */
-	if (!e->shared)
-		e->events_stored += (int64_t)*accepted;
 	if (b->liveness && node_heard(e, b->node, corr_now_ms()))
 		log_error("engine: out of memory noting node %s", b->node);
 	struct touched touched = { 0 };
@@ -777,6 +779,8 @@ int corr_engine_ingest(struct corr_engine *e, const struct corr_batch *b, int64_
 		if (fresh[i] && correlate(e, &b->events[i], now_ms, &touched))
 			log_error("engine: correlating event %s failed", b->events[i].id);
 	publish_touched(e, &touched, now_ms);
+	if (now_ms >= e->next_forget_ms)
+		forget_resolved(e, now_ms);
 	corr_metrics_add(&e->metrics.events_accepted, *accepted);
 	corr_metrics_add(&e->metrics.events_duplicate, *duplicates);
 	corr_metrics_add(&e->metrics.edges_received, b->n_edges);
@@ -959,33 +963,51 @@ static void forget_alert(struct corr_engine *e, struct incident_alert *ia)
 }
 
 /*
+ * In-memory retention (e->lock held): incidents resolved before the
+ * retention leave memory, with their alerts. Run by the ingest itself
+ * (at most once a second), so memory follows the retention window even
+ * while a burst of old events arrives between two ticks.
+ */
+static void forget_resolved(struct corr_engine *e, int64_t now_ms)
+{
+	int gone[256];
+	size_t n;
+
+	e->next_forget_ms = now_ms + 1000;
+	if (e->cfg->retention_ms <= 0)
+		return;
+	do {
+		n = corr_topology_forget(e->topo, now_ms - e->cfg->retention_ms, gone, 256);
+		for (size_t i = 0; i < n; i++)
+			if ((size_t)gone[i] < e->n_ia)
+				forget_alert(e, &e->ia[gone[i]]);
+		e->forgotten_since_trim += n;
+	} while (n == 256);
+}
+
+/*
  * Retention, continuously (every 10 s): events received before it leave
  * the store, incidents resolved before it leave memory, with their alerts;
  * the notification log keeps 120 h, as Alertmanager's does.
  */
 static void apply_retention(struct corr_engine *e, int64_t now_ms)
 {
-	int gone[256];
-	size_t n, total = 0;
 	int64_t pruned = 0;
+	size_t forgotten;
 
 	pthread_mutex_lock(&e->lock);
 	if (e->cfg->retention_ms > 0) {
 		pruned = corr_store_prune(e->store, now_ms - e->cfg->retention_ms);
 		if (pruned > 0)
 			e->events_stored -= pruned;
-		do {
-			n = corr_topology_forget(e->topo, now_ms - e->cfg->retention_ms, gone, 256);
-			for (size_t i = 0; i < n; i++)
-				if ((size_t)gone[i] < e->n_ia)
-					forget_alert(e, &e->ia[gone[i]]);
-			total += n;
-		} while (n == 256);
 	}
+	forget_resolved(e, now_ms);
+	forgotten = e->forgotten_since_trim;
+	e->forgotten_since_trim = 0;
 	pthread_mutex_unlock(&e->lock);
-	if (pruned > 0 || total) {
+	if (pruned > 0 || forgotten) {
 		log_info("engine: retention dropped %lld events and %zu resolved incidents",
-			 (long long)(pruned > 0 ? pruned : 0), total);
+			 (long long)(pruned > 0 ? pruned : 0), forgotten);
 		/* Many small blocks went: give the pages back, so RSS follows the retention. */
 		malloc_trim(0);
 	}

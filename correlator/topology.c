@@ -44,6 +44,18 @@ struct service {
 	unsigned mark;
 };
 
+/*
+ * A label set shared by the anomalies that carry it: the anomalies of one
+ * service on one node mostly carry the same labels, so one copy of each
+ * set is kept, counted (the labels were most of an anomaly's memory).
+ */
+struct label_set {
+	struct corr_labels ls; /* first: a pointer to it is one to the set */
+	char key[17];	       /* its fingerprint, the key in lset_index; "" if not there */
+	int slot;	       /* in lsets */
+	unsigned refs;
+};
+
 struct anomaly {
 	char *id;
 	int service;
@@ -56,7 +68,7 @@ struct anomaly {
 	enum corr_severity severity;
 	int incident;
 	size_t n_events;
-	struct corr_labels labels;
+	struct label_set *labels; /* shared (intern_labels) */
 	struct intvec dep_services; /* anomalous dependencies the agent named */
 };
 
@@ -87,6 +99,10 @@ struct corr_topology {
 	int64_t clock_ms;    /* latest observed_at seen: event time, not wall time */
 	struct intvec merged_from, merged_into; /* merges not yet taken by the caller */
 	struct intvec free_an; /* anomaly slots of forgotten incidents, to reuse */
+	struct label_set **lsets; /* the anomalies' label sets, by slot */
+	size_t n_lsets;
+	struct intvec free_lsets;
+	struct corr_strmap lset_index; /* fingerprint -> slot */
 	size_t first_live;     /* incidents below this slot are all forgotten or merged */
 };
 
@@ -121,10 +137,17 @@ void corr_topology_free(struct corr_topology *t)
 	for (size_t i = 0; i < t->n_an; i++) {
 		free(t->an[i].id);
 		free(t->an[i].node);
-		corr_labels_free(&t->an[i].labels);
 		free(t->an[i].dep_services.v);
 	}
 	free(t->an);
+	for (size_t i = 0; i < t->n_lsets; i++)
+		if (t->lsets[i]) {
+			corr_labels_free(&t->lsets[i]->ls);
+			free(t->lsets[i]);
+		}
+	free(t->lsets);
+	free(t->free_lsets.v);
+	corr_strmap_free(&t->lset_index);
 	for (size_t i = 0; i < t->n_inc; i++) {
 		free(t->inc[i].anoms.v);
 		free(t->inc[i].causes);
@@ -365,8 +388,64 @@ static int merge_into(struct corr_topology *t, int dst, int src)
 	return 0;
 }
 
+/* The shared copy of ls (taken over: ls is emptied), or NULL (out of memory). */
+static struct label_set *intern_labels(struct corr_topology *t, struct corr_labels *ls)
+{
+	char key[17];
+	int i;
+
+	snprintf(key, sizeof(key), "%016llx", (unsigned long long)corr_labels_fingerprint(ls));
+	i = corr_strmap_get(&t->lset_index, key);
+	if (i >= 0 && corr_labels_equal(&t->lsets[i]->ls, ls)) {
+		t->lsets[i]->refs++;
+		corr_labels_free(ls);
+		return t->lsets[i];
+	}
+	struct label_set *set = calloc(1, sizeof(*set));
+	if (!set)
+		return NULL;
+	if (t->free_lsets.n) {
+		set->slot = t->free_lsets.v[--t->free_lsets.n];
+	} else {
+		struct label_set **g = realloc(t->lsets, (t->n_lsets + 1) * sizeof(*g));
+		if (!g) {
+			free(set);
+			return NULL;
+		}
+		t->lsets = g;
+		set->slot = (int)t->n_lsets++;
+	}
+	/* A fingerprint collision (never seen) just keeps its own copy, unindexed. */
+	if (i < 0) {
+		if (corr_strmap_put(&t->lset_index, key, set->slot)) {
+			intvec_push(&t->free_lsets, set->slot); /* room exists: it was popped */
+			free(set);
+			return NULL;
+		}
+		memcpy(set->key, key, sizeof(key));
+	}
+	set->ls = *ls;
+	memset(ls, 0, sizeof(*ls));
+	set->refs = 1;
+	t->lsets[set->slot] = set;
+	return set;
+}
+
+static void release_labels(struct corr_topology *t, struct label_set *set)
+{
+	if (!set || --set->refs)
+		return;
+	if (set->key[0])
+		corr_strmap_del(&t->lset_index, set->key);
+	t->lsets[set->slot] = NULL;
+	intvec_push(&t->free_lsets, set->slot); /* on failure the slot is lost, not memory */
+	corr_labels_free(&set->ls);
+	free(set);
+}
+
 static int new_anomaly(struct corr_topology *t, const struct corr_event *ev, int svc)
 {
+	struct corr_labels ls = { 0 };
 	int ai;
 
 	if (t->free_an.n) {
@@ -386,13 +465,15 @@ static int new_anomaly(struct corr_topology *t, const struct corr_event *ev, int
 	a->start_ms = ev->starts_at_ms;
 	a->incident = -1;
 	/* metric joins the labels so runbooks can match on it (the anomaly's own). */
-	if (!a->id || !a->node || corr_labels_copy(&a->labels, &ev->labels) ||
-	    (ev->metric && !corr_labels_get(&a->labels, "metric") &&
-	     corr_labels_set(&a->labels, "metric", ev->metric)) ||
+	if (!a->id || !a->node || corr_labels_copy(&ls, &ev->labels) ||
+	    (ev->metric && !corr_labels_get(&ls, "metric") &&
+	     corr_labels_set(&ls, "metric", ev->metric)) ||
+	    !(a->labels = intern_labels(t, &ls)) ||
 	    corr_strmap_put(&t->an_index, ev->anomaly_id, ai)) {
 		free(a->id);
 		free(a->node);
-		corr_labels_free(&a->labels);
+		corr_labels_free(&ls);
+		release_labels(t, a->labels);
 		memset(a, 0, sizeof(*a));
 		if (ai < (int)t->n_an)
 			intvec_push(&t->free_an, ai); /* it came from there: room exists */
@@ -516,7 +597,7 @@ static void forget_anomaly(struct corr_topology *t, int ai)
 	corr_strmap_del(&t->an_index, a->id);
 	free(a->id);
 	free(a->node);
-	corr_labels_free(&a->labels);
+	release_labels(t, a->labels);
 	free(a->dep_services.v);
 	memset(a, 0, sizeof(*a));
 	a->incident = -1;
@@ -560,7 +641,7 @@ int corr_topology_each_firing_of_node(const struct corr_topology *t, const char 
 		const struct anomaly *a = &t->an[i];
 		if (!a->id || a->end_ms || strcmp(a->node, node))
 			continue;
-		int rc = cb(a->id, t->svc[a->service].name, a->start_ms, &a->labels, arg);
+		int rc = cb(a->id, t->svc[a->service].name, a->start_ms, &a->labels->ls, arg);
 		if (rc)
 			return rc;
 	}
@@ -723,7 +804,7 @@ int corr_topology_view(struct corr_topology *t, int idx, struct corr_incident_vi
 	}
 	/* The arrays move when they grow: point into them afresh every time. */
 	for (size_t i = 0; i < inc->n_causes; i++)
-		inc->causes[i].labels = &t->an[inc->causes[i].anomaly].labels;
+		inc->causes[i].labels = &t->an[inc->causes[i].anomaly].labels->ls;
 	inc->view.id = inc->id;
 	inc->view.causes = inc->causes;
 	*v = inc->view;
@@ -809,7 +890,7 @@ json_t *corr_topology_incident_json(struct corr_topology *t, int idx, bool detai
 							    a->score, "severity",
 							    corr_severity_name(a->severity),
 							    "events", (json_int_t)a->n_events,
-							    "labels", corr_labels_to_json(&a->labels)));
+							    "labels", corr_labels_to_json(&a->labels->ls)));
 		}
 		json_object_set_new(o, "anomaly_list", an);
 		json_object_set_new(o, "edges", incident_edges_json(t, inc));
