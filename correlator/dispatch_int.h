@@ -1,6 +1,7 @@
 /*
- * What the dispatcher's files share: dispatch.c (alerts into groups,
- * flushes, the notification log), dispatch_silence.c (silences),
+ * What the dispatcher's files share: dispatch.c (alerts into groups, the
+ * tick), dispatch_notify.c (what each receiver is told, the notification
+ * log), dispatch_silence.c (silences),
  * dispatch_views.c (the API's views of alerts and groups).
  * Not for other modules: they use dispatch.h.
  */
@@ -69,5 +70,15 @@ const struct silence *dispatch_silenced_by(const struct corr_dispatch *d,
 /* Alertmanager's Inhibitor.Mutes: the alert that inhibits ls, or NULL (d->lock held). */
 const struct corr_alert *dispatch_inhibited_by(const struct corr_dispatch *d,
 					       const struct corr_labels *ls, int64_t now_ms);
+
+/* dispatch.c */
+int dispatch_cmp_u64(const void *x, const void *y);
+/* The notification log's key of a group's integration idx (malloc'd). */
+char *dispatch_nflog_key(const struct aggr_group *g, size_t idx);
+void dispatch_nflog_clear(struct nflog_entry *e);
+int dispatch_group_reindex(struct aggr_group *g);
+
+/* dispatch_notify.c: notifies each integration of g that needs it (d->lock held). */
+void dispatch_flush_group(struct corr_dispatch *d, struct aggr_group *g, int64_t now_ms);
 
 #endif
