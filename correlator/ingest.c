@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "ingest_int.h"
 #include "json_fast.h"
 #include "util.h"
 
@@ -150,7 +151,7 @@ fail:
 }
 
 /* A required or optional bounded string field, copied out of the batch. */
-static int get_string(const struct jf_value *obj, const char *key, size_t max, int required,
+int ingest_get_string(const struct jf_value *obj, const char *key, size_t max, int required,
 		      const char *where, char **out, char *err, size_t errlen)
 {
 	const struct jf_value *v = jf_get(obj, key);
@@ -181,7 +182,7 @@ static int get_string(const struct jf_value *obj, const char *key, size_t max, i
 }
 
 /* The same, for a field only looked at: the text stays in the batch. */
-static int peek_string(const struct jf_value *obj, const char *key, size_t max,
+int ingest_peek_string(const struct jf_value *obj, const char *key, size_t max,
 		       const char *where, const char **out, char *err, size_t errlen)
 {
 	const struct jf_value *v = jf_get(obj, key);
@@ -223,7 +224,7 @@ static int get_number(const struct jf_value *obj, const char *key, int required,
 	return 0;
 }
 
-static int get_time(const struct jf_value *obj, const char *key, int required, const char *where,
+int ingest_get_time(const struct jf_value *obj, const char *key, int required, const char *where,
 		    int64_t *out, char *err, size_t errlen)
 {
 	const struct jf_value *v = jf_get(obj, key);
@@ -274,7 +275,7 @@ static int parse_deps(const struct jf_value *arr, struct corr_event *ev, const c
 		}
 		struct corr_event_dep *dep = &ev->deps[ev->n_deps];
 		snprintf(w, sizeof(w), "%s.dependencies[%u]", where, i);
-		if (get_string(d, "service", MAX_NAME, 0, w, &dep->service, err, errlen))
+		if (ingest_get_string(d, "service", MAX_NAME, 0, w, &dep->service, err, errlen))
 			return -1;
 		dep->anomalous = an && an->type == JF_TRUE;
 		ev->n_deps++;
@@ -301,22 +302,22 @@ static int parse_event(const struct jf_value *o, size_t index, struct corr_batch
 		snprintf(err, errlen, "%s: must be an object", where);
 		return -1;
 	}
-	if (peek_string(o, "schema", 64, where, &schema, err, errlen))
+	if (ingest_peek_string(o, "schema", 64, where, &schema, err, errlen))
 		return -1;
 	if (strcmp(schema, CORR_EVENT_SCHEMA)) {
 		snprintf(err, errlen, "%s.schema: \"%.64s\" is not \"%s\"", where, schema,
 			 CORR_EVENT_SCHEMA);
 		return -1;
 	}
-	if (get_string(o, "id", MAX_ID, 1, where, &ev->id, err, errlen) ||
-	    get_string(o, "anomaly_id", MAX_ID, 1, where, &ev->anomaly_id, err, errlen))
+	if (ingest_get_string(o, "id", MAX_ID, 1, where, &ev->id, err, errlen) ||
+	    ingest_get_string(o, "anomaly_id", MAX_ID, 1, where, &ev->anomaly_id, err, errlen))
 		return -1;
 	if (!corr_is_hex(ev->id, MAX_ID) || !corr_is_hex(ev->anomaly_id, MAX_ID)) {
 		snprintf(err, errlen, "%s: id and anomaly_id must be hex strings", where);
 		return -1;
 	}
-	if (peek_string(o, "state", 16, where, &state, err, errlen) ||
-	    peek_string(o, "severity", 16, where, &severity, err, errlen))
+	if (ingest_peek_string(o, "state", 16, where, &state, err, errlen) ||
+	    ingest_peek_string(o, "severity", 16, where, &severity, err, errlen))
 		return -1;
 	if (strcmp(state, "firing") && strcmp(state, "resolved")) {
 		snprintf(err, errlen, "%s.state: \"%.16s\" is not firing or resolved", where,
@@ -330,8 +331,8 @@ static int parse_event(const struct jf_value *o, size_t index, struct corr_batch
 		return -1;
 	}
 	ev->severity = strcmp(severity, "critical") ? CORR_SEV_WARNING : CORR_SEV_CRITICAL;
-	if (get_string(o, "service", MAX_NAME, 1, where, &ev->service, err, errlen) ||
-	    get_string(o, "metric", 64, 1, where, &ev->metric, err, errlen))
+	if (ingest_get_string(o, "service", MAX_NAME, 1, where, &ev->service, err, errlen) ||
+	    ingest_get_string(o, "metric", 64, 1, where, &ev->metric, err, errlen))
 		return -1;
 	if (!is_known_metric(ev->metric)) {
 		snprintf(err, errlen, "%s.metric: unknown metric \"%.64s\"", where, ev->metric);
@@ -341,9 +342,9 @@ static int parse_event(const struct jf_value *o, size_t index, struct corr_batch
 	    get_number(o, "score", 1, 0, where, &ev->score, err, errlen) ||
 	    get_number(o, "threshold", 0, 0, where, &ev->threshold, err, errlen))
 		return -1;
-	if (get_time(o, "starts_at", 1, where, &ev->starts_at_ms, err, errlen) ||
-	    get_time(o, "observed_at", 1, where, &ev->observed_at_ms, err, errlen) ||
-	    get_time(o, "ends_at", ev->resolved, where, &ev->ends_at_ms, err, errlen))
+	if (ingest_get_time(o, "starts_at", 1, where, &ev->starts_at_ms, err, errlen) ||
+	    ingest_get_time(o, "observed_at", 1, where, &ev->observed_at_ms, err, errlen) ||
+	    ingest_get_time(o, "ends_at", ev->resolved, where, &ev->ends_at_ms, err, errlen))
 		return -1;
 	if (!ev->resolved)
 		ev->ends_at_ms = 0;
@@ -417,9 +418,9 @@ static int parse_edges(const struct jf_value *arr, struct corr_batch *b, char *e
 			return -1;
 		}
 		b->n_edges++;
-		if (get_string(e, "caller", MAX_NAME, 1, w, &edge->caller, err, errlen) ||
-		    get_string(e, "callee", MAX_NAME, 0, w, &edge->callee, err, errlen) ||
-		    get_string(e, "endpoint", MAX_NAME, 0, w, &edge->endpoint, err, errlen))
+		if (ingest_get_string(e, "caller", MAX_NAME, 1, w, &edge->caller, err, errlen) ||
+		    ingest_get_string(e, "callee", MAX_NAME, 0, w, &edge->callee, err, errlen) ||
+		    ingest_get_string(e, "endpoint", MAX_NAME, 0, w, &edge->endpoint, err, errlen))
 			return -1;
 		/* An empty callee counts as none: the endpoint must name the peer then. */
 		if ((!edge->callee || !edge->callee[0]) && (!edge->endpoint || !edge->endpoint[0])) {
@@ -460,9 +461,9 @@ int corr_ingest_parse_batch(const char *body, size_t len, struct corr_batch *b,
 		snprintf(err, errlen, "body: must be a JSON object with \"node\" and \"events\"");
 		goto fail;
 	}
-	if (get_string(root, "node", MAX_NAME, 1, "body", &b->node, err, errlen) ||
-	    get_string(root, "cluster", MAX_NAME, 0, "body", &b->cluster, err, errlen) ||
-	    get_time(root, "sent_at", 0, "body", &sent, err, errlen))
+	if (ingest_get_string(root, "node", MAX_NAME, 1, "body", &b->node, err, errlen) ||
+	    ingest_get_string(root, "cluster", MAX_NAME, 0, "body", &b->cluster, err, errlen) ||
+	    ingest_get_time(root, "sent_at", 0, "body", &sent, err, errlen))
 		goto fail;
 	events = jf_get(root, "events");
 	if (!events || events->type != JF_ARRAY) {
@@ -487,154 +488,6 @@ int corr_ingest_parse_batch(const char *body, size_t len, struct corr_batch *b,
 	if (parse_edges(jf_get(root, "edges"), b, err, errlen))
 		goto fail;
 	b->liveness = true;
-	return 0;
-fail:
-	corr_batch_free(b);
-	return -1;
-}
-
-/* The stored text of an alert: an event of ours that carries the alert as sent. */
-static const char *am_raw_text(struct corr_batch *b, const struct corr_event *ev,
-			       const char *status, const struct jf_value *a, size_t *len)
-{
-	struct jf_buf t = { 0 };
-	const char *keys[] = { "schema", "id", "anomaly_id", "state", "severity", "service",
-			       "metric" };
-	const char *vals[] = { CORR_EVENT_SCHEMA, ev->id, ev->anomaly_id, status,
-			       corr_severity_name(ev->severity), ev->service, "alert" };
-	char *out = NULL;
-
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		jf_buf_put(&t, i ? "," : "{", 1);
-		jf_buf_put_string(&t, keys[i]);
-		jf_buf_put(&t, ":", 1);
-		jf_buf_put_string(&t, vals[i]);
-	}
-	jf_buf_put(&t, ",\"alertmanager\":", 16);
-	jf_buf_put(&t, a->text, a->text_len);
-	jf_buf_put(&t, "}", 1);
-	if (jf_buf_text(&t) && (out = jf_strndup(&b->mem, t.p, t.len)))
-		*len = t.len;
-	jf_buf_free(&t);
-	return out;
-}
-
-/* Alertmanager alert -> event. Ids are hashes of what identifies it. */
-static int am_alert_to_event(struct corr_batch *b, const struct jf_value *a, const char *where,
-			     struct corr_event *ev, char *err, size_t errlen)
-{
-	const char *status, *service;
-	char idbuf[17];
-
-	if (a->type != JF_OBJECT) {
-		snprintf(err, errlen, "%s: must be an object", where);
-		return -1;
-	}
-	char w[96];
-	snprintf(w, sizeof(w), "%s.labels", where);
-	if (corr_labels_from_jf(&ev->labels, jf_get(a, "labels"), w, err, errlen))
-		return -1;
-	const struct jf_value *ann = jf_get(a, "annotations");
-	if (ann && ann->type != JF_OBJECT) {
-		snprintf(err, errlen, "%s.annotations: must be an object", where);
-		return -1;
-	}
-	if (peek_string(a, "status", 16, where, &status, err, errlen))
-		return -1;
-	if (strcmp(status, "firing") && strcmp(status, "resolved")) {
-		snprintf(err, errlen, "%s.status: \"%.16s\" is not firing or resolved",
-			 where, status);
-		return -1;
-	}
-	ev->resolved = !strcmp(status, "resolved");
-	if (get_time(a, "startsAt", 1, where, &ev->starts_at_ms, err, errlen))
-		return -1;
-	int64_t ends = 0;
-	const struct jf_value *endsv = jf_get(a, "endsAt");
-	/* "0001-01-01T00:00:00Z" is Alertmanager's "not set". */
-	if (endsv && endsv->type == JF_STRING && strncmp(endsv->str, "0001-", 5) &&
-	    get_time(a, "endsAt", 0, where, &ends, err, errlen))
-		return -1;
-	ev->ends_at_ms = ev->resolved ? (ends ? ends : corr_now_ms()) : 0;
-	ev->observed_at_ms = ev->resolved ? ev->ends_at_ms : corr_now_ms();
-	if (ev->observed_at_ms < ev->starts_at_ms)
-		ev->observed_at_ms = ev->starts_at_ms;
-	service = corr_labels_get(&ev->labels, "service");
-	if (!service)
-		service = corr_labels_get(&ev->labels, "job");
-	if (!service)
-		service = corr_labels_get(&ev->labels, "alertname");
-	if (!service || !*service) {
-		snprintf(err, errlen, "%s.labels: needs service, job or alertname", where);
-		return -1;
-	}
-	const char *sev = corr_labels_get(&ev->labels, "severity");
-	ev->severity = sev && !strcmp(sev, "critical") ? CORR_SEV_CRITICAL : CORR_SEV_WARNING;
-	uint64_t lfp = corr_labels_fingerprint(&ev->labels);
-	uint64_t aid = corr_fnv1a(lfp, &ev->starts_at_ms, sizeof(ev->starts_at_ms));
-	uint64_t id = corr_fnv1a(aid, status, strlen(status));
-	snprintf(idbuf, sizeof(idbuf), "%016llx", (unsigned long long)aid);
-	ev->anomaly_id = strdup(idbuf);
-	snprintf(idbuf, sizeof(idbuf), "%016llx", (unsigned long long)id);
-	ev->id = strdup(idbuf);
-	ev->service = strdup(service);
-	ev->metric = strdup("alert");
-	const char *node = corr_labels_get(&ev->labels, "node");
-	if (!node)
-		node = corr_labels_get(&ev->labels, "instance");
-	ev->node = strdup(node ? node : "alertmanager");
-	if (ev->node && !corr_labels_get(&ev->labels, "node") &&
-	    corr_labels_set(&ev->labels, "node", ev->node))
-		goto oom;
-	/* An alert has no score: it counts as just over a default threshold. */
-	ev->threshold = 4.0;
-	ev->score = ev->severity == CORR_SEV_CRITICAL ? 8.0 : 4.0;
-	if (!ev->anomaly_id || !ev->id || !ev->service || !ev->metric || !ev->node ||
-	    !(ev->raw = am_raw_text(b, ev, status, a, &ev->raw_len)))
-		goto oom;
-	return 0;
-oom:
-	snprintf(err, errlen, "out of memory");
-	return -1;
-}
-
-int corr_ingest_parse_am_webhook(const char *body, size_t len,
-				 struct corr_batch *b, char *err, size_t errlen)
-{
-	const struct jf_value *alerts, *ver;
-	struct jf_value *root;
-	char where[48];
-
-	memset(b, 0, sizeof(*b));
-	if (jf_parse(body, len, &b->mem, &root, err, errlen))
-		goto fail;
-	if (root->type != JF_OBJECT) {
-		snprintf(err, errlen, "body: must be an Alertmanager webhook object");
-		goto fail;
-	}
-	ver = jf_get(root, "version");
-	if (!ver || ver->type != JF_STRING || strcmp(ver->str, "4")) {
-		snprintf(err, errlen, "body.version: must be \"4\" (Alertmanager webhook)");
-		goto fail;
-	}
-	alerts = jf_get(root, "alerts");
-	if (!alerts || alerts->type != JF_ARRAY || alerts->n > CORR_INGEST_MAX_EVENTS) {
-		snprintf(err, errlen, "body.alerts: missing, not an array, or more than %d",
-			 CORR_INGEST_MAX_EVENTS);
-		goto fail;
-	}
-	b->node = strdup("alertmanager");
-	b->events = calloc(alerts->n + 1, sizeof(*b->events));
-	if (!b->node || !b->events) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	for (uint32_t i = 0; i < alerts->n; i++) {
-		snprintf(where, sizeof(where), "alerts[%u]", i);
-		b->n_events++;
-		if (am_alert_to_event(b, &alerts->items[i], where, &b->events[i], err, errlen))
-			goto fail;
-	}
 	return 0;
 fail:
 	corr_batch_free(b);

@@ -9,7 +9,8 @@ $(BUILD)/seismo-ship: tools/scenario/ship.c $(BUILD)/libagent.a $(BUILD)/libcomm
 tests: $(BUILD)/seismo-ship
 
 # libFuzzer: clang only, built on demand by tests/integration/correlator_fuzz.sh.
-FUZZ_SRCS := correlator/fuzz/ingest_fuzz.c correlator/ingest.c correlator/json_fast.c correlator/labels.c \
+FUZZ_SRCS := correlator/fuzz/ingest_fuzz.c correlator/ingest.c correlator/ingest_am.c \
+	correlator/json_fast.c correlator/json_fast_write.c correlator/labels.c \
 	correlator/util.c common/log.c
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Iinclude -Icommon \
 	-fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
