@@ -432,7 +432,8 @@ static int close_container(struct parser *ps, size_t base, struct jf_value *v)
 		v->members = n ? jf_alloc(ps->a, n * sizeof(*v->members)) : NULL;
 		if (n && !v->members)
 			return oom(ps);
-		memcpy(v->members, ps->stack + base, n * sizeof(*v->members));
+		if (n)
+			memcpy(v->members, ps->stack + base, n * sizeof(*v->members));
 	} else {
 		v->items = n ? jf_alloc(ps->a, n * sizeof(*v->items)) : NULL;
 		if (n && !v->items)
