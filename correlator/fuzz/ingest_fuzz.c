@@ -30,6 +30,13 @@ static void check_batch(const struct corr_batch *b)
 			abort();
 		if (!corr_labels_get(&ev->labels, "node"))
 			abort();
+		/* The text the store keeps and the API serves: one JSON object. */
+		if (strlen(ev->raw) != ev->raw_len)
+			abort();
+		json_t *raw = json_loadb(ev->raw, ev->raw_len, 0, NULL);
+		if (!json_is_object(raw))
+			abort();
+		json_decref(raw);
 	}
 	for (size_t i = 0; i < b->n_edges; i++)
 		if (!b->edges[i].caller || !b->edges[i].callee)
