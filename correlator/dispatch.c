@@ -1,4 +1,10 @@
-#include "dispatch.h"
+/*
+ * The Alertmanager-style dispatcher: alerts into aggregation groups by
+ * route, silences and inhibition looked up, and the tick that flushes due
+ * groups. Its other jobs: dispatch_notify.c, dispatch_silence.c,
+ * dispatch_views.c (dispatch_int.h).
+ */
+#include "dispatch_int.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -10,60 +16,11 @@
 #include "log.h"
 #include "util.h"
 
-/* What a receiver integration was last told about a group (Alertmanager's nflog). */
-struct nflog_entry {
-	int set;
-	uint64_t *firing;
-	size_t n_firing;
-	uint64_t *resolved;
-	size_t n_resolved;
-	int64_t ts;
-};
-
-struct aggr_group {
-	struct aggr_group *hash_next; /* another group whose key hashes the same */
-	const struct corr_route *route;
-	const struct corr_receiver *receiver;
-	struct corr_labels group_labels;
-	char *key;
-	struct corr_alert *alerts;
-	size_t n_alerts;
-	struct hashmap *by_fp; /* fingerprint -> position in alerts, plus one */
-	int64_t next_flush_ms;
-	int has_flushed;
-	struct nflog_entry *log; /* one per integration of the receiver */
-};
-
-struct silence {
-	char id[37];
-	struct corr_matchers matchers;
-	json_t *body;
-	int64_t starts_ms;
-	int64_t ends_ms;
-};
-
-struct corr_dispatch {
-	pthread_mutex_t lock;
-	const struct corr_config *cfg;
-	struct corr_notifier *nt;
-	struct aggr_group **groups;
-	size_t n_groups;
-	struct hashmap *group_index; /* hash of the group key -> chain of groups */
-	struct hashmap *alerts;	     /* fingerprint -> every alert (inhibition, API) */
-	struct silence *silences;
-	size_t n_silences;
-	struct corr_nflog_ops nflog;
-	int passive; /* HA follower: groups kept, nobody notified */
-	int64_t next_alert_prune_ms;
-};
-
 void corr_dispatch_set_nflog(struct corr_dispatch *d, const struct corr_nflog_ops *ops)
 {
 	d->nflog = *ops;
 }
 
-static char *nflog_key(const struct aggr_group *g, size_t idx);
-static void nflog_clear(struct nflog_entry *e);
 
 void corr_dispatch_set_passive(struct corr_dispatch *d, int passive, int64_t now_ms)
 {
@@ -76,9 +33,9 @@ void corr_dispatch_set_passive(struct corr_dispatch *d, int passive, int64_t now
 	for (size_t i = 0; d->passive && !passive && i < d->n_groups; i++) {
 		struct aggr_group *g = d->groups[i];
 		for (size_t k = 0; k < g->receiver->n_integ; k++) {
-			char *key = nflog_key(g, k);
+			char *key = dispatch_nflog_key(g, k);
 			struct nflog_entry *e = &g->log[k];
-			nflog_clear(e);
+			dispatch_nflog_clear(e);
 			if (key && d->nflog.load &&
 			    !d->nflog.load(d->nflog.arg, key, &e->firing, &e->n_firing, &e->resolved,
 					   &e->n_resolved, &e->ts))
@@ -93,7 +50,7 @@ void corr_dispatch_set_passive(struct corr_dispatch *d, int passive, int64_t now
 }
 
 /* Alertmanager's nflog key: receiver, integration and its index, group. */
-static char *nflog_key(const struct aggr_group *g, size_t idx)
+char *dispatch_nflog_key(const struct aggr_group *g, size_t idx)
 {
 	const struct corr_integration *in = &g->receiver->integ[idx];
 	char *key;
@@ -104,7 +61,7 @@ static char *nflog_key(const struct aggr_group *g, size_t idx)
 	return key;
 }
 
-static int cmp_u64(const void *x, const void *y)
+int dispatch_cmp_u64(const void *x, const void *y)
 {
 	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
 
@@ -130,7 +87,7 @@ struct corr_dispatch *corr_dispatch_new(const struct corr_config *cfg,
 	return d;
 }
 
-static void nflog_clear(struct nflog_entry *e)
+void dispatch_nflog_clear(struct nflog_entry *e)
 {
 	free(e->firing);
 	free(e->resolved);
@@ -145,7 +102,7 @@ static void group_free(struct aggr_group *g)
 	if (g->by_fp)
 		hashmap_free(g->by_fp);
 	for (size_t i = 0; g->log && i < g->receiver->n_integ; i++)
-		nflog_clear(&g->log[i]);
+		dispatch_nflog_clear(&g->log[i]);
 	free(g->log);
 	corr_labels_free(&g->group_labels);
 	free(g->key);
@@ -221,7 +178,7 @@ static int known_upsert(struct hashmap *m, const struct corr_alert *a)
 }
 
 /* Positions move when the group compacts: the index is rebuilt then. */
-static int group_reindex(struct aggr_group *g)
+int dispatch_group_reindex(struct aggr_group *g)
 {
 	struct hashmap *m = hashmap_new(sizeof(uint64_t));
 
@@ -264,7 +221,7 @@ static int group_upsert(struct aggr_group *g, const struct corr_alert *a)
 }
 
 /* Alertmanager's Route.Match: the deepest matching routes, honouring continue. */
-static size_t match_routes(const struct corr_route *r, const struct corr_labels *ls,
+size_t dispatch_match_routes(const struct corr_route *r, const struct corr_labels *ls,
 			   const struct corr_route **out, size_t max)
 {
 	size_t n = 0;
@@ -272,7 +229,7 @@ static size_t match_routes(const struct corr_route *r, const struct corr_labels 
 	if (!corr_matchers_match(&r->matchers, ls))
 		return 0;
 	for (size_t i = 0; i < r->n_routes; i++) {
-		size_t got = match_routes(&r->routes[i], ls, out + n, max - n);
+		size_t got = dispatch_match_routes(&r->routes[i], ls, out + n, max - n);
 		n += got;
 		if (got && !r->routes[i].cont)
 			break;
@@ -343,13 +300,13 @@ static struct aggr_group *find_or_create_group(struct corr_dispatch *d,
 	g->hash_next = first;
 	d->groups[d->n_groups++] = g;
 	for (size_t i = 0; d->nflog.load && i < rcv->n_integ; i++) {
-		char *k = nflog_key(g, i);
+		char *k = dispatch_nflog_key(g, i);
 		struct nflog_entry *e = &g->log[i];
 		if (k && !d->nflog.load(d->nflog.arg, k, &e->firing, &e->n_firing, &e->resolved,
 					&e->n_resolved, &e->ts)) {
 			e->set = 1;
-			qsort(e->firing, e->n_firing, sizeof(*e->firing), cmp_u64);
-			qsort(e->resolved, e->n_resolved, sizeof(*e->resolved), cmp_u64);
+			qsort(e->firing, e->n_firing, sizeof(*e->firing), dispatch_cmp_u64);
+			qsort(e->resolved, e->n_resolved, sizeof(*e->resolved), dispatch_cmp_u64);
 		}
 		free(k);
 	}
@@ -374,7 +331,7 @@ int corr_dispatch_put(struct corr_dispatch *d, const struct corr_alert *in, int6
 		merge_alert(&a, old, &a, now_ms);
 	if (known_upsert(d->alerts, &a))
 		goto out;
-	size_t n = match_routes(&d->cfg->root, &a.labels, routes, 64);
+	size_t n = dispatch_match_routes(&d->cfg->root, &a.labels, routes, 64);
 	for (size_t i = 0; i < n; i++) {
 		struct aggr_group *g = find_or_create_group(d, routes[i], &a, now_ms);
 		if (!g || group_upsert(g, &a))
@@ -390,7 +347,7 @@ out:
 	return rc;
 }
 
-static const struct silence *silenced_by(const struct corr_dispatch *d,
+const struct silence *dispatch_silenced_by(const struct corr_dispatch *d,
 					 const struct corr_labels *ls, int64_t now_ms)
 {
 	for (size_t i = 0; i < d->n_silences; i++) {
@@ -403,7 +360,7 @@ static const struct silence *silenced_by(const struct corr_dispatch *d,
 }
 
 /* Alertmanager's Inhibitor.Mutes, including the two-sided-match exclusion. */
-static const struct corr_alert *inhibited_by(const struct corr_dispatch *d,
+const struct corr_alert *dispatch_inhibited_by(const struct corr_dispatch *d,
 					     const struct corr_labels *ls, int64_t now_ms)
 {
 	for (size_t r = 0; r < d->cfg->n_inhibit; r++) {
@@ -434,246 +391,6 @@ static const struct corr_alert *inhibited_by(const struct corr_dispatch *d,
 		}
 	}
 	return NULL;
-}
-
-/* Sets of fingerprints are kept sorted: membership is a binary search. */
-static int in_set(const uint64_t *set, size_t n, uint64_t fp)
-{
-	return n && bsearch(&fp, set, n, sizeof(*set), cmp_u64) != NULL;
-}
-
-static int is_subset(const uint64_t *sub, size_t n_sub, const uint64_t *set, size_t n_set)
-{
-	for (size_t i = 0; i < n_sub; i++)
-		if (!in_set(set, n_set, sub[i]))
-			return 0;
-	return 1;
-}
-
-/*
- * What the notification log remembers of an alert: its fingerprint, mixed
- * with its revision when it has one, so a revised alert (an incident whose
- * blast radius grew) counts as new and is told at the next group_interval.
- */
-static uint64_t told_id(const struct corr_alert *a)
-{
-	return a->fp ^ (a->revision * 0x9e3779b97f4a7c15ULL);
-}
-
-/* Alertmanager's DedupStage.needsUpdate. */
-static int needs_update(const struct nflog_entry *e, const uint64_t *firing, size_t nf,
-			const uint64_t *resolved, size_t nr, int send_resolved,
-			int64_t repeat_ms, int64_t now_ms)
-{
-	if (!e->set)
-		return nf > 0;
-	if (!is_subset(firing, nf, e->firing, e->n_firing))
-		return 1;
-	if (nf == 0)
-		return e->n_firing > 0;
-	if (send_resolved && !is_subset(resolved, nr, e->resolved, e->n_resolved))
-		return 1;
-	/*
-	 * Strictly older, with ts the time the receiver acknowledged: as in
-	 * Alertmanager, a repeat goes out at the first group_interval tick
-	 * after repeat_interval, not at the tick that falls exactly on it.
-	 */
-	return e->ts < now_ms - repeat_ms;
-}
-
-static struct aggr_group *find_group(struct corr_dispatch *d, const char *group_key,
-				     const char *receiver)
-{
-	uint64_t h = hashmap_hash_bytes(group_key, strlen(group_key));
-
-	for (struct aggr_group *g = hashmap_get(d->group_index, &h); g; g = g->hash_next)
-		if (!strcmp(g->key, group_key) && !strcmp(g->receiver->name, receiver))
-			return g;
-	return NULL;
-}
-
-/*
- * A notification that failed for good was never told: forget it, so the
- * next flush of the group tries again (Alertmanager updates its log only on
- * success). The stored log still holds what was last acknowledged.
- */
-static void forget_notification(void *arg, const char *group_key, const char *receiver,
-				size_t integ)
-{
-	struct corr_dispatch *d = arg;
-
-	pthread_mutex_lock(&d->lock);
-	struct aggr_group *g = find_group(d, group_key, receiver);
-	if (g && integ < g->receiver->n_integ)
-		nflog_clear(&g->log[integ]);
-	pthread_mutex_unlock(&d->lock);
-}
-
-/*
- * The receiver acknowledged: the log entry dates from then (repeats count
- * from delivery, as Alertmanager's do), and is saved when ops want it.
- */
-static void notification_acked(void *arg, const char *group_key, const char *receiver,
-			       size_t integ, int64_t acked_ms)
-{
-	struct corr_dispatch *d = arg;
-
-	pthread_mutex_lock(&d->lock);
-	struct aggr_group *g = find_group(d, group_key, receiver);
-	if (g && integ < g->receiver->n_integ && g->log[integ].set) {
-		struct nflog_entry *e = &g->log[integ];
-		if (acked_ms > e->ts)
-			e->ts = acked_ms;
-		if (d->nflog.save) {
-			char *k = nflog_key(g, integ);
-			if (k)
-				d->nflog.save(d->nflog.arg, k, e->firing, e->n_firing, e->resolved,
-					      e->n_resolved, e->ts);
-			free(k);
-		}
-	}
-	pthread_mutex_unlock(&d->lock);
-}
-
-static struct corr_notification *make_notification(const struct aggr_group *g,
-						   const struct corr_integration *in,
-						   struct corr_alert *const *alerts,
-						   size_t n, int64_t now_ms)
-{
-	struct corr_notification *nt = calloc(1, sizeof(*nt));
-
-	if (!nt)
-		return NULL;
-	nt->receiver = g->receiver->name;
-	nt->integ = in;
-	nt->now_ms = now_ms;
-	nt->group_interval_ms = g->route->group_interval_ms;
-	nt->integ_index = (size_t)(in - g->receiver->integ);
-	nt->alerts = calloc(n + 1, sizeof(*nt->alerts));
-	nt->group_key = strdup(g->key);
-	if (!nt->alerts || !nt->group_key ||
-	    corr_labels_copy(&nt->group_labels, &g->group_labels))
-		goto fail;
-	for (size_t i = 0; i < n; i++) {
-		if (corr_alert_copy(&nt->alerts[i], alerts[i]))
-			goto fail;
-		nt->n_alerts++;
-	}
-	return nt;
-fail:
-	corr_notification_free(nt);
-	return NULL;
-}
-
-static void flush_integration(struct corr_dispatch *d, struct aggr_group *g, size_t idx,
-			      struct corr_alert *const *alerts, size_t n, int64_t now_ms)
-{
-	const struct corr_integration *in = &g->receiver->integ[idx];
-	struct nflog_entry *e = &g->log[idx];
-	uint64_t *firing = calloc(n + 1, sizeof(*firing));
-	uint64_t *resolved = calloc(n + 1, sizeof(*resolved));
-	struct corr_alert **send = calloc(n + 1, sizeof(*send));
-	size_t nf = 0, nr = 0, ns = 0;
-
-	if (!firing || !resolved || !send)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		if (corr_alert_resolved(alerts[i], now_ms))
-			resolved[nr++] = told_id(alerts[i]);
-		else
-			firing[nf++] = told_id(alerts[i]);
-		if (in->send_resolved || !corr_alert_resolved(alerts[i], now_ms))
-			send[ns++] = alerts[i];
-	}
-	qsort(firing, nf, sizeof(*firing), cmp_u64);
-	qsort(resolved, nr, sizeof(*resolved), cmp_u64);
-	/*
-	 * The alertmanager integration stands in for Prometheus, which resends
-	 * firing alerts so Alertmanager does not time them out: every flush.
-	 */
-	int update = in->kind == CORR_INTEG_ALERTMANAGER
-			     ? (nf > 0 || (e->set && e->n_firing > 0))
-			     : needs_update(e, firing, nf, resolved, nr, in->send_resolved,
-					    g->route->repeat_interval_ms, now_ms);
-	if (!update)
-		goto out;
-	if (ns) {
-		struct corr_notification *note = make_notification(g, in, send, ns, now_ms);
-		if (!note) {
-			log_error("dispatch: out of memory notifying %s", g->receiver->name);
-			goto out;
-		}
-		note->on_failure = forget_notification;
-		note->on_success = notification_acked;
-		note->on_failure_arg = d;
-		note->nflog_key = nflog_key(g, idx);
-		note->firing = calloc(nf + 1, sizeof(*firing));
-		note->resolved = calloc(nr + 1, sizeof(*resolved));
-		if (note->firing && note->resolved) {
-			memcpy(note->firing, firing, nf * sizeof(*firing));
-			memcpy(note->resolved, resolved, nr * sizeof(*resolved));
-			note->n_firing = nf;
-			note->n_resolved = nr;
-		}
-		log_info("dispatch: notify %s (%s) group %s: %zu firing, %zu resolved",
-			 g->receiver->name, corr_integration_kind_name(in->kind), g->key, nf, nr);
-		corr_notifier_enqueue(d->nt, note);
-	}
-	nflog_clear(e);
-	e->set = 1;
-	e->firing = firing;
-	e->n_firing = nf;
-	e->resolved = resolved;
-	e->n_resolved = nr;
-	e->ts = now_ms;
-	firing = resolved = NULL;
-	/* Saved when the receiver acknowledges it (notification_acked). */
-out:
-	free(firing);
-	free(resolved);
-	free(send);
-}
-
-static int compare_alert_ptrs(const void *a, const void *b)
-{
-	return corr_alert_compare(*(struct corr_alert *const *)a, *(struct corr_alert *const *)b);
-}
-
-static void flush_group(struct corr_dispatch *d, struct aggr_group *g, int64_t now_ms)
-{
-	struct corr_alert **live = calloc(g->n_alerts + 1, sizeof(*live));
-	size_t n = 0;
-
-	if (!live)
-		return;
-	for (size_t i = 0; i < g->n_alerts; i++)
-		if (!silenced_by(d, &g->alerts[i].labels, now_ms) &&
-		    !inhibited_by(d, &g->alerts[i].labels, now_ms))
-			live[n++] = &g->alerts[i];
-	/* Alertmanager's order, so max_alerts keeps the same alerts. */
-	qsort(live, n, sizeof(*live), compare_alert_ptrs);
-	/* Everything muted: the pipeline stops before the notification log. */
-	if (n && !d->passive)
-		for (size_t i = 0; i < g->receiver->n_integ; i++)
-			flush_integration(d, g, i, live, n, now_ms);
-	free(live);
-	/*
-	 * Resolved alerts have been told; they leave the group. A follower
-	 * keeps them a while longer, in case the leader died before telling.
-	 */
-	int64_t told_by = d->passive ? now_ms - 2 * g->route->group_interval_ms - 10000 : now_ms;
-	size_t keep = 0;
-	for (size_t i = 0; i < g->n_alerts; i++) {
-		if (corr_alert_resolved(&g->alerts[i], told_by))
-			corr_alert_free(&g->alerts[i]);
-		else
-			g->alerts[keep++] = g->alerts[i];
-	}
-	if (keep != g->n_alerts) {
-		g->n_alerts = keep;
-		if (group_reindex(g))
-			log_error("dispatch: out of memory indexing group %s", g->key);
-	}
 }
 
 static void group_unindex(struct corr_dispatch *d, struct aggr_group *g)
@@ -733,7 +450,7 @@ int64_t corr_dispatch_tick(struct corr_dispatch *d, int64_t now_ms)
 		if (g->next_flush_ms <= now_ms) {
 			g->has_flushed = 1;
 			g->next_flush_ms = now_ms + g->route->group_interval_ms;
-			flush_group(d, g, now_ms);
+			dispatch_flush_group(d, g, now_ms);
 		}
 	}
 	size_t keep = 0;
@@ -750,300 +467,15 @@ int64_t corr_dispatch_tick(struct corr_dispatch *d, int64_t now_ms)
 	}
 	d->n_groups = keep;
 	/* Resolved alerts stay a while for merging and the API, then go. */
+	/*
+	 * Every second, not every 10 s: a burst of incidents resolved long ago
+	 * (an agent's spool after an outage, a replay) leaves memory in step.
+	 * One pass is a walk over the alerts held, cheap at this rate.
+	 */
 	if (now_ms >= d->next_alert_prune_ms) {
-		d->next_alert_prune_ms = now_ms + 10000;
+		d->next_alert_prune_ms = now_ms + 1000;
 		prune_known(d, now_ms - 15 * 60000);
 	}
 	pthread_mutex_unlock(&d->lock);
 	return next < 0 ? 0 : next;
-}
-
-/* -------------------------------------------------------------- silences */
-
-static int silence_matchers(json_t *arr, struct corr_matchers *ms, char *err, size_t errlen)
-{
-	size_t i;
-	json_t *m;
-
-	if (!json_is_array(arr) || !json_array_size(arr)) {
-		snprintf(err, errlen, "matchers: must be a non-empty array");
-		return -1;
-	}
-	json_array_foreach(arr, i, m) {
-		json_t *name = json_object_get(m, "name"), *value = json_object_get(m, "value");
-		json_t *re = json_object_get(m, "isRegex"), *eq = json_object_get(m, "isEqual");
-		if (!json_is_string(name) || !json_is_string(value) ||
-		    (re && !json_is_boolean(re)) || (eq && !json_is_boolean(eq))) {
-			snprintf(err, errlen,
-				 "matchers[%zu]: needs string name and value, boolean isRegex/isEqual", i);
-			return -1;
-		}
-		int regex = json_is_true(re), equal = !eq || json_is_true(eq);
-		enum corr_match_op op = regex ? (equal ? CORR_MATCH_RE : CORR_MATCH_NRE)
-					      : (equal ? CORR_MATCH_EQ : CORR_MATCH_NE);
-		char e[300];
-		if (corr_matchers_add(ms, json_string_value(name), op, json_string_value(value),
-				      e, sizeof(e))) {
-			snprintf(err, errlen, "matchers[%zu]: %s", i, e);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static void new_silence_id(char *id)
-{
-	unsigned char r[16];
-
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
-		uint64_t t = (uint64_t)corr_now_ms();
-		memset(r, 0, sizeof(r));
-		memcpy(r, &t, sizeof(t));
-	}
-	r[6] = (r[6] & 0x0f) | 0x40;
-	r[8] = (r[8] & 0x3f) | 0x80;
-	snprintf(id, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
-		 r[12], r[13], r[14], r[15]);
-}
-
-int corr_dispatch_add_silence(struct corr_dispatch *d, json_t *body, int64_t now_ms,
-			      char *id, char *err, size_t errlen)
-{
-	struct silence s = { 0 };
-	json_t *starts = json_object_get(body, "startsAt"), *ends = json_object_get(body, "endsAt");
-	json_t *given = json_object_get(body, "id");
-
-	if (!json_is_object(body)) {
-		snprintf(err, errlen, "silence: must be a JSON object");
-		return -1;
-	}
-	if (silence_matchers(json_object_get(body, "matchers"), &s.matchers, err, errlen))
-		goto fail;
-	if (!json_is_string(ends) || corr_time_parse(json_string_value(ends), &s.ends_ms)) {
-		snprintf(err, errlen, "endsAt: must be an RFC 3339 timestamp");
-		goto fail;
-	}
-	s.starts_ms = now_ms;
-	if (starts && !json_is_null(starts) &&
-	    (!json_is_string(starts) || corr_time_parse(json_string_value(starts), &s.starts_ms))) {
-		snprintf(err, errlen, "startsAt: must be an RFC 3339 timestamp");
-		goto fail;
-	}
-	if (s.ends_ms <= s.starts_ms) {
-		snprintf(err, errlen, "endsAt must be after startsAt");
-		goto fail;
-	}
-	if (given && json_is_string(given) && json_string_length(given) == 36)
-		snprintf(s.id, sizeof(s.id), "%s", json_string_value(given));
-	else
-		new_silence_id(s.id);
-	s.body = json_deep_copy(body);
-	if (!s.body) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	json_object_set_new(s.body, "id", json_string(s.id));
-	/* A stored silence keeps its time; a new or changed one is stamped now. */
-	if (!json_is_string(json_object_get(s.body, "updatedAt"))) {
-		char stamp[32];
-		corr_time_format(now_ms, stamp, sizeof(stamp));
-		json_object_set_new(s.body, "updatedAt", json_string(stamp));
-	}
-	pthread_mutex_lock(&d->lock);
-	for (size_t i = 0; i < d->n_silences; i++)
-		if (!strcmp(d->silences[i].id, s.id)) {
-			corr_matchers_free(&d->silences[i].matchers);
-			json_decref(d->silences[i].body);
-			d->silences[i] = s;
-			goto stored;
-		}
-	struct silence *g = realloc(d->silences, (d->n_silences + 1) * sizeof(*g));
-	if (!g) {
-		pthread_mutex_unlock(&d->lock);
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	d->silences = g;
-	d->silences[d->n_silences++] = s;
-stored:
-	pthread_mutex_unlock(&d->lock);
-	memcpy(id, s.id, sizeof(s.id));
-	return 0;
-fail:
-	corr_matchers_free(&s.matchers);
-	json_decref(s.body);
-	return -1;
-}
-
-int corr_dispatch_expire_silence(struct corr_dispatch *d, const char *id, int64_t now_ms)
-{
-	int rc = -1;
-	char stamp[32];
-
-	corr_time_format(now_ms, stamp, sizeof(stamp));
-	pthread_mutex_lock(&d->lock);
-	for (size_t i = 0; i < d->n_silences; i++)
-		if (!strcmp(d->silences[i].id, id)) {
-			if (d->silences[i].ends_ms > now_ms)
-				d->silences[i].ends_ms = now_ms;
-			json_object_set_new(d->silences[i].body, "endsAt", json_string(stamp));
-			json_object_set_new(d->silences[i].body, "updatedAt", json_string(stamp));
-			rc = 0;
-		}
-	pthread_mutex_unlock(&d->lock);
-	return rc;
-}
-
-static json_t *silence_view(const struct silence *s, int64_t now_ms)
-{
-	json_t *j = json_deep_copy(s->body);
-	const char *state = now_ms < s->starts_ms ? "pending"
-			    : now_ms < s->ends_ms ? "active" : "expired";
-
-	if (j)
-		json_object_set_new(j, "status", json_pack("{s:s}", "state", state));
-	return j;
-}
-
-json_t *corr_dispatch_silences_json(struct corr_dispatch *d, int64_t now_ms)
-{
-	json_t *arr = json_array();
-
-	pthread_mutex_lock(&d->lock);
-	for (size_t i = 0; arr && i < d->n_silences; i++)
-		json_array_append_new(arr, silence_view(&d->silences[i], now_ms));
-	pthread_mutex_unlock(&d->lock);
-	return arr;
-}
-
-json_t *corr_dispatch_silence_json(struct corr_dispatch *d, const char *id, int64_t now_ms)
-{
-	json_t *j = NULL;
-
-	pthread_mutex_lock(&d->lock);
-	for (size_t i = 0; i < d->n_silences; i++)
-		if (!strcmp(d->silences[i].id, id))
-			j = silence_view(&d->silences[i], now_ms);
-	pthread_mutex_unlock(&d->lock);
-	return j;
-}
-
-json_t *corr_dispatch_alerts_json(struct corr_dispatch *d, int64_t now_ms)
-{
-	json_t *arr = json_array();
-
-	pthread_mutex_lock(&d->lock);
-	size_t pos = 0;
-	const void *key;
-	void *val;
-	while (arr && hashmap_next(d->alerts, &pos, &key, &val)) {
-		const struct corr_alert *a = val;
-		json_t *j = corr_alert_to_json(a, now_ms);
-		const struct silence *s = silenced_by(d, &a->labels, now_ms);
-		const struct corr_alert *inh = inhibited_by(d, &a->labels, now_ms);
-		char fp[17];
-		json_t *silenced = json_array(), *inhibited = json_array();
-		if (s)
-			json_array_append_new(silenced, json_string(s->id));
-		if (inh) {
-			snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)inh->fp);
-			json_array_append_new(inhibited, json_string(fp));
-		}
-		json_object_set_new(j, "status",
-				    json_pack("{s:s,s:o,s:o}", "state",
-					      corr_alert_resolved(a, now_ms) ? "unprocessed"
-					      : (s || inh)		     ? "suppressed"
-										     : "active",
-					      "silencedBy", silenced, "inhibitedBy", inhibited));
-		json_array_append_new(arr, j);
-	}
-	pthread_mutex_unlock(&d->lock);
-	return arr;
-}
-
-void corr_dispatch_counts(struct corr_dispatch *d, size_t *groups, size_t *alerts)
-{
-	pthread_mutex_lock(&d->lock);
-	*groups = d->n_groups;
-	*alerts = hashmap_size(d->alerts);
-	pthread_mutex_unlock(&d->lock);
-}
-
-/* ------------------------------------------------------------ API views */
-
-/* Receivers the route tree sends these labels to, each once. */
-static size_t alert_receivers(const struct corr_dispatch *d, const struct corr_labels *ls,
-			      const char **out, size_t max)
-{
-	const struct corr_route *routes[64];
-	size_t n = match_routes(&d->cfg->root, ls, routes, 64), k = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		size_t j;
-		for (j = 0; j < k && strcmp(out[j], routes[i]->receiver); j++)
-			;
-		if (j == k && k < max)
-			out[k++] = routes[i]->receiver;
-	}
-	return k;
-}
-
-/* Fills st for a (lock held); sil and rcv hold n_silences and 64 pointers. */
-static void alert_state(const struct corr_dispatch *d, const struct corr_alert *a,
-			int64_t now_ms, struct corr_alert_state *st, const char **sil,
-			const char **rcv)
-{
-	st->alert = a;
-	st->silenced_by = sil;
-	st->n_silenced = 0;
-	for (size_t i = 0; i < d->n_silences; i++) {
-		const struct silence *s = &d->silences[i];
-		if (s->starts_ms <= now_ms && now_ms < s->ends_ms &&
-		    corr_matchers_match(&s->matchers, &a->labels))
-			sil[st->n_silenced++] = s->id;
-	}
-	st->inhibited_by = inhibited_by(d, &a->labels, now_ms);
-	st->receivers = rcv;
-	st->n_receivers = alert_receivers(d, &a->labels, rcv, 64);
-}
-
-void corr_dispatch_each_alert(struct corr_dispatch *d, int64_t now_ms,
-			      corr_dispatch_alert_cb cb, void *arg)
-{
-	pthread_mutex_lock(&d->lock);
-	const char **sil = calloc(d->n_silences + 1, sizeof(*sil));
-	const char *rcv[64];
-	size_t pos = 0;
-	const void *key;
-	void *val;
-	while (sil && hashmap_next(d->alerts, &pos, &key, &val)) {
-		struct corr_alert_state st;
-		alert_state(d, val, now_ms, &st, sil, rcv);
-		cb(&st, arg);
-	}
-	free(sil);
-	pthread_mutex_unlock(&d->lock);
-}
-
-void corr_dispatch_each_group(struct corr_dispatch *d, int64_t now_ms,
-			      corr_dispatch_group_cb cb, void *arg)
-{
-	pthread_mutex_lock(&d->lock);
-	for (size_t i = 0; i < d->n_groups; i++) {
-		const struct aggr_group *g = d->groups[i];
-		struct corr_alert_state *st = calloc(g->n_alerts + 1, sizeof(*st));
-		const char **sil = calloc((g->n_alerts + 1) * (d->n_silences + 1), sizeof(*sil));
-		const char **rcv = calloc((g->n_alerts + 1) * 64, sizeof(*rcv));
-		if (st && sil && rcv) {
-			for (size_t k = 0; k < g->n_alerts; k++)
-				alert_state(d, &g->alerts[k], now_ms, &st[k],
-					    sil + k * (d->n_silences + 1), rcv + k * 64);
-			cb(&g->group_labels, g->receiver->name, st, g->n_alerts, arg);
-		}
-		free(st);
-		free(sil);
-		free(rcv);
-	}
-	pthread_mutex_unlock(&d->lock);
 }

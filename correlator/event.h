@@ -2,8 +2,8 @@
 #ifndef CORR_EVENT_H
 #define CORR_EVENT_H
 
-#include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "labels.h"
@@ -36,7 +36,13 @@ struct corr_event {
 	bool stale;	    /* resolved by the correlator: its node fell silent */
 	struct corr_event_dep *deps;
 	size_t n_deps;
-	json_t *raw; /* the event as received, kept for the store and the API */
+	/*
+	 * The event's JSON text as received (NUL-terminated, raw_len bytes),
+	 * kept for the store and the API. Not owned by the event: it lives in
+	 * its batch (corr_batch.mem) or with whoever made the event.
+	 */
+	const char *raw;
+	size_t raw_len;
 };
 
 struct corr_edge {
@@ -48,6 +54,9 @@ struct corr_edge {
 
 void corr_event_free(struct corr_event *ev);
 void corr_edge_free(struct corr_edge *e);
+struct jf_buf;
+/* Appends the dependencies as the store keeps them: [{"service":..,"anomalous":..}]. */
+void corr_event_put_deps_json(const struct corr_event *ev, struct jf_buf *out);
 const char *corr_severity_name(enum corr_severity s);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "event.h"
+#include "json_fast.h"
 
 #define CORR_INGEST_MAX_EVENTS 10000
 #define CORR_INGEST_MAX_EDGES 10000
@@ -23,6 +24,8 @@ struct corr_batch {
 	size_t n_events;
 	struct corr_edge *edges;
 	size_t n_edges;
+	/* The parsed body and the events' raw texts, freed with the batch. */
+	struct jf_arena mem;
 };
 
 /*

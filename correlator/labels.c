@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_fast.h"
 #include "util.h"
 
 static size_t lower_bound(const struct corr_labels *ls, const char *name, int *found)
@@ -161,6 +162,49 @@ int corr_labels_from_json(struct corr_labels *ls, json_t *obj, const char *what,
 		}
 	}
 	return 0;
+}
+
+int corr_labels_from_jf(struct corr_labels *ls, const struct jf_value *obj, const char *what,
+			char *err, size_t errlen)
+{
+	if (!obj || obj->type != JF_OBJECT) {
+		snprintf(err, errlen, "%s: must be an object of strings", what);
+		return -1;
+	}
+	for (uint32_t i = 0; i < obj->n; i++) {
+		const char *key = obj->members[i].key;
+		const struct jf_value *val = &obj->members[i].value;
+		if (!corr_label_name_valid(key)) {
+			snprintf(err, errlen, "%s: invalid label name '%.64s'", what, key);
+			return -1;
+		}
+		if (val->type != JF_STRING) {
+			snprintf(err, errlen, "%s.%.64s: must be a string", what, key);
+			return -1;
+		}
+		if (val->len > 4096) {
+			snprintf(err, errlen, "%s.%.64s: longer than 4096 bytes", what, key);
+			return -1;
+		}
+		if (corr_labels_set(ls, key, val->str)) {
+			snprintf(err, errlen, "%s: out of memory", what);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void corr_labels_put_json(const struct corr_labels *ls, struct jf_buf *out)
+{
+	jf_buf_put(out, "{", 1);
+	for (size_t i = 0; i < ls->n; i++) {
+		if (i)
+			jf_buf_put(out, ",", 1);
+		jf_buf_put_string(out, ls->v[i].name);
+		jf_buf_put(out, ":", 1);
+		jf_buf_put_string(out, ls->v[i].value);
+	}
+	jf_buf_put(out, "}", 1);
 }
 
 char *corr_labels_string(const struct corr_labels *ls)

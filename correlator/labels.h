@@ -35,6 +35,13 @@ json_t *corr_labels_to_json(const struct corr_labels *ls);
  */
 int corr_labels_from_json(struct corr_labels *ls, json_t *obj, const char *what,
 			  char *err, size_t errlen);
+struct jf_value;
+struct jf_buf;
+/* The same for the ingest parser's tree (json_fast.h); obj NULL: not an object. */
+int corr_labels_from_jf(struct corr_labels *ls, const struct jf_value *obj, const char *what,
+			char *err, size_t errlen);
+/* Appends the set as a JSON object ({"a":"1","b":"2"}), as corr_labels_to_json dumps it. */
+void corr_labels_put_json(const struct corr_labels *ls, struct jf_buf *out);
 /* {a="1", b="2"}: the form Alertmanager uses in group keys. */
 char *corr_labels_string(const struct corr_labels *ls);
 /*

@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include "json_fast.h"
 #include "log.h"
 #include "store_backend.h"
 
@@ -184,35 +185,18 @@ void corr_store_rollback(struct corr_store *st)
 	exec(st, "ROLLBACK");
 }
 
-static json_t *deps_to_json(const struct corr_event *ev)
-{
-	json_t *arr = json_array();
-
-	for (size_t i = 0; arr && i < ev->n_deps; i++)
-		json_array_append_new(arr, json_pack("{s:s?,s:b}", "service",
-						     ev->deps[i].service, "anomalous",
-						     ev->deps[i].anomalous));
-	return arr;
-}
-
-static int bind_text_json(sqlite3_stmt *s, int idx, json_t *j)
-{
-	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-
-	json_decref(j);
-	if (!text)
-		return -1;
-	return sqlite3_bind_text(s, idx, text, -1, free) == SQLITE_OK ? 0 : -1;
-}
-
 int corr_store_insert_event(struct corr_store *st, const struct corr_event *ev,
 			    int64_t received_ms, int *inserted)
 {
 	sqlite3_stmt *s = st->insert_event;
+	/* Labels and dependencies written straight to text, the event as received. */
+	struct jf_buf labels = { 0 }, deps = { 0 };
 	int rc = -1;
 
 	if (st->ops)
 		return st->ops->insert_event(st->impl, ev, received_ms, inserted);
+	corr_labels_put_json(&ev->labels, &labels);
+	corr_event_put_deps_json(ev, &deps);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	sqlite3_bind_text(s, 1, ev->id, -1, SQLITE_STATIC);
@@ -229,9 +213,10 @@ int corr_store_insert_event(struct corr_store *st, const struct corr_event *ev,
 	sqlite3_bind_int64(s, 12, ev->starts_at_ms);
 	sqlite3_bind_int64(s, 13, ev->observed_at_ms);
 	sqlite3_bind_int64(s, 14, ev->ends_at_ms);
-	if (bind_text_json(s, 15, corr_labels_to_json(&ev->labels)) ||
-	    bind_text_json(s, 16, deps_to_json(ev)) ||
-	    bind_text_json(s, 17, json_incref(ev->raw)))
+	if (!jf_buf_text(&labels) || !jf_buf_text(&deps) || !ev->raw ||
+	    sqlite3_bind_text(s, 15, labels.p, (int)labels.len, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 16, deps.p, (int)deps.len, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 17, ev->raw, (int)ev->raw_len, SQLITE_STATIC) != SQLITE_OK)
 		goto out;
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		log_error("store: inserting event %s: %s", ev->id, sqlite3_errmsg(st->db));
@@ -242,6 +227,8 @@ int corr_store_insert_event(struct corr_store *st, const struct corr_event *ev,
 out:
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+	jf_buf_free(&labels);
+	jf_buf_free(&deps);
 	return rc;
 }
 

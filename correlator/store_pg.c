@@ -295,7 +295,7 @@ static int pg_insert_event(void *impl, const struct corr_event *ev, int64_t rece
 	char rcv[24], res[4], sev[4], val[32], score[32], thr[32], st[24], ob[24], en[24];
 	char *labels = json_text(corr_labels_to_json(&ev->labels));
 	char *deps = json_text(deps_json(ev));
-	char *raw = json_text(json_incref(ev->raw));
+	char *raw = ev->raw ? strdup(ev->raw) : NULL;
 	int rc = -1;
 
 	snprintf(rcv, sizeof(rcv), "%" PRId64, received_ms);

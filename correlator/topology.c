@@ -1,4 +1,9 @@
-#include "topology.h"
+/*
+ * The topology correlation's write side: the dependency graph (edges,
+ * endpoints), placing each event's anomaly into an incident, and merges.
+ * The model is described in topology.h; the other files in topology_int.h.
+ */
+#include "topology_int.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -6,96 +11,6 @@
 
 #include "strmap.h"
 #include "util.h"
-
-struct intvec {
-	int *v;
-	size_t n;
-	size_t cap;
-};
-
-static int intvec_push(struct intvec *iv, int x)
-{
-	if (iv->n == iv->cap) {
-		size_t cap = iv->cap ? iv->cap * 2 : 4;
-		int *g = realloc(iv->v, cap * sizeof(*g));
-		if (!g)
-			return -1;
-		iv->v = g;
-		iv->cap = cap;
-	}
-	iv->v[iv->n++] = x;
-	return 0;
-}
-
-static int intvec_has(const struct intvec *iv, int x)
-{
-	for (size_t i = 0; i < iv->n; i++)
-		if (iv->v[i] == x)
-			return 1;
-	return 0;
-}
-
-struct service {
-	char *name;
-	struct intvec adj;     /* callers and callees: connectivity */
-	struct intvec callees; /* direction: who this service depends on */
-	struct intvec callers; /* and who depends on it */
-	struct intvec anoms;
-	unsigned mark;
-};
-
-struct anomaly {
-	char *id;
-	int service;
-	char *node;
-	int64_t start_ms;
-	int64_t end_ms; /* 0 while firing */
-	bool stale;	/* ended because its node fell silent */
-	int64_t observed_ms;
-	double score;
-	enum corr_severity severity;
-	int incident;
-	size_t n_events;
-	struct corr_labels labels;
-	struct intvec dep_services; /* anomalous dependencies the agent named */
-};
-
-struct incident {
-	char id[17];
-	int merged_into;
-	bool forgotten; /* resolved before the retention: only its slot is left */
-	struct intvec anoms;
-	bool dirty;
-	struct corr_root_cause *causes;
-	size_t n_causes;
-	struct corr_incident_view view;
-};
-
-struct corr_topology {
-	struct corr_topo_params p;
-	struct service *svc;
-	size_t n_svc;
-	struct corr_strmap svc_index;
-	struct anomaly *an;
-	size_t n_an;
-	struct corr_strmap an_index;
-	struct corr_strmap endpoints; /* "addr:port" -> the service answering there */
-	struct incident *inc;
-	size_t n_inc;
-	unsigned mark;
-	struct intvec queue; /* BFS scratch */
-	int64_t clock_ms;    /* latest observed_at seen: event time, not wall time */
-	struct intvec merged_from, merged_into; /* merges not yet taken by the caller */
-	struct intvec free_an; /* anomaly slots of forgotten incidents, to reuse */
-	size_t first_live;     /* incidents below this slot are all forgotten or merged */
-};
-
-/*
- * Anomalies that ended this long before the latest event can no longer
- * overlap a new one; they leave their service's candidate list (not their
- * incident) so joining stays cheap however long the correlator runs.
- */
-#define PRUNE_AFTER_MS (3600 * 1000LL)
 
 struct corr_topology *corr_topology_new(const struct corr_topo_params *p)
 {
@@ -121,10 +36,17 @@ void corr_topology_free(struct corr_topology *t)
 	for (size_t i = 0; i < t->n_an; i++) {
 		free(t->an[i].id);
 		free(t->an[i].node);
-		corr_labels_free(&t->an[i].labels);
 		free(t->an[i].dep_services.v);
 	}
 	free(t->an);
+	for (size_t i = 0; i < t->n_lsets; i++)
+		if (t->lsets[i]) {
+			corr_labels_free(&t->lsets[i]->ls);
+			free(t->lsets[i]);
+		}
+	free(t->lsets);
+	free(t->free_lsets.v);
+	corr_strmap_free(&t->lset_index);
 	for (size_t i = 0; i < t->n_inc; i++) {
 		free(t->inc[i].anoms.v);
 		free(t->inc[i].causes);
@@ -174,13 +96,6 @@ int corr_topology_add_endpoint_edge(struct corr_topology *t, const char *caller,
 			callee = t->svc[svc].name;
 	}
 	return corr_topology_add_edge(t, caller, callee);
-}
-
-static int resolve_incident(const struct corr_topology *t, int idx)
-{
-	while (t->inc[idx].merged_into >= 0)
-		idx = t->inc[idx].merged_into;
-	return idx;
 }
 
 static void mark_dirty(struct corr_topology *t, int svc)
@@ -367,6 +282,7 @@ static int merge_into(struct corr_topology *t, int dst, int src)
 
 static int new_anomaly(struct corr_topology *t, const struct corr_event *ev, int svc)
 {
+	struct corr_labels ls = { 0 };
 	int ai;
 
 	if (t->free_an.n) {
@@ -386,13 +302,15 @@ static int new_anomaly(struct corr_topology *t, const struct corr_event *ev, int
 	a->start_ms = ev->starts_at_ms;
 	a->incident = -1;
 	/* metric joins the labels so runbooks can match on it (the anomaly's own). */
-	if (!a->id || !a->node || corr_labels_copy(&a->labels, &ev->labels) ||
-	    (ev->metric && !corr_labels_get(&a->labels, "metric") &&
-	     corr_labels_set(&a->labels, "metric", ev->metric)) ||
+	if (!a->id || !a->node || corr_labels_copy(&ls, &ev->labels) ||
+	    (ev->metric && !corr_labels_get(&ls, "metric") &&
+	     corr_labels_set(&ls, "metric", ev->metric)) ||
+	    !(a->labels = topo_intern_labels(t, &ls)) ||
 	    corr_strmap_put(&t->an_index, ev->anomaly_id, ai)) {
 		free(a->id);
 		free(a->node);
-		corr_labels_free(&a->labels);
+		corr_labels_free(&ls);
+		topo_release_labels(t, a->labels);
 		memset(a, 0, sizeof(*a));
 		if (ai < (int)t->n_an)
 			intvec_push(&t->free_an, ai); /* it came from there: room exists */
@@ -496,336 +414,4 @@ int corr_topology_add_event(struct corr_topology *t, const struct corr_event *ev
 oom:
 	free(cands.v);
 	return -1;
-}
-
-static void intvec_remove(struct intvec *iv, int x)
-{
-	for (size_t i = 0; i < iv->n; i++)
-		if (iv->v[i] == x) {
-			iv->v[i] = iv->v[--iv->n];
-			return;
-		}
-}
-
-/* Frees what an anomaly holds and puts its slot up for reuse. */
-static void forget_anomaly(struct corr_topology *t, int ai)
-{
-	struct anomaly *a = &t->an[ai];
-
-	intvec_remove(&t->svc[a->service].anoms, ai);
-	corr_strmap_del(&t->an_index, a->id);
-	free(a->id);
-	free(a->node);
-	corr_labels_free(&a->labels);
-	free(a->dep_services.v);
-	memset(a, 0, sizeof(*a));
-	a->incident = -1;
-	if (intvec_push(&t->free_an, ai))
-		return; /* the slot is lost, not the memory it held */
-}
-
-size_t corr_topology_forget(struct corr_topology *t, int64_t before_ms, int *gone, size_t max)
-{
-	size_t n = 0;
-	bool all_gone = true;
-
-	for (size_t i = t->first_live; i < t->n_inc && n < max; i++) {
-		struct incident *inc = &t->inc[i];
-		struct corr_incident_view v;
-		if (inc->forgotten || inc->merged_into >= 0)
-			continue;
-		if (corr_topology_view(t, (int)i, &v) || !v.resolved || v.end_ms >= before_ms) {
-			all_gone = false;
-			continue;
-		}
-		for (size_t k = 0; k < inc->anoms.n; k++)
-			forget_anomaly(t, inc->anoms.v[k]);
-		free(inc->anoms.v);
-		free(inc->causes);
-		memset(&inc->anoms, 0, sizeof(inc->anoms));
-		inc->causes = NULL;
-		inc->n_causes = 0;
-		inc->forgotten = true;
-		gone[n++] = (int)i;
-		if (all_gone)
-			t->first_live = i + 1;
-	}
-	return n;
-}
-
-int corr_topology_each_firing_of_node(const struct corr_topology *t, const char *node,
-				      corr_topology_anomaly_cb cb, void *arg)
-{
-	for (size_t i = 0; i < t->n_an; i++) {
-		const struct anomaly *a = &t->an[i];
-		if (!a->id || a->end_ms || strcmp(a->node, node))
-			continue;
-		int rc = cb(a->id, t->svc[a->service].name, a->start_ms, &a->labels, arg);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-size_t corr_topology_incident_slots(const struct corr_topology *t)
-{
-	return t->n_inc;
-}
-
-size_t corr_topology_service_count(const struct corr_topology *t)
-{
-	return t->n_svc;
-}
-
-int corr_topology_find(const struct corr_topology *t, const char *id)
-{
-	for (size_t i = 0; i < t->n_inc; i++)
-		if (!strcmp(t->inc[i].id, id))
-			return resolve_incident(t, (int)i);
-	return -1;
-}
-
-/* Per-service evidence inside one incident. */
-struct svc_evidence {
-	int service;
-	double score;
-	int64_t onset_ms;
-	int strongest;
-};
-
-static int cmp_causes(const void *x, const void *y)
-{
-	const struct corr_root_cause *a = x, *b = y;
-
-	if (a->explained != b->explained)
-		return a->explained ? 1 : -1;
-	if (a->score != b->score)
-		return a->score > b->score ? -1 : 1;
-	if (a->onset_ms != b->onset_ms)
-		return a->onset_ms < b->onset_ms ? -1 : 1;
-	return strcmp(a->service, b->service);
-}
-
-static int rank(struct corr_topology *t, struct incident *inc)
-{
-	struct svc_evidence *ev = calloc(inc->anoms.n + 1, sizeof(*ev));
-	size_t n = 0;
-
-	if (!ev)
-		return -1;
-	for (size_t i = 0; i < inc->anoms.n; i++) {
-		const struct anomaly *a = &t->an[inc->anoms.v[i]];
-		size_t k;
-		for (k = 0; k < n && ev[k].service != a->service; k++)
-			;
-		if (k == n) {
-			ev[n++] = (struct svc_evidence){ .service = a->service,
-							 .onset_ms = a->start_ms,
-							 .strongest = inc->anoms.v[i] };
-		}
-		if (a->start_ms < ev[k].onset_ms)
-			ev[k].onset_ms = a->start_ms;
-		if (a->score > ev[k].score) {
-			ev[k].score = a->score;
-			ev[k].strongest = inc->anoms.v[i];
-		}
-	}
-	free(inc->causes);
-	inc->causes = calloc(n + 1, sizeof(*inc->causes));
-	if (!inc->causes) {
-		free(ev);
-		return -1;
-	}
-	for (size_t k = 0; k < n; k++) {
-		const struct service *s = &t->svc[ev[k].service];
-		bool explained = false;
-		for (size_t j = 0; j < n && !explained; j++) {
-			if (j == k)
-				continue;
-			bool depends = intvec_has(&s->callees, ev[j].service);
-			/* The agent's own view: it saw this dependency anomalous. */
-			for (size_t i = 0; !depends && i < inc->anoms.n; i++) {
-				const struct anomaly *a = &t->an[inc->anoms.v[i]];
-				depends = a->service == ev[k].service &&
-					  intvec_has(&a->dep_services, ev[j].service);
-			}
-			explained = depends && ev[j].onset_ms <= ev[k].onset_ms + t->p.slack_ms;
-		}
-		inc->causes[k] = (struct corr_root_cause){
-			.service = s->name,
-			.score = ev[k].score,
-			.onset_ms = ev[k].onset_ms,
-			.explained = explained,
-			.anomaly = ev[k].strongest,
-		};
-	}
-	qsort(inc->causes, n, sizeof(*inc->causes), cmp_causes);
-	inc->n_causes = n;
-	free(ev);
-	return 0;
-}
-
-static size_t count_distinct_nodes(const struct corr_topology *t, const struct incident *inc)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < inc->anoms.n; i++) {
-		const char *node = t->an[inc->anoms.v[i]].node;
-		size_t j;
-		for (j = 0; j < i; j++)
-			if (!strcmp(t->an[inc->anoms.v[j]].node, node))
-				break;
-		n += j == i;
-	}
-	return n;
-}
-
-int corr_topology_view(struct corr_topology *t, int idx, struct corr_incident_view *v)
-{
-	struct incident *inc = &t->inc[idx];
-
-	if (inc->merged_into >= 0 || inc->forgotten)
-		return -1;
-	if (inc->dirty) {
-		struct corr_incident_view *w = &inc->view;
-		memset(w, 0, sizeof(*w));
-		w->id = inc->id;
-		w->resolved = true;
-		w->start_ms = INT64_MAX;
-		for (size_t i = 0; i < inc->anoms.n; i++) {
-			const struct anomaly *a = &t->an[inc->anoms.v[i]];
-			if (a->start_ms < w->start_ms)
-				w->start_ms = a->start_ms;
-			if (!a->end_ms)
-				w->resolved = false;
-			else if (a->end_ms > w->end_ms)
-				w->end_ms = a->end_ms;
-			if (a->end_ms && a->stale && !w->stale_node)
-				w->stale_node = a->node;
-			if (a->severity == CORR_SEV_CRITICAL)
-				w->severity = CORR_SEV_CRITICAL;
-			w->n_events += a->n_events;
-		}
-		if (!w->resolved) {
-			w->end_ms = 0;
-			w->stale_node = NULL;
-		}
-		w->n_anomalies = inc->anoms.n;
-		w->n_nodes = count_distinct_nodes(t, inc);
-		if (rank(t, inc))
-			return -1;
-		w->causes = inc->causes;
-		w->n_causes = inc->n_causes;
-		w->n_services = inc->n_causes;
-		if ((int)w->n_services >= t->p.critical_services)
-			w->severity = CORR_SEV_CRITICAL;
-		inc->dirty = false;
-	}
-	/* The arrays move when they grow: point into them afresh every time. */
-	for (size_t i = 0; i < inc->n_causes; i++)
-		inc->causes[i].labels = &t->an[inc->causes[i].anomaly].labels;
-	inc->view.id = inc->id;
-	inc->view.causes = inc->causes;
-	*v = inc->view;
-	return 0;
-}
-
-/* The calls between the incident's services (caller -> callee), from the
- * agents' edges: what the console draws. */
-static json_t *incident_edges_json(const struct corr_topology *t, const struct incident *inc)
-{
-	json_t *edges = json_array();
-	struct intvec svcs = { 0 };
-
-	for (size_t i = 0; i < inc->anoms.n; i++) {
-		int sv = t->an[inc->anoms.v[i]].service;
-		if (!intvec_has(&svcs, sv) && intvec_push(&svcs, sv))
-			break;
-	}
-	for (size_t i = 0; i < svcs.n; i++) {
-		const struct service *caller = &t->svc[svcs.v[i]];
-		for (size_t j = 0; j < caller->callees.n; j++)
-			if (intvec_has(&svcs, caller->callees.v[j]))
-				json_array_append_new(edges, json_pack("{s:s,s:s}", "caller", caller->name,
-								       "callee",
-								       t->svc[caller->callees.v[j]].name));
-	}
-	free(svcs.v);
-	return edges;
-}
-
-json_t *corr_topology_incident_json(struct corr_topology *t, int idx, bool detail)
-{
-	struct corr_incident_view v;
-	char starts[32], ends[32];
-
-	if (corr_topology_view(t, idx, &v))
-		return NULL;
-	corr_time_format(v.start_ms, starts, sizeof(starts));
-	corr_time_format(v.end_ms, ends, sizeof(ends));
-	json_t *causes = json_array(), *services = json_array(), *nodes = json_array();
-	/* services: every anomalous service, in rank order. */
-	for (size_t i = 0; i < v.n_causes; i++) {
-		char onset[32];
-		corr_time_format(v.causes[i].onset_ms, onset, sizeof(onset));
-		json_array_append_new(services, json_string(v.causes[i].service));
-		if (v.causes[i].explained && i > 0)
-			continue;
-		json_array_append_new(causes,
-				      json_pack("{s:i,s:s,s:f,s:s,s:b}", "rank",
-						(int)json_array_size(causes) + 1, "service",
-						v.causes[i].service, "score", v.causes[i].score,
-						"onset", onset, "explained_by_dependency",
-						v.causes[i].explained));
-	}
-	const struct incident *inc = &t->inc[idx];
-	for (size_t i = 0; i < inc->anoms.n; i++) {
-		const char *node = t->an[inc->anoms.v[i]].node;
-		size_t j;
-		for (j = 0; j < json_array_size(nodes); j++)
-			if (!strcmp(json_string_value(json_array_get(nodes, j)), node))
-				break;
-		if (j == json_array_size(nodes))
-			json_array_append_new(nodes, json_string(node));
-	}
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:{s:I,s:I,s:o,s:o},s:I,s:I}", "id",
-			      v.id, "state", v.resolved ? "resolved" : "firing", "severity",
-			      corr_severity_name(v.severity), "starts_at", starts, "ends_at",
-			      ends, "root_causes", causes, "blast_radius", "services",
-			      (json_int_t)v.n_services, "nodes", (json_int_t)v.n_nodes,
-			      "service_names", services, "node_names", nodes, "anomalies",
-			      (json_int_t)v.n_anomalies, "events", (json_int_t)v.n_events);
-	if (o && detail) {
-		json_t *an = json_array();
-		for (size_t i = 0; i < inc->anoms.n; i++) {
-			const struct anomaly *a = &t->an[inc->anoms.v[i]];
-			char s[32], e[32];
-			corr_time_format(a->start_ms, s, sizeof(s));
-			corr_time_format(a->end_ms, e, sizeof(e));
-			json_array_append_new(an, json_pack("{s:s,s:s,s:s,s:s,s:s,s:f,s:s,s:I,s:o}",
-							    "anomaly_id", a->id, "service",
-							    t->svc[a->service].name, "node", a->node,
-							    "starts_at", s, "ends_at", e, "score",
-							    a->score, "severity",
-							    corr_severity_name(a->severity),
-							    "events", (json_int_t)a->n_events,
-							    "labels", corr_labels_to_json(&a->labels)));
-		}
-		json_object_set_new(o, "anomaly_list", an);
-		json_object_set_new(o, "edges", incident_edges_json(t, inc));
-	}
-	return o;
-}
-
-size_t corr_topology_anomaly_ids(const struct corr_topology *t, int idx,
-				 const char **out, int64_t *starts_ms, size_t max)
-{
-	const struct incident *inc = &t->inc[idx];
-	size_t n = 0;
-
-	for (size_t i = 0; i < inc->anoms.n && n < max; i++) {
-		starts_ms[n] = t->an[inc->anoms.v[i]].start_ms;
-		out[n++] = t->an[inc->anoms.v[i]].id;
-	}
-	return n;
 }

@@ -10,7 +10,8 @@ $(BUILD)/seismo-ship: tools/scenario/ship.c $(BUILD)/libagent.a $(BUILD)/libcomm
 tests: $(BUILD)/seismo-ship
 
 # libFuzzer: clang only, built on demand by tests/integration/correlator_fuzz.sh.
-FUZZ_SRCS := correlator/fuzz/ingest_fuzz.c correlator/ingest.c correlator/labels.c \
+FUZZ_SRCS := correlator/fuzz/ingest_fuzz.c correlator/ingest.c correlator/ingest_am.c \
+	correlator/json_fast.c correlator/json_fast_write.c correlator/labels.c \
 	correlator/util.c common/log.c common/fileio.c common/grammar.c common/hash.c \
 	common/timefmt.c
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Iinclude -Icommon \
