@@ -1,16 +1,17 @@
 /*
- * The ingest path's JSON reader and writer. A batch is parsed once into a
- * read-only tree that lives in one arena (freed in one go with the batch):
- * no allocation per value, strings unescaped once and NUL-terminated,
- * every value keeps its span in the source, so the store keeps an event's
- * text as received instead of serialising it again. jansson built a hash
- * table and a heap block per value and made the ingest twice as slow
- * (docs/correlator.md, "Ingest speed"); it stays for the rest of the API.
+ * The ingest path's JSON reader and writer. A batch is parsed once, by
+ * simdjson (json_parse.cc), into a read-only tree that lives in one arena
+ * (freed in one go with the batch): strings unescaped once and
+ * NUL-terminated, and each event or alert keeps its compact text, so the
+ * store does not serialise it again. jansson built a hash table and a heap
+ * block per value and parsed at a tenth of simdjson's speed, which made the
+ * ingest twice as slow (docs/correlator.md, "Ingest speed"); it stays for
+ * the rest of the API.
  *
- * The grammar is RFC 8259's, as strict as jansson's json_loadb with
- * JSON_REJECT_DUPLICATES (the fuzzer compares the two): an object or array
- * at the top, UTF-8 checked, no \u0000, no lone surrogates, no duplicate
- * keys, integers that fit int64, finite reals, nesting at most 2048.
+ * What is accepted is what jansson's json_loadb with JSON_REJECT_DUPLICATES
+ * accepts (the fuzzer compares the two): an object or array at the top,
+ * UTF-8 checked, no \u0000, no duplicate keys, integers that fit int64,
+ * finite reals, nesting at most 2048.
  */
 #ifndef CORR_JSON_FAST_H
 #define CORR_JSON_FAST_H
@@ -38,7 +39,11 @@ struct jf_value {
 	enum jf_type type;
 	uint32_t n;	 /* items of an array, members of an object */
 	size_t len;	 /* bytes of a string */
-	const char *text; /* the value's span in the source text */
+	/*
+	 * Compact JSON of an object that is an item of an array in the top two
+	 * levels (a batch's events, edges or alerts); NULL elsewhere.
+	 */
+	const char *text;
 	size_t text_len;
 	union {
 		const char *str; /* unescaped, NUL-terminated (no NUL inside: refused) */

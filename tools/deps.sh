@@ -6,9 +6,9 @@
 set -eu
 what=${1:-all}
 
-build="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
+build="make gcc g++ clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libyaml-dev
-libsqlite3-dev libcmocka-dev libclang-rt-14-dev"
+libsqlite3-dev libcmocka-dev libclang-rt-14-dev libsimdjson-dev"
 test="prometheus prometheus-alertmanager nginx-light wrk iproute2 curl python3
 procps psmisc qemu-system-x86 busybox-static cpio kmod util-linux"
 
