@@ -48,7 +48,7 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
 	-Iinclude -Icommon -I$(BPFOUT) -DSEISMO_VERSION='"$(VERSION)"' $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 LIBS := -lbpf -lelf -lz -lyaml -ljansson -lcurl -lmicrohttpd -lsqlite3 -lm -lpthread
-# libpq: the correlator's PostgreSQL store (store_pg.c), linked into it and its tests only.
+# libpq: the correlator's PostgreSQL store (store_pg*.c, action_store_pg.c), linked into it and its tests only.
 PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 CORR_LIBS := -lpq
 
@@ -106,7 +106,7 @@ $(BUILD)/seismo: $(BUILD)/agent/main.o $(BUILD)/libagent.a $(BUILD)/libcommon.a
 $(BUILD)/seismo-correlator: $(BUILD)/correlator/main.o $(BUILD)/libcorrelator.a $(BUILD)/libcommon.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CORR_LIBS)
-$(BUILD)/correlator/store_pg.o: CFLAGS += $(PQ_CFLAGS)
+$(BUILD)/correlator/%.o: CFLAGS += $(PQ_CFLAGS)
 
 # Unit and BPF tests link against the module archives, so a test pulls in only
 # the objects it uses.

@@ -514,6 +514,22 @@ static int follow_silence(const char *id, const char *text, void *arg)
 	return replay_silence(id, text, f->e);
 }
 
+static int put_alerts(struct corr_engine *e, json_t *body, int64_t received_ms, int64_t now_ms,
+		      int dispatch, int64_t *until_ms, char *err, size_t errlen);
+
+/* Alerts posted to any replica (POST /api/v2/alerts): into this dispatcher. */
+static int follow_alerts(const char *text, int64_t received_ms, void *arg)
+{
+	struct follow_ctx *f = arg;
+	json_t *body = json_loads(text, 0, NULL);
+	char err[256];
+
+	if (put_alerts(f->e, body, received_ms, f->now_ms, 1, NULL, err, sizeof(err)) == -1)
+		log_warn("ha: stored posted alerts unreadable (%s), skipped", err);
+	json_decref(body);
+	return 0;
+}
+
 /*
  * Correlates everything any replica stored since the last call, in the
  * store's order: the same events in the same order give every replica the
@@ -522,11 +538,12 @@ static int follow_silence(const char *id, const char *text, void *arg)
 static int follow_store(struct corr_engine *e, int64_t now_ms)
 {
 	struct follow_ctx f = { .e = e, .now_ms = now_ms };
+	struct corr_store_follower by = { follow_edge, follow_event, follow_silence, follow_alerts,
+					  &f };
 	int rc;
 
 	do
-		rc = corr_store_follow(e->store, &e->follow_seq, follow_edge, follow_event,
-				       follow_silence, &f);
+		rc = corr_store_follow(e->store, &e->follow_seq, &by);
 	while (rc == 1);
 	publish_touched(e, &f.touched, now_ms);
 	if (rc < 0)
@@ -577,6 +594,7 @@ static void ha_tick(struct corr_engine *e, int64_t now_ms)
 		if (leader && corr_store_each_pending(e->nflog_store, resume_pending, e))
 			log_error("ha: reading pending notifications failed");
 		corr_dispatch_set_passive(e->dispatch, !leader, now_ms);
+		corr_actions_set_leader(e->actions, leader);
 		__atomic_store_n(&e->leader, leader, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&e->leader_changes, 1, __ATOMIC_RELAXED);
 		log_info("ha: %s %s the leader: it %s", e->replica, leader ? "is now" : "is no longer",
@@ -761,6 +779,9 @@ int corr_engine_ingest(struct corr_engine *e, const struct corr_batch *b, int64_
 		e->events_stored += (int64_t)*accepted;
 	if (b->liveness && node_heard(e, b->node, corr_now_ms()))
 		log_error("engine: out of memory noting node %s", b->node);
+	/* Shared store: the leader decides staleness on what any replica heard. */
+	if (b->liveness && e->shared && corr_store_node_seen(e->store, b->node, corr_now_ms()))
+		log_warn("ha: cannot share the heartbeat of node %s", b->node);
 	struct touched touched = { 0 };
 	/* Shared store: every replica correlates in the store's order, this one too. */
 	if (e->shared)
@@ -791,8 +812,14 @@ out:
 	return rc;
 }
 
-int corr_engine_post_alerts(struct corr_engine *e, json_t *body, int64_t now_ms,
-			    char *err, size_t errlen)
+/*
+ * An Alertmanager-style alerts body into the dispatcher, received at
+ * received_ms: all validated first (a bad alert rejects the request,
+ * nothing kept). 0, -1 (err: invalid), -2 (out of memory). *until_ms, when
+ * given: the latest end among them.
+ */
+static int put_alerts(struct corr_engine *e, json_t *body, int64_t received_ms, int64_t now_ms,
+		      int dispatch, int64_t *until_ms, char *err, size_t errlen)
 {
 	size_t i, n;
 	json_t *it;
@@ -806,13 +833,12 @@ int corr_engine_post_alerts(struct corr_engine *e, json_t *body, int64_t now_ms,
 	struct corr_alert *alerts = calloc(n + 1, sizeof(*alerts));
 	if (!alerts) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -2;
 	}
-	/* Validate all first: a bad alert rejects the request, nothing kept. */
 	json_array_foreach(body, i, it) {
 		snprintf(where, sizeof(where), "[%zu]", i);
-		if (corr_alert_from_api_json(&alerts[i], it, now_ms, e->cfg->resolve_timeout_ms,
-					     where, err, errlen)) {
+		if (corr_alert_from_api_json(&alerts[i], it, received_ms,
+					     e->cfg->resolve_timeout_ms, where, err, errlen)) {
 			for (size_t j = 0; j < i; j++)
 				corr_alert_free(&alerts[j]);
 			free(alerts);
@@ -821,14 +847,44 @@ int corr_engine_post_alerts(struct corr_engine *e, json_t *body, int64_t now_ms,
 	}
 	int rc = 0;
 	for (i = 0; i < n; i++) {
-		if (corr_dispatch_put(e->dispatch, &alerts[i], now_ms))
+		if (until_ms && alerts[i].ends_at_ms > *until_ms)
+			*until_ms = alerts[i].ends_at_ms;
+		if (dispatch && corr_dispatch_put(e->dispatch, &alerts[i], now_ms))
 			rc = -2;
 		corr_alert_free(&alerts[i]);
 	}
 	free(alerts);
-	corr_metrics_add(&e->metrics.alerts_received, n);
 	if (rc)
 		snprintf(err, errlen, "out of memory");
+	return rc;
+}
+
+int corr_engine_post_alerts(struct corr_engine *e, json_t *body, int64_t now_ms,
+			    char *err, size_t errlen)
+{
+	int64_t until = now_ms;
+	int rc;
+
+	if (!e->shared) {
+		rc = put_alerts(e, body, now_ms, now_ms, 1, NULL, err, errlen);
+	} else {
+		/* Shared store: stored once, then every replica's dispatcher (this
+		 * one too) takes them by following; the leader notifies. */
+		rc = put_alerts(e, body, now_ms, now_ms, 0, &until, err, errlen);
+		char *text = rc ? NULL : json_dumps(body, JSON_COMPACT);
+		if (!rc && (!text || corr_store_post_alerts(e->store, text, now_ms, until))) {
+			snprintf(err, errlen, "cannot store the alerts");
+			rc = -2;
+		}
+		free(text);
+		if (!rc) {
+			pthread_mutex_lock(&e->lock);
+			follow_store(e, now_ms);
+			pthread_mutex_unlock(&e->lock);
+		}
+	}
+	if (rc != -1)
+		corr_metrics_add(&e->metrics.alerts_received, json_array_size(body));
 	return rc;
 }
 
@@ -1080,12 +1136,25 @@ out:
 	return rc;
 }
 
+/* A heartbeat another replica received (shared store), if newer than ours. */
+static int node_heard_elsewhere(const char *node, int64_t seen_ms, void *arg)
+{
+	struct corr_engine *e = arg;
+	int i = corr_strmap_get(&e->node_index, node);
+
+	if (i >= 0 && e->nodes[i].last_ms >= seen_ms)
+		return 0;
+	return node_heard(e, node, seen_ms);
+}
+
 /* Nodes silent for stale_after: their firing anomalies resolve as stale. */
 static void check_liveness(struct corr_engine *e, int64_t now_ms)
 {
 	struct touched touched = { 0 };
 
 	pthread_mutex_lock(&e->lock);
+	if (e->shared && corr_store_each_node(e->store, node_heard_elsewhere, e))
+		log_warn("ha: cannot read the nodes' heartbeats: %s", corr_store_errmsg(e->store));
 	for (size_t i = 0; i < e->n_nodes; i++) {
 		struct node_seen *n = &e->nodes[i];
 		if (n->stale || now_ms - n->last_ms < e->cfg->stale_after_ms)
@@ -1117,7 +1186,7 @@ int64_t corr_engine_tick(struct corr_engine *e, int64_t now_ms)
 {
 	if (e->shared)
 		ha_tick(e, now_ms);
-	/* HA: only the leader decides staleness (heartbeats are not shared yet). */
+	/* HA: only the leader decides staleness, on heartbeats any replica received. */
 	if (e->cfg->stale_after_ms > 0 && now_ms >= e->next_liveness_ms &&
 	    (!e->shared || e->leader)) {
 		e->next_liveness_ms = now_ms + 1000;

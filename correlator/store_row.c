@@ -1,0 +1,95 @@
+/*
+ * The row formats both store backends share (store_backend.h): fingerprint
+ * lists as comma-separated hex, an event's labels and dependencies as JSON
+ * text.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_backend.h"
+
+char *corr_store_fps_text(const uint64_t *fps, size_t n)
+{
+	char *buf = malloc(n * 17 + 1);
+	size_t off = 0;
+
+	if (!buf)
+		return NULL;
+	buf[0] = 0;
+	for (size_t i = 0; i < n; i++)
+		off += (size_t)sprintf(buf + off, "%s%016" PRIx64, i ? "," : "", fps[i]);
+	return buf;
+}
+
+int corr_store_fps_parse(const char *text, uint64_t **out, size_t *n)
+{
+	size_t cap = 1;
+
+	*n = 0;
+	*out = NULL;
+	if (!text)
+		return -1;
+	for (const char *p = text; *p; p++)
+		cap += *p == ',';
+	*out = calloc(cap + 1, sizeof(**out));
+	if (!*out)
+		return -1;
+	for (const char *p = text; *p;) {
+		char *end;
+		(*out)[(*n)++] = strtoull(p, &end, 16);
+		if (end == p)
+			return -1;
+		p = *end == ',' ? end + 1 : end;
+	}
+	return 0;
+}
+
+static char *dump(json_t *j)
+{
+	char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	json_decref(j);
+	return t;
+}
+
+char *corr_store_labels_text(const struct corr_event *ev)
+{
+	return dump(corr_labels_to_json(&ev->labels));
+}
+
+char *corr_store_deps_text(const struct corr_event *ev)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < ev->n_deps; i++)
+		json_array_append_new(arr, json_pack("{s:s?,s:b}", "service", ev->deps[i].service,
+						     "anomalous", ev->deps[i].anomalous));
+	return dump(arr);
+}
+
+int corr_store_event_parse(struct corr_event *ev, const char *labels_text, const char *deps_text)
+{
+	json_error_t jerr;
+	json_t *labels = labels_text ? json_loads(labels_text, 0, &jerr) : NULL;
+	json_t *deps = deps_text ? json_loads(deps_text, 0, &jerr) : NULL;
+	char err[128];
+	int rc = 0;
+
+	if (!labels || !json_is_array(deps) ||
+	    corr_labels_from_json(&ev->labels, labels, "labels", err, sizeof(err)))
+		rc = -1;
+	ev->deps = rc ? NULL : calloc(json_array_size(deps) + 1, sizeof(*ev->deps));
+	if (!rc && !ev->deps)
+		rc = -1;
+	for (size_t i = 0; !rc && i < json_array_size(deps); i++) {
+		json_t *d = json_array_get(deps, i), *svc = json_object_get(d, "service");
+		ev->deps[i].service = json_is_string(svc) ? strdup(json_string_value(svc)) : NULL;
+		ev->deps[i].anomalous = json_is_true(json_object_get(d, "anomalous"));
+		ev->n_deps++;
+	}
+	json_decref(labels);
+	json_decref(deps);
+	return rc;
+}
