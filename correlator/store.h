@@ -1,9 +1,11 @@
 /*
- * The correlator's embedded store (SQLite, WAL): events deduplicated by id,
- * dependency edges, silences, the notification log and the notifications
- * still on their way (pending). Incidents are derived state: on start the
- * engine replays the stored events in arrival order, so the same events give
- * the same incidents with the same ids.
+ * The correlator's store: events deduplicated by id, dependency edges,
+ * silences, the notification log and the notifications still on their way
+ * (pending). SQLite (WAL) is the embedded default; a postgres:// URL shares
+ * one PostgreSQL database between replicas (store_backend.h). Incidents
+ * are derived state: on start the engine replays the stored events in
+ * arrival order, so the same events give the same incidents with the same
+ * ids.
  */
 #ifndef CORR_STORE_H
 #define CORR_STORE_H

@@ -82,6 +82,13 @@ int corr_store_fps_parse(const char *text, uint64_t **out, size_t *n);
 /* An event's labels and dependencies as stored: JSON text (free), NULL on error. */
 char *corr_store_labels_text(const struct corr_event *ev);
 char *corr_store_deps_text(const struct corr_event *ev);
+/* A notification log entry's two lists from their text: 0, or -1 (both NULL). */
+int corr_store_entry_parse(const char *firing_text, const char *resolved_text, uint64_t **firing,
+			   size_t *n_firing, uint64_t **resolved, size_t *n_resolved);
+/* p's lists from their text, then cb(p, arg); an unreadable row is logged and
+ * skipped (0). cb's answer otherwise. */
+int corr_store_pending_row(struct corr_pending *p, const char *firing_text,
+			   const char *resolved_text, corr_store_pending_cb cb, void *arg);
 /* The stored labels and dependencies back into ev (its strings owned by ev); 0 or -1. */
 int corr_store_event_parse(struct corr_event *ev, const char *labels_text, const char *deps_text);
 

@@ -25,18 +25,11 @@ static int fps_row(struct pg_store *s, const char *sql, const char *key, uint64_
 
 	*firing = *resolved = NULL;
 	if (r && PQntuples(r) == 1) {
-		rc = corr_store_fps_parse(PQgetvalue(r, 0, 0), firing, n_firing) ||
-				     corr_store_fps_parse(PQgetvalue(r, 0, 1), resolved, n_resolved)
-			     ? -1
-			     : 0;
+		rc = corr_store_entry_parse(PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), firing,
+					    n_firing, resolved, n_resolved);
 		*ts_ms = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
 	}
 	PQclear(r);
-	if (rc) {
-		free(*firing);
-		free(*resolved);
-		*firing = *resolved = NULL;
-	}
 	return rc;
 }
 
@@ -136,7 +129,6 @@ int pg_each_pending(void *impl, corr_store_pending_cb cb, void *arg)
 
 	/* Called back without the lock: the callback may delete what it cannot resend. */
 	for (int i = 0; res && !rc && i < PQntuples(res); i++) {
-		uint64_t *f = NULL, *r = NULL;
 		struct corr_pending p = {
 			.id = strtoll(PQgetvalue(res, i, 0), NULL, 10),
 			.receiver = PQgetvalue(res, i, 1),
@@ -146,17 +138,8 @@ int pg_each_pending(void *impl, corr_store_pending_cb cb, void *arg)
 			.body = PQgetvalue(res, i, 7),
 			.created_ms = strtoll(PQgetvalue(res, i, 8), NULL, 10),
 		};
-		if (corr_store_fps_parse(PQgetvalue(res, i, 5), &f, &p.n_firing) ||
-		    corr_store_fps_parse(PQgetvalue(res, i, 6), &r, &p.n_resolved)) {
-			log_warn("store: pending notification %lld unreadable, skipped",
-				 (long long)p.id);
-		} else {
-			p.firing = f;
-			p.resolved = r;
-			rc = cb(&p, arg);
-		}
-		free(f);
-		free(r);
+		rc = corr_store_pending_row(&p, PQgetvalue(res, i, 5), PQgetvalue(res, i, 6), cb,
+					    arg);
 	}
 	PQclear(res);
 	return rc;

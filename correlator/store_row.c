@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "store_backend.h"
 
 char *corr_store_fps_text(const uint64_t *fps, size_t n)
@@ -44,6 +45,37 @@ int corr_store_fps_parse(const char *text, uint64_t **out, size_t *n)
 		p = *end == ',' ? end + 1 : end;
 	}
 	return 0;
+}
+
+int corr_store_entry_parse(const char *firing_text, const char *resolved_text, uint64_t **firing,
+			   size_t *n_firing, uint64_t **resolved, size_t *n_resolved)
+{
+	if (!corr_store_fps_parse(firing_text, firing, n_firing) &&
+	    !corr_store_fps_parse(resolved_text, resolved, n_resolved))
+		return 0;
+	free(*firing);
+	free(*resolved);
+	*firing = *resolved = NULL;
+	return -1;
+}
+
+int corr_store_pending_row(struct corr_pending *p, const char *firing_text,
+			   const char *resolved_text, corr_store_pending_cb cb, void *arg)
+{
+	uint64_t *f = NULL, *r = NULL;
+	int rc = 0;
+
+	if (corr_store_entry_parse(firing_text, resolved_text, &f, &p->n_firing, &r,
+				   &p->n_resolved)) {
+		log_warn("store: pending notification %lld unreadable, skipped", (long long)p->id);
+		return 0;
+	}
+	p->firing = f;
+	p->resolved = r;
+	rc = cb(p, arg);
+	free(f);
+	free(r);
+	return rc;
 }
 
 static char *dump(json_t *j)

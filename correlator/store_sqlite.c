@@ -1,9 +1,8 @@
 /*
- * The correlator's embedded store (store_backend.h), SQLite in WAL mode:
- * events deduplicated by id, dependency edges, silences, the notification
- * log and the notifications still on their way (pending). Statements bind
- * their arguments from a format string (bind_all): s = text, i = int,
- * I = int64_t, d = double.
+ * The correlator's embedded store (store_backend.h), SQLite in WAL mode.
+ * This file: the connection, the schema, events, edges and silences;
+ * store_sqlite_delivery.c holds the notification log and the pending
+ * notifications.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,15 +12,8 @@
 #include <sqlite3.h>
 
 #include "log.h"
-#include "store_backend.h"
+#include "store_sqlite.h"
 
-struct sq {
-	sqlite3 *db;
-	/* Per event or edge: prepared once. */
-	sqlite3_stmt *insert_event;
-	sqlite3_stmt *upsert_edge;
-	sqlite3_stmt *events_of_anomaly;
-};
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS events ("
@@ -71,8 +63,7 @@ static int bind_all(sqlite3_stmt *s, const char *fmt, va_list ap)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-/* sql prepared, its arguments bound from fmt; NULL (logged) on error. */
-static sqlite3_stmt *stmt(struct sq *q, const char *sql, const char *fmt, ...)
+sqlite3_stmt *sq_stmt(struct sq *q, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt *s = NULL;
 	va_list ap;
@@ -93,8 +84,7 @@ static sqlite3_stmt *stmt(struct sq *q, const char *sql, const char *fmt, ...)
 	return s;
 }
 
-/* Steps s to its end and finalizes it: rows changed, or -1 (logged). */
-static int done(struct sq *q, sqlite3_stmt *s)
+int sq_done(struct sq *q, sqlite3_stmt *s)
 {
 	int rc = -1;
 
@@ -108,7 +98,7 @@ static int done(struct sq *q, sqlite3_stmt *s)
 	return rc;
 }
 
-static int exec(struct sq *q, const char *sql)
+int sq_exec(struct sq *q, const char *sql)
 {
 	char *msg = NULL;
 
@@ -120,7 +110,7 @@ static int exec(struct sq *q, const char *sql)
 	return 0;
 }
 
-static const char *text(sqlite3_stmt *s, int col)
+const char *sq_text(sqlite3_stmt *s, int col)
 {
 	const char *t = (const char *)sqlite3_column_text(s, col);
 
@@ -165,9 +155,9 @@ static void *sq_open(const char *path, int sync_full, char *err, size_t errlen)
 	 * survives power loss, at one fsync per batch. 32 MiB of page cache:
 	 * the recent end of the indexes stays in memory.
 	 */
-	if (exec(q, "PRAGMA cache_size=-32768; PRAGMA journal_mode=WAL;") ||
-	    exec(q, sync_full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;") ||
-	    exec(q, schema_sql) ||
+	if (sq_exec(q, "PRAGMA cache_size=-32768; PRAGMA journal_mode=WAL;") ||
+	    sq_exec(q, sync_full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;") ||
+	    sq_exec(q, schema_sql) ||
 	    prepare(q,
 		    "INSERT OR IGNORE INTO events (id, anomaly_id, received_ms, resolved,"
 		    " severity, service, node, metric, value, score, threshold, starts_ms,"
@@ -196,19 +186,19 @@ static const char *sq_errmsg(void *impl)
 	return sqlite3_errmsg(((struct sq *)impl)->db);
 }
 
-static int sq_begin(void *impl)
+int sq_begin(void *impl)
 {
-	return exec(impl, "BEGIN IMMEDIATE");
+	return sq_exec(impl, "BEGIN IMMEDIATE");
 }
 
-static int sq_commit(void *impl)
+int sq_commit(void *impl)
 {
-	return exec(impl, "COMMIT");
+	return sq_exec(impl, "COMMIT");
 }
 
-static void sq_rollback(void *impl)
+void sq_rollback(void *impl)
 {
-	exec(impl, "ROLLBACK");
+	sq_exec(impl, "ROLLBACK");
 }
 
 /* ------------------------------------------------------ events, edges */
@@ -268,7 +258,7 @@ static int sq_upsert_edge(void *impl, const struct corr_edge *e, int64_t now_ms)
 static int sq_each_event(void *impl, corr_store_event_cb cb, void *arg)
 {
 	struct sq *q = impl;
-	sqlite3_stmt *s = stmt(q,
+	sqlite3_stmt *s = sq_stmt(q,
 			       "SELECT id, anomaly_id, resolved, severity, service, node, metric,"
 			       " value, score, threshold, starts_ms, observed_ms, ends_ms, labels,"
 			       " deps FROM events ORDER BY seq",
@@ -279,13 +269,13 @@ static int sq_each_event(void *impl, corr_store_event_cb cb, void *arg)
 		return -1;
 	while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
 		struct corr_event ev = {
-			.id = strdup(text(s, 0)),
-			.anomaly_id = strdup(text(s, 1)),
+			.id = strdup(sq_text(s, 0)),
+			.anomaly_id = strdup(sq_text(s, 1)),
 			.resolved = sqlite3_column_int(s, 2),
 			.severity = sqlite3_column_int(s, 3) ? CORR_SEV_CRITICAL : CORR_SEV_WARNING,
-			.service = strdup(text(s, 4)),
-			.node = strdup(text(s, 5)),
-			.metric = strdup(text(s, 6)),
+			.service = strdup(sq_text(s, 4)),
+			.node = strdup(sq_text(s, 5)),
+			.metric = strdup(sq_text(s, 6)),
 			.value = sqlite3_column_double(s, 7),
 			.score = sqlite3_column_double(s, 8),
 			.threshold = sqlite3_column_double(s, 9),
@@ -294,7 +284,7 @@ static int sq_each_event(void *impl, corr_store_event_cb cb, void *arg)
 			.ends_at_ms = sqlite3_column_int64(s, 12),
 		};
 		if (!ev.id || !ev.anomaly_id || !ev.service || !ev.node || !ev.metric ||
-		    corr_store_event_parse(&ev, text(s, 13), text(s, 14))) {
+		    corr_store_event_parse(&ev, sq_text(s, 13), sq_text(s, 14))) {
 			log_error("store: unreadable stored event %s", ev.id ? ev.id : "?");
 			rc = -1;
 		} else {
@@ -312,16 +302,16 @@ static int sq_each_event(void *impl, corr_store_event_cb cb, void *arg)
 
 static int sq_each_edge(void *impl, corr_store_edge_cb cb, void *arg)
 {
-	sqlite3_stmt *s = stmt(impl, "SELECT caller, callee, endpoint, requests FROM edges", NULL);
+	sqlite3_stmt *s = sq_stmt(impl, "SELECT caller, callee, endpoint, requests FROM edges", NULL);
 	int rc = 0, step;
 
 	if (!s)
 		return -1;
 	while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
 		struct corr_edge e = {
-			.caller = (char *)text(s, 0),
-			.callee = (char *)text(s, 1),
-			.endpoint = (char *)text(s, 2),
+			.caller = (char *)sq_text(s, 0),
+			.callee = (char *)sq_text(s, 1),
+			.endpoint = (char *)sq_text(s, 2),
 			.requests = (uint64_t)sqlite3_column_int64(s, 3),
 		};
 		rc = cb(&e, arg);
@@ -343,7 +333,7 @@ static int sq_events_of_anomaly(void *impl, const char *anomaly_id, int64_t star
 	sqlite3_bind_int64(s, 1, starts_ms);
 	sqlite3_bind_text(s, 2, anomaly_id, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		json_t *j = json_loads(text(s, 0), 0, NULL);
+		json_t *j = json_loads(sq_text(s, 0), 0, NULL);
 		if (j)
 			json_array_append_new(arr, j);
 	}
@@ -353,7 +343,7 @@ static int sq_events_of_anomaly(void *impl, const char *anomaly_id, int64_t star
 
 static int64_t sq_count_events(void *impl)
 {
-	sqlite3_stmt *s = stmt(impl, "SELECT COUNT(*) FROM events", NULL);
+	sqlite3_stmt *s = sq_stmt(impl, "SELECT COUNT(*) FROM events", NULL);
 	int64_t n = -1;
 
 	if (s && sqlite3_step(s) == SQLITE_ROW)
@@ -369,7 +359,7 @@ static int64_t sq_prune(void *impl, int64_t before_ms)
 	 * ends (reading only the rows that go) and delete by seq, not by a scan
 	 * of the whole table. Run every minute, this keeps the cost per event.
 	 */
-	return done(impl, stmt(impl,
+	return sq_done(impl, sq_stmt(impl,
 			       "DELETE FROM events WHERE seq < coalesce((SELECT seq FROM events"
 			       " WHERE received_ms >= ?1 ORDER BY seq LIMIT 1),"
 			       " (SELECT max(seq) + 1 FROM events WHERE received_ms < ?1), 0)",
@@ -380,171 +370,26 @@ static int64_t sq_prune(void *impl, int64_t before_ms)
 
 static int sq_put_silence(void *impl, const char *id, const char *json_text)
 {
-	return done(impl, stmt(impl, "INSERT OR REPLACE INTO silences (id, body) VALUES (?, ?)",
+	return sq_done(impl, sq_stmt(impl, "INSERT OR REPLACE INTO silences (id, body) VALUES (?, ?)",
 			       "ss", id, json_text)) < 0 ? -1 : 0;
 }
 
 static int sq_delete_silence(void *impl, const char *id)
 {
-	return done(impl, stmt(impl, "DELETE FROM silences WHERE id = ?", "s", id)) < 0 ? -1 : 0;
+	return sq_done(impl, sq_stmt(impl, "DELETE FROM silences WHERE id = ?", "s", id)) < 0 ? -1 : 0;
 }
 
 static int sq_each_silence(void *impl, corr_store_silence_cb cb, void *arg)
 {
-	sqlite3_stmt *s = stmt(impl, "SELECT id, body FROM silences", NULL);
+	sqlite3_stmt *s = sq_stmt(impl, "SELECT id, body FROM silences", NULL);
 	int rc = 0;
 
 	if (!s)
 		return -1;
 	while (!rc && sqlite3_step(s) == SQLITE_ROW)
-		rc = cb(text(s, 0), text(s, 1), arg);
+		rc = cb(sq_text(s, 0), sq_text(s, 1), arg);
 	sqlite3_finalize(s);
 	return rc;
-}
-
-/* ------------------------------------------------- notification log */
-
-/* A row (firing, resolved, time) of s as an entry: 0, 1 when none, -1 on error. */
-static int fps_row(sqlite3_stmt *s, uint64_t **firing, size_t *n_firing, uint64_t **resolved,
-		   size_t *n_resolved, int64_t *ts_ms)
-{
-	int rc = 1;
-
-	*firing = *resolved = NULL;
-	if (!s)
-		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		rc = corr_store_fps_parse(text(s, 0), firing, n_firing) ||
-				     corr_store_fps_parse(text(s, 1), resolved, n_resolved)
-			     ? -1
-			     : 0;
-		*ts_ms = sqlite3_column_int64(s, 2);
-	}
-	sqlite3_finalize(s);
-	if (rc) {
-		free(*firing);
-		free(*resolved);
-		*firing = *resolved = NULL;
-	}
-	return rc;
-}
-
-static int sq_nflog_get(void *impl, const char *key, uint64_t **firing, size_t *n_firing,
-			uint64_t **resolved, size_t *n_resolved, int64_t *ts_ms)
-{
-	return fps_row(stmt(impl, "SELECT firing, resolved, ts_ms FROM nflog WHERE key = ?", "s",
-			    key),
-		       firing, n_firing, resolved, n_resolved, ts_ms);
-}
-
-static int sq_nflog_put(void *impl, const char *key, const uint64_t *firing, size_t n_firing,
-			const uint64_t *resolved, size_t n_resolved, int64_t ts_ms)
-{
-	char *f = corr_store_fps_text(firing, n_firing), *r = corr_store_fps_text(resolved, n_resolved);
-	int rc = -1;
-
-	if (f && r)
-		rc = done(impl, stmt(impl,
-				     "INSERT OR REPLACE INTO nflog (key, firing, resolved, ts_ms)"
-				     " VALUES (?, ?, ?, ?)",
-				     "sssI", key, f, r, ts_ms));
-	free(f);
-	free(r);
-	return rc < 0 ? -1 : 0;
-}
-
-static int sq_nflog_prune(void *impl, int64_t before_ms)
-{
-	return done(impl, stmt(impl, "DELETE FROM nflog WHERE ts_ms < ?", "I", before_ms)) < 0 ? -1
-												: 0;
-}
-
-/* ------------------------------------------------ pending notifications */
-
-static int64_t sq_pending_add(void *impl, const struct corr_pending *p)
-{
-	struct sq *q = impl;
-	char *f = corr_store_fps_text(p->firing, p->n_firing);
-	char *r = corr_store_fps_text(p->resolved, p->n_resolved);
-	int64_t id = -1;
-
-	if (f && r &&
-	    done(q, stmt(q,
-			 "INSERT INTO pending (receiver, integ_index, group_key, nflog_key, firing,"
-			 " resolved, body, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-			 "sIsssssI", p->receiver, (int64_t)p->integ_index, p->group_key,
-			 p->nflog_key, f, r, p->body, p->created_ms)) == 1)
-		id = sqlite3_last_insert_rowid(q->db);
-	free(f);
-	free(r);
-	return id;
-}
-
-static int sq_pending_delete(void *impl, int64_t id)
-{
-	return done(impl, stmt(impl, "DELETE FROM pending WHERE id = ?", "I", id)) < 0 ? -1 : 0;
-}
-
-static int sq_pending_acked(void *impl, const struct corr_pending *p, int64_t acked_ms)
-{
-	if (sq_begin(impl))
-		return -1;
-	if ((p->id > 0 && sq_pending_delete(impl, p->id)) ||
-	    sq_nflog_put(impl, p->nflog_key, p->firing, p->n_firing, p->resolved, p->n_resolved,
-			 acked_ms) ||
-	    sq_commit(impl)) {
-		sq_rollback(impl);
-		return -1;
-	}
-	return 0;
-}
-
-static int sq_each_pending(void *impl, corr_store_pending_cb cb, void *arg)
-{
-	sqlite3_stmt *s = stmt(impl,
-			       "SELECT id, receiver, integ_index, group_key, nflog_key, firing,"
-			       " resolved, body, created_ms FROM pending ORDER BY id",
-			       NULL);
-	int rc = 0;
-
-	if (!s)
-		return -1;
-	while (!rc && sqlite3_step(s) == SQLITE_ROW) {
-		uint64_t *f = NULL, *r = NULL;
-		struct corr_pending p = {
-			.id = sqlite3_column_int64(s, 0),
-			.receiver = text(s, 1),
-			.integ_index = (size_t)sqlite3_column_int64(s, 2),
-			.group_key = text(s, 3),
-			.nflog_key = text(s, 4),
-			.body = text(s, 7),
-			.created_ms = sqlite3_column_int64(s, 8),
-		};
-		if (corr_store_fps_parse(text(s, 5), &f, &p.n_firing) ||
-		    corr_store_fps_parse(text(s, 6), &r, &p.n_resolved)) {
-			log_warn("store: pending notification %lld unreadable, skipped",
-				 (long long)p.id);
-		} else {
-			p.firing = f;
-			p.resolved = r;
-			rc = cb(&p, arg);
-		}
-		free(f);
-		free(r);
-	}
-	sqlite3_finalize(s);
-	return rc;
-}
-
-static int sq_pending_latest(void *impl, const char *nflog_key, uint64_t **firing,
-			     size_t *n_firing, uint64_t **resolved, size_t *n_resolved,
-			     int64_t *ts_ms)
-{
-	return fps_row(stmt(impl,
-			    "SELECT firing, resolved, created_ms FROM pending WHERE nflog_key = ?"
-			    " ORDER BY id DESC LIMIT 1",
-			    "s", nflog_key),
-		       firing, n_firing, resolved, n_resolved, ts_ms);
 }
 
 const struct corr_store_ops corr_store_sqlite_ops = {
