@@ -294,6 +294,22 @@ static void action_audit_shared(void **state)
 	assert_int_equal(astore_setting_get(a, "kill_switch", buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "{\"engaged\":true}");
 	assert_int_equal(astore_setting_get(a, "nothing", buf, sizeof(buf)), -1);
+	/* a breaker saved by one replica (the upsert of action_guard.c) is read by the other */
+	static const char save[] =
+		"INSERT INTO action_runbooks (name, breaker_open, failures, unresolved,"
+		" opened_ms, reason) VALUES (?,?,?,?,?,?) ON CONFLICT (name) DO UPDATE SET"
+		" breaker_open = excluded.breaker_open, failures = excluded.failures,"
+		" unresolved = excluded.unresolved,"
+		" opened_ms = COALESCE(excluded.opened_ms, action_runbooks.opened_ms),"
+		" reason = COALESCE(excluded.reason, action_runbooks.reason)";
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(astore_exec(a, save, "siiiIs", "rb", 1, 2 + i, 0,
+					     (int64_t)1764000000000, i ? NULL : "2 failed"), 1);
+	json_t *rows = astore_strings(b, "SELECT name || ' ' || breaker_open || ' ' || failures"
+				      " || ' ' || unresolved || ' ' || reason FROM action_runbooks", NULL);
+	assert_int_equal(json_array_size(rows), 1);
+	assert_string_equal(json_string_value(json_array_get(rows, 0)), "rb 1 3 0 2 failed");
+	json_decref(rows);
 	/* a bad statement is an error, not a crash */
 	assert_int_equal(astore_exec(a, "UPDATE nosuchtable SET x = ?", "i", 1), -1);
 	astore_close(a);
