@@ -58,7 +58,7 @@ AGENT_INC := $(addprefix -I,$(AGENT_DIRS))
 # NEEDED): no SQLite in the agent, no libbpf in the correlator.
 AGENT_LIBS := -lbpf -lz -lyaml -ljansson -lcurl -lmicrohttpd -lm -lpthread
 CORR_LIBS := -lz -lyaml -ljansson -lcurl -lmicrohttpd -lsqlite3 -lpq -lm -lpthread
-# libpq: the correlator's PostgreSQL store (store_pg.c).
+# libpq: the correlator's PostgreSQL store (store_pg*.c, action_store_pg.c).
 PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 # Unit and BPF tests may use any archive.
 LIBS := -lbpf -lz -lyaml -ljansson -lcurl -lmicrohttpd -lsqlite3 -lpq -lm -lpthread
@@ -129,7 +129,7 @@ $(BUILD)/seismo: $(BUILD)/agent/main.o $(SEISMO_ARCHIVES)
 $(BUILD)/seismo-correlator: $(BUILD)/correlator/main.o $(BUILD)/libcorrelator.a $(BUILD)/libcommon.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CORR_LIBS)
-$(BUILD)/correlator/store_pg.o: CFLAGS += $(PQ_CFLAGS)
+$(BUILD)/correlator/%.o: CFLAGS += $(PQ_CFLAGS)
 
 # Unit and BPF tests link against the module archives, so a test pulls in only
 # the objects it uses.

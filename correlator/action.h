@@ -34,6 +34,12 @@ struct corr_actions *corr_actions_new(const struct corr_config *cfg, struct corr
 /* Starts the workers and the clock (after the engine replayed its store). */
 int corr_actions_start(struct corr_actions *a);
 void corr_actions_free(struct corr_actions *a);
+/*
+ * HA (a shared PostgreSQL store): this replica took (1) or lost (0) the
+ * dispatch leadership. Only the leader proposes and runs actions and
+ * keeps their timers; the others serve the API on the shared audit.
+ */
+void corr_actions_set_leader(struct corr_actions *a, int leader);
 
 /*
  * An incident was published (opened, changed or resolved): proposes the

@@ -97,7 +97,8 @@ static unsigned decide(struct corr_actions *a, const char *id, bool approve, jso
 		if (changed == 1) {
 			a->approvals[approve ? 0 : 1]++;
 			/* Committed above: from here a restart still runs it, once. */
-			if (approve && push_action_locked(a, id))
+			/* HA: a follower leaves it to the leader, which reads it from the store. */
+			if (approve && a->leader && push_action_locked(a, id))
 				log_error("actions: out of memory queueing %s (runs after a restart)", id);
 			log_info("actions: %s %s by %s", id, approve ? "approved" : "denied", by);
 		}

@@ -110,9 +110,9 @@ static void propose_locked(struct corr_actions *a, int idx, const char *incident
 	char *ltext = lj ? json_dumps(lj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	char *ptext = json_dumps(plan ? plan : json_array(), JSON_COMPACT);
 	int rc = astore_exec(a->st,
-			     "INSERT OR IGNORE INTO actions (id, incident, runbook, mode, state, reason,"
+			     "INSERT INTO actions (id, incident, runbook, mode, state, reason,"
 			     " target, dry_run, labels, plan, created_ms, expires_ms, verify_within_ms)"
-			     " VALUES (?,?,?,?,?,?,?,?,?,?,?,NULLIF(?, 0),?)",
+			     " VALUES (?,?,?,?,?,?,?,?,?,?,?,NULLIF(?, 0),?) ON CONFLICT (id) DO NOTHING",
 			     "sssssssissIII", idbuf, incident, rb->name, corr_rb_mode_name(rb->mode),
 			     state, reason, target ? target : "", (int)rb->dry_run,
 			     ltext ? ltext : "{}", ptext ? ptext : "[]", now,
@@ -212,16 +212,16 @@ char *corr_actions_on_incident(struct corr_actions *a, const char *incident, boo
 	if (!a || !a->rbs->n)
 		return NULL;
 	pthread_mutex_lock(&a->lock);
-	if (resolved) {
+	/* A follower (HA) only shows what the leader proposed. */
+	if (resolved && a->leader)
 		resolved_locked(a, incident, resolved_ms, now_ms);
-		matched = true;
-	}
+	matched = resolved;
 	for (size_t i = 0; i < a->rbs->n; i++) {
 		const struct corr_runbook *rb = &a->rbs->v[i];
 		if (!corr_matchers_match(&rb->matchers, labels))
 			continue;
 		matched = true;
-		if (resolved)
+		if (resolved || !a->leader)
 			continue;
 		int64_t n = astore_int(a->st, 0,
 				       "SELECT COUNT(*) FROM actions WHERE incident = ? AND runbook = ?",
@@ -236,12 +236,90 @@ char *corr_actions_on_incident(struct corr_actions *a, const char *incident, boo
 
 /* ------------------------------------------------------ life cycle */
 
-static void restore_locked(struct corr_actions *a)
+/* Queued in the store, not yet in our queue: queued (once). */
+static void requeue_locked(struct corr_actions *a)
 {
-	char buf[1024];
+	size_t i, added = 0;
+	json_t *v;
+	json_t *queued = astore_strings(a->st, "SELECT id FROM actions WHERE state = 'queued' ORDER BY seq",
+					NULL);
+
+	json_array_foreach(queued, i, v) {
+		bool known = false;
+		for (size_t k = 0; k < a->q_len && !known; k++)
+			known = !strcmp(a->queue[(a->q_head + k) % a->q_cap], json_string_value(v));
+		if (!known && !push_action_locked(a, json_string_value(v)))
+			added++;
+	}
+	if (added && !a->shared)
+		log_info("actions: %zu queued actions restored", added);
+	json_decref(queued);
+}
+
+/* The circuit breakers as stored (a reset on another replica shows here). */
+static void load_breakers_locked(struct corr_actions *a)
+{
 	size_t i;
 	json_t *v;
+	json_t *rows = astore_strings(a->st,
+				      "SELECT name || ' ' || breaker_open || ' ' || failures || ' ' ||"
+				      " unresolved FROM action_runbooks",
+				      NULL);
 
+	json_array_foreach(rows, i, v) {
+		char name[256];
+		int open;
+		long failures, unresolved;
+		if (sscanf(json_string_value(v), "%255s %d %ld %ld", name, &open, &failures,
+			   &unresolved) != 4)
+			continue;
+		int r = action_runbook_index(a, name);
+		if (r < 0)
+			continue;
+		a->rb[r].breaker_open = open;
+		a->rb[r].failures = failures;
+		a->rb[r].unresolved = unresolved;
+	}
+	json_decref(rows);
+}
+
+void load_kill_locked(struct corr_actions *a)
+{
+	char buf[1024];
+
+	if (astore_setting_get(a->st, "kill_switch", buf, sizeof(buf)))
+		return;
+	json_t *k = json_loads(buf, 0, NULL);
+	bool on = json_is_true(json_object_get(k, "engaged"));
+	if (on != a->kill_api) {
+		a->kill_api = on;
+		snprintf(a->kill_by, sizeof(a->kill_by), "%s",
+			 json_string_value(json_object_get(k, "by")) ?: "");
+		snprintf(a->kill_reason, sizeof(a->kill_reason), "%s",
+			 json_string_value(json_object_get(k, "reason")) ?: "");
+		a->kill_since_ms = json_integer_value(json_object_get(k, "since_ms"));
+		log_warn("actions: kill switch %s (by %s, as stored)%s", on ? "engaged" : "released",
+			 a->kill_by, on ? ": nothing will run" : "");
+		if (on)
+			action_kill_engage_locked(a);
+		else if (!a->kill_file)
+			a->abort_now = 0;
+	}
+	json_decref(k);
+}
+
+void sync_shared_locked(struct corr_actions *a)
+{
+	load_kill_locked(a);
+	load_breakers_locked(a);
+	/* Approved on another replica: the leader runs it. */
+	if (a->leader)
+		requeue_locked(a);
+}
+
+/* Starting to run actions (at start, or as the new HA leader). */
+static void restore_locked(struct corr_actions *a)
+{
 	int n = astore_exec(a->st,
 			    "UPDATE actions SET state = 'failed', finished_ms = ?,"
 			    " reason = 'interrupted: the correlator stopped while it ran; not run again'"
@@ -249,33 +327,25 @@ static void restore_locked(struct corr_actions *a)
 			    "I", corr_now_ms());
 	if (n > 0)
 		log_warn("actions: %d actions were running when the correlator stopped: marked failed", n);
-	json_t *queued = astore_strings(a->st, "SELECT id FROM actions WHERE state = 'queued' ORDER BY seq",
-					NULL);
-	json_array_foreach(queued, i, v)
-		push_action_locked(a, json_string_value(v));
-	if (json_array_size(queued))
-		log_info("actions: %zu queued actions restored", json_array_size(queued));
-	json_decref(queued);
-	for (size_t r = 0; r < a->rbs->n; r++) {
-		const char *name = a->rbs->v[r].name;
-		a->rb[r].breaker_open = astore_int(a->st, 0, "SELECT breaker_open FROM action_runbooks WHERE name = ?", "s", name);
-		a->rb[r].failures = (long)astore_int(a->st, 0, "SELECT failures FROM action_runbooks WHERE name = ?", "s", name);
-		a->rb[r].unresolved = (long)astore_int(a->st, 0, "SELECT unresolved FROM action_runbooks WHERE name = ?", "s", name);
+	requeue_locked(a);
+	load_breakers_locked(a);
+	load_kill_locked(a);
+}
+
+void corr_actions_set_leader(struct corr_actions *a, int leader)
+{
+	if (!a || !a->shared)
+		return;
+	pthread_mutex_lock(&a->lock);
+	if (leader && !a->leader) {
+		a->leader = true;
+		/* What the old leader ran when it died is not run again (at most once). */
+		restore_locked(a);
+	} else if (!leader && a->leader) {
+		a->leader = false;
+		clear_queue_locked(a);
 	}
-	if (!astore_setting_get(a->st, "kill_switch", buf, sizeof(buf))) {
-		json_t *k = json_loads(buf, 0, NULL);
-		if (json_is_true(json_object_get(k, "engaged"))) {
-			a->kill_api = true;
-			a->abort_now = 1;
-			snprintf(a->kill_by, sizeof(a->kill_by), "%s",
-				 json_string_value(json_object_get(k, "by")) ?: "");
-			snprintf(a->kill_reason, sizeof(a->kill_reason), "%s",
-				 json_string_value(json_object_get(k, "reason")) ?: "");
-			a->kill_since_ms = json_integer_value(json_object_get(k, "since_ms"));
-			log_warn("actions: kill switch still engaged (by %s): nothing will run", a->kill_by);
-		}
-		json_decref(k);
-	}
+	pthread_mutex_unlock(&a->lock);
 }
 
 struct corr_actions *corr_actions_new(const struct corr_config *cfg, struct corr_notifier *nt,
@@ -304,8 +374,14 @@ struct corr_actions *corr_actions_new(const struct corr_config *cfg, struct corr
 		corr_actions_free(a);
 		return NULL;
 	}
+	a->shared = astore_shared(a->st);
+	/* Embedded: this correlator runs them. Shared: once it leads (set_leader). */
+	a->leader = !a->shared;
 	pthread_mutex_lock(&a->lock);
-	restore_locked(a);
+	if (a->leader)
+		restore_locked(a);
+	else
+		sync_shared_locked(a);
 	pthread_mutex_unlock(&a->lock);
 	return a;
 }

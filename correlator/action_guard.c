@@ -31,8 +31,8 @@ static void save_breaker(struct corr_actions *a, int idx, const char *reason, in
 		    " opened_ms, reason) VALUES (?,?,?,?,?,?) ON CONFLICT (name) DO UPDATE SET"
 		    " breaker_open = excluded.breaker_open, failures = excluded.failures,"
 		    " unresolved = excluded.unresolved,"
-		    " opened_ms = COALESCE(excluded.opened_ms, opened_ms),"
-		    " reason = COALESCE(excluded.reason, reason)",
+		    " opened_ms = COALESCE(excluded.opened_ms, action_runbooks.opened_ms),"
+		    " reason = COALESCE(excluded.reason, action_runbooks.reason)",
 		    "siiiIs", a->rbs->v[idx].name, (int)s->breaker_open, (int)s->failures,
 		    (int)s->unresolved, s->breaker_open ? now : (int64_t)0, reason);
 }
@@ -85,6 +85,9 @@ const char *admit_locked(struct corr_actions *a, json_t *row, int idx, int64_t n
 	const char *target = json_string_value(json_object_get(row, "target"));
 	const struct corr_runbook *rb = idx >= 0 ? &a->rbs->v[idx] : NULL;
 
+	/* HA: a kill switch set on another replica a moment ago holds here too. */
+	if (a->shared)
+		load_kill_locked(a);
 	if (killed_locked(a)) {
 		snprintf(why, len, "kill switch engaged%s%s", a->kill_api ? " by " : " (file)",
 			 a->kill_api ? a->kill_by : "");
@@ -218,8 +221,15 @@ void *clock_main(void *arg)
 			else if (!a->kill_api)
 				a->abort_now = 0;
 		}
-		expire_approvals_locked(a, now);
-		verify_timeouts_locked(a, now);
+		if (a->shared && now >= a->next_sync_ms) {
+			sync_shared_locked(a);
+			a->next_sync_ms = now + 500;
+		}
+		/* HA: one replica keeps the time (expiries escalate once). */
+		if (a->leader) {
+			expire_approvals_locked(a, now);
+			verify_timeouts_locked(a, now);
+		}
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 100 * 1000000;

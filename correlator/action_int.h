@@ -33,6 +33,10 @@ struct corr_actions {
 	size_t n_workers;
 	pthread_t clock;
 	bool started, stop;
+	/* HA (audit in the shared PostgreSQL): only the leader proposes, runs
+	 * and keeps time; every replica re-reads the shared guards (sync). */
+	bool shared, leader;
+	int64_t next_sync_ms;
 	int running, running_peak;
 	/* kill switch: engaged by API/CLI (persisted) or by the file's presence */
 	bool kill_api, kill_file;
@@ -104,5 +108,9 @@ void *clock_main(void *arg);
 void *worker_main(void *arg);
 /* Under a->lock: the kill switch went on; cancels the queue, stops running steps. */
 void action_kill_engage_locked(struct corr_actions *a);
+/* Under a->lock: the kill switch as stored (another replica may have set it). */
+void load_kill_locked(struct corr_actions *a);
+/* Under a->lock, shared audit: guards as stored; the leader also takes queued actions. */
+void sync_shared_locked(struct corr_actions *a);
 
 #endif

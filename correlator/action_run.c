@@ -145,8 +145,8 @@ static void run_one(struct corr_actions *a, const char *id)
 	pthread_mutex_lock(&a->lock);
 	astore_exec(a->st,
 		    "UPDATE actions SET state = ?, reason = ?, results = ?, finished_ms = ?,"
-		    " verified = CASE WHEN ? THEN 1 ELSE NULL END,"
-		    " resolved_ms = CASE WHEN ? THEN ? ELSE NULL END WHERE id = ?",
+		    " verified = CASE WHEN ? <> 0 THEN 1 ELSE NULL END,"
+		    " resolved_ms = CASE WHEN ? <> 0 THEN ? ELSE NULL END WHERE id = ?",
 		    "sssIiiIs", final, why[0] ? why : NULL, rtext ? rtext : "[]", end,
 		    (int)resolved_now, (int)resolved_now, end, id);
 	if (idx >= 0) {

@@ -282,6 +282,9 @@ int corr_engine_ingest(struct corr_engine *e, const struct corr_batch *b, int64_
 	/* Stored: from here on the batch counts as delivered. */
 	if (b->liveness && engine_node_heard(e, b->node, corr_now_ms()))
 		log_error("engine: out of memory noting node %s", b->node);
+	/* Shared store: the leader decides staleness on what any replica heard. */
+	if (b->liveness && e->shared && corr_store_node_seen(e->store, b->node, corr_now_ms()))
+		log_warn("ha: cannot share the heartbeat of node %s", b->node);
 	struct touched touched = { 0 };
 	/* Shared store: every replica correlates in the store's order, this one too. */
 	if (e->shared)
@@ -314,8 +317,14 @@ out:
 	return rc;
 }
 
-int corr_engine_post_alerts(struct corr_engine *e, json_t *body, int64_t now_ms,
-			    char *err, size_t errlen)
+/*
+ * An Alertmanager-style alerts body into the dispatcher, received at
+ * received_ms: all validated first (a bad alert rejects the request,
+ * nothing kept). 0, -1 (err: invalid), -2 (out of memory). *until_ms, when
+ * given: the latest end among them.
+ */
+int engine_put_alerts(struct corr_engine *e, json_t *body, int64_t received_ms, int64_t now_ms,
+		      int dispatch, int64_t *until_ms, char *err, size_t errlen)
 {
 	size_t i, n;
 	json_t *it;
@@ -329,13 +338,12 @@ int corr_engine_post_alerts(struct corr_engine *e, json_t *body, int64_t now_ms,
 	struct corr_alert *alerts = calloc(n + 1, sizeof(*alerts));
 	if (!alerts) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -2;
 	}
-	/* Validate all first: a bad alert rejects the request, nothing kept. */
 	json_array_foreach(body, i, it) {
 		snprintf(where, sizeof(where), "[%zu]", i);
-		if (corr_alert_from_api_json(&alerts[i], it, now_ms, e->cfg->resolve_timeout_ms,
-					     where, err, errlen)) {
+		if (corr_alert_from_api_json(&alerts[i], it, received_ms,
+					     e->cfg->resolve_timeout_ms, where, err, errlen)) {
 			for (size_t j = 0; j < i; j++)
 				corr_alert_free(&alerts[j]);
 			free(alerts);
@@ -344,14 +352,44 @@ int corr_engine_post_alerts(struct corr_engine *e, json_t *body, int64_t now_ms,
 	}
 	int rc = 0;
 	for (i = 0; i < n; i++) {
-		if (corr_dispatch_put(e->dispatch, &alerts[i], now_ms))
+		if (until_ms && alerts[i].ends_at_ms > *until_ms)
+			*until_ms = alerts[i].ends_at_ms;
+		if (dispatch && corr_dispatch_put(e->dispatch, &alerts[i], now_ms))
 			rc = -2;
 		corr_alert_free(&alerts[i]);
 	}
 	free(alerts);
-	corr_metrics_add(&e->metrics.alerts_received, n);
 	if (rc)
 		snprintf(err, errlen, "out of memory");
+	return rc;
+}
+
+int corr_engine_post_alerts(struct corr_engine *e, json_t *body, int64_t now_ms,
+			    char *err, size_t errlen)
+{
+	int64_t until = now_ms;
+	int rc;
+
+	if (!e->shared) {
+		rc = engine_put_alerts(e, body, now_ms, now_ms, 1, NULL, err, errlen);
+	} else {
+		/* Shared store: stored once, then every replica's dispatcher (this
+		 * one too) takes them by following; the leader notifies. */
+		rc = engine_put_alerts(e, body, now_ms, now_ms, 0, &until, err, errlen);
+		char *text = rc ? NULL : json_dumps(body, JSON_COMPACT);
+		if (!rc && (!text || corr_store_post_alerts(e->store, text, now_ms, until))) {
+			snprintf(err, errlen, "cannot store the alerts");
+			rc = -2;
+		}
+		free(text);
+		if (!rc) {
+			pthread_mutex_lock(&e->lock);
+			engine_follow_store(e, now_ms);
+			pthread_mutex_unlock(&e->lock);
+		}
+	}
+	if (rc != -1)
+		corr_metrics_add(&e->metrics.alerts_received, json_array_size(body));
 	return rc;
 }
 
@@ -419,7 +457,7 @@ int64_t corr_engine_tick(struct corr_engine *e, int64_t now_ms)
 {
 	if (e->shared)
 		engine_ha_tick(e, now_ms);
-	/* HA: only the leader decides staleness (heartbeats are not shared yet). */
+	/* HA: only the leader decides staleness, on heartbeats any replica received. */
 	if (e->cfg->stale_after_ms > 0 && now_ms >= e->next_liveness_ms &&
 	    (!e->shared || e->leader)) {
 		e->next_liveness_ms = now_ms + 1000;

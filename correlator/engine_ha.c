@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "action.h"
 #include "dispatch.h"
 #include "log.h"
 #include "store.h"
@@ -49,6 +50,19 @@ static int follow_silence(const char *id, const char *text, void *arg)
 	return engine_replay_silence(id, text, f->e);
 }
 
+/* Alerts posted to any replica (POST /api/v2/alerts): into this dispatcher. */
+static int follow_alerts(const char *text, int64_t received_ms, void *arg)
+{
+	struct follow_ctx *f = arg;
+	json_t *body = json_loads(text, 0, NULL);
+	char err[256];
+
+	if (engine_put_alerts(f->e, body, received_ms, f->now_ms, 1, NULL, err, sizeof(err)) == -1)
+		log_warn("ha: stored posted alerts unreadable (%s), skipped", err);
+	json_decref(body);
+	return 0;
+}
+
 /*
  * Correlates everything any replica stored since the last call, in the
  * store's order: the same events in the same order give every replica the
@@ -57,11 +71,12 @@ static int follow_silence(const char *id, const char *text, void *arg)
 int engine_follow_store(struct corr_engine *e, int64_t now_ms)
 {
 	struct follow_ctx f = { .e = e, .now_ms = now_ms };
+	struct corr_store_follower by = { follow_edge, follow_event, follow_silence, follow_alerts,
+					  &f };
 	int rc;
 
 	do
-		rc = corr_store_follow(e->store, &e->follow_seq, follow_edge, follow_event,
-				       follow_silence, &f);
+		rc = corr_store_follow(e->store, &e->follow_seq, &by);
 	while (rc == 1);
 	engine_publish_touched(e, &f.touched, now_ms);
 	if (rc < 0)
@@ -112,6 +127,7 @@ void engine_ha_tick(struct corr_engine *e, int64_t now_ms)
 		if (leader && corr_store_each_pending(e->nflog_store, engine_resume_pending, e))
 			log_error("ha: reading pending notifications failed");
 		corr_dispatch_set_passive(e->dispatch, !leader, now_ms);
+		corr_actions_set_leader(e->actions, leader);
 		__atomic_store_n(&e->leader, leader, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&e->leader_changes, 1, __ATOMIC_RELAXED);
 		log_info("ha: %s %s the leader: it %s", e->replica, leader ? "is now" : "is no longer",

@@ -93,6 +93,14 @@ int engine_follow_store(struct corr_engine *e, int64_t now_ms);
 void engine_ha_start(struct corr_engine *e);
 void engine_ha_tick(struct corr_engine *e, int64_t now_ms);
 
+/*
+ * engine.c: an Alertmanager-style alerts body into the dispatcher (when
+ * dispatch), received at received_ms: all validated first. 0, -1 (err:
+ * invalid), -2 (out of memory); *until_ms, when given: the latest end.
+ */
+int engine_put_alerts(struct corr_engine *e, json_t *body, int64_t received_ms, int64_t now_ms,
+		      int dispatch, int64_t *until_ms, char *err, size_t errlen);
+
 /* engine_liveness.c */
 int engine_node_heard(struct corr_engine *e, const char *node, int64_t now_ms);
 void engine_check_liveness(struct corr_engine *e, int64_t now_ms);

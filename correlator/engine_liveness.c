@@ -97,12 +97,25 @@ out:
 	return rc;
 }
 
+/* A heartbeat another replica received (shared store), if newer than ours. */
+static int node_heard_elsewhere(const char *node, int64_t seen_ms, void *arg)
+{
+	struct corr_engine *e = arg;
+	int i = corr_strmap_get(&e->node_index, node);
+
+	if (i >= 0 && e->nodes[i].last_ms >= seen_ms)
+		return 0;
+	return engine_node_heard(e, node, seen_ms);
+}
+
 /* Nodes silent for stale_after: their firing anomalies resolve as stale. */
 void engine_check_liveness(struct corr_engine *e, int64_t now_ms)
 {
 	struct touched touched = { 0 };
 
 	pthread_mutex_lock(&e->lock);
+	if (e->shared && corr_store_each_node(e->store, node_heard_elsewhere, e))
+		log_warn("ha: cannot read the nodes' heartbeats: %s", corr_store_errmsg(e->store));
 	for (size_t i = 0; i < e->n_nodes; i++) {
 		struct node_seen *n = &e->nodes[i];
 		if (n->stale || now_ms - n->last_ms < e->cfg->stale_after_ms)

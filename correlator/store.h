@@ -1,9 +1,11 @@
 /*
- * The correlator's embedded store (SQLite, WAL): events deduplicated by id,
- * dependency edges, silences, the notification log and the notifications
- * still on their way (pending). Incidents are derived state: on start the
- * engine replays the stored events in arrival order, so the same events give
- * the same incidents with the same ids.
+ * The correlator's store: events deduplicated by id, dependency edges,
+ * silences, the notification log and the notifications still on their way
+ * (pending). SQLite (WAL) is the embedded default; a postgres:// URL shares
+ * one PostgreSQL database between replicas (store_backend.h). Incidents
+ * are derived state: on start the engine replays the stored events in
+ * arrival order, so the same events give the same incidents with the same
+ * ids.
  */
 #ifndef CORR_STORE_H
 #define CORR_STORE_H
@@ -102,13 +104,36 @@ const char *corr_store_errmsg(struct corr_store *st);
 int corr_store_shared(struct corr_store *st);
 /* path for logs: a URL's password as ***; buf when it had one, else path. */
 const char *corr_store_display(const char *path, char *buf, size_t len);
+/* A POST /api/v2/alerts body as validated (JSON text) and when it came. */
+typedef int (*corr_store_alerts_cb)(const char *json_text, int64_t received_ms, void *arg);
+/* What a replica replays, in the store's one order. */
+struct corr_store_follower {
+	corr_store_edge_cb edge;
+	corr_store_event_cb event;
+	corr_store_silence_cb silence;
+	corr_store_alerts_cb alerts;
+	void *arg;
+};
 /*
- * Calls back, in the store's one order, every edge, event and silence any
- * replica wrote after *cursor, advancing it: 1 when more are waiting (a
- * call reads a bounded batch), 0 when caught up, -1 on error.
+ * Calls back, in the store's one order, every edge, event, silence and
+ * posted alert any replica wrote after *cursor, advancing it: 1 when more
+ * are waiting (a call reads a bounded batch), 0 when caught up, -1 on error.
  */
-int corr_store_follow(struct corr_store *st, int64_t *cursor, corr_store_edge_cb edge,
-		      corr_store_event_cb event, corr_store_silence_cb silence, void *arg);
+int corr_store_follow(struct corr_store *st, int64_t *cursor, const struct corr_store_follower *f);
+/*
+ * Alerts pushed to one replica's POST /api/v2/alerts, shared so every
+ * replica's dispatcher holds them (and the leader notifies them once).
+ * until_ms: the latest endsAt among them; a row ended an hour before a
+ * newer one is forgotten. A no-op (0) on an embedded store.
+ */
+int corr_store_post_alerts(struct corr_store *st, const char *json_text, int64_t received_ms,
+			   int64_t until_ms);
+/* A node's heartbeat (or batch) reached this replica; kept as the latest
+ * per node across replicas. A no-op (0) on an embedded store. */
+int corr_store_node_seen(struct corr_store *st, const char *node, int64_t seen_ms);
+typedef int (*corr_store_node_cb)(const char *node, int64_t seen_ms, void *arg);
+/* Every node any replica heard from, with when it last did. */
+int corr_store_each_node(struct corr_store *st, corr_store_node_cb cb, void *arg);
 /* Takes or keeps the dispatch leadership, held by this connection's session:
  * *leader 1 or 0 (always 1 for an embedded store); -1 when unreachable. */
 int corr_store_lead(struct corr_store *st, int *leader);
