@@ -1,3 +1,8 @@
+/*
+ * Alertmanager's API v2, as amtool and Grafana use it (docs/correlator.md).
+ * Long file: the routes share one filter parser and the JSON shapes of
+ * Alertmanager's OpenAPI; split by route, every helper would be exported.
+ */
 #include "api_v2.h"
 
 #include <ctype.h>

@@ -94,7 +94,7 @@ void engine_ha_start(struct corr_engine *e);
 void engine_ha_tick(struct corr_engine *e, int64_t now_ms);
 
 /*
- * engine.c: an Alertmanager-style alerts body into the dispatcher (when
+ * engine_posted.c: an Alertmanager-style alerts body into the dispatcher (when
  * dispatch), received at received_ms: all validated first. 0, -1 (err:
  * invalid), -2 (out of memory); *until_ms, when given: the latest end.
  */

@@ -75,6 +75,9 @@ void corr_notification_free(struct corr_notification *n);
 int corr_notify_build(const struct corr_config *cfg, const struct corr_notification *n,
 		      char **body, char **url, char *err, size_t errlen);
 
+/* The integration's URL (url, or url_file read now), malloc'd; NULL (err set). */
+char *corr_notify_target_url(const struct corr_integration *in, char *err, size_t errlen);
+
 struct corr_notifier;
 struct corr_notifier *corr_notifier_new(const struct corr_config *cfg,
 					struct corr_metrics *m);

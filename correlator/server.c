@@ -1,3 +1,8 @@
+/*
+ * The correlator's HTTP server (libmicrohttpd): routing, the token check,
+ * body limits and gzip, replies, and the ticker thread.
+ * Long file: these share the request state of libmicrohttpd's callbacks.
+ */
 #include "server.h"
 
 #include <arpa/inet.h>

@@ -1,7 +1,10 @@
 /*
  * The PostgreSQL backend of the store (store_backend.h), for two or more
  * correlators sharing one database (docs/correlator.md, "High
- * availability"). Same tables as the SQLite store, plus:
+ * availability").
+ * Long file: the schema, the ops table and the queries the engine runs;
+ * delivery and HA queries are in store_pg_delivery.c and store_pg_ha.c.
+ * Same tables as the SQLite store, plus:
  *
  * - One sequence numbers every write that replicas must replay (events,
  *   edges, silences, posted alerts). Writers take an exclusive
