@@ -64,7 +64,9 @@ static int read_token(struct yamlcfg *y, yaml_node_t *n, const char *path)
 			y, n, "actions.token_file %s: the token is longer than %zu characters",
 			path, sizeof(conf.token) - 1);
 	if (len < 16)
-		return yamlcfg_fail(y, n, "actions.token_file %s: the token must be at least 16 characters", path);
+		return yamlcfg_fail(
+			y, n, "actions.token_file %s: the token must be at least 16 characters",
+			path);
 	return 0;
 }
 
@@ -81,16 +83,21 @@ int agent_actions_configure(struct yamlcfg *y, yaml_node_t *node)
 	    yamlcfg_string(y, yamlcfg_get(y, node, "token_file"), path, sizeof(path)))
 		return -1;
 	if (!path[0])
-		return yamlcfg_fail(y, node, "actions: needs token_file (the correlator's actions.agent_token_file holds the same token)");
+		return yamlcfg_fail(
+			y, node,
+			"actions: needs token_file (the correlator's actions.agent_token_file holds the same token)");
 	if (read_token(y, yamlcfg_get(y, node, "token_file"), path))
 		return -1;
 	conf.allow_chaos_stop = true;
 	n = yamlcfg_get(y, node, "allow");
 	if (n) {
 		if (n->type != YAML_SEQUENCE_NODE)
-			return yamlcfg_fail(y, n, "actions.allow must be a list of chaos-stop, systemd-restart");
+			return yamlcfg_fail(
+				y, n,
+				"actions.allow must be a list of chaos-stop, systemd-restart");
 		conf.allow_chaos_stop = false;
-		for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		for (yaml_node_item_t *it = n->data.sequence.items.start;
+		     it < n->data.sequence.items.top; it++) {
 			char v[32] = "";
 			yaml_node_t *e = yaml_document_get_node(&y->doc, *it);
 			if (yamlcfg_string(y, e, v, sizeof(v)))
@@ -100,24 +107,31 @@ int agent_actions_configure(struct yamlcfg *y, yaml_node_t *node)
 			else if (!strcmp(v, "systemd-restart"))
 				conf.allow_restart = true;
 			else
-				return yamlcfg_fail(y, e, "actions.allow: unknown action \"%s\" (chaos-stop, systemd-restart)", v);
+				return yamlcfg_fail(
+					y, e,
+					"actions.allow: unknown action \"%s\" (chaos-stop, systemd-restart)",
+					v);
 		}
 	}
 	n = yamlcfg_get(y, node, "units");
 	if (n) {
 		if (n->type != YAML_SEQUENCE_NODE)
 			return yamlcfg_fail(y, n, "actions.units must be a list of unit globs");
-		for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		for (yaml_node_item_t *it = n->data.sequence.items.start;
+		     it < n->data.sequence.items.top; it++) {
 			if (conf.n_units == MAX_UNITS)
-				return yamlcfg_fail(y, n, "actions.units: at most %d globs", MAX_UNITS);
-			if (yamlcfg_string(y, yaml_document_get_node(&y->doc, *it), conf.units[conf.n_units],
-					   sizeof(conf.units[0])))
+				return yamlcfg_fail(y, n, "actions.units: at most %d globs",
+						    MAX_UNITS);
+			if (yamlcfg_string(y, yaml_document_get_node(&y->doc, *it),
+					   conf.units[conf.n_units], sizeof(conf.units[0])))
 				return -1;
 			conf.n_units++;
 		}
 	}
 	if (conf.allow_restart && !conf.n_units)
-		return yamlcfg_fail(y, node, "actions: systemd-restart needs units: the globs of units it may restart");
+		return yamlcfg_fail(
+			y, node,
+			"actions: systemd-restart needs units: the globs of units it may restart");
 	conf.enabled = true;
 	return 0;
 }
@@ -128,7 +142,8 @@ static int reply(struct MHD_Connection *conn, unsigned status, json_t *j)
 	json_decref(j);
 	struct MHD_Response *r = MHD_create_response_from_buffer(text ? strlen(text) : 2,
 								 text ? text : "{}",
-								 text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+								 text ? MHD_RESPMEM_MUST_FREE
+								      : MHD_RESPMEM_PERSISTENT);
 	if (!r) {
 		free(text);
 		return MHD_NO;
@@ -141,7 +156,8 @@ static int reply(struct MHD_Connection *conn, unsigned status, json_t *j)
 
 static int fail(struct MHD_Connection *conn, unsigned status, const char *action, const char *msg)
 {
-	return reply(conn, status, json_pack("{s:b,s:s?,s:s}", "ok", 0, "action", action, "error", msg));
+	return reply(conn, status,
+		     json_pack("{s:b,s:s?,s:s}", "ok", 0, "action", action, "error", msg));
 }
 
 static bool token_ok(struct MHD_Connection *conn)
@@ -227,13 +243,16 @@ static int perform(struct MHD_Connection *conn, const char *text, size_t len)
 			rc = fail(conn, 400, action, "chaos-stop needs \"experiment\"");
 		else {
 			int err = chaos_delay_stop(name);
-			log_warn("actions: chaos-stop %s for incident %s: %s", name, incident ? incident : "?",
-				 err ? strerror(-err) : "stopped");
+			log_warn("actions: chaos-stop %s for incident %s: %s", name,
+				 incident ? incident : "?", err ? strerror(-err) : "stopped");
 			snprintf(msg, sizeof(msg), "experiment %s: %s", name,
-				 err == -ENOENT ? "no such experiment" : err ? strerror(-err) : "stopped");
+				 err == -ENOENT ? "no such experiment"
+				 : err		? strerror(-err)
+						: "stopped");
 			rc = err ? fail(conn, err == -ENOENT ? 404 : 500, action, msg)
-				 : reply(conn, 200, json_pack("{s:b,s:s,s:s}", "ok", 1, "action", action,
-							      "output", msg));
+				 : reply(conn, 200,
+					 json_pack("{s:b,s:s,s:s}", "ok", 1, "action", action,
+						   "output", msg));
 		}
 	} else if (!strcmp(action, "systemd-restart")) {
 		const char *unit = json_string_value(json_object_get(j, "unit"));

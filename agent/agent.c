@@ -127,7 +127,8 @@ static void on_delta(void *ctx, const struct seismo_hist_key *key, const struct 
 
 	if (key->role == SEISMO_ROLE_SERVER && key->local_port == a->own.port) {
 		struct seismo_endpoint ep = { 0 };
-		collector_endpoint(a->collector, key->cgroup_id, key->local_port, key->process, &ep);
+		collector_endpoint(a->collector, key->cgroup_id, key->local_port, key->process,
+				   &ep);
 		if (own_traffic_is(&a->own, key->cgroup_id, key->local_port, true, ep.tgid))
 			return;
 	}
@@ -179,8 +180,8 @@ static void on_sample(void *ctx, const struct seismo_sample *smp)
 	struct agent *a = ctx;
 	char buf[160];
 
-	if (own_traffic_is(&a->own, smp->cgroup_id, smp->local_port, smp->role == SEISMO_ROLE_SERVER,
-			   smp->pid))
+	if (own_traffic_is(&a->own, smp->cgroup_id, smp->local_port,
+			   smp->role == SEISMO_ROLE_SERVER, smp->pid))
 		return;
 	sampler_add(a->sampler,
 		    sample_names_get(a->sample_names, a->services, smp, buf, sizeof(buf)), smp);
@@ -249,7 +250,8 @@ static int setup_judgement(struct agent *a)
 		if (!a->shipper)
 			return -1;
 	} else {
-		log_info("no correlator configured: events are logged and served on /api/v1/events");
+		log_info(
+			"no correlator configured: events are logged and served on /api/v1/events");
 	}
 	a->sampler = sampler_new();
 	a->recent = recent_events_new(EVENTS_KEPT);
@@ -309,8 +311,9 @@ static int run(struct agent *a)
 		int wait_ms = (int)((next - now) * 1000);
 
 		if (wait_ms > 0) {
-			int rc = collector_poll_samples(a->collector, wait_ms > 1000 ? 1000 : wait_ms,
-							on_sample, a);
+			int rc = collector_poll_samples(a->collector,
+							wait_ms > 1000 ? 1000 : wait_ms, on_sample,
+							a);
 			if (rc < 0 && rc != -EINTR)
 				log_warn("polling samples: %s", strerror(-rc));
 			continue;
@@ -344,14 +347,30 @@ static int parse_args(struct agent *a, int argc, char **argv, bool *check_only)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "c:l:i:v:s:h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': config_path = optarg; break;
-		case 'l': listen = optarg; break;
-		case 'i': interval = optarg; break;
-		case 'v': level = optarg; break;
-		case 's': state_dir = optarg; break;
-		case 'C': *check_only = true; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return 2;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'i':
+			interval = optarg;
+			break;
+		case 'v':
+			level = optarg;
+			break;
+		case 's':
+			state_dir = optarg;
+			break;
+		case 'C':
+			*check_only = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind < argc) {
@@ -376,14 +395,17 @@ static int parse_args(struct agent *a, int argc, char **argv, bool *check_only)
 		snprintf(a->cfg.state_dir, sizeof(a->cfg.state_dir), "%s", state_dir);
 	if (interval && (yamlcfg_parse_duration_unit(interval, &a->cfg.interval) ||
 			 a->cfg.interval < 0.1 || a->cfg.interval > 3600)) {
-		fprintf(stderr, "seismo agent: --interval '%s' is not a duration from 100ms to 1h "
-				"with its unit (e.g. 10s)\n", interval);
+		fprintf(stderr,
+			"seismo agent: --interval '%s' is not a duration from 100ms to 1h "
+			"with its unit (e.g. 10s)\n",
+			interval);
 		return 2;
 	}
 	if (level) {
 		int l = log_level_parse(level);
 		if (l < 0) {
-			fprintf(stderr, "seismo agent: --log-level must be error, warn, info or debug\n");
+			fprintf(stderr,
+				"seismo agent: --log-level must be error, warn, info or debug\n");
 			return 2;
 		}
 		a->cfg.log_level = (enum log_level)l;

@@ -14,9 +14,8 @@
 
 void config_defaults(struct config *cfg)
 {
-	static const double default_buckets[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-						  0.05,   0.1,   0.25,   0.5,   1,    2.5,
-						  5,      10 };
+	static const double default_buckets[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+						  0.1,	  0.25,	 0.5,	 1,	2.5,  5,     10 };
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->log_level = LOG_INFO;
@@ -86,9 +85,9 @@ static int parse_buckets(struct yamlcfg *y, yaml_node_t *node, struct config *cf
  * namespace are the exceptions a rule may give). */
 static int check_label_name(struct yamlcfg *y, yaml_node_t *node, const char *name)
 {
-	static const char *const reserved[] = { "service", "pod", "container", "method",
-						"status", "protocol", "peer", "peer_service",
-						"le", "quantile", "role", NULL };
+	static const char *const reserved[] = { "service", "pod",      "container", "method",
+						"status",  "protocol", "peer",	    "peer_service",
+						"le",	   "quantile", "role",	    NULL };
 
 	if (!(isalpha((unsigned char)name[0]) || name[0] == '_'))
 		return yamlcfg_fail(y, node, "label name '%s' must start with a letter or _", name);
@@ -120,7 +119,8 @@ static int parse_service(struct yamlcfg *y, yaml_node_t *node, struct config_ser
 		return yamlcfg_fail(y, node, "a services entry needs a name");
 	match = yamlcfg_get(y, node, "match");
 	if (!match)
-		return yamlcfg_fail(y, node, "service '%s' needs a match (cgroup, comm and/or port)",
+		return yamlcfg_fail(y, node,
+				    "service '%s' needs a match (cgroup, comm and/or port)",
 				    svc->name);
 	if (yamlcfg_check_keys(y, match, match_keys, "match") ||
 	    yamlcfg_string(y, yamlcfg_get(y, match, "cgroup"), svc->cgroup, sizeof(svc->cgroup)) ||
@@ -171,8 +171,10 @@ static int parse_services(struct yamlcfg *y, yaml_node_t *node, struct config *c
 
 static int parse_kubernetes(struct yamlcfg *y, yaml_node_t *node, struct config *cfg)
 {
-	static const char *const keys[] = { "enabled", "pods_url", "token_file", "ca_file",
-					    "insecure_skip_verify", "refresh", NULL };
+	static const char *const keys[] = {
+		"enabled", "pods_url", "token_file", "ca_file", "insecure_skip_verify",
+		"refresh", NULL
+	};
 	yaml_node_t *en = yamlcfg_get(y, node, "enabled");
 
 	if (yamlcfg_check_keys(y, node, keys, "kubernetes"))
@@ -200,8 +202,8 @@ static int parse_kubernetes(struct yamlcfg *y, yaml_node_t *node, struct config 
 
 static int parse_sampling(struct yamlcfg *y, yaml_node_t *node, struct config *cfg)
 {
-	static const char *const keys[] = { "factor", "min_latency", "rate_per_sec", "burst",
-					    "one_in", NULL };
+	static const char *const keys[] = { "factor", "min_latency", "rate_per_sec",
+					    "burst",  "one_in",	     NULL };
 
 	return yamlcfg_check_keys(y, node, keys, "sampling") ||
 	       yamlcfg_double(y, yamlcfg_get(y, node, "factor"), 1, 1000, &cfg->sampling.factor) ||
@@ -216,9 +218,15 @@ static int parse_sampling(struct yamlcfg *y, yaml_node_t *node, struct config *c
 
 static int parse_detector(struct yamlcfg *y, yaml_node_t *node, struct config *cfg)
 {
-	static const char *const keys[] = { "method", "for", "resolve_for", "warning_score",
-					    "critical_score", "min_requests", "warmup",
-					    "warmup_samples", NULL };
+	static const char *const keys[] = { "method",
+					    "for",
+					    "resolve_for",
+					    "warning_score",
+					    "critical_score",
+					    "min_requests",
+					    "warmup",
+					    "warmup_samples",
+					    NULL };
 	yaml_node_t *m = yamlcfg_get(y, node, "method");
 
 	if (yamlcfg_check_keys(y, node, keys, "detector") ||
@@ -243,8 +251,7 @@ static int parse_detector(struct yamlcfg *y, yaml_node_t *node, struct config *c
 
 /* A file the shipper reads at start (token) or curl at the first post
  * (certificates): missing or unreadable is an error now, with its line. */
-static int check_readable(struct yamlcfg *y, yaml_node_t *parent, const char *key,
-			  const char *path)
+static int check_readable(struct yamlcfg *y, yaml_node_t *parent, const char *key, const char *path)
 {
 	if (!path[0] || !access(path, R_OK))
 		return 0;
@@ -263,8 +270,10 @@ static int check_spool_dir(struct yamlcfg *y, yaml_node_t *parent, const char *d
 	snprintf(path, sizeof(path), "%s", dir);
 	while (stat(path, &st)) {
 		char *slash = strrchr(path, '/');
-		if ((errno != ENOENT && errno != ENOTDIR) || !strcmp(path, ".") || !strcmp(path, "/"))
-			return yamlcfg_fail(y, where, "correlator spool_dir %s: %s", dir, strerror(errno));
+		if ((errno != ENOENT && errno != ENOTDIR) || !strcmp(path, ".") ||
+		    !strcmp(path, "/"))
+			return yamlcfg_fail(y, where, "correlator spool_dir %s: %s", dir,
+					    strerror(errno));
 		if (!slash) /* relative: under the working directory */
 			snprintf(path, sizeof(path), ".");
 		else if (slash == path)
@@ -273,7 +282,8 @@ static int check_spool_dir(struct yamlcfg *y, yaml_node_t *parent, const char *d
 			*slash = 0;
 	}
 	if (!S_ISDIR(st.st_mode) || access(path, W_OK | X_OK))
-		return yamlcfg_fail(y, where, "correlator spool_dir %s cannot be created: %s is %s", dir, path,
+		return yamlcfg_fail(y, where, "correlator spool_dir %s cannot be created: %s is %s",
+				    dir, path,
 				    S_ISDIR(st.st_mode) ? "not writable" : "not a directory");
 	return 0;
 }
@@ -286,7 +296,8 @@ static int check_correlator(struct yamlcfg *y, yaml_node_t *node, struct config 
 		return 0;
 	if (strncmp(c->url, "http://", 7) && strncmp(c->url, "https://", 8))
 		return yamlcfg_fail(y, yamlcfg_get(y, node, "url"),
-				    "correlator url '%s' must start with http:// or https://", c->url);
+				    "correlator url '%s' must start with http:// or https://",
+				    c->url);
 	return check_readable(y, node, "token_file", c->token_file) ||
 	       check_readable(y, node, "ca_file", c->ca_file) ||
 	       check_readable(y, node, "cert_file", c->cert_file) ||
@@ -296,9 +307,17 @@ static int check_correlator(struct yamlcfg *y, yaml_node_t *node, struct config 
 
 static int parse_correlator(struct yamlcfg *y, yaml_node_t *node, struct config *cfg)
 {
-	static const char *const keys[] = { "url", "token", "token_file", "ca_file", "cert_file",
-					    "key_file", "insecure_skip_verify", "spool_dir",
-					    "spool_max_bytes", "batch_max_events", NULL };
+	static const char *const keys[] = { "url",
+					    "token",
+					    "token_file",
+					    "ca_file",
+					    "cert_file",
+					    "key_file",
+					    "insecure_skip_verify",
+					    "spool_dir",
+					    "spool_max_bytes",
+					    "batch_max_events",
+					    NULL };
 	typeof(cfg->correlator) *c = &cfg->correlator;
 
 	return yamlcfg_check_keys(y, node, keys, "correlator") ||
@@ -340,9 +359,8 @@ static int parse_root(struct yamlcfg *y, struct config *cfg)
 {
 	static const char *const keys[] = {
 		"log_level", "listen", "interval", "node", "cluster", "state_dir",
-		"histogram_buckets", "max_histograms", "max_connections", "series_ttl",
-		"bpf_stats", "measure_self", "kubernetes", "sampling", "services",
-		"detector", "correlator",
+		"histogram_buckets", "max_histograms", "max_connections", "series_ttl", "bpf_stats",
+		"measure_self", "kubernetes", "sampling", "services", "detector", "correlator",
 		/* read by their own modules (agent/chaos_config.c, agent/actions.c) */
 		"chaos", "actions", NULL
 	};
@@ -379,8 +397,8 @@ static int parse_root(struct yamlcfg *y, struct config *cfg)
 	       yamlcfg_uint(y, yamlcfg_get(y, root, "max_connections"), 64, 1 << 24,
 			    &cfg->max_connections) ||
 	       yamlcfg_duration(y, yamlcfg_get(y, root, "series_ttl"), &cfg->series_ttl) ||
-	       (cfg->series_ttl < 10 &&
-		yamlcfg_fail(y, yamlcfg_get(y, root, "series_ttl"), "series_ttl must be at least 10s")) ||
+	       (cfg->series_ttl < 10 && yamlcfg_fail(y, yamlcfg_get(y, root, "series_ttl"),
+						     "series_ttl must be at least 10s")) ||
 	       yamlcfg_bool(y, yamlcfg_get(y, root, "bpf_stats"), &cfg->bpf_stats) ||
 	       yamlcfg_bool(y, yamlcfg_get(y, root, "measure_self"), &cfg->measure_self) ||
 	       parse_kubernetes(y, yamlcfg_get(y, root, "kubernetes"), cfg) ||

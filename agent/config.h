@@ -22,16 +22,16 @@ struct config_label {
 struct config_service {
 	char name[64];
 	char cgroup[256]; /* glob on the cgroup path */
-	char comm[16];    /* process name */
-	unsigned port;    /* listening port, 0 = any */
+	char comm[16];	  /* process name */
+	unsigned port;	  /* listening port, 0 = any */
 	struct config_label labels[CONFIG_MAX_LABELS];
 	int n_labels;
 };
 
 struct config {
 	enum log_level log_level;
-	char listen[128];   /* host:port of the HTTP server */
-	double interval;    /* seconds between map reads */
+	char listen[128]; /* host:port of the HTTP server */
+	double interval;  /* seconds between map reads */
 	char node[64];
 	char cluster[64];
 	char state_dir[256];
@@ -53,8 +53,8 @@ struct config {
 	} kubernetes;
 
 	struct {
-		double factor;       /* threshold = baseline p99 * factor */
-		double min_latency;  /* seconds; never sample below this */
+		double factor;	    /* threshold = baseline p99 * factor */
+		double min_latency; /* seconds; never sample below this */
 		unsigned long rate_per_sec;
 		unsigned long burst;
 		unsigned long one_in;
@@ -63,7 +63,7 @@ struct config {
 	/* Detector overrides; NAN / 0 / "" = the detector's own default. */
 	struct {
 		char method[32];      /* seasonal-robust (default) or zscore-7d */
-		double for_s;         /* persistence before firing (seed: 5m) */
+		double for_s;	      /* persistence before firing (seed: 5m) */
 		double resolve_for_s; /* calm this long before resolving */
 		double warning_score;
 		double critical_score;

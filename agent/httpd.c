@@ -25,7 +25,12 @@ struct snapshot {
 	size_t len;
 };
 
-enum { SNAP_METRICS, SNAP_SERVICES, SNAP_EVENTS, SNAP_COUNT };
+enum {
+	SNAP_METRICS,
+	SNAP_SERVICES,
+	SNAP_EVENTS,
+	SNAP_COUNT
+};
 
 /* Connection handling. A scraper and a liveness probe must always get in:
  * idle connections are cheap with epoll (no select() FD_SETSIZE cap), so the
@@ -90,7 +95,8 @@ static enum MHD_Result serve_snapshot(struct httpd *h, struct MHD_Connection *co
 	if (snap->text)
 		rc = reply(conn, MHD_HTTP_OK, type, snap->text, snap->len);
 	else /* only while the BPF programs load, before the first snapshot */
-		rc = reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "starting: BPF programs loading\n");
+		rc = reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
+				"starting: BPF programs loading\n");
 	pthread_mutex_unlock(&h->lock);
 	return rc;
 }
@@ -105,7 +111,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (!strcmp(url, "/api/v1/actions") && !strcmp(method, "POST"))
 		return (enum MHD_Result)agent_actions_http(conn, upload, upload_size, state);
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "only GET is served here\n");
+		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
+				  "only GET is served here\n");
 	for (int i = 0; i < SNAP_COUNT; i++)
 		if (!strcmp(url, h->snaps[i].path))
 			return serve_snapshot(h, conn, &h->snaps[i], h->snaps[i].type);
@@ -116,12 +123,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		bool ready = h->ready;
 		pthread_mutex_unlock(&h->lock);
 		return ready ? reply_text(conn, MHD_HTTP_OK, "text/plain", "ready\n")
-			     : reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "not ready\n");
+			     : reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
+					  "not ready\n");
 	}
 	if (!strcmp(url, "/"))
-		return reply_text(conn, MHD_HTTP_OK, "text/html", "<html><body><h1>seismo agent</h1><a href=\"/metrics\">/metrics</a> "
-			     "<a href=\"/api/v1/services\">/api/v1/services</a> "
-			     "<a href=\"/api/v1/events\">/api/v1/events</a></body></html>\n");
+		return reply_text(
+			conn, MHD_HTTP_OK, "text/html",
+			"<html><body><h1>seismo agent</h1><a href=\"/metrics\">/metrics</a> "
+			"<a href=\"/api/v1/services\">/api/v1/services</a> "
+			"<a href=\"/api/v1/events\">/api/v1/events</a></body></html>\n");
 	return reply_text(conn, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n");
 }
 
@@ -148,7 +158,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 		h->log_suppressed++;
 	pthread_mutex_unlock(&h->log_lock);
 	if (suppressed)
-		log_warn("libmicrohttpd: %u more messages in the last minute not shown", suppressed);
+		log_warn("libmicrohttpd: %u more messages in the last minute not shown",
+			 suppressed);
 	if (!show)
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
@@ -171,7 +182,8 @@ static unsigned connection_limit(void)
 		return 64;
 	if (rl.rlim_cur < HTTP_CONNECTION_LIMIT + FDS_RESERVED && rl.rlim_cur < rl.rlim_max) {
 		rlim_t want = HTTP_CONNECTION_LIMIT + FDS_RESERVED;
-		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want
+										 : rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
@@ -207,9 +219,12 @@ struct httpd *httpd_start(const char *listen)
 	}
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->log_lock, NULL);
-	h->snaps[SNAP_METRICS] = (struct snapshot){ .path = "/metrics", .type = "text/plain; version=0.0.4" };
-	h->snaps[SNAP_SERVICES] = (struct snapshot){ .path = "/api/v1/services", .type = "application/json" };
-	h->snaps[SNAP_EVENTS] = (struct snapshot){ .path = "/api/v1/events", .type = "application/json" };
+	h->snaps[SNAP_METRICS] =
+		(struct snapshot){ .path = "/metrics", .type = "text/plain; version=0.0.4" };
+	h->snaps[SNAP_SERVICES] =
+		(struct snapshot){ .path = "/api/v1/services", .type = "application/json" };
+	h->snaps[SNAP_EVENTS] =
+		(struct snapshot){ .path = "/api/v1/events", .type = "application/json" };
 	limit = connection_limit();
 	h->daemon = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
@@ -218,8 +233,7 @@ struct httpd *httpd_start(const char *listen)
 		limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		limit / 2 < HTTP_PER_ADDRESS_LIMIT ? limit / 2 : HTTP_PER_ADDRESS_LIMIT,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_PER_CONNECTION,
-		MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-		MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
 	if (!h->daemon) {
 		log_error("cannot serve HTTP on %s: libmicrohttpd did not start", listen);
 		close(fd);
@@ -233,8 +247,9 @@ struct httpd *httpd_start(const char *listen)
 		h->port = ntohs(bound.ss_family == AF_INET6
 					? ((struct sockaddr_in6 *)&bound)->sin6_port
 					: ((struct sockaddr_in *)&bound)->sin_port);
-	log_info("serving /metrics on %s (port %u; up to %u connections, idle ones closed after %us)",
-		 listen, h->port, limit, HTTP_IDLE_TIMEOUT_S);
+	log_info(
+		"serving /metrics on %s (port %u; up to %u connections, idle ones closed after %us)",
+		listen, h->port, limit, HTTP_IDLE_TIMEOUT_S);
 	return h;
 }
 

@@ -111,10 +111,10 @@ static int listen_addr_bind(const char *text, const struct sockaddr_in6 *addr, c
 	if (bind(fd, sa, len)) {
 		int err = errno;
 		snprintf(why, why_size, "%s: %s%s", text, strerror(err),
-			 err == EADDRINUSE ? " (another process listens on this port: "
-					     "ss -ltnp to see which)"
+			 err == EADDRINUSE	? " (another process listens on this port: "
+						  "ss -ltnp to see which)"
 			 : err == EADDRNOTAVAIL ? " (no interface of this host has that address)"
-						 : "");
+						: "");
 		close(fd);
 		return -1;
 	}

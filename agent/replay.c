@@ -3,6 +3,8 @@
  * (NAB's format: a "timestamp,value" header, then one row per point). Writes
  * NAB's results layout, timestamp,value,anomaly_score,label, so that
  * tools/nab/ can score it like any NAB detector.
+ * Long file: the CSV reader with its line-numbered errors, the options and
+ * the detector loop are one command's parts, used nowhere else.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -101,9 +103,11 @@ struct setting {
 };
 
 #define DET(field) offsetof(struct detector_config, field)
-#define BASE(field) (offsetof(struct detector_config, baseline) + offsetof(struct baseline_config, field))
+#define BASE(field) \
+	(offsetof(struct detector_config, baseline) + offsetof(struct baseline_config, field))
 
-#define SUR(field) (offsetof(struct detector_config, surprise) + offsetof(struct surprise_config, field))
+#define SUR(field) \
+	(offsetof(struct detector_config, surprise) + offsetof(struct surprise_config, field))
 
 static const struct setting settings[] = {
 	{ "warning", DET(warning_score), false },
@@ -231,8 +235,9 @@ static int load_windows(const char *path, const char *key, struct replay_windows
 
 		if (!start || !end || replay_parse_time(start, &w->range[i][0]) ||
 		    replay_parse_time(end, &w->range[i][1])) {
-			fprintf(stderr, "seismo replay: %s: window %zu of '%s' is not [start, end]\n",
-				path, i, key);
+			fprintf(stderr,
+				"seismo replay: %s: window %zu of '%s' is not [start, end]\n", path,
+				i, key);
 			goto out;
 		}
 		w->count++;
@@ -325,14 +330,16 @@ int replay_stream(FILE *in, const char *in_name, FILE *out, const struct detecto
 
 	detector_series_init(&series, config->baseline.method);
 	if (getline(&line, &cap, in) < 0) {
-		fprintf(stderr, "seismo replay: %s:1: empty file, expected a \"timestamp,value\" header\n",
+		fprintf(stderr,
+			"seismo replay: %s:1: empty file, expected a \"timestamp,value\" header\n",
 			in_name);
 		goto out;
 	}
 	lineno = 1;
 	chomp(line);
 	if (strcmp(line, "timestamp,value")) {
-		fprintf(stderr, "seismo replay: %s:1: expected the header \"timestamp,value\", got \"%s\"\n",
+		fprintf(stderr,
+			"seismo replay: %s:1: expected the header \"timestamp,value\", got \"%s\"\n",
 			in_name, line);
 		goto out;
 	}
@@ -344,7 +351,8 @@ int replay_stream(FILE *in, const char *in_name, FILE *out, const struct detecto
 		lineno++;
 		chomp(line);
 		if (split_row(line, &stamp, &text)) {
-			fprintf(stderr, "seismo replay: %s:%lu: expected \"timestamp,value\", got \"%s\"\n",
+			fprintf(stderr,
+				"seismo replay: %s:%lu: expected \"timestamp,value\", got \"%s\"\n",
 				in_name, lineno, line);
 			goto out;
 		}
@@ -354,8 +362,8 @@ int replay_stream(FILE *in, const char *in_name, FILE *out, const struct detecto
 			goto out;
 		}
 		if (parse_value(text, &value)) {
-			fprintf(stderr, "seismo replay: %s:%lu: bad value \"%s\"\n", in_name, lineno,
-				text);
+			fprintf(stderr, "seismo replay: %s:%lu: bad value \"%s\"\n", in_name,
+				lineno, text);
 			goto out;
 		}
 		detector_series_observe(&series, config, DETECTOR_BOTH, t, value, true, &verdict);
@@ -365,7 +373,8 @@ int replay_stream(FILE *in, const char *in_name, FILE *out, const struct detecto
 		replay_rows++;
 	}
 	if (ferror(in)) {
-		fprintf(stderr, "seismo replay: %s:%lu: %s\n", in_name, lineno + 1, strerror(errno));
+		fprintf(stderr, "seismo replay: %s:%lu: %s\n", in_name, lineno + 1,
+			strerror(errno));
 		goto out;
 	}
 	rc = 0;
@@ -377,10 +386,14 @@ out:
 static int parse_options(int argc, char **argv, struct replay_options *opt)
 {
 	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' }, { "method", required_argument, NULL, 'm' },
-		{ "score", required_argument, NULL, 'S' },  { "windows", required_argument, NULL, 'w' },
-		{ "name", required_argument, NULL, 'n' },   { "set", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },         { "timing", no_argument, NULL, 'T' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "method", required_argument, NULL, 'm' },
+		{ "score", required_argument, NULL, 'S' },
+		{ "windows", required_argument, NULL, 'w' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "set", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "timing", no_argument, NULL, 'T' },
 		{ 0 },
 	};
 	int c, method;
@@ -471,8 +484,7 @@ int cmd_replay(int argc, char **argv)
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	if (replay_stream(in, opt.input, out, &opt.config,
-			  opt.windows ? &windows : NULL, opt.mode))
+	if (replay_stream(in, opt.input, out, &opt.config, opt.windows ? &windows : NULL, opt.mode))
 		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	if (opt.timing)
@@ -480,8 +492,8 @@ int cmd_replay(int argc, char **argv)
 			(double)(end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9,
 			sizeof(struct detector_series));
 	if (fflush(out) || ferror(out)) {
-		fprintf(stderr, "seismo replay: writing %s: %s\n", opt.output ? opt.output : "stdout",
-			strerror(errno));
+		fprintf(stderr, "seismo replay: writing %s: %s\n",
+			opt.output ? opt.output : "stdout", strerror(errno));
 		goto out;
 	}
 	rc = 0;

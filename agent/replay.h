@@ -17,7 +17,7 @@ struct replay_windows {
 enum replay_score {
 	REPLAY_EVENTS = 0, /* rarity where an anomaly fires, 0 elsewhere: what the agent sends */
 	REPLAY_SURPRISE,   /* every row's rarity */
-	REPLAY_ZSCORE,     /* every row's |score| */
+	REPLAY_ZSCORE,	   /* every row's |score| */
 };
 
 /* The one configuration replay uses for every file unless --set says otherwise. */

@@ -10,7 +10,8 @@ void stage_config_detector(const struct config *cfg, struct detector_config *d)
 	d->cluster = cfg->cluster[0] ? cfg->cluster : NULL;
 	d->sampling_factor = cfg->sampling.factor;
 	if (cfg->detector.method[0])
-		d->baseline.method = (enum baseline_method)baseline_method_parse(cfg->detector.method);
+		d->baseline.method =
+			(enum baseline_method)baseline_method_parse(cfg->detector.method);
 	if (!isnan(cfg->detector.for_s))
 		d->for_s = cfg->detector.for_s;
 	if (!isnan(cfg->detector.resolve_for_s))

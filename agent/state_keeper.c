@@ -22,8 +22,7 @@ void state_keeper_open(struct state_keeper *k, const char *state_dir, struct det
 	k->saved_at = now;
 }
 
-void state_keeper_save(struct state_keeper *k, const struct detector *det, double now,
-		       bool force)
+void state_keeper_save(struct state_keeper *k, const struct detector *det, double now, bool force)
 {
 	if (!k->path[0] || !det)
 		return;

@@ -11,7 +11,7 @@
 #define STATE_SAVE_EVERY_S 60.0 /* baselines written this often, and at exit */
 
 struct state_keeper {
-	char path[300]; /* "" = not kept (state_dir unusable) */
+	char path[300];	 /* "" = not kept (state_dir unusable) */
 	double saved_at; /* monotonic seconds */
 };
 
@@ -19,7 +19,6 @@ struct state_keeper {
 void state_keeper_open(struct state_keeper *k, const char *state_dir, struct detector *det,
 		       double now);
 /* Saves when STATE_SAVE_EVERY_S passed since the last save, or at once with force. */
-void state_keeper_save(struct state_keeper *k, const struct detector *det, double now,
-		       bool force);
+void state_keeper_save(struct state_keeper *k, const struct detector *det, double now, bool force);
 
 #endif

@@ -41,10 +41,12 @@ static void apply_threshold(void *ctx, const struct series *s)
 		return;
 	double limit = *seconds > cfg->sampling.min_latency ? *seconds : cfg->sampling.min_latency;
 	th.latency_ns = (uint64_t)(limit * 1e9);
-	int err = collector_set_threshold(t->f->collector, s->key.cgroup_id, s->key.local_port, &th);
+	int err =
+		collector_set_threshold(t->f->collector, s->key.cgroup_id, s->key.local_port, &th);
 	if (err && !t->f->warned) {
 		log_warn("cannot write a sampling threshold into the kernel (%s): services "
-			 "without one are sampled only on errors", strerror(-err));
+			 "without one are sampled only on errors",
+			 strerror(-err));
 		t->f->warned = true;
 	}
 }

@@ -15,7 +15,7 @@
 struct threshold_feedback {
 	const struct config *cfg; /* sampling: rate, burst, min_latency */
 	struct collector *collector;
-	bool warned;              /* the kernel refused once: said so, not again */
+	bool warned; /* the kernel refused once: said so, not again */
 };
 
 /* Once per interval, after judging. */

@@ -121,7 +121,8 @@ static void render(json_t *doc, const struct top_options *opt, bool tty)
 
 	if (!rows)
 		return;
-	json_array_foreach(list, i, row) rows[i] = row;
+	json_array_foreach(list, i, row)
+		rows[i] = row;
 	qsort(rows, n, sizeof(*rows), by_rate_desc);
 	strftime(stamp, sizeof(stamp), "%H:%M:%S", localtime(&now));
 	if (tty)
@@ -148,7 +149,8 @@ static void render(json_t *doc, const struct top_options *opt, bool tty)
 				 json_object_get(rows[i], "peer_service") ? ")" : "");
 		printf("%-32.32s %-6s %10.1f %6.2f%% %9s %9s %9s  %s\n",
 		       json_string_value(json_object_get(rows[i], "service")) ?: "?", role,
-		       num(rows[i], "rate"), num(rows[i], "error_ratio") * 100, p50, p90, p99, peer);
+		       num(rows[i], "rate"), num(rows[i], "error_ratio") * 100, p50, p90, p99,
+		       peer);
 		shown++;
 	}
 	if (!shown)
@@ -217,9 +219,12 @@ static void usage(FILE *out)
 int cmd_top(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "url", required_argument, 0, 'u' },     { "refresh", required_argument, 0, 'r' },
-		{ "iterations", required_argument, 0, 'n' }, { "clients", no_argument, 0, 'c' },
-		{ "help", no_argument, 0, 'h' },          { 0 },
+		{ "url", required_argument, 0, 'u' },
+		{ "refresh", required_argument, 0, 'r' },
+		{ "iterations", required_argument, 0, 'n' },
+		{ "clients", no_argument, 0, 'c' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
 	};
 	struct top_options opt = { .url = "http://127.0.0.1:9464/api/v1/services", .refresh = 2 };
 	bool tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
@@ -230,11 +235,15 @@ int cmd_top(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "u:r:n:ch", longopts, NULL)) != -1) {
 		char *end;
 		switch (c) {
-		case 'u': opt.url = optarg; break;
+		case 'u':
+			opt.url = optarg;
+			break;
 		case 'r':
 			if (yamlcfg_parse_duration(optarg, &opt.refresh) || opt.refresh < 0.1) {
-				fprintf(stderr, "seismo top: --refresh '%s' is not a duration of at "
-						"least 100ms (e.g. 2s, 500ms)\n", optarg);
+				fprintf(stderr,
+					"seismo top: --refresh '%s' is not a duration of at "
+					"least 100ms (e.g. 2s, 500ms)\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -245,9 +254,15 @@ int cmd_top(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'c': opt.clients = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'c':
+			opt.clients = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	signal(SIGINT, on_signal);

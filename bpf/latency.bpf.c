@@ -35,7 +35,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the agent between open and load. */
-const volatile __u32 sample_one_in = 0; /* uniform context samples; 0 = off */
+const volatile __u32 sample_one_in = 0;			   /* uniform context samples; 0 = off */
 const volatile __u64 max_turn_ns = 600ULL * 1000000000ULL; /* longer = idle stream, not a turn */
 /* Whether hists_shared takes the keys the per-CPU map has no room for (the
  * per-CPU map got less than max_histograms). */
@@ -53,21 +53,21 @@ enum conn_phase {
 
 enum conn_flags {
 	CONN_ENDPOINT_KNOWN = 1, /* remembered in the endpoints map (for .process) */
-	CONN_NO_BUFFER = 2,      /* this turn's request had no user buffer to parse */
+	CONN_NO_BUFFER = 2,	 /* this turn's request had no user buffer to parse */
 };
 
 struct conn {
-	__u64 start_ns;   /* first byte of the current request */
-	__u64 cgroup_id;  /* the process that saw the request start */
-	__u64 th_cgroup;  /* the threshold cache below is for this cgroup ... */
-	__u64 th_ns;      /* ... the service's latency threshold, 0 = none */
-	__u32 th_gen;     /* ... read at this thresholds_gen (+1, so 0 = never) */
-	__u32 process;    /* client role: hash of the calling program's name */
+	__u64 start_ns;		/* first byte of the current request */
+	__u64 cgroup_id;	/* the process that saw the request start */
+	__u64 th_cgroup;	/* the threshold cache below is for this cgroup ... */
+	__u64 th_ns;		/* ... the service's latency threshold, 0 = none */
+	__u32 th_gen;		/* ... read at this thresholds_gen (+1, so 0 = never) */
+	__u32 process;		/* client role: hash of the calling program's name */
 	__u32 endpoint_process; /* the process the endpoint was remembered for */
 	__u8 role;
 	__u8 phase;
 	__u8 method;
-	__u8 flags;       /* enum conn_flags */
+	__u8 flags; /* enum conn_flags */
 	char path[SEISMO_PATH_LEN];
 };
 
@@ -209,8 +209,16 @@ static __always_inline void count(__u32 which)
 
 /* --- the first bytes of a transfer ---------------------------------------------- */
 
-enum io_kind { IO_NONE = 0, IO_PLAIN, IO_IOVEC, IO_MSGHDR };
-enum io_dir { IO_RECV = 0, IO_SEND = 1 };
+enum io_kind {
+	IO_NONE = 0,
+	IO_PLAIN,
+	IO_IOVEC,
+	IO_MSGHDR
+};
+enum io_dir {
+	IO_RECV = 0,
+	IO_SEND = 1
+};
 
 /* The sock tracepoints fire inside the syscall that moves the bytes, so the
  * syscall's own registers (saved at kernel entry) say where the user buffer
@@ -282,8 +290,8 @@ static __always_inline int read_head(__u8 dir, int len, int max, char *head)
 
 /* --- recording a turn ----------------------------------------------------------- */
 
-static __always_inline void read_addrs(struct sock *sk, __u8 *local, __u8 *remote,
-				       __u16 *lport, __u16 *rport, __u8 *family)
+static __always_inline void read_addrs(struct sock *sk, __u8 *local, __u8 *remote, __u16 *lport,
+				       __u16 *rport, __u8 *family)
 {
 	__u16 fam = sk->__sk_common.skc_family;
 
@@ -711,47 +719,47 @@ static __always_inline int on_state(struct sock *sk, int oldstate, int newstate,
  * (commit ec095263a965), 6.10 dropped addr_len. One program per signature;
  * the agent loads the one whose argument count matches the kernel's BTF.
  */
-#define LATENCY_PROGRAMS(store, sks)                                                             \
-	SEC("tp_btf/sock_recv_length")                                                           \
-	int BPF_PROG(sock_recv_##store, struct sock *sk, int ret, int flags)                     \
-	{                                                                                        \
-		if (flags & MSG_PEEK_VAL) /* data stays queued: the real read comes later */     \
-			return 0;                                                                \
-		return on_transfer(sk, ret, IO_RECV, sks);                                       \
-	}                                                                                        \
-	SEC("tp_btf/sock_send_length")                                                           \
-	int BPF_PROG(sock_send_##store, struct sock *sk, int ret, int flags)                     \
-	{                                                                                        \
-		return on_transfer(sk, ret, IO_SEND, sks);                                       \
-	}                                                                                        \
-	SEC("fexit/tcp_sendmsg")                                                                 \
-	int BPF_PROG(tcp_send_exit_##store, struct sock *sk, struct msghdr *msg, size_t size,    \
-		     int ret)                                                                    \
-	{                                                                                        \
-		return on_transfer(sk, ret, IO_SEND, sks);                                       \
-	}                                                                                        \
-	SEC("fexit/tcp_recvmsg")                                                                 \
-	int BPF_PROG(tcp_recv_exit6_##store, struct sock *sk, struct msghdr *msg, size_t len,    \
-		     int nonblock, int flags, int *addr_len, int ret)                            \
-	{                                                                                        \
-		return flags & MSG_PEEK_VAL ? 0 : on_transfer(sk, ret, IO_RECV, sks);            \
-	}                                                                                        \
-	SEC("fexit/tcp_recvmsg")                                                                 \
-	int BPF_PROG(tcp_recv_exit5_##store, struct sock *sk, struct msghdr *msg, size_t len,    \
-		     int flags, int *addr_len, int ret)                                          \
-	{                                                                                        \
-		return flags & MSG_PEEK_VAL ? 0 : on_transfer(sk, ret, IO_RECV, sks);            \
-	}                                                                                        \
-	SEC("fexit/tcp_recvmsg")                                                                 \
-	int BPF_PROG(tcp_recv_exit4_##store, struct sock *sk, struct msghdr *msg, size_t len,    \
-		     int flags, int ret)                                                         \
-	{                                                                                        \
-		return flags & MSG_PEEK_VAL ? 0 : on_transfer(sk, ret, IO_RECV, sks);            \
-	}                                                                                        \
-	SEC("tp_btf/inet_sock_set_state")                                                        \
-	int BPF_PROG(sock_state_##store, struct sock *sk, int oldstate, int newstate)            \
-	{                                                                                        \
-		return on_state(sk, oldstate, newstate, sks);                                    \
+#define LATENCY_PROGRAMS(store, sks)                                                          \
+	SEC("tp_btf/sock_recv_length")                                                        \
+	int BPF_PROG(sock_recv_##store, struct sock *sk, int ret, int flags)                  \
+	{                                                                                     \
+		if (flags & MSG_PEEK_VAL) /* data stays queued: the real read comes later */  \
+			return 0;                                                             \
+		return on_transfer(sk, ret, IO_RECV, sks);                                    \
+	}                                                                                     \
+	SEC("tp_btf/sock_send_length")                                                        \
+	int BPF_PROG(sock_send_##store, struct sock *sk, int ret, int flags)                  \
+	{                                                                                     \
+		return on_transfer(sk, ret, IO_SEND, sks);                                    \
+	}                                                                                     \
+	SEC("fexit/tcp_sendmsg")                                                              \
+	int BPF_PROG(tcp_send_exit_##store, struct sock *sk, struct msghdr *msg, size_t size, \
+		     int ret)                                                                 \
+	{                                                                                     \
+		return on_transfer(sk, ret, IO_SEND, sks);                                    \
+	}                                                                                     \
+	SEC("fexit/tcp_recvmsg")                                                              \
+	int BPF_PROG(tcp_recv_exit6_##store, struct sock *sk, struct msghdr *msg, size_t len, \
+		     int nonblock, int flags, int *addr_len, int ret)                         \
+	{                                                                                     \
+		return flags & MSG_PEEK_VAL ? 0 : on_transfer(sk, ret, IO_RECV, sks);         \
+	}                                                                                     \
+	SEC("fexit/tcp_recvmsg")                                                              \
+	int BPF_PROG(tcp_recv_exit5_##store, struct sock *sk, struct msghdr *msg, size_t len, \
+		     int flags, int *addr_len, int ret)                                       \
+	{                                                                                     \
+		return flags & MSG_PEEK_VAL ? 0 : on_transfer(sk, ret, IO_RECV, sks);         \
+	}                                                                                     \
+	SEC("fexit/tcp_recvmsg")                                                              \
+	int BPF_PROG(tcp_recv_exit4_##store, struct sock *sk, struct msghdr *msg, size_t len, \
+		     int flags, int ret)                                                      \
+	{                                                                                     \
+		return flags & MSG_PEEK_VAL ? 0 : on_transfer(sk, ret, IO_RECV, sks);         \
+	}                                                                                     \
+	SEC("tp_btf/inet_sock_set_state")                                                     \
+	int BPF_PROG(sock_state_##store, struct sock *sk, int oldstate, int newstate)         \
+	{                                                                                     \
+		return on_state(sk, oldstate, newstate, sks);                                 \
 	}
 
 LATENCY_PROGRAMS(sk, true)

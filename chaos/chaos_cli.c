@@ -106,9 +106,10 @@ static const char stop_usage[] =
 	"Without arguments stops every experiment. --expired cleans up only those\n"
 	"past their end whose process is gone (after a SIGKILL): safe for a timer.\n";
 
-static const char list_usage[] = "usage: seismo chaos list [--json]\n"
-				 "\n"
-				 "The pinned experiments, their settings, time left and counters.\n";
+static const char list_usage[] =
+	"usage: seismo chaos list [--json]\n"
+	"\n"
+	"The pinned experiments, their settings, time left and counters.\n";
 
 static int load_limits(const struct cli *cli, struct chaos_limits *limits)
 {
@@ -237,7 +238,7 @@ int cmd_chaos(int argc, char **argv)
 		int (*run)(int argc, char **argv);
 	} subcommands[] = {
 		{ "delay", cmd_delay }, { "kill", cmd_kill }, { "run", cmd_run },
-		{ "stop", cmd_stop },   { "list", cmd_list },
+		{ "stop", cmd_stop },	{ "list", cmd_list },
 	};
 
 	if (argc < 2) {

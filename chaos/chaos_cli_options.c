@@ -71,8 +71,7 @@ static int bad_value(const char *option, const char *value, const char *expected
 	return -EINVAL;
 }
 
-static int parse_number(const char *option, const char *text, double min, double max,
-			double *out)
+static int parse_number(const char *option, const char *text, double min, double max, double *out)
 {
 	char *end;
 
@@ -116,10 +115,16 @@ static int apply_env_assignment(struct chaos_experiment *exp, const char *assign
 /* Litmus names present in the environment, applied before the options. */
 int chaos_cli_apply_process_env(struct chaos_experiment *exp)
 {
-	static const char *const names[] = { "NETWORK_INTERFACE", "NETWORK_LATENCY", "JITTER",
-					     "DESTINATION_IPS", "DESTINATION_PORTS",
-					     "TOTAL_CHAOS_DURATION", "NETWORK_PACKET_LOSS_PERCENTAGE",
-					     "CHAOS_INTERVAL", "FORCE", "PODS_AFFECTED_PERC" };
+	static const char *const names[] = { "NETWORK_INTERFACE",
+					     "NETWORK_LATENCY",
+					     "JITTER",
+					     "DESTINATION_IPS",
+					     "DESTINATION_PORTS",
+					     "TOTAL_CHAOS_DURATION",
+					     "NETWORK_PACKET_LOSS_PERCENTAGE",
+					     "CHAOS_INTERVAL",
+					     "FORCE",
+					     "PODS_AFFECTED_PERC" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const char *value = getenv(names[i]);

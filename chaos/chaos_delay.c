@@ -51,8 +51,8 @@ static int device_l3_offset(const char *ifname, uint32_t *offset)
  * not bring back; seismo refuses them instead of restoring them badly. */
 static int root_is_restorable(const struct chaos_root_qdisc *root, const char *ifname)
 {
-	static const char *const classful[] = { "htb", "hfsc", "cbq", "prio", "drr",
-						"qfq", "ets", "multiq", "mqprio", "taprio" };
+	static const char *const classful[] = { "htb", "hfsc", "cbq",	 "prio",   "drr",
+						"qfq", "ets",  "multiq", "mqprio", "taprio" };
 
 	if (root->handle == CHAOS_FQ_HANDLE) {
 		log_error("chaos: %s already has seismo's fq (%x:) as root: a previous experiment "
@@ -64,9 +64,10 @@ static int root_is_restorable(const struct chaos_root_qdisc *root, const char *i
 		return 1;
 	for (size_t i = 0; i < sizeof(classful) / sizeof(classful[0]); i++) {
 		if (!strcmp(root->kind, classful[i]) || root->has_children) {
-			log_error("chaos: %s has a configured qdisc tree (root %s %x:); seismo restores "
-				  "only single root qdiscs exactly, so it leaves this device alone",
-				  ifname, root->kind, root->handle >> 16);
+			log_error(
+				"chaos: %s has a configured qdisc tree (root %s %x:); seismo restores "
+				"only single root qdiscs exactly, so it leaves this device alone",
+				ifname, root->kind, root->handle >> 16);
 			return 0;
 		}
 	}
@@ -95,7 +96,8 @@ int chaos_delay_rollback_in_netns(const struct chaos_state *state)
 
 		ret = bpf_tc_detach(&hook, &opts);
 		if (ret && ret != -ENOENT) {
-			log_error("chaos: detaching chaos_tc from %s: %s", state->ifname, strerror(-ret));
+			log_error("chaos: detaching chaos_tc from %s: %s", state->ifname,
+				  strerror(-ret));
 			err = ret;
 		}
 	}
@@ -103,7 +105,8 @@ int chaos_delay_rollback_in_netns(const struct chaos_state *state)
 		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
 		ret = bpf_tc_hook_destroy(&hook);
 		if (ret && ret != -ENOENT) {
-			log_error("chaos: removing clsact from %s: %s", state->ifname, strerror(-ret));
+			log_error("chaos: removing clsact from %s: %s", state->ifname,
+				  strerror(-ret));
 			err = ret;
 		}
 	}
@@ -197,7 +200,8 @@ static int start_in_netns(const struct chaos_delay_spec *spec, struct start_cont
 	opts.prog_fd = ctx->maps.prog_fd;
 	err = bpf_tc_attach(&hook, &opts);
 	if (err) {
-		log_error("chaos: attaching chaos_tc to %s egress: %s", spec->ifname, strerror(-err));
+		log_error("chaos: attaching chaos_tc to %s egress: %s", spec->ifname,
+			  strerror(-err));
 		return err;
 	}
 	ctx->state.tc_handle = opts.handle;

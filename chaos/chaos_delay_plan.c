@@ -43,7 +43,8 @@ double chaos_delay_jitter_max_units(enum chaos_jitter_dist dist)
 
 uint64_t chaos_delay_worst_ns(const struct chaos_delay_spec *spec)
 {
-	return spec->latency_ns + (uint64_t)((double)spec->jitter_ns * chaos_delay_jitter_max_units(spec->dist));
+	return spec->latency_ns +
+	       (uint64_t)((double)spec->jitter_ns * chaos_delay_jitter_max_units(spec->dist));
 }
 
 int chaos_delay_name_is_valid(const char *name)
@@ -62,12 +63,14 @@ int chaos_delay_validate(const struct chaos_delay_spec *spec, const struct chaos
 	uint64_t worst = chaos_delay_worst_ns(spec);
 
 	if (!limits->enabled) {
-		log_error("chaos: disabled on this node (chaos.enabled: false in %s)", limits->source);
+		log_error("chaos: disabled on this node (chaos.enabled: false in %s)",
+			  limits->source);
 		return -EPERM;
 	}
 	if (!chaos_delay_name_is_valid(spec->name)) {
-		log_error("chaos: experiment name '%s' may only hold letters, digits, '-', '_', '.'",
-			  spec->name);
+		log_error(
+			"chaos: experiment name '%s' may only hold letters, digits, '-', '_', '.'",
+			spec->name);
 		return -EINVAL;
 	}
 	if (spec->latency_ns == 0 && spec->jitter_ns == 0 && spec->loss_percent == 0) {
@@ -139,12 +142,14 @@ void chaos_delay_print_plan(const struct chaos_delay_spec *spec, FILE *out)
 	fprintf(out, "  1. check that the kernel has the fq qdisc (in a scratch namespace)\n");
 	fprintf(out, "  2. save the root qdisc of %s to restore it afterwards\n", spec->ifname);
 	fprintf(out, "  3. load chaos_tc and pin it under %s/%s\n", CHAOS_PIN_ROOT, spec->name);
-	fprintf(out, "  4. replace the root qdisc with fq handle %x: limit %u flow_limit %u "
-		     "horizon %u us (sized for %u pkt/s, %u per flow), no pacing\n",
+	fprintf(out,
+		"  4. replace the root qdisc with fq handle %x: limit %u flow_limit %u "
+		"horizon %u us (sized for %u pkt/s, %u per flow), no pacing\n",
 		CHAOS_FQ_HANDLE >> 16, fq.limit, fq.flow_limit, fq.horizon_us, spec->rate_pps,
 		spec->flow_rate_pps);
 	fprintf(out, "  5. attach chaos_tc to clsact egress of %s\n", spec->ifname);
-	fprintf(out, "  6. at the end, on SIGINT/SIGTERM or 'seismo chaos stop %s': detach, "
-		     "restore the saved qdisc, unpin\n",
+	fprintf(out,
+		"  6. at the end, on SIGINT/SIGTERM or 'seismo chaos stop %s': detach, "
+		"restore the saved qdisc, unpin\n",
 		spec->name);
 }

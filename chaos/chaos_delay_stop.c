@@ -80,8 +80,8 @@ static int stop_device(const char *name, const struct chaos_state *state)
 
 	netns_fd = find_netns(state);
 	if (netns_fd < 0) {
-		log_warn("chaos: %s: network namespace of %s is gone, and its qdiscs with it",
-			 name, state->ifname);
+		log_warn("chaos: %s: network namespace of %s is gone, and its qdiscs with it", name,
+			 state->ifname);
 		return 0;
 	}
 	err = chaos_netns_enter(netns_fd, &saved);
@@ -100,7 +100,8 @@ static int stop_device(const char *name, const struct chaos_state *state)
 
 static void wait_ns(uint64_t ns)
 {
-	struct timespec ts = { .tv_sec = (time_t)(ns / NS_PER_S), .tv_nsec = (long)(ns % NS_PER_S) };
+	struct timespec ts = { .tv_sec = (time_t)(ns / NS_PER_S),
+			       .tv_nsec = (long)(ns % NS_PER_S) };
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
@@ -129,8 +130,9 @@ int chaos_delay_stop(const char *name)
 	if (!err) {
 		uint64_t now = chaos_now_ns();
 		uint64_t last_delayed = cfg.end_ns < now ? cfg.end_ns : now;
-		uint64_t drained_at = last_delayed + cfg.latency_ns +
-				      (uint64_t)((double)cfg.jitter_ns * chaos_delay_jitter_max_units(cfg.dist));
+		uint64_t drained_at =
+			last_delayed + cfg.latency_ns +
+			(uint64_t)((double)cfg.jitter_ns * chaos_delay_jitter_max_units(cfg.dist));
 
 		cfg.end_ns = 0;
 		err = chaos_maps_write_config(&maps, &cfg);
@@ -145,8 +147,9 @@ int chaos_delay_stop(const char *name)
 		err = stop_device(name, &state);
 	chaos_maps_close(&maps);
 	if (err) {
-		log_error("chaos: %s: not fully rolled back; its pins stay in %s/%s for another try",
-			  name, CHAOS_PIN_ROOT, name);
+		log_error(
+			"chaos: %s: not fully rolled back; its pins stay in %s/%s for another try",
+			name, CHAOS_PIN_ROOT, name);
 		return err;
 	}
 	return chaos_maps_unpin(name);
@@ -251,8 +254,9 @@ static int list_one(const char *name, void *arg)
 			"\"seconds_left\":%.1f,\"pid\":%d,\"pid_alive\":%s,\"matched\":%llu,"
 			"\"delayed\":%llu,\"dropped\":%llu,\"reorder_held\":%llu,\"expired\":%llu,"
 			"\"prog_runs\":%llu,\"prog_ns_per_run\":%.1f,\"previous_qdisc\":\"%s\"}\n",
-			name, state.ifname, state.netns_path, cfg.latency_ns / 1e6, cfg.jitter_ns / 1e6,
-			chaos_dist_name(cfg.dist), cfg.loss / CHAOS_LOSS_SCALE * 100, left, state.pid,
+			name, state.ifname, state.netns_path, cfg.latency_ns / 1e6,
+			cfg.jitter_ns / 1e6, chaos_dist_name(cfg.dist),
+			cfg.loss / CHAOS_LOSS_SCALE * 100, left, state.pid,
 			alive ? "true" : "false", (unsigned long long)stats[CHAOS_STAT_MATCHED],
 			(unsigned long long)stats[CHAOS_STAT_DELAYED],
 			(unsigned long long)stats[CHAOS_STAT_DROPPED],

@@ -26,7 +26,7 @@ struct chaos_experiment {
 	size_t probe_count;
 	char report_path[CHAOS_PATH_MAX]; /* "" = default dir, "-" = none */
 	/* outcome */
-	char verdict[16];      /* Pass, Fail, Stopped, Error */
+	char verdict[16]; /* Pass, Fail, Stopped, Error */
 	char abort_reason[256];
 	double probe_success_percent;
 };

@@ -22,8 +22,7 @@ void chaos_kill_spec_init(struct chaos_kill_spec *spec)
 	spec->duration_ns = 60ULL * 1000000000ULL;
 }
 
-int chaos_kill_apply_litmus_env(struct chaos_kill_spec *spec, const char *name,
-				const char *value)
+int chaos_kill_apply_litmus_env(struct chaos_kill_spec *spec, const char *name, const char *value)
 {
 	uint64_t *duration = NULL;
 
@@ -181,13 +180,14 @@ int chaos_kill_tick(struct chaos_kill_spec *spec, unsigned *seed, FILE *out)
 	for (size_t i = 0; i < want; i++) {
 		process_name(pids[i], comm, sizeof(comm));
 		if (spec->dry_run) {
-			fprintf(out, "would send %s to %d (%s) in %s\n", strsignal(sig), (int)pids[i], comm,
-				dir);
+			fprintf(out, "would send %s to %d (%s) in %s\n", strsignal(sig),
+				(int)pids[i], comm, dir);
 			continue;
 		}
 		if (kill(pids[i], sig)) {
 			if (errno != ESRCH)
-				log_warn("chaos: kill %d (%s): %s", (int)pids[i], comm, strerror(errno));
+				log_warn("chaos: kill %d (%s): %s", (int)pids[i], comm,
+					 strerror(errno));
 			continue;
 		}
 		killed++;

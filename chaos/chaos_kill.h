@@ -14,10 +14,10 @@
 struct chaos_kill_spec {
 	char name[CHAOS_NAME_MAX];
 	char target[CHAOS_PATH_MAX]; /* cgroup path or NAME.service */
-	double percent;              /* of the processes present at each tick */
+	double percent;		     /* of the processes present at each tick */
 	uint64_t interval_ns;
 	uint64_t duration_ns;
-	bool force;                  /* SIGKILL instead of SIGTERM */
+	bool force; /* SIGKILL instead of SIGTERM */
 	bool dry_run;
 	/* results */
 	unsigned ticks;
@@ -29,8 +29,7 @@ void chaos_kill_spec_init(struct chaos_kill_spec *spec);
 
 /* Applies TOTAL_CHAOS_DURATION, CHAOS_INTERVAL, FORCE, PODS_AFFECTED_PERC.
  * 0, -EINVAL (logged), or 1 for a name that is not one of them. */
-int chaos_kill_apply_litmus_env(struct chaos_kill_spec *spec, const char *name,
-				const char *value);
+int chaos_kill_apply_litmus_env(struct chaos_kill_spec *spec, const char *name, const char *value);
 
 /* How many of `count` processes one tick kills: the percentage rounded up,
  * at least one when percent > 0 and there is any process. */

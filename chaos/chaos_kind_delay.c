@@ -36,8 +36,7 @@ static void delay_print_plan(struct chaos_experiment *exp, FILE *out)
 	chaos_delay_print_plan(&exp->delay, out);
 }
 
-static int delay_apply_litmus_env(struct chaos_experiment *exp, const char *name,
-				  const char *value)
+static int delay_apply_litmus_env(struct chaos_experiment *exp, const char *name, const char *value)
 {
 	return chaos_spec_apply_litmus_env(&exp->delay, name, value);
 }
@@ -74,9 +73,9 @@ static json_t *delay_report(const struct chaos_experiment *exp)
 {
 	return json_pack("{s:s, s:s, s:f, s:f, s:s, s:f, s:f}", "type", "delay", "device",
 			 exp->delay.ifname, "latency_ms", exp->delay.latency_ns / 1e6, "jitter_ms",
-			 exp->delay.jitter_ns / 1e6, "distribution", chaos_dist_name(exp->delay.dist),
-			 "loss_percent", exp->delay.loss_percent, "duration_s",
-			 exp->delay.duration_ns / 1e9);
+			 exp->delay.jitter_ns / 1e6, "distribution",
+			 chaos_dist_name(exp->delay.dist), "loss_percent", exp->delay.loss_percent,
+			 "duration_s", exp->delay.duration_ns / 1e9);
 }
 
 const struct chaos_kind chaos_kind_delay = {

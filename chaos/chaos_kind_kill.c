@@ -20,7 +20,8 @@ static bool kill_dry_run(const struct chaos_experiment *exp)
 static int kill_validate(const struct chaos_experiment *exp, const struct chaos_limits *limits)
 {
 	if (!limits->enabled) {
-		log_error("chaos: disabled on this node (chaos.enabled: false in %s)", limits->source);
+		log_error("chaos: disabled on this node (chaos.enabled: false in %s)",
+			  limits->source);
 		return -EPERM;
 	}
 	return chaos_kill_validate(&exp->kill, limits->max_duration_ns / 1e9);
@@ -38,8 +39,7 @@ static void kill_print_plan(struct chaos_experiment *exp, FILE *out)
 	chaos_kill_tick(&exp->kill, &seed, out);
 }
 
-static int kill_apply_litmus_env(struct chaos_experiment *exp, const char *name,
-				 const char *value)
+static int kill_apply_litmus_env(struct chaos_experiment *exp, const char *name, const char *value)
 {
 	return chaos_kill_apply_litmus_env(&exp->kill, name, value);
 }
@@ -66,8 +66,8 @@ static json_t *kill_report(const struct chaos_experiment *exp)
 	return json_pack("{s:s, s:s, s:f, s:f, s:f, s:b, s:i, s:i}", "type", "kill", "target",
 			 exp->kill.target, "percent", exp->kill.percent, "interval_s",
 			 exp->kill.interval_ns / 1e9, "duration_s", exp->kill.duration_ns / 1e9,
-			 "force", exp->kill.force, "ticks", (json_int_t)exp->kill.ticks,
-			 "killed", (json_int_t)exp->kill.killed);
+			 "force", exp->kill.force, "ticks", (json_int_t)exp->kill.ticks, "killed",
+			 (json_int_t)exp->kill.killed);
 }
 
 const struct chaos_kind chaos_kind_kill = {

@@ -55,7 +55,8 @@ static int apply_env(struct litmus_doc *ld, yaml_node_t *env, struct chaos_exper
 	for (yaml_node_item_t *item = env->data.sequence.items.start;
 	     item < env->data.sequence.items.top; item++) {
 		yaml_node_t *entry = yaml_document_get_node(&ld->y.doc, *item);
-		const char *name = scalar_at(ld, entry, "name"), *value = scalar_at(ld, entry, "value");
+		const char *name = scalar_at(ld, entry, "name"),
+			   *value = scalar_at(ld, entry, "value");
 		int rc;
 
 		if (!name || !value)
@@ -185,13 +186,15 @@ static int parse_experiment(struct litmus_doc *ld, yaml_node_t *node, const char
 		chaos_spec_init(&exp->delay);
 		snprintf(exp->delay.name, sizeof(exp->delay.name), "%s", engine);
 		if (overrides->interface)
-			snprintf(exp->delay.ifname, sizeof(exp->delay.ifname), "%s", overrides->interface);
+			snprintf(exp->delay.ifname, sizeof(exp->delay.ifname), "%s",
+				 overrides->interface);
 	} else if (!strcmp(name, "pod-delete")) {
 		exp->kind = CHAOS_EXPERIMENT_KILL;
 		chaos_kill_spec_init(&exp->kill);
 		snprintf(exp->kill.name, sizeof(exp->kill.name), "%s", engine);
 		if (overrides->target)
-			snprintf(exp->kill.target, sizeof(exp->kill.target), "%s", overrides->target);
+			snprintf(exp->kill.target, sizeof(exp->kill.target), "%s",
+				 overrides->target);
 		else
 			target_from_applabel(applabel, exp->kill.target, sizeof(exp->kill.target));
 	} else {

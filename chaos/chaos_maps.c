@@ -19,13 +19,13 @@
 #include "log.h"
 
 static const char *const pin_names[] = { "prog",       "chaos_config", "destinations", "flows",
-					 "dist_table", "stats",        "state" };
+					 "dist_table", "stats",	       "state" };
 #define PIN_COUNT (sizeof(pin_names) / sizeof(pin_names[0]))
 
 static int *maps_slot(struct chaos_maps *maps, size_t i)
 {
-	int *slots[PIN_COUNT] = { &maps->prog_fd, &maps->config_fd, &maps->destinations_fd,
-				  &maps->flows_fd, &maps->dist_fd, &maps->stats_fd,
+	int *slots[PIN_COUNT] = { &maps->prog_fd,  &maps->config_fd, &maps->destinations_fd,
+				  &maps->flows_fd, &maps->dist_fd,   &maps->stats_fd,
 				  &maps->state_fd };
 	return slots[i];
 }
@@ -94,7 +94,8 @@ int chaos_maps_load(uint32_t l3_offset, struct chaos_tc_bpf **skel_out, struct c
 	skel->rodata->l3_offset = l3_offset;
 	err = chaos_tc_bpf__load(skel);
 	if (err) {
-		log_error("chaos: loading chaos_tc (the verifier log is above): %s", strerror(-err));
+		log_error("chaos: loading chaos_tc (the verifier log is above): %s",
+			  strerror(-err));
 		goto fail;
 	}
 	maps->state_fd = state_map_create();
@@ -267,8 +268,7 @@ int chaos_pin_root_prepare(void)
 		log_error("chaos: /sys/fs/bpf: %s", strerror(errno));
 		return -errno;
 	}
-	if (fs.f_type != BPF_FS_MAGIC &&
-	    mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+	if (fs.f_type != BPF_FS_MAGIC && mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
 		log_error("chaos: mounting bpffs on /sys/fs/bpf: %s", strerror(errno));
 		return -errno;
 	}

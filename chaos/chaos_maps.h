@@ -30,23 +30,23 @@ struct chaos_maps {
  * pinned `state` array map (user space only; the program never reads it). */
 struct chaos_state {
 	uint32_t version;
-	int32_t pid;               /* the process running it (may be gone) */
-	uint64_t start_ns;         /* CLOCK_MONOTONIC */
+	int32_t pid;		   /* the process running it (may be gone) */
+	uint64_t start_ns;	   /* CLOCK_MONOTONIC */
 	uint64_t start_realtime_s; /* for humans */
 	char ifname[32];
 	int32_t ifindex;
-	uint32_t netns_kind;       /* enum chaos_netns_kind */
-	uint64_t netns_dev;        /* st_dev/st_ino of the namespace at start */
+	uint32_t netns_kind; /* enum chaos_netns_kind */
+	uint64_t netns_dev;  /* st_dev/st_ino of the namespace at start */
 	uint64_t netns_ino;
 	char netns_path[CHAOS_PATH_MAX];
-	uint32_t clsact_created;   /* we created the clsact hook: destroy it */
-	uint32_t tc_handle;        /* our filter on clsact egress */
+	uint32_t clsact_created; /* we created the clsact hook: destroy it */
+	uint32_t tc_handle;	 /* our filter on clsact egress */
 	uint32_t tc_priority;
-	uint32_t fq_installed;     /* we replaced the root qdisc with fq */
+	uint32_t fq_installed; /* we replaced the root qdisc with fq */
 	/* the root qdisc found before: kind, handle, raw TCA_OPTIONS */
 	char prev_kind[32];
 	uint32_t prev_handle;
-	uint32_t prev_is_default;  /* auto-attached by the kernel (handle 0) */
+	uint32_t prev_is_default;   /* auto-attached by the kernel (handle 0) */
 	uint16_t prev_options_type; /* nla_type of TCA_OPTIONS, flags included */
 	uint16_t prev_pad;
 	uint32_t prev_options_len;

@@ -50,7 +50,8 @@ static int parse_codes(struct chaos_probe *probe, const char *codes)
 		char *end;
 		long code = strtol(item, &end, 10);
 
-		if (*end || code < 100 || code > 599 || probe->code_count == CHAOS_PROBE_MAX_CODES) {
+		if (*end || code < 100 || code > 599 ||
+		    probe->code_count == CHAOS_PROBE_MAX_CODES) {
 			err = -EINVAL;
 			break;
 		}
@@ -79,7 +80,8 @@ int chaos_probe_set_criteria(struct chaos_probe *probe, const char *criteria, co
 	    (probe->criteria != CHAOS_CRITERIA_ONE_OF && probe->code_count != 1)) {
 		log_error("chaos: probe %s: response code(s) '%s' are not HTTP status codes%s",
 			  probe->name, codes,
-			  probe->criteria != CHAOS_CRITERIA_ONE_OF ? " (one code for == and !=)" : "");
+			  probe->criteria != CHAOS_CRITERIA_ONE_OF ? " (one code for == and !=)"
+								   : "");
 		return -EINVAL;
 	}
 	return 0;
@@ -100,8 +102,9 @@ static int parse_cli_option(struct chaos_probe *probe, const char *token)
 	if (!value || value == token)
 		goto bad;
 	if (value[-1] == '!') /* status!=CODE */
-		return strncmp(token, "status!=", 8) ? -EINVAL
-						     : chaos_probe_set_criteria(probe, "!=", value + 1);
+		return strncmp(token, "status!=", 8)
+			       ? -EINVAL
+			       : chaos_probe_set_criteria(probe, "!=", value + 1);
 	key_len = (size_t)(value - token);
 	if (key_len >= sizeof(key))
 		goto bad;
@@ -110,15 +113,16 @@ static int parse_cli_option(struct chaos_probe *probe, const char *token)
 	value++;
 	if (!strcmp(key, "url")) {
 		if (strncmp(value, "http://", 7) && strncmp(value, "https://", 8)) {
-			log_error("chaos: probe %s: url '%s' is not http:// or https://", probe->name,
-				  value);
+			log_error("chaos: probe %s: url '%s' is not http:// or https://",
+				  probe->name, value);
 			return -EINVAL;
 		}
 		snprintf(probe->url, sizeof(probe->url), "%s", value);
 		return 0;
 	}
 	if (!strcmp(key, "status"))
-		return chaos_probe_set_criteria(probe, strpbrk(value, ",|") ? "oneOf" : "==", value);
+		return chaos_probe_set_criteria(probe,
+						strpbrk(value, ",|") ? "oneOf" : "==", value);
 	if (!strcmp(key, "mode")) {
 		mode = chaos_probe_parse_mode(value);
 		if (mode < 0) {
@@ -222,7 +226,8 @@ static long http_status(const struct chaos_probe *probe, char *error, size_t err
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 		error[0] = '\0';
 	} else {
-		snprintf(error, error_len, "%s", curl_error[0] ? curl_error : curl_easy_strerror(rc));
+		snprintf(error, error_len, "%s",
+			 curl_error[0] ? curl_error : curl_easy_strerror(rc));
 	}
 	curl_easy_cleanup(curl);
 	return status;
@@ -238,7 +243,8 @@ bool chaos_probe_attempt(const struct chaos_probe *probe, long *status, char *er
 		*status = http_status(probe, error, error_len);
 		ok = *status != 0 && chaos_probe_status_ok(probe, *status);
 		if (!ok && !error[0])
-			snprintf(error, error_len, "status %ld does not meet the criteria", *status);
+			snprintf(error, error_len, "status %ld does not meet the criteria",
+				 *status);
 	}
 	if (ok)
 		error[0] = '\0';

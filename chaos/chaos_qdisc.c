@@ -170,8 +170,8 @@ static int fq_module_present(const char *release, char *where, size_t len)
 		fclose(builtin);
 	}
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		snprintf(path, sizeof(path), "/lib/modules/%s/kernel/net/sched/sch_fq.ko%s", release,
-			 suffixes[i]);
+		snprintf(path, sizeof(path), "/lib/modules/%s/kernel/net/sched/sch_fq.ko%s",
+			 release, suffixes[i]);
 		if (!stat(path, &st)) {
 			snprintf(where, len, "installed as %s", path);
 			return 1;
@@ -206,7 +206,8 @@ int chaos_qdisc_probe_fq(char *why, size_t why_len)
 	if (code == FQ_PROBE_NO_NETNS) {
 		/* no CAP_SYS_ADMIN (a pod without it): judge by the module files */
 		if (fq_module_present(uts.release, where, sizeof(where))) {
-			log_info("chaos: cannot try fq in a scratch namespace; sch_fq is %s", where);
+			log_info("chaos: cannot try fq in a scratch namespace; sch_fq is %s",
+				 where);
 			return 0;
 		}
 		snprintf(why, why_len,
@@ -221,7 +222,8 @@ int chaos_qdisc_probe_fq(char *why, size_t why_len)
 		snprintf(why, why_len,
 			 "kernel %s has no fq qdisc: module sch_fq (CONFIG_NET_SCH_FQ) is %s; "
 			 "delay needs fq to enforce departure times",
-			 uts.release, present ? "present but failed to load" : "neither built in nor installed");
+			 uts.release,
+			 present ? "present but failed to load" : "neither built in nor installed");
 		return -code;
 	}
 	snprintf(why, why_len, "cannot create an fq qdisc to probe it: %s", strerror(code));
@@ -295,14 +297,15 @@ static int qdisc_dump(int ifindex, struct chaos_root_qdisc *root)
 				size_t payload = RTA_PAYLOAD(attr);
 
 				if (type == TCA_KIND)
-					snprintf(root->kind, sizeof(root->kind), "%.*s", (int)payload,
-						 (char *)RTA_DATA(attr));
+					snprintf(root->kind, sizeof(root->kind), "%.*s",
+						 (int)payload, (char *)RTA_DATA(attr));
 				if (type == TCA_OPTIONS) {
 					if (payload > sizeof(root->options)) {
 						err = -E2BIG;
-						log_error("chaos: root qdisc options are %zu bytes, more than "
-							  "the %zu seismo can save",
-							  payload, sizeof(root->options));
+						log_error(
+							"chaos: root qdisc options are %zu bytes, more than "
+							"the %zu seismo can save",
+							payload, sizeof(root->options));
 						goto out;
 					}
 					root->options_type = attr->rta_type;
@@ -344,8 +347,8 @@ int chaos_qdisc_install_fq(int ifindex, const struct chaos_fq_params *params)
 	nl_add_attr(&req, TCA_FQ_HORIZON_DROP, &cap_not_drop, sizeof(cap_not_drop));
 	/* fq's own TCP pacing off: it only enforces the departure times */
 	nl_add_attr(&req, TCA_FQ_RATE_ENABLE, &no_pacing, sizeof(no_pacing));
-	options->rta_len = (unsigned short)((uint8_t *)&req + req.header.nlmsg_len -
-					    (uint8_t *)options);
+	options->rta_len =
+		(unsigned short)((uint8_t *)&req + req.header.nlmsg_len - (uint8_t *)options);
 	return nl_transact(&req, "installing the fq root qdisc", 0);
 }
 

@@ -17,7 +17,7 @@
 #define CHAOS_FQ_HANDLE 0x5e150000u
 
 struct chaos_fq_params {
-	uint32_t limit;      /* packets in the whole qdisc */
+	uint32_t limit;	     /* packets in the whole qdisc */
 	uint32_t flow_limit; /* packets per flow */
 	uint32_t horizon_us; /* departure times further out are capped */
 };
@@ -26,7 +26,7 @@ struct chaos_fq_params {
 struct chaos_root_qdisc {
 	char kind[32];
 	uint32_t handle;
-	int is_default; /* handle 0: attached by the kernel, not configured */
+	int is_default;	       /* handle 0: attached by the kernel, not configured */
 	uint16_t options_type; /* nla_type of TCA_OPTIONS, flags included */
 	uint32_t options_len;
 	uint8_t options[CHAOS_QDISC_OPTIONS_MAX];

@@ -29,10 +29,10 @@ static void on_stop_signal(int sig)
 struct runner {
 	struct chaos_experiment *exp;
 	pthread_mutex_t lock;
-	pthread_cond_t wake;  /* a probe failed, or threads must stop */
-	int threads_stop[2];  /* [0] Continuous, [1] OnChaos */
-	int abort;            /* a stop-on-failure probe failed */
-	int stopped_outside;  /* someone ran `seismo chaos stop` */
+	pthread_cond_t wake; /* a probe failed, or threads must stop */
+	int threads_stop[2]; /* [0] Continuous, [1] OnChaos */
+	int abort;	     /* a stop-on-failure probe failed */
+	int stopped_outside; /* someone ran `seismo chaos stop` */
 	int tty;
 	FILE *out;
 };
@@ -73,7 +73,8 @@ static void record_run(struct runner *runner, struct chaos_probe *probe, int ok,
 		if (probe->stop_on_failure && !runner->abort) {
 			runner->abort = 1;
 			snprintf(runner->exp->abort_reason, sizeof(runner->exp->abort_reason),
-				 "probe %.60s failed (%.150s) and has stop-on-failure", probe->name, error);
+				 "probe %.60s failed (%.150s) and has stop-on-failure", probe->name,
+				 error);
 			pthread_cond_broadcast(&runner->wake);
 		}
 	}
@@ -128,11 +129,13 @@ static int start_probe_threads(struct runner *runner, struct probe_thread *threa
 	for (size_t i = 0; i < exp->probe_count && !err; i++) {
 		if (exp->probes[i].mode != mode)
 			continue;
-		threads[i] = (struct probe_thread){ .runner = runner, .probe = &exp->probes[i],
+		threads[i] = (struct probe_thread){ .runner = runner,
+						    .probe = &exp->probes[i],
 						    .group = group };
 		err = pthread_create(&threads[i].thread, NULL, probe_thread_main, &threads[i]);
 		if (err)
-			log_error("chaos: starting probe %s: %s", exp->probes[i].name, strerror(err));
+			log_error("chaos: starting probe %s: %s", exp->probes[i].name,
+				  strerror(err));
 		else
 			threads[i].started = 1;
 	}
@@ -239,9 +242,8 @@ static void decide_verdict(struct chaos_experiment *exp, int interrupted)
 		judged++;
 		passed += exp->probes[i].failed == 0;
 	}
-	exp->probe_success_percent = exp->probe_count ? 100.0 * (double)passed /
-								(double)exp->probe_count
-						      : 100.0;
+	exp->probe_success_percent =
+		exp->probe_count ? 100.0 * (double)passed / (double)exp->probe_count : 100.0;
 	if (interrupted)
 		snprintf(exp->verdict, sizeof(exp->verdict), "Stopped");
 	else if (passed == exp->probe_count && judged == exp->probe_count)
@@ -253,10 +255,11 @@ static void decide_verdict(struct chaos_experiment *exp, int interrupted)
 static json_t *probe_json(const struct chaos_probe *p)
 {
 	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:s, s:s}", "name", p->name, "url",
-			 p->url, "mode", chaos_probe_mode_name(p->mode), "runs", (json_int_t)p->runs,
-			 "passed", (json_int_t)p->passed, "failed", (json_int_t)p->failed,
-			 "last_status", (json_int_t)p->last_status, "last_error", p->last_error,
-			 "status", p->runs && !p->failed ? "Passed" : "Failed");
+			 p->url, "mode", chaos_probe_mode_name(p->mode), "runs",
+			 (json_int_t)p->runs, "passed", (json_int_t)p->passed, "failed",
+			 (json_int_t)p->failed, "last_status", (json_int_t)p->last_status,
+			 "last_error", p->last_error, "status",
+			 p->runs && !p->failed ? "Passed" : "Failed");
 }
 
 int chaos_run_write_report(const struct chaos_experiment *exp, const char *path)
@@ -269,8 +272,8 @@ int chaos_run_write_report(const struct chaos_experiment *exp, const char *path)
 	root = json_pack("{s:s, s:s, s:f, s:s, s:o, s:o, s:I}", "experiment",
 			 chaos_experiment_name(exp), "verdict", exp->verdict,
 			 "probe_success_percentage", exp->probe_success_percent, "abort_reason",
-			 exp->abort_reason, "chaos", chaos_kind_of(exp)->report(exp), "probes", probes, "finished_at",
-			 (json_int_t)time(NULL));
+			 exp->abort_reason, "chaos", chaos_kind_of(exp)->report(exp), "probes",
+			 probes, "finished_at", (json_int_t)time(NULL));
 	if (!root)
 		return -ENOMEM;
 	if (json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS)) {
@@ -313,10 +316,12 @@ static int print_dry_run(struct chaos_experiment *exp, FILE *out)
 {
 	chaos_kind_of(exp)->print_plan(exp, out);
 	for (size_t i = 0; i < exp->probe_count; i++)
-		fprintf(out, "  probe %s: GET %s, mode %s, every %.1f s, timeout %.1f s, retry %u%s\n",
+		fprintf(out,
+			"  probe %s: GET %s, mode %s, every %.1f s, timeout %.1f s, retry %u%s\n",
 			exp->probes[i].name, exp->probes[i].url,
-			chaos_probe_mode_name(exp->probes[i].mode), exp->probes[i].interval_ns / 1e9,
-			exp->probes[i].timeout_ns / 1e9, exp->probes[i].retries,
+			chaos_probe_mode_name(exp->probes[i].mode),
+			exp->probes[i].interval_ns / 1e9, exp->probes[i].timeout_ns / 1e9,
+			exp->probes[i].retries,
 			exp->probes[i].stop_on_failure ? ", stop-on-failure" : "");
 	return 0;
 }
@@ -399,7 +404,8 @@ int chaos_run(struct chaos_experiment *exp, const struct chaos_limits *limits)
 	chaos_probe_global_cleanup();
 	if (err && !started) {
 		snprintf(exp->verdict, sizeof(exp->verdict), "Error");
-		log_error("chaos: %s could not start: %s", chaos_experiment_name(exp), strerror(-err));
+		log_error("chaos: %s could not start: %s", chaos_experiment_name(exp),
+			  strerror(-err));
 		return 2;
 	}
 	decide_verdict(exp, stop_signal != 0 || runner.stopped_outside);

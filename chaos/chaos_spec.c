@@ -36,7 +36,7 @@ int chaos_parse_duration(const char *text, uint64_t default_unit_ns, uint64_t *o
 static void cidr_clear_host_bits(struct chaos_cidr_key *key)
 {
 	for (unsigned bit = key->prefixlen; bit < 128; bit++)
-		key->addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+		key->addr[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
 }
 
 int chaos_parse_cidr(const char *text, struct chaos_cidr_key *key)
@@ -209,8 +209,7 @@ static int litmus_duration(const char *name, const char *value, uint64_t unit, u
 	return 0;
 }
 
-int chaos_spec_apply_litmus_env(struct chaos_delay_spec *spec, const char *name,
-				const char *value)
+int chaos_spec_apply_litmus_env(struct chaos_delay_spec *spec, const char *name, const char *value)
 {
 	if (!strcmp(name, "NETWORK_LATENCY")) /* Litmus: milliseconds */
 		return litmus_duration(name, value, 1000000ULL, &spec->latency_ns);

@@ -15,13 +15,13 @@
 /* How the target network namespace was named. */
 enum chaos_netns_kind {
 	CHAOS_NETNS_CURRENT = 0, /* the one seismo runs in */
-	CHAOS_NETNS_PATH,        /* /var/run/netns/NAME, /proc/PID/ns/net, ... */
-	CHAOS_NETNS_PID,         /* the namespace of a process */
-	CHAOS_NETNS_CGROUP,      /* the namespace of a process in a cgroup/service */
+	CHAOS_NETNS_PATH,	 /* /var/run/netns/NAME, /proc/PID/ns/net, ... */
+	CHAOS_NETNS_PID,	 /* the namespace of a process */
+	CHAOS_NETNS_CGROUP,	 /* the namespace of a process in a cgroup/service */
 };
 
 struct chaos_delay_spec {
-	char name[CHAOS_NAME_MAX];      /* pin directory name; default delay-IFNAME */
+	char name[CHAOS_NAME_MAX]; /* pin directory name; default delay-IFNAME */
 	char ifname[32];
 	enum chaos_netns_kind netns_kind;
 	char netns_arg[CHAOS_PATH_MAX]; /* path, pid or cgroup as given */
@@ -66,8 +66,7 @@ const char *chaos_dist_name(enum chaos_jitter_dist dist);
  * DESTINATION_PORTS, TOTAL_CHAOS_DURATION, NETWORK_INTERFACE,
  * NETWORK_PACKET_LOSS_PERCENTAGE). Returns 0, -EINVAL for a bad value
  * (logged with the name), or 1 when the name is not one of them. */
-int chaos_spec_apply_litmus_env(struct chaos_delay_spec *spec, const char *name,
-				const char *value);
+int chaos_spec_apply_litmus_env(struct chaos_delay_spec *spec, const char *name, const char *value);
 
 /* Formats a trie key back to "a.b.c.d/n" or "x::/n". */
 void chaos_cidr_format(const struct chaos_cidr_key *key, char *buf, size_t len);

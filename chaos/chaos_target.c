@@ -156,7 +156,8 @@ int chaos_netns_open(enum chaos_netns_kind kind, const char *arg, char *path, si
 		    chaos_cgroup_pids(cgroup, &pids, &count))
 			return -ENOENT;
 		if (!count) {
-			log_error("chaos: cgroup %s has no processes, so no network namespace", cgroup);
+			log_error("chaos: cgroup %s has no processes, so no network namespace",
+				  cgroup);
 			free(pids);
 			return -ESRCH;
 		}
@@ -198,7 +199,8 @@ int chaos_netns_leave(int saved_fd)
 		return 0;
 	if (setns(saved_fd, CLONE_NEWNET)) {
 		err = -errno;
-		log_error("chaos: returning to the original network namespace: %s", strerror(errno));
+		log_error("chaos: returning to the original network namespace: %s",
+			  strerror(errno));
 	}
 	close(saved_fd);
 	return err;

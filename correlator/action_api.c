@@ -22,9 +22,10 @@ static json_t *kill_json_locked(const struct corr_actions *a)
 
 	if (a->kill_since_ms)
 		corr_time_format(a->kill_since_ms, since, sizeof(since));
-	return json_pack("{s:b,s:b,s:s?,s:s?,s:s?,s:s?,s:b}", "engaged", a->kill_api || a->kill_file,
-			 "engaged_by_api", a->kill_api, "by", a->kill_api ? a->kill_by : NULL,
-			 "reason", a->kill_api ? a->kill_reason : NULL, "since",
+	return json_pack("{s:b,s:b,s:s?,s:s?,s:s?,s:s?,s:b}", "engaged",
+			 a->kill_api || a->kill_file, "engaged_by_api", a->kill_api, "by",
+			 a->kill_api ? a->kill_by : NULL, "reason",
+			 a->kill_api ? a->kill_reason : NULL, "since",
 			 a->kill_api && since[0] ? since : NULL, "file", a->rbs->kill_switch_file,
 			 "file_present", a->kill_file);
 }
@@ -42,7 +43,8 @@ static const char *who(json_t *body, char *err, size_t len)
 	const char *by = json_string_value(json_object_get(body, "by"));
 
 	if (!json_is_object(body) || !by || !by[0] || strlen(by) > 120) {
-		snprintf(err, len, "body must be a JSON object with \"by\": who decides (1..120 characters)");
+		snprintf(err, len,
+			 "body must be a JSON object with \"by\": who decides (1..120 characters)");
 		return NULL;
 	}
 	return by;
@@ -86,20 +88,24 @@ static unsigned decide(struct corr_actions *a, const char *id, bool approve, jso
 			    "UPDATE actions SET state = 'skipped', reason = ?, decided_by = ?,"
 			    " decided_ms = ? WHERE id = ? AND state = 'pending'",
 			    "ssIs",
-			    istate > 0 ? "incident resolved before approval" : "incident no longer known",
+			    istate > 0 ? "incident resolved before approval"
+				       : "incident no longer known",
 			    by, now, id);
 		changed = 0;
 	} else {
-		changed = astore_exec(a->st,
-				      "UPDATE actions SET state = ?, decided_by = ?, decided_ms = ?,"
-				      " comment = ? WHERE id = ? AND state = 'pending'",
-				      "ssIss", approve ? "queued" : "denied", by, now, comment, id);
+		changed =
+			astore_exec(a->st,
+				    "UPDATE actions SET state = ?, decided_by = ?, decided_ms = ?,"
+				    " comment = ? WHERE id = ? AND state = 'pending'",
+				    "ssIss", approve ? "queued" : "denied", by, now, comment, id);
 		if (changed == 1) {
 			a->approvals[approve ? 0 : 1]++;
 			/* Committed above: from here a restart still runs it, once. */
 			/* HA: a follower leaves it to the leader, which reads it from the store. */
 			if (approve && a->leader && push_action_locked(a, id))
-				log_error("actions: out of memory queueing %s (runs after a restart)", id);
+				log_error(
+					"actions: out of memory queueing %s (runs after a restart)",
+					id);
 			log_info("actions: %s %s by %s", id, approve ? "approved" : "denied", by);
 		}
 	}
@@ -168,9 +174,9 @@ static json_t *runbooks_json_locked(struct corr_actions *a)
 				       m ? m : "", "enabled", rb->enabled, "dry_run", rb->dry_run,
 				       "steps", (int)rb->n_steps, "circuit_breaker", "open",
 				       a->rb[i].breaker_open, "failures", (int)a->rb[i].failures,
-				       "unresolved", (int)a->rb[i].unresolved, "open_after_failures",
-				       (int)rb->breaker_failures, "open_after_unresolved",
-				       (int)rb->breaker_unresolved));
+				       "unresolved", (int)a->rb[i].unresolved,
+				       "open_after_failures", (int)rb->breaker_failures,
+				       "open_after_unresolved", (int)rb->breaker_unresolved));
 		free(m);
 	}
 	return arr;
@@ -190,11 +196,12 @@ static unsigned reset_breaker(struct corr_actions *a, const char *name, json_t *
 	if (idx >= 0) {
 		a->rb[idx].breaker_open = false;
 		a->rb[idx].failures = a->rb[idx].unresolved = 0;
-		astore_exec(a->st,
-			    "INSERT INTO action_runbooks (name, breaker_open, failures, unresolved, reason)"
-			    " VALUES (?, 0, 0, 0, ?) ON CONFLICT (name) DO UPDATE SET breaker_open = 0,"
-			    " failures = 0, unresolved = 0, reason = excluded.reason",
-			    "ss", name, by);
+		astore_exec(
+			a->st,
+			"INSERT INTO action_runbooks (name, breaker_open, failures, unresolved, reason)"
+			" VALUES (?, 0, 0, 0, ?) ON CONFLICT (name) DO UPDATE SET breaker_open = 0,"
+			" failures = 0, unresolved = 0, reason = excluded.reason",
+			"ss", name, by);
 		log_warn("actions: circuit breaker of runbook %s reset by %s", name, by);
 	}
 	json_t *all = runbooks_json_locked(a);
@@ -243,18 +250,22 @@ unsigned corr_actions_http(struct corr_actions *a, const char *method, const cha
 		pthread_mutex_lock(&a->lock);
 		json_t *acts;
 		if (query_state && query_incident)
-			acts = astore_actions(a->st, "WHERE state = ? AND incident = ? ORDER BY seq DESC LIMIT 1000", "ss",
-					      query_state, query_incident);
+			acts = astore_actions(
+				a->st,
+				"WHERE state = ? AND incident = ? ORDER BY seq DESC LIMIT 1000",
+				"ss", query_state, query_incident);
 		else if (query_state)
-			acts = astore_actions(a->st, "WHERE state = ? ORDER BY seq DESC LIMIT 1000", "s", query_state);
+			acts = astore_actions(a->st, "WHERE state = ? ORDER BY seq DESC LIMIT 1000",
+					      "s", query_state);
 		else if (query_incident)
-			acts = astore_actions(a->st, "WHERE incident = ? ORDER BY seq DESC LIMIT 1000", "s",
-					      query_incident);
+			acts = astore_actions(a->st,
+					      "WHERE incident = ? ORDER BY seq DESC LIMIT 1000",
+					      "s", query_incident);
 		else
 			acts = astore_actions(a->st, "ORDER BY seq DESC LIMIT 1000", NULL);
 		*out = json_pack("{s:o,s:o,s:i,s:i,s:i}", "actions", acts, "kill_switch",
-				 kill_json_locked(a), "queued", (int)a->q_len, "running", a->running,
-				 "max_concurrent", (int)a->rbs->max_concurrent);
+				 kill_json_locked(a), "queued", (int)a->q_len, "running",
+				 a->running, "max_concurrent", (int)a->rbs->max_concurrent);
 		pthread_mutex_unlock(&a->lock);
 		return 200;
 	}
@@ -290,28 +301,34 @@ void corr_actions_render_metrics(struct corr_actions *a, FILE *out)
 {
 	static const char *const bounds[10] = { "0.01", "0.025", "0.05", "0.1", "0.25",
 						"0.5",	"1",	 "2.5",	 "5",	"10" };
-	static const char *const names[] = { "proposed", "started", "succeeded", "failed", "skipped" };
+	static const char *const names[] = { "proposed", "started", "succeeded", "failed",
+					     "skipped" };
 
 	pthread_mutex_lock(&a->lock);
-	fprintf(out, "# HELP seismo_correlator_actions_total Runbook actions by runbook and what happened.\n"
-		     "# TYPE seismo_correlator_actions_total counter\n");
+	fprintf(out,
+		"# HELP seismo_correlator_actions_total Runbook actions by runbook and what happened.\n"
+		"# TYPE seismo_correlator_actions_total counter\n");
 	for (size_t i = 0; i < a->rbs->n; i++) {
 		const struct rb_state *s = &a->rb[i];
-		const uint64_t v[] = { s->proposed, s->started, s->succeeded, s->failed, s->skipped };
+		const uint64_t v[] = { s->proposed, s->started, s->succeeded, s->failed,
+				       s->skipped };
 		for (size_t k = 0; k < 5; k++)
-			fprintf(out, "seismo_correlator_actions_total{runbook=\"%s\",event=\"%s\"} %llu\n",
+			fprintf(out,
+				"seismo_correlator_actions_total{runbook=\"%s\",event=\"%s\"} %llu\n",
 				a->rbs->v[i].name, names[k], (unsigned long long)v[k]);
 	}
-	fprintf(out, "# HELP seismo_correlator_actions_verified_total Actions that ran, by whether their incident resolved within verify_within.\n"
-		     "# TYPE seismo_correlator_actions_verified_total counter\n");
+	fprintf(out,
+		"# HELP seismo_correlator_actions_verified_total Actions that ran, by whether their incident resolved within verify_within.\n"
+		"# TYPE seismo_correlator_actions_verified_total counter\n");
 	for (size_t i = 0; i < a->rbs->n; i++)
 		fprintf(out,
 			"seismo_correlator_actions_verified_total{runbook=\"%s\",resolved=\"true\"} %llu\n"
 			"seismo_correlator_actions_verified_total{runbook=\"%s\",resolved=\"false\"} %llu\n",
-			a->rbs->v[i].name, (unsigned long long)a->rb[i].verified_ok, a->rbs->v[i].name,
-			(unsigned long long)a->rb[i].verified_bad);
-	fprintf(out, "# HELP seismo_correlator_action_breaker_open 1 while a runbook's circuit breaker is open.\n"
-		     "# TYPE seismo_correlator_action_breaker_open gauge\n");
+			a->rbs->v[i].name, (unsigned long long)a->rb[i].verified_ok,
+			a->rbs->v[i].name, (unsigned long long)a->rb[i].verified_bad);
+	fprintf(out,
+		"# HELP seismo_correlator_action_breaker_open 1 while a runbook's circuit breaker is open.\n"
+		"# TYPE seismo_correlator_action_breaker_open gauge\n");
 	for (size_t i = 0; i < a->rbs->n; i++)
 		fprintf(out, "seismo_correlator_action_breaker_open{runbook=\"%s\"} %d\n",
 			a->rbs->v[i].name, a->rb[i].breaker_open);
@@ -342,12 +359,15 @@ void corr_actions_render_metrics(struct corr_actions *a, FILE *out)
 		(unsigned long long)a->approvals[0], (unsigned long long)a->approvals[1],
 		(unsigned long long)a->approvals[2], (unsigned long long)a->escalations, a->running,
 		a->running_peak, a->q_len,
-		(long long)astore_int(a->st, 0, "SELECT COUNT(*) FROM actions WHERE state = 'pending'", NULL),
+		(long long)astore_int(a->st, 0,
+				      "SELECT COUNT(*) FROM actions WHERE state = 'pending'", NULL),
 		a->kill_api || a->kill_file);
-	fprintf(out, "# HELP seismo_correlator_action_start_delay_seconds From the action's proposal (when its incident opened) to its start; approval time included.\n"
-		     "# TYPE seismo_correlator_action_start_delay_seconds histogram\n");
+	fprintf(out,
+		"# HELP seismo_correlator_action_start_delay_seconds From the action's proposal (when its incident opened) to its start; approval time included.\n"
+		"# TYPE seismo_correlator_action_start_delay_seconds histogram\n");
 	for (int i = 0; i < 10; i++)
-		fprintf(out, "seismo_correlator_action_start_delay_seconds_bucket{le=\"%s\"} %llu\n",
+		fprintf(out,
+			"seismo_correlator_action_start_delay_seconds_bucket{le=\"%s\"} %llu\n",
 			bounds[i], (unsigned long long)a->start_delay_bucket[i]);
 	fprintf(out,
 		"seismo_correlator_action_start_delay_seconds_bucket{le=\"+Inf\"} %llu\n"

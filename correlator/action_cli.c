@@ -16,23 +16,22 @@
 
 static void cli_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: seismo-correlator actions [--url URL] [--token-file FILE] COMMAND\n"
-		"\n"
-		"commands:\n"
-		"  list [--state STATE] [--incident ID]   actions, newest first\n"
-		"  show ID                               one action with its results\n"
-		"  approve ID [--by WHO] [--comment TEXT] run a pending action\n"
-		"  deny ID [--by WHO] [--comment TEXT]    refuse a pending action\n"
-		"  kill [--by WHO] [--reason TEXT]        engage the kill switch: nothing runs\n"
-		"  release [--by WHO]                     release the kill switch\n"
-		"  killswitch                             show the kill switch\n"
-		"  runbooks                               runbooks and their circuit breakers\n"
-		"  reset RUNBOOK [--by WHO]               close a runbook's circuit breaker\n"
-		"\n"
-		"--url defaults to $SEISMO_CORRELATOR_URL or http://127.0.0.1:9465; the bearer\n"
-		"token is read from --token-file or $SEISMO_CORRELATOR_TOKEN_FILE. --by\n"
-		"defaults to $USER.\n");
+	fprintf(f, "usage: seismo-correlator actions [--url URL] [--token-file FILE] COMMAND\n"
+		   "\n"
+		   "commands:\n"
+		   "  list [--state STATE] [--incident ID]   actions, newest first\n"
+		   "  show ID                               one action with its results\n"
+		   "  approve ID [--by WHO] [--comment TEXT] run a pending action\n"
+		   "  deny ID [--by WHO] [--comment TEXT]    refuse a pending action\n"
+		   "  kill [--by WHO] [--reason TEXT]        engage the kill switch: nothing runs\n"
+		   "  release [--by WHO]                     release the kill switch\n"
+		   "  killswitch                             show the kill switch\n"
+		   "  runbooks                               runbooks and their circuit breakers\n"
+		   "  reset RUNBOOK [--by WHO]               close a runbook's circuit breaker\n"
+		   "\n"
+		   "--url defaults to $SEISMO_CORRELATOR_URL or http://127.0.0.1:9465; the bearer\n"
+		   "token is read from --token-file or $SEISMO_CORRELATOR_TOKEN_FILE. --by\n"
+		   "defaults to $USER.\n");
 }
 
 static size_t grow(char *ptr, size_t size, size_t nmemb, void *arg)
@@ -94,7 +93,8 @@ static void print_list(json_t *r)
 	json_t *k = json_object_get(r, "kill_switch");
 
 	if (json_is_true(json_object_get(k, "engaged")))
-		printf("KILL SWITCH ENGAGED%s%s\n", json_string_value(json_object_get(k, "by")) ? " by " : " (file)",
+		printf("KILL SWITCH ENGAGED%s%s\n",
+		       json_string_value(json_object_get(k, "by")) ? " by " : " (file)",
 		       json_string_value(json_object_get(k, "by")) ?: "");
 	printf("%-16s  %-9s  %-20s  %-7s  %-16s  %-16s  %s\n", "ID", "STATE", "RUNBOOK", "MODE",
 	       "INCIDENT", "TARGET", "REASON / DECIDED BY");
@@ -114,7 +114,8 @@ static void print_list(json_t *r)
 
 int corr_actions_cli(int argc, char **argv)
 {
-	const char *base = getenv("SEISMO_CORRELATOR_URL"), *tf = getenv("SEISMO_CORRELATOR_TOKEN_FILE");
+	const char *base = getenv("SEISMO_CORRELATOR_URL"),
+		   *tf = getenv("SEISMO_CORRELATOR_TOKEN_FILE");
 	const char *by = getenv("USER"), *comment = NULL, *reason = NULL, *state = NULL,
 		   *incident = NULL;
 	const char *pos[3] = { 0 };
@@ -122,13 +123,14 @@ int corr_actions_cli(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char **dst = !strcmp(a, "--url")	      ? &base :
-				   !strcmp(a, "--token-file") ? &tf :
-				   !strcmp(a, "--by")	      ? &by :
-				   !strcmp(a, "--comment")    ? &comment :
-				   !strcmp(a, "--reason")     ? &reason :
-				   !strcmp(a, "--state")      ? &state :
-				   !strcmp(a, "--incident")   ? &incident : NULL;
+		const char **dst = !strcmp(a, "--url")		? &base
+				   : !strcmp(a, "--token-file") ? &tf
+				   : !strcmp(a, "--by")		? &by
+				   : !strcmp(a, "--comment")	? &comment
+				   : !strcmp(a, "--reason")	? &reason
+				   : !strcmp(a, "--state")	? &state
+				   : !strcmp(a, "--incident")	? &incident
+								: NULL;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			cli_usage(stdout);
 			return 0;
@@ -155,7 +157,8 @@ int corr_actions_cli(int argc, char **argv)
 		base = "http://127.0.0.1:9465";
 	char *token = NULL;
 	if (tf && !(token = corr_read_small_file(tf, 4096))) {
-		fprintf(stderr, "seismo-correlator actions: token file %s: %s\n", tf, strerror(errno));
+		fprintf(stderr, "seismo-correlator actions: token file %s: %s\n", tf,
+			strerror(errno));
 		return 1;
 	}
 	const char *cmd = pos[0];
@@ -163,8 +166,9 @@ int corr_actions_cli(int argc, char **argv)
 			!strcmp(cmd, "reset");
 	if (needs_id != (npos == 2) || (!by && (needs_id && strcmp(cmd, "show")))) {
 		fprintf(stderr, "seismo-correlator actions: %s\n",
-			needs_id && npos != 2 ? "this command takes one ID (or RUNBOOK)" :
-			!needs_id && npos != 1 ? "this command takes no argument" : "--by is needed ($USER is unset)");
+			needs_id && npos != 2	 ? "this command takes one ID (or RUNBOOK)"
+			: !needs_id && npos != 1 ? "this command takes no argument"
+						 : "--by is needed ($USER is unset)");
 		free(token);
 		return 2;
 	}
@@ -176,7 +180,10 @@ int corr_actions_cli(int argc, char **argv)
 		char *es = state ? curl_easy_escape(NULL, state, 0) : NULL;
 		char *ei = incident ? curl_easy_escape(NULL, incident, 0) : NULL;
 		snprintf(path, sizeof(path), "/api/v1/actions%s%s%s%s%s", es || ei ? "?" : "",
-			 es ? "state=" : "", es ? es : "", es && ei ? "&incident=" : ei ? "incident=" : "",
+			 es ? "state=" : "", es ? es : "",
+			 es && ei ? "&incident="
+			 : ei	  ? "incident="
+				  : "",
 			 ei ? ei : "");
 		curl_free(es);
 		curl_free(ei);
@@ -189,8 +196,8 @@ int corr_actions_cli(int argc, char **argv)
 	} else if (!strcmp(cmd, "kill") || !strcmp(cmd, "release")) {
 		snprintf(path, sizeof(path), "/api/v1/actions/killswitch");
 		method = "POST";
-		body = json_pack("{s:b,s:s,s:s?}", "engaged", !strcmp(cmd, "kill"), "by", by ? by : "",
-				 "reason", reason);
+		body = json_pack("{s:b,s:s,s:s?}", "engaged", !strcmp(cmd, "kill"), "by",
+				 by ? by : "", "reason", reason);
 	} else if (!strcmp(cmd, "killswitch")) {
 		snprintf(path, sizeof(path), "/api/v1/actions/killswitch");
 	} else if (!strcmp(cmd, "runbooks")) {

@@ -85,7 +85,8 @@ static void propose_locked(struct corr_actions *a, int idx, const char *incident
 	snprintf(idbuf, sizeof(idbuf), "%016llx",
 		 (unsigned long long)corr_fnv1a(CORR_FNV_OFFSET, seed, strlen(seed)));
 	json_t *plan = action_plan(rb, labels, err, sizeof(err));
-	char *target = corr_rb_expand(rb->target, labels, err[0] ? NULL : err, err[0] ? 0 : sizeof(err));
+	char *target =
+		corr_rb_expand(rb->target, labels, err[0] ? NULL : err, err[0] ? 0 : sizeof(err));
 	if (!plan || !target) {
 		state = "skipped";
 		reason = err;
@@ -109,14 +110,14 @@ static void propose_locked(struct corr_actions *a, int idx, const char *incident
 	json_t *lj = corr_labels_to_json(labels);
 	char *ltext = lj ? json_dumps(lj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	char *ptext = json_dumps(plan ? plan : json_array(), JSON_COMPACT);
-	int rc = astore_exec(a->st,
-			     "INSERT INTO actions (id, incident, runbook, mode, state, reason,"
-			     " target, dry_run, labels, plan, created_ms, expires_ms, verify_within_ms)"
-			     " VALUES (?,?,?,?,?,?,?,?,?,?,?,NULLIF(?, 0),?) ON CONFLICT (id) DO NOTHING",
-			     "sssssssissIII", idbuf, incident, rb->name, corr_rb_mode_name(rb->mode),
-			     state, reason, target ? target : "", (int)rb->dry_run,
-			     ltext ? ltext : "{}", ptext ? ptext : "[]", now,
-			     expires ? expires : (int64_t)0, rb->verify_within_ms);
+	int rc = astore_exec(
+		a->st,
+		"INSERT INTO actions (id, incident, runbook, mode, state, reason,"
+		" target, dry_run, labels, plan, created_ms, expires_ms, verify_within_ms)"
+		" VALUES (?,?,?,?,?,?,?,?,?,?,?,NULLIF(?, 0),?) ON CONFLICT (id) DO NOTHING",
+		"sssssssissIII", idbuf, incident, rb->name, corr_rb_mode_name(rb->mode), state,
+		reason, target ? target : "", (int)rb->dry_run, ltext ? ltext : "{}",
+		ptext ? ptext : "[]", now, expires ? expires : (int64_t)0, rb->verify_within_ms);
 	json_decref(lj);
 	free(ltext);
 	free(ptext);
@@ -130,7 +131,8 @@ static void propose_locked(struct corr_actions *a, int idx, const char *incident
 			 corr_rb_mode_name(rb->mode), incident, state, reason ? ": " : "",
 			 reason ? reason : "");
 		if (!strcmp(state, "queued") && push_action_locked(a, idbuf))
-			log_error("actions: out of memory queueing %s (runs after a restart)", idbuf);
+			log_error("actions: out of memory queueing %s (runs after a restart)",
+				  idbuf);
 	}
 }
 
@@ -178,14 +180,16 @@ static void resolved_locked(struct corr_actions *a, const char *incident, int64_
 	size_t i;
 	json_t *v;
 
-	astore_exec(a->st,
-		    "UPDATE actions SET state = 'skipped', reason = 'incident resolved before approval',"
-		    " resolved_ms = ? WHERE incident = ? AND state = 'pending'",
-		    "Is", resolved_ms, incident);
-	json_t *done = astore_strings(a->st,
-				      "SELECT id || ' ' || runbook FROM actions WHERE incident = ?"
-				      " AND state = 'succeeded' AND dry_run = 0 AND verified IS NULL",
-				      "s", incident);
+	astore_exec(
+		a->st,
+		"UPDATE actions SET state = 'skipped', reason = 'incident resolved before approval',"
+		" resolved_ms = ? WHERE incident = ? AND state = 'pending'",
+		"Is", resolved_ms, incident);
+	json_t *done =
+		astore_strings(a->st,
+			       "SELECT id || ' ' || runbook FROM actions WHERE incident = ?"
+			       " AND state = 'succeeded' AND dry_run = 0 AND verified IS NULL",
+			       "s", incident);
 	json_array_foreach(done, i, v) {
 		char id[64], rbname[256];
 		if (sscanf(json_string_value(v), "%63s %255s", id, rbname) != 2)
@@ -223,9 +227,9 @@ char *corr_actions_on_incident(struct corr_actions *a, const char *incident, boo
 		matched = true;
 		if (resolved || !a->leader)
 			continue;
-		int64_t n = astore_int(a->st, 0,
-				       "SELECT COUNT(*) FROM actions WHERE incident = ? AND runbook = ?",
-				       "ss", incident, rb->name);
+		int64_t n = astore_int(
+			a->st, 0, "SELECT COUNT(*) FROM actions WHERE incident = ? AND runbook = ?",
+			"ss", incident, rb->name);
 		if (n < rb->max_per_incident)
 			propose_locked(a, (int)i, incident, labels, n, now_ms);
 	}
@@ -241,8 +245,9 @@ static void requeue_locked(struct corr_actions *a)
 {
 	size_t i, added = 0;
 	json_t *v;
-	json_t *queued = astore_strings(a->st, "SELECT id FROM actions WHERE state = 'queued' ORDER BY seq",
-					NULL);
+	json_t *queued =
+		astore_strings(a->st, "SELECT id FROM actions WHERE state = 'queued' ORDER BY seq",
+			       NULL);
 
 	json_array_foreach(queued, i, v) {
 		bool known = false;
@@ -261,10 +266,11 @@ static void load_breakers_locked(struct corr_actions *a)
 {
 	size_t i;
 	json_t *v;
-	json_t *rows = astore_strings(a->st,
-				      "SELECT name || ' ' || breaker_open || ' ' || failures || ' ' ||"
-				      " unresolved FROM action_runbooks",
-				      NULL);
+	json_t *rows =
+		astore_strings(a->st,
+			       "SELECT name || ' ' || breaker_open || ' ' || failures || ' ' ||"
+			       " unresolved FROM action_runbooks",
+			       NULL);
 
 	json_array_foreach(rows, i, v) {
 		char name[256];
@@ -298,8 +304,8 @@ void load_kill_locked(struct corr_actions *a)
 		snprintf(a->kill_reason, sizeof(a->kill_reason), "%s",
 			 json_string_value(json_object_get(k, "reason")) ?: "");
 		a->kill_since_ms = json_integer_value(json_object_get(k, "since_ms"));
-		log_warn("actions: kill switch %s (by %s, as stored)%s", on ? "engaged" : "released",
-			 a->kill_by, on ? ": nothing will run" : "");
+		log_warn("actions: kill switch %s (by %s, as stored)%s",
+			 on ? "engaged" : "released", a->kill_by, on ? ": nothing will run" : "");
 		if (on)
 			action_kill_engage_locked(a);
 		else if (!a->kill_file)
@@ -320,13 +326,16 @@ void sync_shared_locked(struct corr_actions *a)
 /* Starting to run actions (at start, or as the new HA leader). */
 static void restore_locked(struct corr_actions *a)
 {
-	int n = astore_exec(a->st,
-			    "UPDATE actions SET state = 'failed', finished_ms = ?,"
-			    " reason = 'interrupted: the correlator stopped while it ran; not run again'"
-			    " WHERE state = 'running'",
-			    "I", corr_now_ms());
+	int n = astore_exec(
+		a->st,
+		"UPDATE actions SET state = 'failed', finished_ms = ?,"
+		" reason = 'interrupted: the correlator stopped while it ran; not run again'"
+		" WHERE state = 'running'",
+		"I", corr_now_ms());
 	if (n > 0)
-		log_warn("actions: %d actions were running when the correlator stopped: marked failed", n);
+		log_warn(
+			"actions: %d actions were running when the correlator stopped: marked failed",
+			n);
 	requeue_locked(a);
 	load_breakers_locked(a);
 	load_kill_locked(a);

@@ -23,7 +23,8 @@ void action_escalate(struct corr_actions *a, const struct corr_runbook *rb, cons
 	if (action_id)
 		astore_exec(a->st, "UPDATE actions SET escalated = 1 WHERE id = ?", "s", action_id);
 	if (!r) {
-		log_warn("actions: escalation (%s) with no receiver configured: %s", reason, summary);
+		log_warn("actions: escalation (%s) with no receiver configured: %s", reason,
+			 summary);
 		return;
 	}
 	for (size_t i = 0; i < r->n_integ; i++) {

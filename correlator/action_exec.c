@@ -142,7 +142,9 @@ int action_run_exec(const struct action_ctx *c, json_t *step, json_t *result)
 			kept += take;
 		}
 		if (nfds == 2 && p[1].revents) {
-			ssize_t w = p[1].revents & POLLOUT ? write(in[1], input + in_off, in_len - in_off) : -1;
+			ssize_t w = p[1].revents & POLLOUT
+					    ? write(in[1], input + in_off, in_len - in_off)
+					    : -1;
 			if (w > 0)
 				in_off += (size_t)w;
 			if (w < 0 || in_off == in_len) {
@@ -179,7 +181,8 @@ int action_run_exec(const struct action_ctx *c, json_t *step, json_t *result)
 		json_object_set_new(result, "exit_code", json_integer(WEXITSTATUS(status)));
 		rc = WEXITSTATUS(status) == 0 && !stopped ? 0 : -1;
 		if (WEXITSTATUS(status) == 127)
-			json_object_set_new(result, "error", json_string("command not found or not executable"));
+			json_object_set_new(result, "error",
+					    json_string("command not found or not executable"));
 		else if (rc && !stopped)
 			json_object_set_new(result, "error", json_string("non-zero exit status"));
 	} else if (WIFSIGNALED(status)) {

@@ -39,7 +39,7 @@ static void save_breaker(struct corr_actions *a, int idx, const char *reason, in
 
 /* After an outcome: failed (ran and failed) or unresolved (ran, incident stayed). */
 void breaker_note(struct corr_actions *a, int idx, const char *incident, const char *id,
-			 bool failed, bool unresolved, bool good, int64_t now)
+		  bool failed, bool unresolved, bool good, int64_t now)
 {
 	const struct corr_runbook *rb;
 	struct rb_state *s;
@@ -59,17 +59,20 @@ void breaker_note(struct corr_actions *a, int idx, const char *incident, const c
 		s->unresolved = 0;
 	if (!s->breaker_open && rb->breaker_failures && s->failures >= rb->breaker_failures)
 		snprintf(why, sizeof(why), "%ld consecutive actions failed", s->failures);
-	else if (!s->breaker_open && rb->breaker_unresolved && s->unresolved >= rb->breaker_unresolved)
-		snprintf(why, sizeof(why),
-			 "%ld consecutive actions did not resolve their incident within verify_within",
-			 s->unresolved);
+	else if (!s->breaker_open && rb->breaker_unresolved &&
+		 s->unresolved >= rb->breaker_unresolved)
+		snprintf(
+			why, sizeof(why),
+			"%ld consecutive actions did not resolve their incident within verify_within",
+			s->unresolved);
 	if (why[0]) {
 		char summary[512];
 		s->breaker_open = true;
 		log_warn("actions: runbook %s: circuit breaker opened: %s", rb->name, why);
-		snprintf(summary, sizeof(summary),
-			 "runbook %s stopped acting: %s; reset with seismo-correlator actions reset %s",
-			 rb->name, why, rb->name);
+		snprintf(
+			summary, sizeof(summary),
+			"runbook %s stopped acting: %s; reset with seismo-correlator actions reset %s",
+			rb->name, why, rb->name);
 		save_breaker(a, idx, why, now);
 		action_escalate(a, rb, incident, id, "circuit-breaker-open", summary);
 		return;
@@ -78,8 +81,8 @@ void breaker_note(struct corr_actions *a, int idx, const char *incident, const c
 }
 
 /* Decides, under the lock, whether a queued action may start; marks it running. */
-const char *admit_locked(struct corr_actions *a, json_t *row, int idx, int64_t now,
-				char *why, size_t len)
+const char *admit_locked(struct corr_actions *a, json_t *row, int idx, int64_t now, char *why,
+			 size_t len)
 {
 	const char *id = json_string_value(json_object_get(row, "id"));
 	const char *target = json_string_value(json_object_get(row, "target"));
@@ -160,10 +163,11 @@ static void expire_approvals_locked(struct corr_actions *a, int64_t now)
 		char id[64], rbname[256], incident[128], summary[512];
 		if (sscanf(json_string_value(v), "%63s %255s %127s", id, rbname, incident) != 3)
 			continue;
-		if (astore_exec(a->st,
-				"UPDATE actions SET state = 'expired', reason = 'nobody approved it within"
-				" approval_ttl', escalated = 1 WHERE id = ? AND state = 'pending'",
-				"s", id) != 1)
+		if (astore_exec(
+			    a->st,
+			    "UPDATE actions SET state = 'expired', reason = 'nobody approved it within"
+			    " approval_ttl', escalated = 1 WHERE id = ? AND state = 'pending'",
+			    "s", id) != 1)
 			continue;
 		a->approvals[2]++;
 		snprintf(summary, sizeof(summary),
@@ -180,21 +184,24 @@ static void verify_timeouts_locked(struct corr_actions *a, int64_t now)
 {
 	size_t i;
 	json_t *v;
-	json_t *due = astore_strings(a->st,
-				     "SELECT id || ' ' || runbook || ' ' || incident FROM actions"
-				     " WHERE state = 'succeeded' AND dry_run = 0 AND verified IS NULL"
-				     " AND finished_ms + verify_within_ms < ?",
-				     "I", now);
+	json_t *due =
+		astore_strings(a->st,
+			       "SELECT id || ' ' || runbook || ' ' || incident FROM actions"
+			       " WHERE state = 'succeeded' AND dry_run = 0 AND verified IS NULL"
+			       " AND finished_ms + verify_within_ms < ?",
+			       "I", now);
 
 	json_array_foreach(due, i, v) {
 		char id[64], rbname[256], incident[128];
 		if (sscanf(json_string_value(v), "%63s %255s %127s", id, rbname, incident) != 3)
 			continue;
-		if (astore_exec(a->st, "UPDATE actions SET verified = 0 WHERE id = ? AND verified IS NULL",
+		if (astore_exec(a->st,
+				"UPDATE actions SET verified = 0 WHERE id = ? AND verified IS NULL",
 				"s", id) != 1)
 			continue;
 		int idx = action_runbook_index(a, rbname);
-		log_warn("actions: %s: incident %s did not resolve within verify_within", id, incident);
+		log_warn("actions: %s: incident %s did not resolve within verify_within", id,
+			 incident);
 		if (idx >= 0) {
 			a->rb[idx].verified_bad++;
 			breaker_note(a, idx, incident, id, false, true, false, now);
@@ -215,7 +222,8 @@ void *clock_main(void *arg)
 		bool present = file && stat(file, &sb) == 0;
 		if (present != a->kill_file) {
 			a->kill_file = present;
-			log_warn("actions: kill switch file %s %s", file, present ? "appeared" : "removed");
+			log_warn("actions: kill switch file %s %s", file,
+				 present ? "appeared" : "removed");
 			if (present)
 				action_kill_engage_locked(a);
 			else if (!a->kill_api)
@@ -243,4 +251,3 @@ void *clock_main(void *arg)
 	pthread_mutex_unlock(&a->lock);
 	return NULL;
 }
-

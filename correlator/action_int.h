@@ -27,7 +27,7 @@ struct corr_actions {
 	pthread_mutex_t lock; /* everything below, and st */
 	pthread_cond_t wake;  /* queue, stop, clock */
 	pthread_cond_t idle;
-	char **queue;	      /* action ids waiting for a worker, FIFO */
+	char **queue; /* action ids waiting for a worker, FIFO */
 	size_t q_head, q_len, q_cap;
 	pthread_t *workers;
 	size_t n_workers;
@@ -43,8 +43,8 @@ struct corr_actions {
 	char kill_by[128], kill_reason[256];
 	int64_t kill_since_ms;
 	volatile int abort_now; /* executors poll it: set while the switch is engaged */
-	struct rb_state *rb; /* by runbook index */
-	uint64_t approvals[3]; /* approved, denied, expired */
+	struct rb_state *rb;	/* by runbook index */
+	uint64_t approvals[3];	/* approved, denied, expired */
 	uint64_t escalations;
 	uint64_t start_delay_count;
 	double start_delay_sum;

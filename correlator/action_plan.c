@@ -10,8 +10,8 @@
 
 #include "action_int.h"
 
-static int put_expanded(json_t *o, const char *key, const char *tmpl,
-			const struct corr_labels *ls, char *err, size_t errlen)
+static int put_expanded(json_t *o, const char *key, const char *tmpl, const struct corr_labels *ls,
+			char *err, size_t errlen)
 {
 	if (!tmpl)
 		return 0;
@@ -61,12 +61,15 @@ static json_t *plan_step(const struct rb_step *st, const struct corr_labels *ls,
 			json_object_set_new(o, "max", json_integer(st->max_replicas));
 		}
 		if (st->verb == RB_KUBE_DELETE_POD && st->grace_seconds >= 0)
-			json_object_set_new(o, "grace_period_seconds", json_integer(st->grace_seconds));
+			json_object_set_new(o, "grace_period_seconds",
+					    json_integer(st->grace_seconds));
 		break;
 	case RB_AGENT:
 		json_object_set_new(o, "action", json_string(st->agent_action));
 		if (put_expanded(o, "url", st->url, ls, err, errlen) ||
-		    put_expanded(o, !strcmp(st->agent_action, "systemd-restart") ? "unit" : "experiment",
+		    put_expanded(o,
+				 !strcmp(st->agent_action, "systemd-restart") ? "unit"
+									      : "experiment",
 				 st->agent_arg, ls, err, errlen))
 			goto fail;
 		break;
@@ -117,7 +120,8 @@ static void step_text(json_t *s, FILE *f)
 				(long long)json_integer_value(json_object_get(s, "min")),
 				(long long)json_integer_value(json_object_get(s, "max")));
 		else if (json_object_get(s, "replicas"))
-			fprintf(f, " to %lld", (long long)json_integer_value(json_object_get(s, "replicas")));
+			fprintf(f, " to %lld",
+				(long long)json_integer_value(json_object_get(s, "replicas")));
 	} else {
 		const char *arg = json_string_value(json_object_get(s, "unit"));
 		fprintf(f, "agent %s %s %s", json_string_value(json_object_get(s, "url")), act,

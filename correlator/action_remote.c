@@ -54,18 +54,22 @@ int action_run_webhook(const struct action_ctx *c, json_t *step, json_t *result)
 	int attempt;
 
 	json_object_set_new(body, "version", json_string("seismo.action/v1"));
-	json_object_set_new(body, "root_cause", json_incref(json_object_get(c->labels, "root_cause")));
+	json_object_set_new(body, "root_cause",
+			    json_incref(json_object_get(c->labels, "root_cause")));
 	char *text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
-	struct action_http rq = { .method = "POST", .url = json_string_value(json_object_get(step, "url")),
-				  .body = text, .timeout_ms = json_integer_value(json_object_get(step, "timeout_ms")) };
+	struct action_http rq = { .method = "POST",
+				  .url = json_string_value(json_object_get(step, "url")),
+				  .body = text,
+				  .timeout_ms =
+					  json_integer_value(json_object_get(step, "timeout_ms")) };
 	for (attempt = 1; text; attempt++) {
 		free(resp);
 		err[0] = 0;
 		status = action_http_do(&rq, &resp, err, sizeof(err));
 		bool permanent = status >= 400 && status < 500 && status != 408 && status != 429;
-		if ((status >= 200 && status < 300) || permanent || attempt >= cfg->notify_attempts ||
-		    c->a->abort_now)
+		if ((status >= 200 && status < 300) || permanent ||
+		    attempt >= cfg->notify_attempts || c->a->abort_now)
 			break;
 		int64_t delay = cfg->notify_backoff_ms << (attempt - 1);
 		if (delay > 60000)
@@ -99,13 +103,16 @@ static int kube_open(const struct corr_runbooks *rbs, struct kube *k, char *err,
 	if (rbs->kube_api) {
 		snprintf(k->api, sizeof(k->api), "%s", rbs->kube_api);
 	} else {
-		const char *h = getenv("KUBERNETES_SERVICE_HOST"), *p = getenv("KUBERNETES_SERVICE_PORT");
+		const char *h = getenv("KUBERNETES_SERVICE_HOST"),
+			   *p = getenv("KUBERNETES_SERVICE_PORT");
 		if (!h) {
-			snprintf(err, errlen, "no actions.kubernetes.api_server and not in a cluster (KUBERNETES_SERVICE_HOST unset)");
+			snprintf(
+				err, errlen,
+				"no actions.kubernetes.api_server and not in a cluster (KUBERNETES_SERVICE_HOST unset)");
 			return -1;
 		}
-		snprintf(k->api, sizeof(k->api), strchr(h, ':') ? "https://[%s]:%s" : "https://%s:%s",
-			 h, p ? p : "443");
+		snprintf(k->api, sizeof(k->api),
+			 strchr(h, ':') ? "https://[%s]:%s" : "https://%s:%s", h, p ? p : "443");
 	}
 	size_t l = strlen(k->api);
 	if (l && k->api[l - 1] == '/')
@@ -127,9 +134,14 @@ static long kube_call(const struct action_ctx *c, const struct kube *k, const ch
 	char url[1536];
 
 	snprintf(url, sizeof(url), "%s%s", k->api, path);
-	struct action_http rq = { .method = method, .url = url, .content_type = type, .body = body,
-				  .bearer = k->token, .ca_file = k->ca,
-				  .insecure = c->a->rbs->kube_insecure, .timeout_ms = timeout };
+	struct action_http rq = { .method = method,
+				  .url = url,
+				  .content_type = type,
+				  .body = body,
+				  .bearer = k->token,
+				  .ca_file = k->ca,
+				  .insecure = c->a->rbs->kube_insecure,
+				  .timeout_ms = timeout };
 	return action_http_do(&rq, resp, err, errlen);
 }
 
@@ -139,7 +151,8 @@ static bool kube_name_ok(const char *s)
 	if (!s || !*s || strlen(s) > 253)
 		return false;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '.'))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
+		      *s == '.'))
 			return false;
 	return true;
 }
@@ -175,14 +188,17 @@ int action_run_kubernetes(const struct action_ctx *c, json_t *step, json_t *resu
 		body = json_dumps(p, JSON_COMPACT);
 		json_decref(p);
 	} else if (!strcmp(verb, "scale")) {
-		snprintf(path, sizeof(path), "/apis/apps/v1/namespaces/%s/%ss/%s/scale", ns, res, name);
-		status = kube_call(c, &k, "GET", path, NULL, NULL, timeout, &resp, err, sizeof(err));
+		snprintf(path, sizeof(path), "/apis/apps/v1/namespaces/%s/%ss/%s/scale", ns, res,
+			 name);
+		status =
+			kube_call(c, &k, "GET", path, NULL, NULL, timeout, &resp, err, sizeof(err));
 		json_t *cur = resp ? json_loads(resp, 0, NULL) : NULL;
 		json_t *rep = json_object_get(json_object_get(cur, "spec"), "replicas");
 		if (status != 200 || !(json_is_integer(rep) || !json_object_get(cur, "spec"))) {
 			json_decref(cur);
 			if (!err[0])
-				snprintf(err, sizeof(err), "reading the scale of %s/%s: HTTP %ld", ns, name, status);
+				snprintf(err, sizeof(err), "reading the scale of %s/%s: HTTP %ld",
+					 ns, name, status);
 			goto done;
 		}
 		json_int_t from = json_integer_value(rep), to;
@@ -207,8 +223,8 @@ int action_run_kubernetes(const struct action_ctx *c, json_t *step, json_t *resu
 		type = "application/json";
 		json_t *gp = json_object_get(step, "grace_period_seconds");
 		if (gp) {
-			json_t *p = json_pack("{s:s,s:s,s:O}", "kind", "DeleteOptions", "apiVersion", "v1",
-					      "gracePeriodSeconds", gp);
+			json_t *p = json_pack("{s:s,s:s,s:O}", "kind", "DeleteOptions",
+					      "apiVersion", "v1", "gracePeriodSeconds", gp);
 			body = json_dumps(p, JSON_COMPACT);
 			json_decref(p);
 		}
@@ -222,7 +238,8 @@ int action_run_kubernetes(const struct action_ctx *c, json_t *step, json_t *resu
 	if (!err[0] && (status < 200 || status >= 300))
 		snprintf(err, sizeof(err), "%s %s: HTTP %ld", method, path, status);
 done:
-	json_object_set_new(result, "request", json_pack("{s:s,s:s}", "method", method, "path", path));
+	json_object_set_new(result, "request",
+			    json_pack("{s:s,s:s}", "method", method, "path", path));
 	/* A deleted pod's or patched object's full body is noise in the audit. */
 	if (resp && strlen(resp) > 2048)
 		resp[2048] = 0;
@@ -247,17 +264,21 @@ int action_run_agent(const struct action_ctx *c, json_t *step, json_t *result)
 		return -1;
 	}
 	size_t bl = strlen(base);
-	snprintf(url, sizeof(url), "%.*s/api/v1/actions", (int)(bl && base[bl - 1] == '/' ? bl - 1 : bl),
-		 base);
-	json_t *b = json_pack("{s:O,s:O,s:O}", "action", json_object_get(step, "action"), "incident",
-			      json_object_get(c->payload, "incident"), "action_id",
+	snprintf(url, sizeof(url), "%.*s/api/v1/actions",
+		 (int)(bl && base[bl - 1] == '/' ? bl - 1 : bl), base);
+	json_t *b = json_pack("{s:O,s:O,s:O}", "action", json_object_get(step, "action"),
+			      "incident", json_object_get(c->payload, "incident"), "action_id",
 			      json_object_get(c->payload, "action"));
 	const char *k = json_object_get(step, "unit") ? "unit" : "experiment";
 	json_object_set(b, k, json_object_get(step, k));
 	char *body = json_dumps(b, JSON_COMPACT);
 	json_decref(b);
-	struct action_http rq = { .method = "POST", .url = url, .body = body, .bearer = token,
-				  .timeout_ms = json_integer_value(json_object_get(step, "timeout_ms")) };
+	struct action_http rq = { .method = "POST",
+				  .url = url,
+				  .body = body,
+				  .bearer = token,
+				  .timeout_ms =
+					  json_integer_value(json_object_get(step, "timeout_ms")) };
 	long status = action_http_do(&rq, &resp, err, sizeof(err));
 	if (!err[0] && (status < 200 || status >= 300))
 		snprintf(err, sizeof(err), "agent answered HTTP %ld", status);

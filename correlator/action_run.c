@@ -31,12 +31,14 @@ static json_t *payload_of(json_t *row)
 			 "incident", json_object_get(row, "incident"), "runbook",
 			 json_object_get(row, "runbook"), "mode", json_object_get(row, "mode"),
 			 "target", json_object_get(row, "target"), "labels",
-			 json_object_get(row, "incident_labels"), "plan", json_object_get(row, "plan"));
+			 json_object_get(row, "incident_labels"), "plan",
+			 json_object_get(row, "plan"));
 }
 
 static int run_steps(struct corr_actions *a, json_t *row, json_t *results, char *why, size_t len)
 {
-	struct action_ctx c = { .a = a, .id = json_string_value(json_object_get(row, "id")),
+	struct action_ctx c = { .a = a,
+				.id = json_string_value(json_object_get(row, "id")),
 				.labels = json_object_get(row, "incident_labels") };
 	bool dry = json_is_true(json_object_get(row, "dry_run"));
 	size_t i;
@@ -45,7 +47,8 @@ static int run_steps(struct corr_actions *a, json_t *row, json_t *results, char 
 
 	c.payload = payload_of(row);
 	json_array_foreach(json_object_get(row, "plan"), i, step) {
-		json_t *r = json_pack("{s:i,s:O}", "step", (int)i + 1, "kind", json_object_get(step, "kind"));
+		json_t *r = json_pack("{s:i,s:O}", "step", (int)i + 1, "kind",
+				      json_object_get(step, "kind"));
 		int64_t t0 = corr_now_ms();
 		if (a->abort_now) {
 			json_object_set_new(r, "status", json_string("cancelled"));
@@ -67,9 +70,10 @@ static int run_steps(struct corr_actions *a, json_t *row, json_t *results, char 
 		}
 		const char *kind = json_string_value(json_object_get(step, "kind"));
 		int (*fn)(const struct action_ctx *, json_t *, json_t *) =
-			!strcmp(kind, "webhook") ? action_run_webhook :
-			!strcmp(kind, "exec")	 ? action_run_exec :
-			!strcmp(kind, "kubernetes") ? action_run_kubernetes : action_run_agent;
+			!strcmp(kind, "webhook")      ? action_run_webhook
+			: !strcmp(kind, "exec")	      ? action_run_exec
+			: !strcmp(kind, "kubernetes") ? action_run_kubernetes
+						      : action_run_agent;
 		int src = fn(&c, step, r);
 		json_object_set_new(r, "duration_ms", json_integer(corr_now_ms() - t0));
 		json_array_append_new(results, r);
@@ -107,15 +111,17 @@ static void run_one(struct corr_actions *a, const char *id)
 	pthread_mutex_lock(&a->lock);
 	if (istate != 0) {
 		next = "skipped";
-		snprintf(why, sizeof(why), istate > 0 ? "incident resolved before the action ran"
-						      : "incident no longer known");
+		snprintf(why, sizeof(why),
+			 istate > 0 ? "incident resolved before the action ran"
+				    : "incident no longer known");
 	} else {
 		next = admit_locked(a, row, idx, now, why, sizeof(why));
 	}
 	if (next && strcmp(next, "running")) {
-		astore_exec(a->st,
-			    "UPDATE actions SET state = ?, reason = ? WHERE id = ? AND state = 'queued'",
-			    "sss", next, why, id);
+		astore_exec(
+			a->st,
+			"UPDATE actions SET state = ?, reason = ? WHERE id = ? AND state = 'queued'",
+			"sss", next, why, id);
 		if (idx >= 0)
 			a->rb[idx].skipped++;
 		log_info("actions: %s: %s: %s", id, next, why);
@@ -157,7 +163,8 @@ static void run_one(struct corr_actions *a, const char *id)
 		if (resolved_now)
 			a->rb[idx].verified_ok++;
 		if (!dry && rc != -2)
-			breaker_note(a, idx, incident, id, rc != 0, false, rc == 0 && resolved_now, end);
+			breaker_note(a, idx, incident, id, rc != 0, false, rc == 0 && resolved_now,
+				     end);
 	}
 	pthread_mutex_unlock(&a->lock);
 	log_info("actions: %s: %s%s%s", id, final, why[0] ? ": " : "", why);
@@ -191,4 +198,3 @@ void *worker_main(void *arg)
 	pthread_mutex_unlock(&a->lock);
 	return NULL;
 }
-

@@ -51,8 +51,8 @@ int astore_shared(const struct astore *st)
 }
 
 /* Runs sql; row (when given) gets every row. Rows changed, or -1. */
-static int query(struct astore *st, astore_row_fn row, void *arg, const char *sql,
-		 const char *fmt, ...)
+static int query(struct astore *st, astore_row_fn row, void *arg, const char *sql, const char *fmt,
+		 ...)
 {
 	va_list ap;
 
@@ -120,7 +120,7 @@ json_t *astore_strings(struct astore *st, const char *sql, const char *fmt, ...)
 	return arr;
 }
 
-#define ACTION_COLUMNS                                                                      \
+#define ACTION_COLUMNS                                                                        \
 	"id, incident, runbook, mode, state, reason, target, dry_run, labels, plan, results," \
 	" created_ms, expires_ms, decided_by, decided_ms, comment, started_ms, finished_ms,"  \
 	" verify_within_ms, verified, resolved_ms, escalated"
@@ -165,13 +165,12 @@ static int action_row(const char *const *c, int n, void *arg)
 	if (n < N_ACTION_COLUMNS)
 		return 0;
 	corr_time_format(finished + within, deadline, sizeof(deadline));
-	json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o}",
-			      "id", text_or_null(c[0]), "incident", text_or_null(c[1]),
-			      "runbook", text_or_null(c[2]), "mode", text_or_null(c[3]),
-			      "state", text_or_null(c[4]), "reason", text_or_null(c[5]),
-			      "target", text_or_null(c[6]), "dry_run", (int)int_col(c[7]),
-			      "incident_labels", json_col(c[8], json_object()),
-			      "plan", json_col(c[9], json_array()),
+	json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o}", "id",
+			      text_or_null(c[0]), "incident", text_or_null(c[1]), "runbook",
+			      text_or_null(c[2]), "mode", text_or_null(c[3]), "state",
+			      text_or_null(c[4]), "reason", text_or_null(c[5]), "target",
+			      text_or_null(c[6]), "dry_run", (int)int_col(c[7]), "incident_labels",
+			      json_col(c[8], json_object()), "plan", json_col(c[9], json_array()),
 			      "results", json_col(c[10], json_array()));
 	if (!o)
 		return 0;
@@ -248,5 +247,7 @@ int astore_setting_put(struct astore *st, const char *key, const char *value)
 	return astore_exec(st,
 			   "INSERT INTO action_settings (key, value) VALUES (?, ?)"
 			   " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-			   "ss", key, value) < 0 ? -1 : 0;
+			   "ss", key, value) < 0
+		       ? -1
+		       : 0;
 }

@@ -29,8 +29,8 @@ void corr_alert_free(struct corr_alert *a)
 	a->generator_url = NULL;
 }
 
-static int opt_time(json_t *o, const char *key, const char *where, int64_t *out,
-		    char *err, size_t errlen)
+static int opt_time(json_t *o, const char *key, const char *where, int64_t *out, char *err,
+		    size_t errlen)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -48,8 +48,8 @@ static int opt_time(json_t *o, const char *key, const char *where, int64_t *out,
 }
 
 int corr_alert_from_api_json(struct corr_alert *a, json_t *o, int64_t now_ms,
-			     int64_t resolve_timeout_ms, const char *where,
-			     char *err, size_t errlen)
+			     int64_t resolve_timeout_ms, const char *where, char *err,
+			     size_t errlen)
 {
 	char w[96];
 
@@ -106,9 +106,9 @@ json_t *corr_alert_to_json(const struct corr_alert *a, int64_t now_ms)
 	return json_pack("{s:s,s:o,s:o,s:s,s:s,s:s,s:s}", "status",
 			 resolved ? "resolved" : "firing", "labels",
 			 corr_labels_to_json(&a->labels), "annotations",
-			 corr_labels_to_json(&a->annotations), "startsAt", starts, "endsAt",
-			 ends, "generatorURL", a->generator_url ? a->generator_url : "",
-			 "fingerprint", fp);
+			 corr_labels_to_json(&a->annotations), "startsAt", starts, "endsAt", ends,
+			 "generatorURL", a->generator_url ? a->generator_url : "", "fingerprint",
+			 fp);
 }
 
 int corr_alert_compare(const struct corr_alert *x, const struct corr_alert *y)

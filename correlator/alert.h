@@ -12,9 +12,9 @@ struct corr_alert {
 	struct corr_labels labels;
 	struct corr_labels annotations;
 	int64_t starts_at_ms;
-	int64_t ends_at_ms;   /* 0: firing with no end */
+	int64_t ends_at_ms; /* 0: firing with no end */
 	int64_t updated_at_ms;
-	bool timeout;	      /* ends_at came from resolve_timeout, not the sender */
+	bool timeout; /* ends_at came from resolve_timeout, not the sender */
 	char *generator_url;
 	uint64_t fp;
 	/*
@@ -37,8 +37,8 @@ void corr_alert_free(struct corr_alert *a);
  * rules: no startsAt -> now, no endsAt -> now + resolve_timeout (timeout).
  */
 int corr_alert_from_api_json(struct corr_alert *a, json_t *o, int64_t now_ms,
-			     int64_t resolve_timeout_ms, const char *where,
-			     char *err, size_t errlen);
+			     int64_t resolve_timeout_ms, const char *where, char *err,
+			     size_t errlen);
 /*
  * Alertmanager's types.AlertSlice order, which notifications use (so
  * max_alerts keeps the same alerts): by job, then instance (an alert with

@@ -30,8 +30,8 @@ struct corr_api_v2 {
 static int is_secret_key(const char *p, size_t n)
 {
 	static const char *const keys[] = {
-		"api_url", "slack_api_url", "routing_key", "service_key", "password", "bearer_token",
-		"token",
+		"api_url",  "slack_api_url", "routing_key", "service_key",
+		"password", "bearer_token",  "token",
 	};
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -382,8 +382,7 @@ static void silence_normalise(json_t *s)
 	size_t i;
 	json_t *m;
 
-	json_array_foreach(json_object_get(s, "matchers"), i, m)
-	{
+	json_array_foreach(json_object_get(s, "matchers"), i, m) {
 		if (!json_is_boolean(json_object_get(m, "isEqual")))
 			json_object_set_new(m, "isEqual", json_true());
 		if (!json_is_boolean(json_object_get(m, "isRegex")))
@@ -406,8 +405,7 @@ static int silence_passes(json_t *s, const struct corr_matchers *filters)
 	json_t *m;
 	int ok = 1;
 
-	json_array_foreach(json_object_get(s, "matchers"), i, m)
-	{
+	json_array_foreach(json_object_get(s, "matchers"), i, m) {
 		const char *n = json_string_value(json_object_get(m, "name"));
 		const char *v = json_string_value(json_object_get(m, "value"));
 		if (n && v)
@@ -468,8 +466,7 @@ static json_t *get_silences(struct corr_api_v2 *api, const struct filters *f)
 	size_t i;
 	json_t *s;
 
-	json_array_foreach(all, i, s)
-	{
+	json_array_foreach(all, i, s) {
 		if (!silence_passes(s, &f->matchers))
 			continue;
 		silence_normalise(s);

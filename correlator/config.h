@@ -94,9 +94,9 @@ struct corr_config {
 	int notify_attempts;
 	int64_t notify_backoff_ms;
 	int64_t notify_timeout_ms;
-	int notify_concurrency;	      /* senders per receiver integration */
+	int notify_concurrency; /* senders per receiver integration */
 	/* seismo: liveness */
-	int64_t stale_after_ms;	      /* a node silent this long: its anomalies resolve as stale */
+	int64_t stale_after_ms; /* a node silent this long: its anomalies resolve as stale */
 	/* Alertmanager */
 	int64_t resolve_timeout_ms;
 	char *slack_api_url;
@@ -114,13 +114,12 @@ struct corr_config {
 /* Loads and validates; on error writes "file:line: message" into err. */
 struct corr_config *corr_config_load(const char *path, char *err, size_t errlen);
 /* The same from a string (tests); name is used in messages. */
-struct corr_config *corr_config_parse(const char *text, size_t len, const char *name,
-				      char *err, size_t errlen);
+struct corr_config *corr_config_parse(const char *text, size_t len, const char *name, char *err,
+				      size_t errlen);
 /* A config with only defaults and a null root receiver. */
 struct corr_config *corr_config_default(void);
 void corr_config_free(struct corr_config *cfg);
-const struct corr_receiver *corr_config_receiver(const struct corr_config *cfg,
-						 const char *name);
+const struct corr_receiver *corr_config_receiver(const struct corr_config *cfg, const char *name);
 const char *corr_integration_kind_name(enum corr_integration_kind k);
 
 #endif

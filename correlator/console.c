@@ -17,15 +17,15 @@
 #error "CONSOLE_ASSET_DIR must name the built console (mk/web.mk sets it)"
 #endif
 
-#define EMBED(sym, file)                                                          \
-	__asm__(".pushsection .rodata\n"                                           \
-		".balign 16\n"                                                     \
-		".global " #sym "\n"                                               \
-		".hidden " #sym "\n" #sym ":\n"                                    \
-		".incbin \"" CONSOLE_ASSET_DIR "/" file "\"\n"                     \
-		".global " #sym "_end\n"                                           \
-		".hidden " #sym "_end\n" #sym "_end:\n"                            \
-		".popsection\n");                                                  \
+#define EMBED(sym, file)                                       \
+	__asm__(".pushsection .rodata\n"                       \
+		".balign 16\n"                                 \
+		".global " #sym "\n"                           \
+		".hidden " #sym "\n" #sym ":\n"                \
+		".incbin \"" CONSOLE_ASSET_DIR "/" file "\"\n" \
+		".global " #sym "_end\n"                       \
+		".hidden " #sym "_end\n" #sym "_end:\n"        \
+		".popsection\n");                              \
 	extern const unsigned char sym[], sym##_end[]
 
 EMBED(console_index, "index.html");
@@ -39,7 +39,7 @@ struct asset {
 	const char *path; /* under /console/ */
 	const char *type;
 	const unsigned char *plain, *plain_end, *gz, *gz_end;
-	char etag[24];	  /* of the plain bytes, filled once */
+	char etag[24]; /* of the plain bytes, filled once */
 };
 
 static struct asset assets[] = {
@@ -61,7 +61,8 @@ static void compute_etags(void)
 	for (size_t i = 0; i < sizeof(assets) / sizeof(assets[0]); i++) {
 		uint64_t h = fnv1a64(FNV64_OFFSET, assets[i].plain,
 				     (size_t)(assets[i].plain_end - assets[i].plain));
-		snprintf(assets[i].etag, sizeof(assets[i].etag), "\"%016llx\"", (unsigned long long)h);
+		snprintf(assets[i].etag, sizeof(assets[i].etag), "\"%016llx\"",
+			 (unsigned long long)h);
 	}
 }
 
@@ -73,8 +74,8 @@ bool corr_console_handles(const char *url)
 /* "gzip" among Accept-Encoding's codings, and not with q=0. */
 static bool accepts_gzip(struct MHD_Connection *c)
 {
-	const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						     MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	const char *ae =
+		MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	const char *p = ae;
 
 	while (p && (p = strcasestr(p, "gzip"))) {
@@ -109,7 +110,7 @@ static void add_common_headers(struct MHD_Response *r)
 }
 
 static enum MHD_Result send_small(struct MHD_Connection *c, unsigned status, const char *type,
-			    const void *data, size_t len, const char *location)
+				  const void *data, size_t len, const char *location)
 {
 	struct MHD_Response *r =
 		MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
@@ -141,9 +142,11 @@ enum MHD_Result corr_console_reply(struct MHD_Connection *c, const char *url)
 		bool gz = accepts_gzip(c);
 		bool fresh = inm && !strcmp(inm, a->etag);
 		struct MHD_Response *r =
-			fresh ? MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT)
+			fresh ? MHD_create_response_from_buffer(0, (void *)"",
+								MHD_RESPMEM_PERSISTENT)
 			: gz  ? MHD_create_response_from_buffer((size_t)(a->gz_end - a->gz),
-								(void *)a->gz, MHD_RESPMEM_PERSISTENT)
+								(void *)a->gz,
+								MHD_RESPMEM_PERSISTENT)
 			      : MHD_create_response_from_buffer((size_t)(a->plain_end - a->plain),
 								(void *)a->plain,
 								MHD_RESPMEM_PERSISTENT);
@@ -161,5 +164,5 @@ enum MHD_Result corr_console_reply(struct MHD_Connection *c, const char *url)
 		return ret;
 	}
 	return send_small(c, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", not_found,
-		    sizeof(not_found) - 1, NULL);
+			  sizeof(not_found) - 1, NULL);
 }

@@ -37,8 +37,8 @@ void corr_dispatch_set_passive(struct corr_dispatch *d, int passive, int64_t now
 			struct nflog_entry *e = &g->log[k];
 			dispatch_nflog_clear(e);
 			if (key && d->nflog.load &&
-			    !d->nflog.load(d->nflog.arg, key, &e->firing, &e->n_firing, &e->resolved,
-					   &e->n_resolved, &e->ts))
+			    !d->nflog.load(d->nflog.arg, key, &e->firing, &e->n_firing,
+					   &e->resolved, &e->n_resolved, &e->ts))
 				e->set = 1;
 			free(key);
 		}
@@ -68,8 +68,7 @@ int dispatch_cmp_u64(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
-struct corr_dispatch *corr_dispatch_new(const struct corr_config *cfg,
-					struct corr_notifier *nt)
+struct corr_dispatch *corr_dispatch_new(const struct corr_config *cfg, struct corr_notifier *nt)
 {
 	struct corr_dispatch *d = calloc(1, sizeof(*d));
 
@@ -222,7 +221,7 @@ static int group_upsert(struct aggr_group *g, const struct corr_alert *a)
 
 /* Alertmanager's Route.Match: the deepest matching routes, honouring continue. */
 size_t dispatch_match_routes(const struct corr_route *r, const struct corr_labels *ls,
-			   const struct corr_route **out, size_t max)
+			     const struct corr_route **out, size_t max)
 {
 	size_t n = 0;
 
@@ -241,8 +240,7 @@ size_t dispatch_match_routes(const struct corr_route *r, const struct corr_label
 	return n;
 }
 
-static struct aggr_group *find_or_create_group(struct corr_dispatch *d,
-					       const struct corr_route *r,
+static struct aggr_group *find_or_create_group(struct corr_dispatch *d, const struct corr_route *r,
 					       const struct corr_alert *a, int64_t now_ms)
 {
 	struct corr_labels gl = { 0 };
@@ -348,7 +346,7 @@ out:
 }
 
 const struct silence *dispatch_silenced_by(const struct corr_dispatch *d,
-					 const struct corr_labels *ls, int64_t now_ms)
+					   const struct corr_labels *ls, int64_t now_ms)
 {
 	for (size_t i = 0; i < d->n_silences; i++) {
 		const struct silence *s = &d->silences[i];
@@ -361,7 +359,7 @@ const struct silence *dispatch_silenced_by(const struct corr_dispatch *d,
 
 /* Alertmanager's Inhibitor.Mutes, including the two-sided-match exclusion. */
 const struct corr_alert *dispatch_inhibited_by(const struct corr_dispatch *d,
-					     const struct corr_labels *ls, int64_t now_ms)
+					       const struct corr_labels *ls, int64_t now_ms)
 {
 	for (size_t r = 0; r < d->cfg->n_inhibit; r++) {
 		const struct corr_inhibit_rule *rule = &d->cfg->inhibit[r];

@@ -39,8 +39,7 @@ struct corr_nflog_ops {
 	void *arg;
 };
 
-struct corr_dispatch *corr_dispatch_new(const struct corr_config *cfg,
-					struct corr_notifier *nt);
+struct corr_dispatch *corr_dispatch_new(const struct corr_config *cfg, struct corr_notifier *nt);
 void corr_dispatch_free(struct corr_dispatch *d);
 /* Before the first alert: persist the notification log through ops. */
 void corr_dispatch_set_nflog(struct corr_dispatch *d, const struct corr_nflog_ops *ops);
@@ -60,8 +59,8 @@ int corr_dispatch_put(struct corr_dispatch *d, const struct corr_alert *a, int64
 int64_t corr_dispatch_tick(struct corr_dispatch *d, int64_t now_ms);
 
 /* Alertmanager v2 silence JSON in; id out (37 bytes). 0 or -1 with err. */
-int corr_dispatch_add_silence(struct corr_dispatch *d, json_t *body, int64_t now_ms,
-			      char *id, char *err, size_t errlen);
+int corr_dispatch_add_silence(struct corr_dispatch *d, json_t *body, int64_t now_ms, char *id,
+			      char *err, size_t errlen);
 int corr_dispatch_expire_silence(struct corr_dispatch *d, const char *id, int64_t now_ms);
 json_t *corr_dispatch_silences_json(struct corr_dispatch *d, int64_t now_ms);
 /* One silence as stored (to persist it); NULL when unknown. */
@@ -83,15 +82,14 @@ struct corr_alert_state {
 	size_t n_receivers;
 };
 typedef void (*corr_dispatch_alert_cb)(const struct corr_alert_state *st, void *arg);
-typedef void (*corr_dispatch_group_cb)(const struct corr_labels *group_labels,
-				       const char *receiver, const struct corr_alert_state *alerts,
-				       size_t n, void *arg);
+typedef void (*corr_dispatch_group_cb)(const struct corr_labels *group_labels, const char *receiver,
+				       const struct corr_alert_state *alerts, size_t n, void *arg);
 /* Every alert the dispatcher holds, resolved ones included. */
-void corr_dispatch_each_alert(struct corr_dispatch *d, int64_t now_ms,
-			      corr_dispatch_alert_cb cb, void *arg);
+void corr_dispatch_each_alert(struct corr_dispatch *d, int64_t now_ms, corr_dispatch_alert_cb cb,
+			      void *arg);
 /* Every aggregation group with its alerts. */
-void corr_dispatch_each_group(struct corr_dispatch *d, int64_t now_ms,
-			      corr_dispatch_group_cb cb, void *arg);
+void corr_dispatch_each_group(struct corr_dispatch *d, int64_t now_ms, corr_dispatch_group_cb cb,
+			      void *arg);
 /* Number of aggregation groups and alerts (for /metrics). */
 void corr_dispatch_counts(struct corr_dispatch *d, size_t *groups, size_t *alerts);
 

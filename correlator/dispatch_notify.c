@@ -38,8 +38,8 @@ static uint64_t told_id(const struct corr_alert *a)
 
 /* Alertmanager's DedupStage.needsUpdate. */
 static int needs_update(const struct nflog_entry *e, const uint64_t *firing, size_t nf,
-			const uint64_t *resolved, size_t nr, int send_resolved,
-			int64_t repeat_ms, int64_t now_ms)
+			const uint64_t *resolved, size_t nr, int send_resolved, int64_t repeat_ms,
+			int64_t now_ms)
 {
 	if (!e->set)
 		return nf > 0;
@@ -89,8 +89,8 @@ static void forget_notification(void *arg, const char *group_key, const char *re
  * The receiver acknowledged: the log entry dates from then (repeats count
  * from delivery, as Alertmanager's do), and is saved when ops want it.
  */
-static void notification_acked(void *arg, const char *group_key, const char *receiver,
-			       size_t integ, int64_t acked_ms)
+static void notification_acked(void *arg, const char *group_key, const char *receiver, size_t integ,
+			       int64_t acked_ms)
 {
 	struct corr_dispatch *d = arg;
 
@@ -113,8 +113,8 @@ static void notification_acked(void *arg, const char *group_key, const char *rec
 
 static struct corr_notification *make_notification(const struct aggr_group *g,
 						   const struct corr_integration *in,
-						   struct corr_alert *const *alerts,
-						   size_t n, int64_t now_ms)
+						   struct corr_alert *const *alerts, size_t n,
+						   int64_t now_ms)
 {
 	struct corr_notification *nt = calloc(1, sizeof(*nt));
 
@@ -127,8 +127,7 @@ static struct corr_notification *make_notification(const struct aggr_group *g,
 	nt->integ_index = (size_t)(in - g->receiver->integ);
 	nt->alerts = calloc(n + 1, sizeof(*nt->alerts));
 	nt->group_key = strdup(g->key);
-	if (!nt->alerts || !nt->group_key ||
-	    corr_labels_copy(&nt->group_labels, &g->group_labels))
+	if (!nt->alerts || !nt->group_key || corr_labels_copy(&nt->group_labels, &g->group_labels))
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
 		if (corr_alert_copy(&nt->alerts[i], alerts[i]))

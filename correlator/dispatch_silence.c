@@ -23,16 +23,18 @@ static int silence_matchers(json_t *arr, struct corr_matchers *ms, char *err, si
 		json_t *re = json_object_get(m, "isRegex"), *eq = json_object_get(m, "isEqual");
 		if (!json_is_string(name) || !json_is_string(value) ||
 		    (re && !json_is_boolean(re)) || (eq && !json_is_boolean(eq))) {
-			snprintf(err, errlen,
-				 "matchers[%zu]: needs string name and value, boolean isRegex/isEqual", i);
+			snprintf(
+				err, errlen,
+				"matchers[%zu]: needs string name and value, boolean isRegex/isEqual",
+				i);
 			return -1;
 		}
 		int regex = json_is_true(re), equal = !eq || json_is_true(eq);
 		enum corr_match_op op = regex ? (equal ? CORR_MATCH_RE : CORR_MATCH_NRE)
 					      : (equal ? CORR_MATCH_EQ : CORR_MATCH_NE);
 		char e[300];
-		if (corr_matchers_add(ms, json_string_value(name), op, json_string_value(value),
-				      e, sizeof(e))) {
+		if (corr_matchers_add(ms, json_string_value(name), op, json_string_value(value), e,
+				      sizeof(e))) {
 			snprintf(err, errlen, "matchers[%zu]: %s", i, e);
 			return -1;
 		}
@@ -52,12 +54,12 @@ static void new_silence_id(char *id)
 	r[6] = (r[6] & 0x0f) | 0x40;
 	r[8] = (r[8] & 0x3f) | 0x80;
 	snprintf(id, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
-		 r[12], r[13], r[14], r[15]);
+		 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
+		 r[13], r[14], r[15]);
 }
 
-int corr_dispatch_add_silence(struct corr_dispatch *d, json_t *body, int64_t now_ms,
-			      char *id, char *err, size_t errlen)
+int corr_dispatch_add_silence(struct corr_dispatch *d, json_t *body, int64_t now_ms, char *id,
+			      char *err, size_t errlen)
 {
 	struct silence s = { 0 };
 	json_t *starts = json_object_get(body, "startsAt"), *ends = json_object_get(body, "endsAt");
@@ -148,7 +150,8 @@ static json_t *silence_view(const struct silence *s, int64_t now_ms)
 {
 	json_t *j = json_deep_copy(s->body);
 	const char *state = now_ms < s->starts_ms ? "pending"
-			    : now_ms < s->ends_ms ? "active" : "expired";
+			    : now_ms < s->ends_ms ? "active"
+						  : "expired";
 
 	if (j)
 		json_object_set_new(j, "status", json_pack("{s:s}", "state", state));

@@ -32,7 +32,7 @@ json_t *corr_dispatch_alerts_json(struct corr_dispatch *d, int64_t now_ms)
 				    json_pack("{s:s,s:o,s:o}", "state",
 					      corr_alert_resolved(a, now_ms) ? "unprocessed"
 					      : (s || inh)		     ? "suppressed"
-										     : "active",
+									     : "active",
 					      "silencedBy", silenced, "inhibitedBy", inhibited));
 		json_array_append_new(arr, j);
 	}
@@ -68,9 +68,8 @@ static size_t alert_receivers(const struct corr_dispatch *d, const struct corr_l
 }
 
 /* Fills st for a (lock held); sil and rcv hold n_silences and 64 pointers. */
-static void alert_state(const struct corr_dispatch *d, const struct corr_alert *a,
-			int64_t now_ms, struct corr_alert_state *st, const char **sil,
-			const char **rcv)
+static void alert_state(const struct corr_dispatch *d, const struct corr_alert *a, int64_t now_ms,
+			struct corr_alert_state *st, const char **sil, const char **rcv)
 {
 	st->alert = a;
 	st->silenced_by = sil;
@@ -86,8 +85,8 @@ static void alert_state(const struct corr_dispatch *d, const struct corr_alert *
 	st->n_receivers = alert_receivers(d, &a->labels, rcv, 64);
 }
 
-void corr_dispatch_each_alert(struct corr_dispatch *d, int64_t now_ms,
-			      corr_dispatch_alert_cb cb, void *arg)
+void corr_dispatch_each_alert(struct corr_dispatch *d, int64_t now_ms, corr_dispatch_alert_cb cb,
+			      void *arg)
 {
 	pthread_mutex_lock(&d->lock);
 	const char **sil = calloc(d->n_silences + 1, sizeof(*sil));
@@ -104,8 +103,8 @@ void corr_dispatch_each_alert(struct corr_dispatch *d, int64_t now_ms,
 	pthread_mutex_unlock(&d->lock);
 }
 
-void corr_dispatch_each_group(struct corr_dispatch *d, int64_t now_ms,
-			      corr_dispatch_group_cb cb, void *arg)
+void corr_dispatch_each_group(struct corr_dispatch *d, int64_t now_ms, corr_dispatch_group_cb cb,
+			      void *arg)
 {
 	pthread_mutex_lock(&d->lock);
 	for (size_t i = 0; i < d->n_groups; i++) {

@@ -116,11 +116,13 @@ int engine_resume_pending(const struct corr_pending *p, void *arg)
 
 	if (!corr_notifier_resume(e->notifier, p)) {
 		log_info("engine: resending the notification to %s for group %s kept before the"
-			 " restart", p->receiver, p->group_key);
+			 " restart",
+			 p->receiver, p->group_key);
 		return 0;
 	}
 	log_warn("engine: pending notification to %s (integration %zu) dropped: no such"
-		 " receiver any more", p->receiver, p->integ_index);
+		 " receiver any more",
+		 p->receiver, p->integ_index);
 	corr_store_pending_delete(e->nflog_store, p->id);
 	return 0;
 }
@@ -166,8 +168,7 @@ struct corr_engine *corr_engine_new(const struct corr_config *cfg, char *err, si
 	corr_store_nflog_prune(e->nflog_store, corr_now_ms() - 120 * 3600000LL);
 	e->topo = corr_topology_new(&tp);
 	e->notifier = corr_notifier_new(cfg, &e->metrics);
-	if (!e->topo || !e->notifier ||
-	    !(e->dispatch = corr_dispatch_new(cfg, e->notifier))) {
+	if (!e->topo || !e->notifier || !(e->dispatch = corr_dispatch_new(cfg, e->notifier))) {
 		snprintf(err, errlen, "out of memory or threads");
 		goto fail;
 	}
@@ -178,7 +179,8 @@ struct corr_engine *corr_engine_new(const struct corr_config *cfg, char *err, si
 	if (strcmp(cfg->db_path, ":memory:")) {
 		/* Saved with the pending queue, in one transaction, when acknowledged. */
 		struct corr_nflog_ops ops = { nflog_load, NULL, e };
-		struct corr_delivery_ops dops = { delivery_add, delivery_acked, delivery_dropped, e };
+		struct corr_delivery_ops dops = { delivery_add, delivery_acked, delivery_dropped,
+						  e };
 		corr_dispatch_set_nflog(e->dispatch, &ops);
 		corr_notifier_set_delivery(e->notifier, &dops);
 		/* Shared store: only the leader resends, when it takes over (ha_tick). */
@@ -193,7 +195,8 @@ struct corr_engine *corr_engine_new(const struct corr_config *cfg, char *err, si
 	if (cfg->retention_ms > 0) {
 		int64_t gone = corr_store_prune(e->store, corr_now_ms() - cfg->retention_ms);
 		if (gone > 0)
-			log_info("engine: dropped %lld events older than the retention", (long long)gone);
+			log_info("engine: dropped %lld events older than the retention",
+				 (long long)gone);
 	}
 	e->shared = corr_store_shared(e->store);
 	if (e->shared)
@@ -295,8 +298,8 @@ int corr_engine_ingest(struct corr_engine *e, const struct corr_batch *b, int64_
 		if (corr_topology_add_endpoint_edge(e->topo, b->edges[i].caller, b->edges[i].callee,
 						    b->edges[i].endpoint) ||
 		    engine_take_edge_merges(e, &touched, now_ms))
-			log_error("engine: out of memory adding edge %s -> %s",
-				  b->edges[i].caller, b->edges[i].callee);
+			log_error("engine: out of memory adding edge %s -> %s", b->edges[i].caller,
+				  b->edges[i].callee);
 	for (size_t i = 0; !e->shared && i < b->n_events; i++)
 		if (fresh[i] && engine_correlate(e, &b->events[i], now_ms, &touched))
 			log_error("engine: correlating event %s failed", b->events[i].id);
@@ -469,4 +472,3 @@ void corr_engine_render_metrics(struct corr_engine *e, FILE *out)
 			__atomic_load_n(&e->leader, __ATOMIC_RELAXED),
 			(unsigned long long)__atomic_load_n(&e->leader_changes, __ATOMIC_RELAXED));
 }
-

@@ -27,8 +27,8 @@ void corr_engine_free(struct corr_engine *e);
 int corr_engine_ingest(struct corr_engine *e, const struct corr_batch *b, int64_t now_ms,
 		       size_t *accepted, size_t *duplicates);
 /* Alertmanager-compatible POST /api/v2/alerts body; 0, -1 (err: 400). */
-int corr_engine_post_alerts(struct corr_engine *e, json_t *body, int64_t now_ms,
-			    char *err, size_t errlen);
+int corr_engine_post_alerts(struct corr_engine *e, json_t *body, int64_t now_ms, char *err,
+			    size_t errlen);
 
 /* state: NULL, "firing" or "resolved"; detail adds each incident's anomalies. */
 json_t *corr_engine_incidents_json(struct corr_engine *e, const char *state, size_t limit,

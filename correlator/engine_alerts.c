@@ -125,7 +125,8 @@ static void propose_actions(struct corr_engine *e, const struct corr_incident_vi
 			corr_labels_set(&ls, top->labels->v[i].name, top->labels->v[i].value);
 	if (top)
 		corr_labels_set(&ls, "root_cause", top->service);
-	char *text = corr_actions_on_incident(e->actions, v->id, v->resolved, v->end_ms, &ls, now_ms);
+	char *text =
+		corr_actions_on_incident(e->actions, v->id, v->resolved, v->end_ms, &ls, now_ms);
 	if (text && corr_labels_set(&a->annotations, "actions", text))
 		log_error("engine: out of memory annotating incident %s", v->id);
 	free(text);

@@ -49,7 +49,8 @@ json_t *corr_engine_incident_json(struct corr_engine *e, const char *id)
 		const char **ids = calloc(max, sizeof(*ids));
 		int64_t *starts = calloc(max, sizeof(*starts));
 		json_t *events = json_array();
-		size_t n = ids && starts ? corr_topology_anomaly_ids(e->topo, idx, ids, starts, max) : 0;
+		size_t n = ids && starts ? corr_topology_anomaly_ids(e->topo, idx, ids, starts, max)
+					 : 0;
 		for (size_t i = 0; i < n; i++)
 			if (corr_store_events_of_anomaly(e->store, ids[i], starts[i], events))
 				log_error("engine: reading events of anomaly %s: %s", ids[i],
@@ -81,17 +82,17 @@ static int persist_silence(struct corr_engine *e, const char *id, int64_t now)
 	return rc ? -1 : 0;
 }
 
-int corr_engine_add_silence(struct corr_engine *e, json_t *body, char *id, char *err,
-			    size_t errlen)
+int corr_engine_add_silence(struct corr_engine *e, json_t *body, char *id, char *err, size_t errlen)
 {
 	int64_t now = corr_now_ms();
 	json_t *given = json_object_get(body, "id");
 
 	/* Alertmanager: updating an expired silence creates a new one. */
 	if (json_is_string(given)) {
-		json_t *old = corr_dispatch_silence_json(e->dispatch, json_string_value(given), now);
-		const char *state = json_string_value(json_object_get(json_object_get(old, "status"),
-									 "state"));
+		json_t *old =
+			corr_dispatch_silence_json(e->dispatch, json_string_value(given), now);
+		const char *state =
+			json_string_value(json_object_get(json_object_get(old, "status"), "state"));
 		if (state && !strcmp(state, "expired"))
 			json_object_del(body, "id");
 		json_decref(old);

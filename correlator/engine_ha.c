@@ -130,14 +130,14 @@ void engine_ha_tick(struct corr_engine *e, int64_t now_ms)
 		corr_actions_set_leader(e->actions, leader);
 		__atomic_store_n(&e->leader, leader, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&e->leader_changes, 1, __ATOMIC_RELAXED);
-		log_info("ha: %s %s the leader: it %s", e->replica, leader ? "is now" : "is no longer",
+		log_info("ha: %s %s the leader: it %s", e->replica,
+			 leader ? "is now" : "is no longer",
 			 leader ? "dispatches notifications" : "only follows");
 	}
 	corr_store_heartbeat(e->nflog_store, e->replica, e->cfg->listen, leader, now_ms);
 }
 
-static int add_peer(const char *name, const char *address, int leader, int64_t seen_ms,
-		    void *arg)
+static int add_peer(const char *name, const char *address, int leader, int64_t seen_ms, void *arg)
 {
 	(void)leader;
 	(void)seen_ms;

@@ -20,8 +20,7 @@ int engine_node_heard(struct corr_engine *e, const char *node, int64_t now_ms)
 			return -1;
 		e->nodes = g;
 		g[e->n_nodes] = (struct node_seen){ .name = strdup(node) };
-		if (!g[e->n_nodes].name ||
-		    corr_strmap_put(&e->node_index, node, (int)e->n_nodes)) {
+		if (!g[e->n_nodes].name || corr_strmap_put(&e->node_index, node, (int)e->n_nodes)) {
 			free(g[e->n_nodes].name);
 			return -1;
 		}
@@ -126,13 +125,15 @@ void engine_check_liveness(struct corr_engine *e, int64_t now_ms)
 		if (corr_topology_each_firing_of_node(e->topo, n->name, resolve_one_stale, &c) ||
 		    corr_store_commit(e->store)) {
 			corr_store_rollback(e->store);
-			log_error("engine: cannot resolve the anomalies of silent node %s", n->name);
+			log_error("engine: cannot resolve the anomalies of silent node %s",
+				  n->name);
 			continue; /* tried again at the next check */
 		}
 		n->stale = true;
 		if (c.resolved)
-			log_warn("engine: node %s silent for %lld s: %zu anomalies resolved as stale",
-				 n->name, (long long)((now_ms - n->last_ms) / 1000), c.resolved);
+			log_warn(
+				"engine: node %s silent for %lld s: %zu anomalies resolved as stale",
+				n->name, (long long)((now_ms - n->last_ms) / 1000), c.resolved);
 	}
 	engine_publish_touched(e, &touched, now_ms);
 	pthread_mutex_unlock(&e->lock);

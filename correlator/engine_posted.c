@@ -60,8 +60,8 @@ int engine_put_alerts(struct corr_engine *e, json_t *body, int64_t received_ms, 
 	return rc;
 }
 
-int corr_engine_post_alerts(struct corr_engine *e, json_t *body, int64_t now_ms,
-			    char *err, size_t errlen)
+int corr_engine_post_alerts(struct corr_engine *e, json_t *body, int64_t now_ms, char *err,
+			    size_t errlen)
 {
 	int64_t until = now_ms;
 	int rc;

@@ -10,7 +10,10 @@
 
 #define CORR_EVENT_SCHEMA "seismo.event/v1"
 
-enum corr_severity { CORR_SEV_WARNING, CORR_SEV_CRITICAL };
+enum corr_severity {
+	CORR_SEV_WARNING,
+	CORR_SEV_CRITICAL
+};
 
 /* An anomalous dependency named in the event (the agent's own evidence). */
 struct corr_event_dep {

@@ -75,8 +75,8 @@ void corr_batch_free(struct corr_batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
-int corr_ingest_gunzip(const void *in, size_t in_len, size_t max_out, char **out,
-		       size_t *out_len, int *too_big, char *err, size_t errlen)
+int corr_ingest_gunzip(const void *in, size_t in_len, size_t max_out, char **out, size_t *out_len,
+		       int *too_big, char *err, size_t errlen)
 {
 	z_stream zs = { 0 };
 	size_t cap = in_len * 4 + 1024, used = 0;
@@ -135,8 +135,7 @@ int corr_ingest_gunzip(const void *in, size_t in_len, size_t max_out, char **out
 	}
 	if (used > max_out) {
 		*too_big = 1;
-		snprintf(err, errlen, "decompressed body exceeds the limit of %zu bytes",
-			 max_out);
+		snprintf(err, errlen, "decompressed body exceeds the limit of %zu bytes", max_out);
 		goto fail;
 	}
 	inflateEnd(&zs);
@@ -182,8 +181,8 @@ int ingest_get_string(const struct jf_value *obj, const char *key, size_t max, i
 }
 
 /* The same, for a field only looked at: the text stays in the batch. */
-int ingest_peek_string(const struct jf_value *obj, const char *key, size_t max,
-		       const char *where, const char **out, char *err, size_t errlen)
+int ingest_peek_string(const struct jf_value *obj, const char *key, size_t max, const char *where,
+		       const char **out, char *err, size_t errlen)
 {
 	const struct jf_value *v = jf_get(obj, key);
 
@@ -368,8 +367,7 @@ static int parse_event(const struct jf_value *o, size_t index, struct corr_batch
 	if (parse_deps(jf_get(o, "dependencies"), ev, where, err, errlen))
 		return -1;
 	/* The batch says where the event came from when the event does not. */
-	if (!corr_labels_get(&ev->labels, "node") &&
-	    corr_labels_set(&ev->labels, "node", b->node))
+	if (!corr_labels_get(&ev->labels, "node") && corr_labels_set(&ev->labels, "node", b->node))
 		goto oom;
 	if (b->cluster && !corr_labels_get(&ev->labels, "cluster") &&
 	    corr_labels_set(&ev->labels, "cluster", b->cluster))
@@ -389,8 +387,7 @@ oom:
 	return -1;
 }
 
-static int parse_edges(const struct jf_value *arr, struct corr_batch *b, char *err,
-		       size_t errlen)
+static int parse_edges(const struct jf_value *arr, struct corr_batch *b, char *err, size_t errlen)
 {
 	char w[64];
 
@@ -423,7 +420,8 @@ static int parse_edges(const struct jf_value *arr, struct corr_batch *b, char *e
 		    ingest_get_string(e, "endpoint", MAX_NAME, 0, w, &edge->endpoint, err, errlen))
 			return -1;
 		/* An empty callee counts as none: the endpoint must name the peer then. */
-		if ((!edge->callee || !edge->callee[0]) && (!edge->endpoint || !edge->endpoint[0])) {
+		if ((!edge->callee || !edge->callee[0]) &&
+		    (!edge->endpoint || !edge->endpoint[0])) {
 			snprintf(err, errlen, "%s: needs \"callee\" or \"endpoint\"", w);
 			return -1;
 		}
@@ -438,7 +436,8 @@ static int parse_edges(const struct jf_value *arr, struct corr_batch *b, char *e
 		const struct jf_value *r = jf_get(e, "requests");
 		if (r && r->type != JF_NULL) {
 			if (r->type != JF_INT || r->integer < 0) {
-				snprintf(err, errlen, "%s.requests: must be a non-negative integer", w);
+				snprintf(err, errlen, "%s.requests: must be a non-negative integer",
+					 w);
 				return -1;
 			}
 			edge->requests = (uint64_t)r->integer;
@@ -447,8 +446,8 @@ static int parse_edges(const struct jf_value *arr, struct corr_batch *b, char *e
 	return 0;
 }
 
-int corr_ingest_parse_batch(const char *body, size_t len, struct corr_batch *b,
-			    char *err, size_t errlen)
+int corr_ingest_parse_batch(const char *body, size_t len, struct corr_batch *b, char *err,
+			    size_t errlen)
 {
 	const struct jf_value *events;
 	struct jf_value *root;

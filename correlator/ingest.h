@@ -33,20 +33,20 @@ struct corr_batch {
  * max_out bytes (gzip bombs). Returns 0, or -1 with err set; *too_big is set
  * when the cap was the reason.
  */
-int corr_ingest_gunzip(const void *in, size_t in_len, size_t max_out, char **out,
-		       size_t *out_len, int *too_big, char *err, size_t errlen);
+int corr_ingest_gunzip(const void *in, size_t in_len, size_t max_out, char **out, size_t *out_len,
+		       int *too_big, char *err, size_t errlen);
 
 /* Parses and validates a batch (JSON text). 0 or -1 with err set. */
-int corr_ingest_parse_batch(const char *body, size_t len, struct corr_batch *batch,
-			    char *err, size_t errlen);
+int corr_ingest_parse_batch(const char *body, size_t len, struct corr_batch *batch, char *err,
+			    size_t errlen);
 
 /*
  * Converts an Alertmanager webhook notification (version 4) into events, so
  * alerts users already have join the correlation. Service comes from the
  * `service` label (else `job`, else `alertname`). 0 or -1 with err set.
  */
-int corr_ingest_parse_am_webhook(const char *body, size_t len,
-				 struct corr_batch *batch, char *err, size_t errlen);
+int corr_ingest_parse_am_webhook(const char *body, size_t len, struct corr_batch *batch, char *err,
+				 size_t errlen);
 
 void corr_batch_free(struct corr_batch *batch);
 

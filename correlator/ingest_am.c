@@ -14,10 +14,12 @@ static const char *am_raw_text(struct corr_batch *b, const struct corr_event *ev
 			       const char *status, const struct jf_value *a, size_t *len)
 {
 	struct jf_buf t = { 0 };
-	const char *keys[] = { "schema", "id", "anomaly_id", "state", "severity", "service",
-			       "metric" };
-	const char *vals[] = { CORR_EVENT_SCHEMA, ev->id, ev->anomaly_id, status,
-			       corr_severity_name(ev->severity), ev->service, "alert" };
+	const char *keys[] = { "schema",   "id",      "anomaly_id", "state",
+			       "severity", "service", "metric" };
+	const char *vals[] = {
+		CORR_EVENT_SCHEMA, ev->id, ev->anomaly_id, status, corr_severity_name(ev->severity),
+		ev->service,	   "alert"
+	};
 	char *out = NULL;
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -58,8 +60,8 @@ static int am_alert_to_event(struct corr_batch *b, const struct jf_value *a, con
 	if (ingest_peek_string(a, "status", 16, where, &status, err, errlen))
 		return -1;
 	if (strcmp(status, "firing") && strcmp(status, "resolved")) {
-		snprintf(err, errlen, "%s.status: \"%.16s\" is not firing or resolved",
-			 where, status);
+		snprintf(err, errlen, "%s.status: \"%.16s\" is not firing or resolved", where,
+			 status);
 		return -1;
 	}
 	ev->resolved = !strcmp(status, "resolved");
@@ -114,8 +116,8 @@ oom:
 	return -1;
 }
 
-int corr_ingest_parse_am_webhook(const char *body, size_t len,
-				 struct corr_batch *b, char *err, size_t errlen)
+int corr_ingest_parse_am_webhook(const char *body, size_t len, struct corr_batch *b, char *err,
+				 size_t errlen)
 {
 	const struct jf_value *alerts, *ver;
 	struct jf_value *root;

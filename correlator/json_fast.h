@@ -31,14 +31,23 @@ void *jf_alloc(struct jf_arena *a, size_t n);
 char *jf_strndup(struct jf_arena *a, const char *s, size_t n);
 void jf_arena_free(struct jf_arena *a);
 
-enum jf_type { JF_NULL, JF_FALSE, JF_TRUE, JF_INT, JF_REAL, JF_STRING, JF_ARRAY, JF_OBJECT };
+enum jf_type {
+	JF_NULL,
+	JF_FALSE,
+	JF_TRUE,
+	JF_INT,
+	JF_REAL,
+	JF_STRING,
+	JF_ARRAY,
+	JF_OBJECT
+};
 
 struct jf_member;
 
 struct jf_value {
 	enum jf_type type;
-	uint32_t n;	 /* items of an array, members of an object */
-	size_t len;	 /* bytes of a string */
+	uint32_t n; /* items of an array, members of an object */
+	size_t len; /* bytes of a string */
 	/*
 	 * Compact JSON of an object that is an item of an array in the top two
 	 * levels (a batch's events, edges or alerts); NULL elsewhere.
@@ -64,8 +73,8 @@ struct jf_member {
  * Parses buf[0..len) into a tree allocated in a. 0, or -1 with err set to
  * "invalid JSON at line L column C: what".
  */
-int jf_parse(const char *buf, size_t len, struct jf_arena *a, struct jf_value **root,
-	     char *err, size_t errlen);
+int jf_parse(const char *buf, size_t len, struct jf_arena *a, struct jf_value **root, char *err,
+	     size_t errlen);
 
 /* The member named key of an object; NULL when absent or obj is no object. */
 const struct jf_value *jf_get(const struct jf_value *obj, const char *key);

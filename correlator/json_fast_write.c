@@ -38,13 +38,27 @@ void jf_buf_put_string(struct jf_buf *b, const char *s)
 		jf_buf_put(b, run, (size_t)(s - run));
 		char esc[8];
 		switch (c) {
-		case '"': jf_buf_put(b, "\\\"", 2); break;
-		case '\\': jf_buf_put(b, "\\\\", 2); break;
-		case '\n': jf_buf_put(b, "\\n", 2); break;
-		case '\r': jf_buf_put(b, "\\r", 2); break;
-		case '\t': jf_buf_put(b, "\\t", 2); break;
-		case '\b': jf_buf_put(b, "\\b", 2); break;
-		case '\f': jf_buf_put(b, "\\f", 2); break;
+		case '"':
+			jf_buf_put(b, "\\\"", 2);
+			break;
+		case '\\':
+			jf_buf_put(b, "\\\\", 2);
+			break;
+		case '\n':
+			jf_buf_put(b, "\\n", 2);
+			break;
+		case '\r':
+			jf_buf_put(b, "\\r", 2);
+			break;
+		case '\t':
+			jf_buf_put(b, "\\t", 2);
+			break;
+		case '\b':
+			jf_buf_put(b, "\\b", 2);
+			break;
+		case '\f':
+			jf_buf_put(b, "\\f", 2);
+			break;
 		default:
 			snprintf(esc, sizeof(esc), "\\u%04x", c);
 			jf_buf_put(b, esc, 6);

@@ -94,8 +94,7 @@ int corr_labels_equal(const struct corr_labels *a, const struct corr_labels *b)
 	if (a->n != b->n)
 		return 0;
 	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->v[i].name, b->v[i].name) ||
-		    strcmp(a->v[i].value, b->v[i].value))
+		if (strcmp(a->v[i].name, b->v[i].name) || strcmp(a->v[i].value, b->v[i].value))
 			return 0;
 	return 1;
 }
@@ -133,8 +132,8 @@ int corr_label_name_valid(const char *name)
 	return 1;
 }
 
-int corr_labels_from_json(struct corr_labels *ls, json_t *obj, const char *what,
-			  char *err, size_t errlen)
+int corr_labels_from_json(struct corr_labels *ls, json_t *obj, const char *what, char *err,
+			  size_t errlen)
 {
 	const char *key;
 	json_t *val;

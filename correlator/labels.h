@@ -33,8 +33,8 @@ json_t *corr_labels_to_json(const struct corr_labels *ls);
  * Reads a JSON object of string values. On a wrongly shaped object, writes
  * a message naming the offending key into err and returns -1.
  */
-int corr_labels_from_json(struct corr_labels *ls, json_t *obj, const char *what,
-			  char *err, size_t errlen);
+int corr_labels_from_json(struct corr_labels *ls, json_t *obj, const char *what, char *err,
+			  size_t errlen);
 struct jf_value;
 struct jf_buf;
 /* The same for the ingest parser's tree (json_fast.h); obj NULL: not an object. */

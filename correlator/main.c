@@ -104,7 +104,8 @@ int main(int argc, char **argv)
 		case 'v':
 			level = log_level_parse(optarg);
 			if (level < 0) {
-				fprintf(stderr, "seismo-correlator: unknown log level '%s'\n", optarg);
+				fprintf(stderr, "seismo-correlator: unknown log level '%s'\n",
+					optarg);
 				return 2;
 			}
 			log_set_level((enum log_level)level);
@@ -133,7 +134,8 @@ int main(int argc, char **argv)
 	}
 	if (check) {
 		if (corr_server_check_listen(cfg->listen, err, sizeof(err))) {
-			fprintf(stderr, "seismo-correlator: %s: %s\n", config ? config : "(defaults)", err);
+			fprintf(stderr, "seismo-correlator: %s: %s\n",
+				config ? config : "(defaults)", err);
 			corr_config_free(cfg);
 			return 1;
 		}
@@ -192,7 +194,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_info("seismo-correlator %s listening on %s (port %u), store %s%s", SEISMO_VERSION,
-		 cfg->listen, corr_server_port(srv), corr_store_display(cfg->db_path, shown, sizeof(shown)),
+		 cfg->listen, corr_server_port(srv),
+		 corr_store_display(cfg->db_path, shown, sizeof(shown)),
 		 cfg->token ? ", bearer token required" : "");
 	int sig = 0;
 	sigwait(&stop_signals, &sig);

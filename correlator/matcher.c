@@ -7,9 +7,8 @@
 
 static const char *const op_text[] = { "=", "!=", "=~", "!~" };
 
-int corr_matchers_add(struct corr_matchers *ms, const char *name,
-		      enum corr_match_op op, const char *value, char *err,
-		      size_t errlen)
+int corr_matchers_add(struct corr_matchers *ms, const char *name, enum corr_match_op op,
+		      const char *value, char *err, size_t errlen)
 {
 	struct corr_matcher m = { .op = op };
 
@@ -31,9 +30,10 @@ int corr_matchers_add(struct corr_matchers *ms, const char *name,
 		if (rc) {
 			char why[128];
 			regerror(rc, &m.re, why, sizeof(why));
-			snprintf(err, errlen,
-				 "invalid regex \"%s\" for label %s: %s (POSIX ERE; RE2-only syntax such as (?: or \\d is not supported)",
-				 value, name, why);
+			snprintf(
+				err, errlen,
+				"invalid regex \"%s\" for label %s: %s (POSIX ERE; RE2-only syntax such as (?: or \\d is not supported)",
+				value, name, why);
 			return -1;
 		}
 		m.compiled = true;
@@ -97,8 +97,8 @@ static int parse_one(struct corr_matchers *ms, const char **pp, char *err, size_
 		op = CORR_MATCH_EQ;
 		p++;
 	} else {
-		snprintf(err, errlen, "matcher '%s': expected =, !=, =~ or !~ after '%s'",
-			 start, name);
+		snprintf(err, errlen, "matcher '%s': expected =, !=, =~ or !~ after '%s'", start,
+			 name);
 		return -1;
 	}
 	p = skip_space(p);
@@ -135,8 +135,7 @@ static int parse_one(struct corr_matchers *ms, const char **pp, char *err, size_
 	return corr_matchers_add(ms, name, op, value, err, errlen);
 }
 
-int corr_matchers_parse(struct corr_matchers *ms, const char *text, char *err,
-			size_t errlen)
+int corr_matchers_parse(struct corr_matchers *ms, const char *text, char *err, size_t errlen)
 {
 	const char *p = skip_space(text);
 	int braces = *p == '{';
@@ -230,8 +229,7 @@ char *corr_matchers_string(const struct corr_matchers *ms)
 	}
 	fputc('{', f);
 	for (size_t i = 0; i < ms->n; i++)
-		fprintf(f, "%s%s%s\"%s\"", i ? "," : "", sorted[i]->name,
-			op_text[sorted[i]->op],
+		fprintf(f, "%s%s%s\"%s\"", i ? "," : "", sorted[i]->name, op_text[sorted[i]->op],
 			sorted[i]->key_value ? sorted[i]->key_value : sorted[i]->value);
 	fputc('}', f);
 	free(sorted);

@@ -13,7 +13,12 @@
 
 #include "labels.h"
 
-enum corr_match_op { CORR_MATCH_EQ, CORR_MATCH_NE, CORR_MATCH_RE, CORR_MATCH_NRE };
+enum corr_match_op {
+	CORR_MATCH_EQ,
+	CORR_MATCH_NE,
+	CORR_MATCH_RE,
+	CORR_MATCH_NRE
+};
 
 struct corr_matcher {
 	char *name;
@@ -30,16 +35,14 @@ struct corr_matchers {
 };
 
 /* Adds one matcher; err gets a message on failure (bad regex, name). */
-int corr_matchers_add(struct corr_matchers *ms, const char *name,
-		      enum corr_match_op op, const char *value, char *err,
-		      size_t errlen);
+int corr_matchers_add(struct corr_matchers *ms, const char *name, enum corr_match_op op,
+		      const char *value, char *err, size_t errlen);
 /*
  * Parses the text form used in `matchers:` lists and amtool:
  * `severity = critical`, `alertname=~"^(A|B)$"`, or a brace list
  * `{a="1",b!="2"}`. Appends to ms.
  */
-int corr_matchers_parse(struct corr_matchers *ms, const char *text, char *err,
-			size_t errlen);
+int corr_matchers_parse(struct corr_matchers *ms, const char *text, char *err, size_t errlen);
 bool corr_matcher_matches(const struct corr_matcher *m, const struct corr_labels *ls);
 bool corr_matchers_match(const struct corr_matchers *ms, const struct corr_labels *ls);
 /* {a="1", b=~"x"}, sorted as Alertmanager prints route keys. */

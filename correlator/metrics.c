@@ -25,8 +25,8 @@ static uint64_t load(const uint64_t *v)
 
 static void counter(FILE *out, const char *name, const char *help, uint64_t v)
 {
-	fprintf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name,
-		name, (unsigned long long)v);
+	fprintf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+		(unsigned long long)v);
 }
 
 static void per_kind(FILE *out, const char *name, const char *help, const uint64_t *v)
@@ -40,16 +40,15 @@ static void per_kind(FILE *out, const char *name, const char *help, const uint64
 
 void corr_metrics_render(struct corr_metrics *m, FILE *out)
 {
-	counter(out, "seismo_correlator_batches_accepted_total",
-		"Event batches stored (2xx).", load(&m->batches_accepted));
+	counter(out, "seismo_correlator_batches_accepted_total", "Event batches stored (2xx).",
+		load(&m->batches_accepted));
 	counter(out, "seismo_correlator_batches_rejected_total",
 		"Requests refused with a 4xx (bad JSON, shape, size, token).",
 		load(&m->batches_rejected));
-	counter(out, "seismo_correlator_events_accepted_total",
-		"New events stored.", load(&m->events_accepted));
+	counter(out, "seismo_correlator_events_accepted_total", "New events stored.",
+		load(&m->events_accepted));
 	counter(out, "seismo_correlator_events_duplicate_total",
-		"Events dropped because their id was already stored.",
-		load(&m->events_duplicate));
+		"Events dropped because their id was already stored.", load(&m->events_duplicate));
 	counter(out, "seismo_correlator_edges_received_total",
 		"Dependency edges received from agents.", load(&m->edges_received));
 	counter(out, "seismo_correlator_alerts_received_total",
@@ -60,8 +59,8 @@ void corr_metrics_render(struct corr_metrics *m, FILE *out)
 		load(&m->am_webhooks_received));
 	counter(out, "seismo_correlator_auth_failures_total",
 		"Requests with a missing or wrong bearer token.", load(&m->auth_failures));
-	counter(out, "seismo_correlator_incidents_created_total",
-		"Incidents opened.", load(&m->incidents_created));
+	counter(out, "seismo_correlator_incidents_created_total", "Incidents opened.",
+		load(&m->incidents_created));
 	counter(out, "seismo_correlator_incidents_merged_total",
 		"Incidents merged into another because their anomalies connected.",
 		load(&m->incidents_merged));
@@ -71,17 +70,18 @@ void corr_metrics_render(struct corr_metrics *m, FILE *out)
 		 "Notifications given up after every retry, by integration.",
 		 m->notifications_failed);
 	per_kind(out, "seismo_correlator_notification_retries_total",
-		 "Failed notification attempts that were retried.",
-		 m->notification_retries);
+		 "Failed notification attempts that were retried.", m->notification_retries);
 	pthread_mutex_lock(&latency_lock);
-	fprintf(out, "# HELP seismo_correlator_ingest_seconds Time to validate, store and correlate one batch.\n"
-		     "# TYPE seismo_correlator_ingest_seconds histogram\n");
+	fprintf(out,
+		"# HELP seismo_correlator_ingest_seconds Time to validate, store and correlate one batch.\n"
+		"# TYPE seismo_correlator_ingest_seconds histogram\n");
 	for (int i = 0; i < CORR_LATENCY_BUCKETS; i++)
 		fprintf(out, "seismo_correlator_ingest_seconds_bucket{le=\"%g\"} %llu\n",
 			latency_bounds[i], (unsigned long long)m->ingest_latency_bucket[i]);
-	fprintf(out, "seismo_correlator_ingest_seconds_bucket{le=\"+Inf\"} %llu\n"
-		     "seismo_correlator_ingest_seconds_sum %.6f\n"
-		     "seismo_correlator_ingest_seconds_count %llu\n",
+	fprintf(out,
+		"seismo_correlator_ingest_seconds_bucket{le=\"+Inf\"} %llu\n"
+		"seismo_correlator_ingest_seconds_sum %.6f\n"
+		"seismo_correlator_ingest_seconds_count %llu\n",
 		(unsigned long long)m->ingest_latency_count, m->ingest_latency_sum,
 		(unsigned long long)m->ingest_latency_count);
 	pthread_mutex_unlock(&latency_lock);

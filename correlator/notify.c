@@ -292,8 +292,7 @@ static void *sender_main(void *arg)
 	return NULL;
 }
 
-struct corr_notifier *corr_notifier_new(const struct corr_config *cfg,
-					struct corr_metrics *m)
+struct corr_notifier *corr_notifier_new(const struct corr_config *cfg, struct corr_metrics *m)
 {
 	struct corr_notifier *nt = calloc(1, sizeof(*nt));
 	size_t n = 0;
@@ -393,7 +392,9 @@ void corr_notifier_enqueue(struct corr_notifier *nt, struct corr_notification *n
 	    !(o->group_key = strdup(n->group_key))) {
 		log_error("notify: receiver %s (%s): %s", n->receiver,
 			  corr_integration_kind_name(n->integ->kind),
-			  err[0] ? err : l ? "out of memory" : "not configured");
+			  err[0] ? err
+			  : l	 ? "out of memory"
+				 : "not configured");
 		corr_metrics_add(&nt->metrics->notifications_failed[n->integ->kind], 1);
 		if (o)
 			outgoing_free(o);
@@ -420,7 +421,8 @@ void corr_notifier_enqueue(struct corr_notifier *nt, struct corr_notification *n
 		o->id = nt->delivery.add(nt->delivery.arg, &p);
 		if (o->id < 0) {
 			log_error("notify: cannot keep the notification for %s group %s; "
-				  "sending it unkept", l->rcv->name, o->group_key);
+				  "sending it unkept",
+				  l->rcv->name, o->group_key);
 			o->id = 0;
 		}
 	}
@@ -497,8 +499,9 @@ void corr_notifier_free(struct corr_notifier *nt)
 			l->queue = o->next;
 			kept += o->id > 0;
 			if (o->id <= 0)
-				log_warn("notify: dropping undelivered notification for %s at shutdown",
-					 l->rcv->name);
+				log_warn(
+					"notify: dropping undelivered notification for %s at shutdown",
+					l->rcv->name);
 			outgoing_free(o);
 		}
 		pthread_cond_destroy(&l->wake);

@@ -72,15 +72,14 @@ void corr_notification_free(struct corr_notification *n);
  * Builds the body for n. *url gets the target (from url or url_file) and
  * *auth_header an optional extra header; both malloc'd. 0 or -1 (err set).
  */
-int corr_notify_build(const struct corr_config *cfg, const struct corr_notification *n,
-		      char **body, char **url, char *err, size_t errlen);
+int corr_notify_build(const struct corr_config *cfg, const struct corr_notification *n, char **body,
+		      char **url, char *err, size_t errlen);
 
 /* The integration's URL (url, or url_file read now), malloc'd; NULL (err set). */
 char *corr_notify_target_url(const struct corr_integration *in, char *err, size_t errlen);
 
 struct corr_notifier;
-struct corr_notifier *corr_notifier_new(const struct corr_config *cfg,
-					struct corr_metrics *m);
+struct corr_notifier *corr_notifier_new(const struct corr_config *cfg, struct corr_metrics *m);
 /* Before the first notification: keep pending notifications through ops. */
 void corr_notifier_set_delivery(struct corr_notifier *nt, const struct corr_delivery_ops *ops);
 /* Queues n (takes it over). */

@@ -63,8 +63,7 @@ static json_t *common_pairs(const struct corr_notification *n, int annotations, 
 	return o;
 }
 
-static json_t *webhook_payload(const struct corr_config *cfg,
-			       const struct corr_notification *n)
+static json_t *webhook_payload(const struct corr_config *cfg, const struct corr_notification *n)
 {
 	size_t limit = n->integ->max_alerts > 0 ? (size_t)n->integ->max_alerts : n->n_alerts;
 	json_t *alerts = json_array();
@@ -75,13 +74,12 @@ static json_t *webhook_payload(const struct corr_config *cfg,
 		json_array_append_new(alerts, corr_alert_to_json(&n->alerts[i], n->now_ms));
 		firing += !corr_alert_resolved(&n->alerts[i], n->now_ms);
 	}
-	return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:s,s:s,s:s,s:I}", "receiver",
-			 n->receiver, "status", firing ? "firing" : "resolved",
-			 "alerts", alerts, "groupLabels",
+	return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:s,s:s,s:s,s:I}", "receiver", n->receiver,
+			 "status", firing ? "firing" : "resolved", "alerts", alerts, "groupLabels",
 			 corr_labels_to_json(&n->group_labels), "commonLabels",
 			 common_pairs(n, 0, limit), "commonAnnotations", common_pairs(n, 1, limit),
-			 "externalURL", cfg->external_url, "version", "4", "groupKey",
-			 n->group_key, "truncatedAlerts",
+			 "externalURL", cfg->external_url, "version", "4", "groupKey", n->group_key,
+			 "truncatedAlerts",
 			 (json_int_t)(n->n_alerts > limit ? n->n_alerts - limit : 0));
 }
 
@@ -136,15 +134,16 @@ static char *alerts_text(const struct corr_notification *n)
 		const char *summary = corr_labels_get(&a->annotations, "summary");
 		const char *desc = corr_labels_get(&a->annotations, "description");
 		fprintf(f, "%s%s: %s%s%s\n", corr_alert_resolved(a, n->now_ms) ? "[resolved] " : "",
-			corr_labels_get(&a->labels, "alertname") ? corr_labels_get(&a->labels, "alertname") : "alert",
+			corr_labels_get(&a->labels, "alertname")
+				? corr_labels_get(&a->labels, "alertname")
+				: "alert",
 			summary ? summary : "", desc ? " - " : "", desc ? desc : "");
 	}
 	fclose(f);
 	return buf;
 }
 
-static json_t *slack_payload(const struct corr_config *cfg,
-			     const struct corr_notification *n)
+static json_t *slack_payload(const struct corr_config *cfg, const struct corr_notification *n)
 {
 	char *title = n->integ->title ? strdup(n->integ->title) : default_title(n);
 	char *text = n->integ->text ? strdup(n->integ->text) : alerts_text(n);
@@ -154,8 +153,8 @@ static json_t *slack_payload(const struct corr_config *cfg,
 		goto out;
 	att = json_pack("{s:s,s:s,s:s,s:s,s:s,s:[s,s,s]}", "title", title, "title_link",
 			cfg->external_url, "text", text, "fallback", title, "color",
-			count_firing(n) ? "danger" : "good", "mrkdwn_in", "fallback",
-			"pretext", "text");
+			count_firing(n) ? "danger" : "good", "mrkdwn_in", "fallback", "pretext",
+			"text");
 	body = json_pack("{s:o}", "attachments", json_pack("[o]", att));
 	if (body && n->integ->channel)
 		json_object_set_new(body, "channel", json_string(n->integ->channel));
@@ -167,8 +166,8 @@ out:
 	return body;
 }
 
-static json_t *pagerduty_payload(const struct corr_config *cfg,
-				 const struct corr_notification *n, const char *key)
+static json_t *pagerduty_payload(const struct corr_config *cfg, const struct corr_notification *n,
+				 const char *key)
 {
 	char *title = default_title(n), dedup[40];
 	size_t firing = count_firing(n);
@@ -188,16 +187,15 @@ static json_t *pagerduty_payload(const struct corr_config *cfg,
 	for (size_t i = 0; i < n->n_alerts; i++)
 		json_array_append_new(firing_arr, corr_alert_to_json(&n->alerts[i], n->now_ms));
 	details = json_pack("{s:o,s:I,s:I,s:o}", "alerts", firing_arr, "num_firing",
-			    (json_int_t)firing, "num_resolved",
-			    (json_int_t)(n->n_alerts - firing), "groupLabels",
-			    corr_labels_to_json(&n->group_labels));
+			    (json_int_t)firing, "num_resolved", (json_int_t)(n->n_alerts - firing),
+			    "groupLabels", corr_labels_to_json(&n->group_labels));
 	body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s,s:o}}", "routing_key", key,
 			 "event_action", firing ? "trigger" : "resolve", "dedup_key", dedup,
 			 "client", n->integ->client ? n->integ->client : "seismo-correlator",
-			 "client_url", cfg->external_url, "payload", "summary", title,
-			 "source", "seismo-correlator", "severity",
-			 n->integ->severity ? n->integ->severity : "error",
-			 "custom_details", details);
+			 "client_url", cfg->external_url, "payload", "summary", title, "source",
+			 "seismo-correlator", "severity",
+			 n->integ->severity ? n->integ->severity : "error", "custom_details",
+			 details);
 	free(title);
 	return body;
 }
@@ -219,20 +217,18 @@ static json_t *alertmanager_payload(const struct corr_notification *n)
 			ends_ms = n->now_ms + 4 * n->group_interval_ms;
 		corr_time_format(a->starts_at_ms, starts, sizeof(starts));
 		corr_time_format(ends_ms, ends, sizeof(ends));
-		json_array_append_new(arr, json_pack("{s:o,s:o,s:s,s:s,s:s}", "labels",
-						     corr_labels_to_json(&a->labels),
-						     "annotations",
-						     corr_labels_to_json(&a->annotations),
-						     "startsAt", starts, "endsAt", ends,
-						     "generatorURL",
-						     a->generator_url ? a->generator_url : ""));
+		json_array_append_new(arr,
+				      json_pack("{s:o,s:o,s:s,s:s,s:s}", "labels",
+						corr_labels_to_json(&a->labels), "annotations",
+						corr_labels_to_json(&a->annotations), "startsAt",
+						starts, "endsAt", ends, "generatorURL",
+						a->generator_url ? a->generator_url : ""));
 	}
 	return arr;
 }
 
 /* The literal value, or the first line of the file that holds it. */
-static char *secret(const char *value, const char *file, const char *what,
-		    char *err, size_t errlen)
+static char *secret(const char *value, const char *file, const char *what, char *err, size_t errlen)
 {
 	char *s;
 
@@ -267,8 +263,8 @@ char *corr_notify_target_url(const struct corr_integration *in, char *err, size_
 	return url;
 }
 
-int corr_notify_build(const struct corr_config *cfg, const struct corr_notification *n,
-		      char **body, char **url, char *err, size_t errlen)
+int corr_notify_build(const struct corr_config *cfg, const struct corr_notification *n, char **body,
+		      char **url, char *err, size_t errlen)
 {
 	const struct corr_integration *in = n->integ;
 	json_t *payload = NULL;

@@ -75,8 +75,8 @@ char *corr_rb_expand(const char *tmpl, const struct corr_labels *ls, char *err, 
 			if (!v) {
 				fclose(f);
 				free(out);
-				snprintf(err, errlen, "the incident has no label \"%s\" for ${%s}", name,
-					 name);
+				snprintf(err, errlen, "the incident has no label \"%s\" for ${%s}",
+					 name, name);
 				return NULL;
 			}
 			fputs(v, f);

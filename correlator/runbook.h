@@ -18,27 +18,41 @@
 #include "labels.h"
 #include "matcher.h"
 
-enum rb_mode { RB_SUGGEST, RB_APPROVE, RB_AUTO };
-enum rb_kind { RB_WEBHOOK, RB_EXEC, RB_KUBERNETES, RB_AGENT };
-enum rb_kube_verb { RB_KUBE_ROLLOUT_RESTART, RB_KUBE_SCALE, RB_KUBE_DELETE_POD, RB_KUBE_CORDON };
+enum rb_mode {
+	RB_SUGGEST,
+	RB_APPROVE,
+	RB_AUTO
+};
+enum rb_kind {
+	RB_WEBHOOK,
+	RB_EXEC,
+	RB_KUBERNETES,
+	RB_AGENT
+};
+enum rb_kube_verb {
+	RB_KUBE_ROLLOUT_RESTART,
+	RB_KUBE_SCALE,
+	RB_KUBE_DELETE_POD,
+	RB_KUBE_CORDON
+};
 
 /* One step of a runbook. Strings may hold ${label} templates. */
 struct rb_step {
 	enum rb_kind kind;
 	int line;
-	char *url;	     /* webhook; agent (the agent's base URL) */
-	char **argv;	     /* exec */
+	char *url;   /* webhook; agent (the agent's base URL) */
+	char **argv; /* exec */
 	size_t argc;
-	int64_t timeout_ms;  /* exec, and every HTTP call */
+	int64_t timeout_ms; /* exec, and every HTTP call */
 	enum rb_kube_verb verb;
-	char *resource;	     /* deployment | statefulset | daemonset */
+	char *resource; /* deployment | statefulset | daemonset */
 	char *namespace_;
-	char *name;	     /* object, pod or node name */
+	char *name; /* object, pod or node name */
 	bool has_replicas, has_add;
 	long replicas, add, min_replicas, max_replicas;
-	long grace_seconds;  /* delete-pod; -1: the pod's own */
-	char *agent_action;  /* chaos-stop | systemd-restart */
-	char *agent_arg;     /* experiment or unit */
+	long grace_seconds; /* delete-pod; -1: the pod's own */
+	char *agent_action; /* chaos-stop | systemd-restart */
+	char *agent_arg;    /* experiment or unit */
 };
 
 struct corr_runbook {
@@ -50,17 +64,17 @@ struct corr_runbook {
 	size_t n_steps;
 	bool enabled;
 	bool dry_run;
-	int max_per_incident;	   /* default 1 */
-	char *target;		   /* template naming what is acted on (rate limit key) */
-	long rate_runbook_n;	   /* 0: no limit */
+	int max_per_incident; /* default 1 */
+	char *target;	      /* template naming what is acted on (rate limit key) */
+	long rate_runbook_n;  /* 0: no limit */
 	int64_t rate_runbook_ms;
 	long rate_target_n;
 	int64_t rate_target_ms;
 	int64_t approval_ttl_ms;
 	int64_t verify_within_ms;
-	long breaker_failures;	   /* consecutive failed actions that open it */
-	long breaker_unresolved;   /* consecutive actions whose incident did not resolve */
-	char *escalate;		   /* receiver; NULL: actions.escalate */
+	long breaker_failures;	 /* consecutive failed actions that open it */
+	long breaker_unresolved; /* consecutive actions whose incident did not resolve */
+	char *escalate;		 /* receiver; NULL: actions.escalate */
 };
 
 struct corr_runbooks {
@@ -69,13 +83,13 @@ struct corr_runbooks {
 	/* actions: */
 	long max_concurrent;
 	char *kill_switch_file;
-	char *escalate;		 /* default receiver for escalations */
-	char *kube_api;		 /* default: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT */
+	char *escalate; /* default receiver for escalations */
+	char *kube_api; /* default: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT */
 	char *kube_token_file;
 	char *kube_ca_file;
 	bool kube_insecure;
-	char *agent_token_file;	 /* bearer token sent to agents */
-	long max_output_bytes;	 /* exec output kept in the audit */
+	char *agent_token_file; /* bearer token sent to agents */
+	long max_output_bytes;	/* exec output kept in the audit */
 };
 
 /*

@@ -2,6 +2,8 @@
  * Reads `actions:` and `runbooks:` from the correlator config (see
  * docs/runbooks.md). The walk reuses common/yamlcfg.c over the document
  * config.c already loaded, so messages carry the same file:line.
+ * Long file: one walk over one section; its step kinds (exec, webhook,
+ * kubernetes, agent) share the value readers at the top.
  */
 #include "runbook.h"
 
@@ -55,7 +57,8 @@ static int get_long(struct yamlcfg *y, yaml_node_t *n, long min, long max, long 
 		char *end;
 		long l = strtol(s, &end, 10);
 		if (*end || l < min)
-			return yamlcfg_fail(y, n, "\"%s\" is not an integer in %ld..%ld", s, min, max);
+			return yamlcfg_fail(y, n, "\"%s\" is not an integer in %ld..%ld", s, min,
+					    max);
 		*out = l;
 		return 0;
 	}
@@ -78,7 +81,8 @@ static int get_rate(struct yamlcfg *y, yaml_node_t *n, long *count, int64_t *win
 		return yamlcfg_fail(y, n, "a rate limit must look like 10/1h");
 	long c = strtol(s, &end, 10);
 	if (end == s || *end != '/' || c < 1 || yamlcfg_parse_duration(end + 1, &sec) || sec <= 0)
-		return yamlcfg_fail(y, n, "rate limit \"%s\" must look like 10/1h (count/window)", s);
+		return yamlcfg_fail(y, n, "rate limit \"%s\" must look like 10/1h (count/window)",
+				    s);
 	*count = c;
 	*window_ms = (int64_t)(sec * 1000.0);
 	return 0;
@@ -107,7 +111,8 @@ static int parse_argv(struct yamlcfg *y, yaml_node_t *n, struct rb_step *st)
 {
 	if (!n || n->type != YAML_SEQUENCE_NODE || !n->data.sequence.items.top ||
 	    n->data.sequence.items.top == n->data.sequence.items.start)
-		return yamlcfg_fail(y, n, "exec: command must be a non-empty list: [/path/to/program, arg]");
+		return yamlcfg_fail(
+			y, n, "exec: command must be a non-empty list: [/path/to/program, arg]");
 	size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 	st->argv = calloc(count + 1, sizeof(char *));
 	if (!st->argv)
@@ -119,14 +124,16 @@ static int parse_argv(struct yamlcfg *y, yaml_node_t *n, struct rb_step *st)
 		st->argc++;
 	}
 	if (st->argv[0][0] != '/')
-		return yamlcfg_fail(y, n, "exec: the program \"%s\" must be an absolute path", st->argv[0]);
+		return yamlcfg_fail(y, n, "exec: the program \"%s\" must be an absolute path",
+				    st->argv[0]);
 	return 0;
 }
 
 static int parse_kube(struct yamlcfg *y, yaml_node_t *n, struct rb_step *st)
 {
-	static const char *const keys[] = { "action", "resource", "namespace", "name", "replicas",
-					    "add", "min", "max", "grace_period", "timeout", NULL };
+	static const char *const keys[] = { "action",	    "resource", "namespace", "name",
+					    "replicas",	    "add",	"min",	     "max",
+					    "grace_period", "timeout",	NULL };
 	char verb[32] = "";
 
 	if (yamlcfg_check_keys(y, n, keys, "kubernetes") ||
@@ -144,8 +151,10 @@ static int parse_kube(struct yamlcfg *y, yaml_node_t *n, struct rb_step *st)
 	else if (!strcmp(verb, "cordon"))
 		st->verb = RB_KUBE_CORDON;
 	else
-		return yamlcfg_fail(y, n, "kubernetes: action must be rollout-restart, scale, delete-pod or cordon, not \"%s\"",
-				    verb);
+		return yamlcfg_fail(
+			y, n,
+			"kubernetes: action must be rollout-restart, scale, delete-pod or cordon, not \"%s\"",
+			verb);
 	if (!st->name)
 		return yamlcfg_fail(y, n, "kubernetes %s: needs a name", verb);
 	if (st->verb != RB_KUBE_CORDON && !st->namespace_)
@@ -155,9 +164,11 @@ static int parse_kube(struct yamlcfg *y, yaml_node_t *n, struct rb_step *st)
 			return yamlcfg_fail(y, n, "out of memory");
 		if (strcmp(st->resource, "deployment") && strcmp(st->resource, "statefulset") &&
 		    (st->verb == RB_KUBE_SCALE || strcmp(st->resource, "daemonset")))
-			return yamlcfg_fail(y, n, "kubernetes %s: resource \"%s\" must be deployment, statefulset%s",
-					    verb, st->resource,
-					    st->verb == RB_KUBE_SCALE ? "" : " or daemonset");
+			return yamlcfg_fail(
+				y, n,
+				"kubernetes %s: resource \"%s\" must be deployment, statefulset%s",
+				verb, st->resource,
+				st->verb == RB_KUBE_SCALE ? "" : " or daemonset");
 	} else if (st->resource) {
 		return yamlcfg_fail(y, n, "kubernetes %s: takes no resource", verb);
 	}
@@ -173,12 +184,16 @@ static int parse_kube(struct yamlcfg *y, yaml_node_t *n, struct rb_step *st)
 	st->has_add = add != NULL;
 	if (st->verb == RB_KUBE_SCALE) {
 		if (st->has_replicas == st->has_add)
-			return yamlcfg_fail(y, n, "kubernetes scale: give either replicas (set) or add (change)");
+			return yamlcfg_fail(
+				y, n,
+				"kubernetes scale: give either replicas (set) or add (change)");
 		if (st->min_replicas > st->max_replicas)
 			return yamlcfg_fail(y, n, "kubernetes scale: min %ld is above max %ld",
 					    st->min_replicas, st->max_replicas);
 	} else if (rep || add || yamlcfg_get(y, n, "min") || yamlcfg_get(y, n, "max")) {
-		return yamlcfg_fail(y, n, "kubernetes %s: replicas, add, min and max belong to scale", verb);
+		return yamlcfg_fail(y, n,
+				    "kubernetes %s: replicas, add, min and max belong to scale",
+				    verb);
 	}
 	yaml_node_t *gp = yamlcfg_get(y, n, "grace_period");
 	if (gp) {
@@ -196,13 +211,17 @@ static int parse_step(struct yamlcfg *y, yaml_node_t *n, struct rb_step *st)
 {
 	if (!n || n->type != YAML_MAPPING_NODE ||
 	    n->data.mapping.pairs.top - n->data.mapping.pairs.start != 1)
-		return yamlcfg_fail(y, n, "each action is one of {webhook: ...}, {exec: ...}, {kubernetes: ...}, {agent: ...}");
-	const char *kind = scalar(yaml_document_get_node(&y->doc, n->data.mapping.pairs.start->key));
+		return yamlcfg_fail(
+			y, n,
+			"each action is one of {webhook: ...}, {exec: ...}, {kubernetes: ...}, {agent: ...}");
+	const char *kind =
+		scalar(yaml_document_get_node(&y->doc, n->data.mapping.pairs.start->key));
 	yaml_node_t *v = yaml_document_get_node(&y->doc, n->data.mapping.pairs.start->value);
 	st->line = (int)n->start_mark.line + 1;
 	st->timeout_ms = 10000;
 	if (!v || v->type != YAML_MAPPING_NODE)
-		return yamlcfg_fail(y, v ? v : n, "%s: its settings must be a mapping", kind ? kind : "action");
+		return yamlcfg_fail(y, v ? v : n, "%s: its settings must be a mapping",
+				    kind ? kind : "action");
 	if (get_ms(y, yamlcfg_get(y, v, "timeout"), &st->timeout_ms))
 		return -1;
 	if (st->timeout_ms <= 0)
@@ -230,27 +249,31 @@ static int parse_step(struct yamlcfg *y, yaml_node_t *n, struct rb_step *st)
 		return parse_kube(y, v, st);
 	}
 	if (kind && !strcmp(kind, "agent")) {
-		static const char *const keys[] = { "url", "action", "unit", "experiment", "timeout", NULL };
+		static const char *const keys[] = { "url",	  "action",  "unit",
+						    "experiment", "timeout", NULL };
 		st->kind = RB_AGENT;
 		if (yamlcfg_check_keys(y, v, keys, "agent") ||
 		    dup_str(y, yamlcfg_get(y, v, "url"), "url", &st->url) ||
 		    dup_str(y, yamlcfg_get(y, v, "action"), "action", &st->agent_action))
 			return -1;
 		if (!st->url)
-			return yamlcfg_fail(y, v, "agent: needs the agent's url, e.g. http://${node}:9464");
+			return yamlcfg_fail(
+				y, v, "agent: needs the agent's url, e.g. http://${node}:9464");
 		const char *argkey = NULL;
 		if (st->agent_action && !strcmp(st->agent_action, "systemd-restart"))
 			argkey = "unit";
 		else if (st->agent_action && !strcmp(st->agent_action, "chaos-stop"))
 			argkey = "experiment";
 		else
-			return yamlcfg_fail(y, v, "agent: action must be systemd-restart or chaos-stop");
+			return yamlcfg_fail(y, v,
+					    "agent: action must be systemd-restart or chaos-stop");
 		if (dup_str(y, yamlcfg_get(y, v, argkey), argkey, &st->agent_arg))
 			return -1;
 		if (!st->agent_arg)
 			return yamlcfg_fail(y, v, "agent %s: needs %s", st->agent_action, argkey);
 		if (yamlcfg_get(y, v, !strcmp(argkey, "unit") ? "experiment" : "unit"))
-			return yamlcfg_fail(y, v, "agent %s: takes %s only", st->agent_action, argkey);
+			return yamlcfg_fail(y, v, "agent %s: takes %s only", st->agent_action,
+					    argkey);
 		return 0;
 	}
 	return yamlcfg_fail(y, n, "unknown action kind \"%s\" (webhook, exec, kubernetes or agent)",
@@ -259,10 +282,11 @@ static int parse_step(struct yamlcfg *y, yaml_node_t *n, struct rb_step *st)
 
 static int parse_runbook(struct yamlcfg *y, yaml_node_t *n, struct corr_runbook *rb)
 {
-	static const char *const keys[] = { "name", "matchers", "mode", "actions", "enabled",
-					    "dry_run", "max_per_incident", "target", "rate_limit",
-					    "approval_ttl", "verify_within", "circuit_breaker",
-					    "escalate", NULL };
+	static const char *const keys[] = {
+		"name",		 "matchers",	     "mode",	 "actions",    "enabled",
+		"dry_run",	 "max_per_incident", "target",	 "rate_limit", "approval_ttl",
+		"verify_within", "circuit_breaker",  "escalate", NULL
+	};
 	static const char *const rate_keys[] = { "runbook", "target", NULL };
 	static const char *const breaker_keys[] = { "failures", "unresolved", NULL };
 	char mode[16] = "";
@@ -292,10 +316,13 @@ static int parse_runbook(struct yamlcfg *y, yaml_node_t *n, struct corr_runbook 
 	for (const char *c = rb->name; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
 		      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.'))
-			return yamlcfg_fail(y, n, "runbook name \"%s\": use letters, digits, - _ .", rb->name);
+			return yamlcfg_fail(y, n, "runbook name \"%s\": use letters, digits, - _ .",
+					    rb->name);
 	if (!rb->matchers.n)
-		return yamlcfg_fail(y, n, "runbook %s: needs matchers (an empty list would match every incident)",
-				    rb->name);
+		return yamlcfg_fail(
+			y, n,
+			"runbook %s: needs matchers (an empty list would match every incident)",
+			rb->name);
 	if (!strcmp(mode, "suggest"))
 		rb->mode = RB_SUGGEST;
 	else if (!strcmp(mode, "approve"))
@@ -312,9 +339,11 @@ static int parse_runbook(struct yamlcfg *y, yaml_node_t *n, struct corr_runbook 
 	if (!rb->target && !(rb->target = strdup("${service}")))
 		return yamlcfg_fail(y, n, "out of memory");
 	yaml_node_t *rl = yamlcfg_get(y, n, "rate_limit");
-	if (rl && (yamlcfg_check_keys(y, rl, rate_keys, "rate_limit") ||
-		   get_rate(y, yamlcfg_get(y, rl, "runbook"), &rb->rate_runbook_n, &rb->rate_runbook_ms) ||
-		   get_rate(y, yamlcfg_get(y, rl, "target"), &rb->rate_target_n, &rb->rate_target_ms)))
+	if (rl &&
+	    (yamlcfg_check_keys(y, rl, rate_keys, "rate_limit") ||
+	     get_rate(y, yamlcfg_get(y, rl, "runbook"), &rb->rate_runbook_n,
+		      &rb->rate_runbook_ms) ||
+	     get_rate(y, yamlcfg_get(y, rl, "target"), &rb->rate_target_n, &rb->rate_target_ms)))
 		return -1;
 	yaml_node_t *cb = yamlcfg_get(y, n, "circuit_breaker");
 	if (cb && (yamlcfg_check_keys(y, cb, breaker_keys, "circuit_breaker") ||
@@ -322,20 +351,22 @@ static int parse_runbook(struct yamlcfg *y, yaml_node_t *n, struct corr_runbook 
 		   get_long(y, yamlcfg_get(y, cb, "unresolved"), 0, 1000, &rb->breaker_unresolved)))
 		return -1;
 	if (rb->approval_ttl_ms <= 0 || rb->verify_within_ms <= 0)
-		return yamlcfg_fail(y, n, "runbook %s: approval_ttl and verify_within must be positive",
+		return yamlcfg_fail(y, n,
+				    "runbook %s: approval_ttl and verify_within must be positive",
 				    rb->name);
 	yaml_node_t *acts = yamlcfg_get(y, n, "actions");
 	if (!acts || acts->type != YAML_SEQUENCE_NODE ||
 	    acts->data.sequence.items.top == acts->data.sequence.items.start)
-		return yamlcfg_fail(y, acts ? acts : n, "runbook %s: needs a non-empty list of actions",
-				    rb->name);
+		return yamlcfg_fail(y, acts ? acts : n,
+				    "runbook %s: needs a non-empty list of actions", rb->name);
 	size_t count = (size_t)(acts->data.sequence.items.top - acts->data.sequence.items.start);
 	rb->steps = calloc(count, sizeof(*rb->steps));
 	if (!rb->steps)
 		return yamlcfg_fail(y, acts, "out of memory");
 	for (size_t i = 0; i < count; i++) {
 		rb->n_steps++;
-		if (parse_step(y, yaml_document_get_node(&y->doc, acts->data.sequence.items.start[i]),
+		if (parse_step(y,
+			       yaml_document_get_node(&y->doc, acts->data.sequence.items.start[i]),
 			       &rb->steps[i]))
 			return -1;
 	}
@@ -344,9 +375,10 @@ static int parse_runbook(struct yamlcfg *y, yaml_node_t *n, struct corr_runbook 
 
 static int parse_settings(struct yamlcfg *y, yaml_node_t *n, struct corr_runbooks *rbs)
 {
-	static const char *const keys[] = { "max_concurrent", "kill_switch_file", "escalate",
-					    "kubernetes", "agent_token_file", "max_output_bytes",
-					    NULL };
+	static const char *const keys[] = {
+		"max_concurrent",   "kill_switch_file", "escalate", "kubernetes",
+		"agent_token_file", "max_output_bytes", NULL
+	};
 	static const char *const kube_keys[] = { "api_server", "token_file", "ca_file",
 						 "insecure_skip_verify", NULL };
 
@@ -365,11 +397,12 @@ static int parse_settings(struct yamlcfg *y, yaml_node_t *n, struct corr_runbook
 		    &rbs->agent_token_file))
 		return -1;
 	yaml_node_t *k = yamlcfg_get(y, n, "kubernetes");
-	if (k && (yamlcfg_check_keys(y, k, kube_keys, "actions.kubernetes") ||
-		  dup_str(y, yamlcfg_get(y, k, "api_server"), "api_server", &rbs->kube_api) ||
-		  dup_str(y, yamlcfg_get(y, k, "token_file"), "token_file", &rbs->kube_token_file) ||
-		  dup_str(y, yamlcfg_get(y, k, "ca_file"), "ca_file", &rbs->kube_ca_file) ||
-		  yamlcfg_bool(y, yamlcfg_get(y, k, "insecure_skip_verify"), &rbs->kube_insecure)))
+	if (k &&
+	    (yamlcfg_check_keys(y, k, kube_keys, "actions.kubernetes") ||
+	     dup_str(y, yamlcfg_get(y, k, "api_server"), "api_server", &rbs->kube_api) ||
+	     dup_str(y, yamlcfg_get(y, k, "token_file"), "token_file", &rbs->kube_token_file) ||
+	     dup_str(y, yamlcfg_get(y, k, "ca_file"), "ca_file", &rbs->kube_ca_file) ||
+	     yamlcfg_bool(y, yamlcfg_get(y, k, "insecure_skip_verify"), &rbs->kube_insecure)))
 		return -1;
 	return 0;
 }
@@ -383,15 +416,18 @@ static int check_receivers(struct yamlcfg *y, yaml_node_t *actions, yaml_node_t 
 				    "actions.escalate: undefined receiver \"%s\"", rbs->escalate);
 	for (size_t i = 0; i < rbs->n; i++) {
 		struct corr_runbook *rb = &rbs->v[i];
-		yaml_node_t *n = yaml_document_get_node(&y->doc, runbooks->data.sequence.items.start[i]);
+		yaml_node_t *n =
+			yaml_document_get_node(&y->doc, runbooks->data.sequence.items.start[i]);
 		if (rb->escalate && !has_receiver(arg, rb->escalate))
 			return yamlcfg_fail(y, yamlcfg_get(y, n, "escalate"),
 					    "runbook %s: escalate names undefined receiver \"%s\"",
 					    rb->name, rb->escalate);
 		/* An approval nobody hears about expires silently: refuse that. */
 		if (rb->mode == RB_APPROVE && !rb->escalate && !rbs->escalate)
-			return yamlcfg_fail(y, n, "runbook %s: mode approve needs an escalate receiver (here or in actions.escalate) for expired approvals",
-					    rb->name);
+			return yamlcfg_fail(
+				y, n,
+				"runbook %s: mode approve needs an escalate receiver (here or in actions.escalate) for expired approvals",
+				rb->name);
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(rbs->v[j].name, rb->name))
 				return yamlcfg_fail(y, n, "runbook \"%s\" defined twice", rb->name);
@@ -430,7 +466,9 @@ struct corr_runbooks *corr_runbooks_parse(yaml_document_t *doc, yaml_node_t *act
 		}
 		for (size_t i = 0; i < count; i++) {
 			rbs->n++;
-			if (parse_runbook(&y, yaml_document_get_node(doc, runbooks->data.sequence.items.start[i]),
+			if (parse_runbook(&y,
+					  yaml_document_get_node(
+						  doc, runbooks->data.sequence.items.start[i]),
 					  &rbs->v[i]))
 				goto fail;
 		}

@@ -54,8 +54,8 @@ static int64_t mono_ns(void)
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
 			     char *text)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text,
-								 MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(text);
 		return MHD_NO;
@@ -72,8 +72,7 @@ static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, jso
 
 	json_decref(j);
 	if (!text)
-		return reply(c, 500, "application/json",
-			     strdup("{\"error\":\"out of memory\"}"));
+		return reply(c, 500, "application/json", strdup("{\"error\":\"out of memory\"}"));
 	size_t l = strlen(text);
 	char *nl = realloc(text, l + 2);
 	if (nl) {
@@ -83,8 +82,8 @@ static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, jso
 	return reply(c, status, "application/json", text);
 }
 
-static enum MHD_Result reply_error(struct corr_server *s, struct MHD_Connection *c,
-				   unsigned status, const char *msg)
+static enum MHD_Result reply_error(struct corr_server *s, struct MHD_Connection *c, unsigned status,
+				   const char *msg)
 {
 	if (status >= 400 && status < 500)
 		corr_metrics_add(&corr_engine_metrics(s->engine)->batches_rejected, 1);
@@ -95,8 +94,8 @@ static enum MHD_Result reply_error(struct corr_server *s, struct MHD_Connection 
 /* Constant time, so the token cannot be guessed byte by byte. */
 static int token_ok(const struct corr_config *cfg, struct MHD_Connection *c)
 {
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *h =
+		MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (!cfg->token || !cfg->token[0])
 		return 1;
 	if (!h || strncmp(h, "Bearer ", 7))
@@ -113,16 +112,17 @@ static int token_ok(const struct corr_config *cfg, struct MHD_Connection *c)
 static int body_text(struct corr_server *s, struct MHD_Connection *c, struct request *rq,
 		     char **text, size_t *len, unsigned *status, char *err, size_t errlen)
 {
-	const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						      MHD_HTTP_HEADER_CONTENT_ENCODING);
-	const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						       MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *enc =
+		MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
+	const char *type =
+		MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	int too_big;
 
 	*text = NULL;
 	if (rq->too_big) {
 		*status = 413;
-		snprintf(err, errlen, "body exceeds the limit of %zu bytes", s->cfg->max_body_bytes);
+		snprintf(err, errlen, "body exceeds the limit of %zu bytes",
+			 s->cfg->max_body_bytes);
 		return -1;
 	}
 	if (type && strncasecmp(type, "application/json", 16)) {
@@ -146,8 +146,8 @@ static int body_text(struct corr_server *s, struct MHD_Connection *c, struct req
 		snprintf(err, errlen, "Content-Encoding %.32s is not supported (gzip is)", enc);
 		return -1;
 	}
-	if (corr_ingest_gunzip(rq->body, rq->len, s->cfg->max_decoded_bytes, text, len,
-			       &too_big, err, errlen)) {
+	if (corr_ingest_gunzip(rq->body, rq->len, s->cfg->max_decoded_bytes, text, len, &too_big,
+			       err, errlen)) {
 		*status = too_big ? 413 : 400;
 		return -1;
 	}
@@ -177,8 +177,9 @@ static enum MHD_Result handle_events(struct corr_server *s, struct MHD_Connectio
 	struct corr_metrics *m = corr_engine_metrics(s->engine);
 	corr_metrics_add(alertmanager ? &m->am_webhooks_received : &m->batches_accepted, 1);
 	corr_metrics_observe_ingest(m, (double)(mono_ns() - rq->started_ns) / 1e9);
-	return reply_json(c, 200, json_pack("{s:I,s:I}", "accepted", (json_int_t)accepted,
-					    "duplicates", (json_int_t)dups));
+	return reply_json(c, 200,
+			  json_pack("{s:I,s:I}", "accepted", (json_int_t)accepted, "duplicates",
+				    (json_int_t)dups));
 }
 
 /* The request's body as a JSON document; NULL after replying with the
@@ -247,28 +248,30 @@ static enum MHD_Result handle_actions(struct corr_server *s, struct MHD_Connecti
 
 	if (!strcmp(method, "POST") && !(body = body_json(s, c, rq, &replied)))
 		return replied;
-	unsigned status = corr_actions_http(
-		corr_engine_actions(s->engine), method, url,
-		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state"),
-		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "incident"), body, &out);
+	unsigned status =
+		corr_actions_http(corr_engine_actions(s->engine), method, url,
+				  MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state"),
+				  MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "incident"),
+				  body, &out);
 	json_decref(body);
 	return reply_json(c, status, out);
 }
 
-static enum MHD_Result handle_get(struct corr_server *s, struct MHD_Connection *c,
-				  const char *url)
+static enum MHD_Result handle_get(struct corr_server *s, struct MHD_Connection *c, const char *url)
 {
 	if (!strcmp(url, "/api/v1/incidents")) {
 		const char *state = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
 		const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
-		const char *detail = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "detail");
+		const char *detail =
+			MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "detail");
 		long limit = lim ? strtol(lim, NULL, 10) : 1000;
 		if (state && strcmp(state, "firing") && strcmp(state, "resolved"))
 			return reply_error(s, c, 400, "state must be firing or resolved");
 		if (limit <= 0 || limit > 100000)
 			return reply_error(s, c, 400, "limit must be 1..100000");
-		return reply_json(c, 200, corr_engine_incidents_json(s->engine, state, (size_t)limit,
-								   detail && strcmp(detail, "0")));
+		return reply_json(c, 200,
+				  corr_engine_incidents_json(s->engine, state, (size_t)limit,
+							     detail && strcmp(detail, "0")));
 	}
 	if (!strncmp(url, "/api/v1/incidents/", 18)) {
 		json_t *j = corr_engine_incident_json(s->engine, url + 18);
@@ -285,8 +288,8 @@ static enum MHD_Result handle_get(struct corr_server *s, struct MHD_Connection *
 	return reply_error(s, c, 404, "no such endpoint");
 }
 
-static enum MHD_Result route(struct corr_server *s, struct MHD_Connection *c,
-			     const char *url, const char *method, struct request *rq)
+static enum MHD_Result route(struct corr_server *s, struct MHD_Connection *c, const char *url,
+			     const char *method, struct request *rq)
 {
 	int get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
 
@@ -318,8 +321,8 @@ static enum MHD_Result route(struct corr_server *s, struct MHD_Connection *c,
 		return handle_post_alerts(s, c, rq);
 	if (post && (!strcmp(url, "/api/v1/silences") || !strcmp(url, "/api/v2/silences")))
 		return handle_post_silence(s, c, rq, !strcmp(url, "/api/v2/silences"));
-	if (!strcmp(method, "DELETE") && (!strncmp(url, "/api/v1/silences/", 17) ||
-					  !strncmp(url, "/api/v2/silence/", 16))) {
+	if (!strcmp(method, "DELETE") &&
+	    (!strncmp(url, "/api/v1/silences/", 17) || !strncmp(url, "/api/v2/silence/", 16))) {
 		/* "/api/v1/silences/" is 17 characters, "/api/v2/silence/" 16. */
 		const char *id = url + (url[6] == '1' ? 17 : 16);
 		int rc = corr_engine_expire_silence(s->engine, id);
@@ -337,8 +340,8 @@ static enum MHD_Result route(struct corr_server *s, struct MHD_Connection *c,
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_size, void **ctx)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_size, void **ctx)
 {
 	struct corr_server *s = cls;
 	struct request *rq = *ctx;
@@ -418,8 +421,8 @@ static void *ticker_main(void *arg)
 	return NULL;
 }
 
-static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6,
-			char *err, size_t errlen)
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6, char *err,
+			size_t errlen)
 {
 	char host[256];
 	const char *colon = strrchr(listen, ':');
@@ -461,8 +464,8 @@ bad:
 	return -1;
 }
 
-struct corr_server *corr_server_start(struct corr_engine *e, const char *listen,
-				      char *err, size_t errlen)
+struct corr_server *corr_server_start(struct corr_engine *e, const char *listen, char *err,
+				      size_t errlen)
 {
 	struct corr_server *s = calloc(1, sizeof(*s));
 	struct sockaddr_storage ss;
@@ -486,8 +489,7 @@ struct corr_server *corr_server_start(struct corr_engine *e, const char *listen,
 	}
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
-	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
-			 (v6 ? MHD_USE_IPv6 : 0);
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
 	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 				     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 				     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -498,7 +500,8 @@ struct corr_server *corr_server_start(struct corr_engine *e, const char *listen,
 		snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(errno));
 		goto fail;
 	}
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : 0;
 	int rc = pthread_create(&s->ticker, NULL, ticker_main, s);
 	if (rc) {

@@ -19,8 +19,8 @@
 struct corr_server;
 
 /* listen: "HOST:PORT" or "[V6]:PORT"; port 0 picks a free one. */
-struct corr_server *corr_server_start(struct corr_engine *e, const char *listen,
-				      char *err, size_t errlen);
+struct corr_server *corr_server_start(struct corr_engine *e, const char *listen, char *err,
+				      size_t errlen);
 uint16_t corr_server_port(const struct corr_server *s);
 /* 0 when listen is a usable HOST:PORT, else -1 with err set. */
 int corr_server_check_listen(const char *listen, char *err, size_t errlen);

@@ -62,8 +62,8 @@ void corr_store_rollback(struct corr_store *st)
 	st->ops->rollback(st->impl);
 }
 
-int corr_store_insert_event(struct corr_store *st, const struct corr_event *ev,
-			    int64_t received_ms, int *inserted)
+int corr_store_insert_event(struct corr_store *st, const struct corr_event *ev, int64_t received_ms,
+			    int *inserted)
 {
 	return st->ops->insert_event(st->impl, ev, received_ms, inserted);
 }
@@ -83,8 +83,8 @@ int corr_store_each_edge(struct corr_store *st, corr_store_edge_cb cb, void *arg
 	return st->ops->each_edge(st->impl, cb, arg);
 }
 
-int corr_store_events_of_anomaly(struct corr_store *st, const char *anomaly_id,
-				 int64_t starts_ms, json_t *arr)
+int corr_store_events_of_anomaly(struct corr_store *st, const char *anomaly_id, int64_t starts_ms,
+				 json_t *arr)
 {
 	return st->ops->events_of_anomaly(st->impl, anomaly_id, starts_ms, arr);
 }
@@ -121,7 +121,8 @@ int corr_store_nflog_get(struct corr_store *st, const char *key, uint64_t **firi
 }
 
 int corr_store_nflog_put(struct corr_store *st, const char *key, const uint64_t *firing,
-			 size_t n_firing, const uint64_t *resolved, size_t n_resolved, int64_t ts_ms)
+			 size_t n_firing, const uint64_t *resolved, size_t n_resolved,
+			 int64_t ts_ms)
 {
 	return st->ops->nflog_put(st->impl, key, firing, n_firing, resolved, n_resolved, ts_ms);
 }
@@ -136,8 +137,7 @@ int64_t corr_store_pending_add(struct corr_store *st, const struct corr_pending 
 	return st->ops->pending_add(st->impl, p);
 }
 
-int corr_store_pending_acked(struct corr_store *st, const struct corr_pending *p,
-			     int64_t acked_ms)
+int corr_store_pending_acked(struct corr_store *st, const struct corr_pending *p, int64_t acked_ms)
 {
 	return st->ops->pending_acked(st->impl, p, acked_ms);
 }
@@ -156,8 +156,8 @@ int corr_store_pending_latest(struct corr_store *st, const char *nflog_key, uint
 			      size_t *n_firing, uint64_t **resolved, size_t *n_resolved,
 			      int64_t *ts_ms)
 {
-	return st->ops->pending_latest(st->impl, nflog_key, firing, n_firing, resolved,
-				       n_resolved, ts_ms);
+	return st->ops->pending_latest(st->impl, nflog_key, firing, n_firing, resolved, n_resolved,
+				       ts_ms);
 }
 
 /* ------------------------------------------- shared stores (HA) */
@@ -178,15 +178,14 @@ int corr_store_lead(struct corr_store *st, int *leader)
 	return st->ops->lead ? st->ops->lead(st->impl, leader) : 0;
 }
 
-int corr_store_heartbeat(struct corr_store *st, const char *name, const char *address,
-			 int leader, int64_t now_ms)
+int corr_store_heartbeat(struct corr_store *st, const char *name, const char *address, int leader,
+			 int64_t now_ms)
 {
-	return st->ops->heartbeat ? st->ops->heartbeat(st->impl, name, address, leader, now_ms)
-				  : 0;
+	return st->ops->heartbeat ? st->ops->heartbeat(st->impl, name, address, leader, now_ms) : 0;
 }
 
-int corr_store_each_replica(struct corr_store *st, int64_t seen_since_ms,
-			    corr_store_replica_cb cb, void *arg)
+int corr_store_each_replica(struct corr_store *st, int64_t seen_since_ms, corr_store_replica_cb cb,
+			    void *arg)
 {
 	return st->ops->each_replica ? st->ops->each_replica(st->impl, seen_since_ms, cb, arg) : 0;
 }
@@ -194,9 +193,9 @@ int corr_store_each_replica(struct corr_store *st, int64_t seen_since_ms,
 int corr_store_post_alerts(struct corr_store *st, const char *json_text, int64_t received_ms,
 			   int64_t until_ms)
 {
-	return st->ops->post_alerts ? st->ops->post_alerts(st->impl, json_text, received_ms,
-							   until_ms)
-				    : 0;
+	return st->ops->post_alerts
+		       ? st->ops->post_alerts(st->impl, json_text, received_ms, until_ms)
+		       : 0;
 }
 
 int corr_store_node_seen(struct corr_store *st, const char *node, int64_t seen_ms)

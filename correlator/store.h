@@ -20,8 +20,7 @@ struct corr_store;
 
 /* path ":memory:" works for tests; a postgres:// URL opens PostgreSQL
  * (store_pg.c). sync_full: fsync every commit (SQLite). */
-struct corr_store *corr_store_open(const char *path, int sync_full, char *err,
-				   size_t errlen);
+struct corr_store *corr_store_open(const char *path, int sync_full, char *err, size_t errlen);
 void corr_store_close(struct corr_store *st);
 
 int corr_store_begin(struct corr_store *st);
@@ -29,10 +28,9 @@ int corr_store_commit(struct corr_store *st);
 void corr_store_rollback(struct corr_store *st);
 
 /* Inserts unless the id is known; *inserted says which. 0 or -1. */
-int corr_store_insert_event(struct corr_store *st, const struct corr_event *ev,
-			    int64_t received_ms, int *inserted);
-int corr_store_upsert_edge(struct corr_store *st, const struct corr_edge *e,
-			   int64_t now_ms);
+int corr_store_insert_event(struct corr_store *st, const struct corr_event *ev, int64_t received_ms,
+			    int *inserted);
+int corr_store_upsert_edge(struct corr_store *st, const struct corr_edge *e, int64_t now_ms);
 
 typedef int (*corr_store_event_cb)(struct corr_event *ev, void *arg);
 typedef int (*corr_store_edge_cb)(const struct corr_edge *e, void *arg);
@@ -40,8 +38,8 @@ typedef int (*corr_store_edge_cb)(const struct corr_edge *e, void *arg);
 int corr_store_each_event(struct corr_store *st, corr_store_event_cb cb, void *arg);
 int corr_store_each_edge(struct corr_store *st, corr_store_edge_cb cb, void *arg);
 /* Raw events of one anomaly, oldest first, appended to arr. */
-int corr_store_events_of_anomaly(struct corr_store *st, const char *anomaly_id,
-				 int64_t starts_ms, json_t *arr);
+int corr_store_events_of_anomaly(struct corr_store *st, const char *anomaly_id, int64_t starts_ms,
+				 json_t *arr);
 int64_t corr_store_count_events(struct corr_store *st);
 /* Deletes events received before before_ms; returns how many, or -1. */
 int64_t corr_store_prune(struct corr_store *st, int64_t before_ms);
@@ -55,7 +53,8 @@ int corr_store_each_silence(struct corr_store *st, corr_store_silence_cb cb, voi
 int corr_store_nflog_get(struct corr_store *st, const char *key, uint64_t **firing,
 			 size_t *n_firing, uint64_t **resolved, size_t *n_resolved, int64_t *ts_ms);
 int corr_store_nflog_put(struct corr_store *st, const char *key, const uint64_t *firing,
-			 size_t n_firing, const uint64_t *resolved, size_t n_resolved, int64_t ts_ms);
+			 size_t n_firing, const uint64_t *resolved, size_t n_resolved,
+			 int64_t ts_ms);
 /* Forgets entries older than before_ms (Alertmanager keeps 120 h). */
 int corr_store_nflog_prune(struct corr_store *st, int64_t before_ms);
 
@@ -81,8 +80,7 @@ struct corr_pending {
 /* Keeps a notification before it is queued; its id (> 0), or -1. */
 int64_t corr_store_pending_add(struct corr_store *st, const struct corr_pending *p);
 /* Acknowledged: forgets p and logs it in the notification log, in one transaction. */
-int corr_store_pending_acked(struct corr_store *st, const struct corr_pending *p,
-			     int64_t acked_ms);
+int corr_store_pending_acked(struct corr_store *st, const struct corr_pending *p, int64_t acked_ms);
 int corr_store_pending_delete(struct corr_store *st, int64_t id);
 typedef int (*corr_store_pending_cb)(const struct corr_pending *p, void *arg);
 /* Every pending notification, oldest first. */
@@ -138,11 +136,11 @@ int corr_store_each_node(struct corr_store *st, corr_store_node_cb cb, void *arg
  * *leader 1 or 0 (always 1 for an embedded store); -1 when unreachable. */
 int corr_store_lead(struct corr_store *st, int *leader);
 /* This replica is alive (for /api/v2/status); and the replicas seen since. */
-int corr_store_heartbeat(struct corr_store *st, const char *name, const char *address,
-			 int leader, int64_t now_ms);
+int corr_store_heartbeat(struct corr_store *st, const char *name, const char *address, int leader,
+			 int64_t now_ms);
 typedef int (*corr_store_replica_cb)(const char *name, const char *address, int leader,
 				     int64_t seen_ms, void *arg);
-int corr_store_each_replica(struct corr_store *st, int64_t seen_since_ms,
-			    corr_store_replica_cb cb, void *arg);
+int corr_store_each_replica(struct corr_store *st, int64_t seen_since_ms, corr_store_replica_cb cb,
+			    void *arg);
 
 #endif

@@ -299,23 +299,35 @@ static int pg_insert_event(void *impl, const struct corr_event *ev, int64_t rece
 	snprintf(score, sizeof(score), "%.17g", ev->score);
 	snprintf(thr, sizeof(thr), "%.17g", ev->threshold);
 	const char *p[] = {
-		ev->id,		      ev->anomaly_id,		   pg_i64(rcv, received_ms),
-		pg_i64(res, ev->resolved), pg_i64(sev, ev->severity), ev->service,
-		ev->node,	      ev->metric,		   val,
-		score,		      thr,			   pg_i64(st, ev->starts_at_ms),
-		pg_i64(ob, ev->observed_at_ms), pg_i64(en, ev->ends_at_ms), labels,
-		deps,		      raw,
+		ev->id,
+		ev->anomaly_id,
+		pg_i64(rcv, received_ms),
+		pg_i64(res, ev->resolved),
+		pg_i64(sev, ev->severity),
+		ev->service,
+		ev->node,
+		ev->metric,
+		val,
+		score,
+		thr,
+		pg_i64(st, ev->starts_at_ms),
+		pg_i64(ob, ev->observed_at_ms),
+		pg_i64(en, ev->ends_at_ms),
+		labels,
+		deps,
+		raw,
 	};
 	if (labels && deps && raw) {
 		/* Under pg_begin's lock (ingest). */
-		PGresult *r = pg_run(impl,
-				     "INSERT INTO events (seq, id, anomaly_id, received_ms, resolved,"
-				     " severity, service, node, metric, value, score, threshold,"
-				     " starts_ms, observed_ms, ends_ms, labels, deps, raw)"
-				     " VALUES (nextval('seismo_seq'), $1, $2, $3, $4, $5, $6, $7, $8,"
-				     " $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-				     " ON CONFLICT (id) DO NOTHING",
-				     17, p);
+		PGresult *r =
+			pg_run(impl,
+			       "INSERT INTO events (seq, id, anomaly_id, received_ms, resolved,"
+			       " severity, service, node, metric, value, score, threshold,"
+			       " starts_ms, observed_ms, ends_ms, labels, deps, raw)"
+			       " VALUES (nextval('seismo_seq'), $1, $2, $3, $4, $5, $6, $7, $8,"
+			       " $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+			       " ON CONFLICT (id) DO NOTHING",
+			       17, p);
 		if (r) {
 			*inserted = atoi(PQcmdTuples(r)) > 0;
 			rc = 0;
@@ -376,7 +388,8 @@ int pg_event_row(PGresult *r, int row, corr_store_event_cb cb, void *arg)
 
 static int pg_each_event(void *impl, corr_store_event_cb cb, void *arg)
 {
-	PGresult *r = pg_query(impl, "SELECT " PG_EVENT_COLUMNS " FROM events ORDER BY seq", 0, NULL);
+	PGresult *r =
+		pg_query(impl, "SELECT " PG_EVENT_COLUMNS " FROM events ORDER BY seq", 0, NULL);
 	int rc = r ? 0 : -1;
 
 	for (int i = 0; r && !rc && i < PQntuples(r); i++)
@@ -408,12 +421,11 @@ static int pg_each_edge(void *impl, corr_store_edge_cb cb, void *arg)
 	return rc;
 }
 
-static int pg_events_of_anomaly(void *impl, const char *anomaly_id, int64_t starts_ms,
-				json_t *arr)
+static int pg_events_of_anomaly(void *impl, const char *anomaly_id, int64_t starts_ms, json_t *arr)
 {
 	const char *p[] = { anomaly_id };
-	PGresult *r = pg_query(impl, "SELECT raw FROM events WHERE anomaly_id = $1 ORDER BY seq",
-			       1, p);
+	PGresult *r =
+		pg_query(impl, "SELECT raw FROM events WHERE anomaly_id = $1 ORDER BY seq", 1, p);
 
 	(void)starts_ms; /* the anomaly id is indexed here */
 	for (int i = 0; r && i < PQntuples(r); i++) {

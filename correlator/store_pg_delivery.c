@@ -36,14 +36,15 @@ static int fps_row(struct pg_store *s, const char *sql, const char *key, uint64_
 int pg_nflog_get(void *impl, const char *key, uint64_t **firing, size_t *n_firing,
 		 uint64_t **resolved, size_t *n_resolved, int64_t *ts_ms)
 {
-	return fps_row(impl, "SELECT firing, resolved, ts_ms FROM nflog WHERE key = $1", key, firing,
-		       n_firing, resolved, n_resolved, ts_ms);
+	return fps_row(impl, "SELECT firing, resolved, ts_ms FROM nflog WHERE key = $1", key,
+		       firing, n_firing, resolved, n_resolved, ts_ms);
 }
 
 int pg_nflog_put(void *impl, const char *key, const uint64_t *firing, size_t n_firing,
 		 const uint64_t *resolved, size_t n_resolved, int64_t ts_ms)
 {
-	char *f = corr_store_fps_text(firing, n_firing), *r = corr_store_fps_text(resolved, n_resolved);
+	char *f = corr_store_fps_text(firing, n_firing),
+	     *r = corr_store_fps_text(resolved, n_resolved);
 	char ts[24];
 	const char *p[] = { key, f, r, pg_i64(ts, ts_ms) };
 	int rc = f && r ? pg_do(impl, nflog_upsert, 4, p) : -1;
@@ -66,8 +67,10 @@ int64_t pg_pending_add(void *impl, const struct corr_pending *p)
 	char *f = corr_store_fps_text(p->firing, p->n_firing);
 	char *r = corr_store_fps_text(p->resolved, p->n_resolved);
 	char idx[24], created[24];
-	const char *v[] = { p->receiver, pg_i64(idx, (int64_t)p->integ_index), p->group_key,
-			    p->nflog_key, f, r, p->body, pg_i64(created, p->created_ms) };
+	const char *v[] = {
+		p->receiver, pg_i64(idx, (int64_t)p->integ_index), p->group_key, p->nflog_key, f, r,
+		p->body,     pg_i64(created, p->created_ms)
+	};
 	PGresult *res = NULL;
 	int64_t id = -1;
 
@@ -100,7 +103,8 @@ int pg_pending_acked(void *impl, const struct corr_pending *p, int64_t acked_ms)
 	char *f = corr_store_fps_text(p->firing, p->n_firing);
 	char *r = corr_store_fps_text(p->resolved, p->n_resolved);
 	char sid[24], ts[24];
-	const char *del[] = { pg_i64(sid, p->id) }, *put[] = { p->nflog_key, f, r, pg_i64(ts, acked_ms) };
+	const char *del[] = { pg_i64(sid, p->id) },
+		   *put[] = { p->nflog_key, f, r, pg_i64(ts, acked_ms) };
 	int rc = -1;
 
 	pthread_mutex_lock(&s->lock);

@@ -14,7 +14,13 @@
 #define XSTR(x) STR(x)
 
 /* The numbered streams a replica replays; each query's first column is seq. */
-enum { S_EVENTS, S_EDGES, S_SILENCES, S_ALERTS, N_STREAMS };
+enum {
+	S_EVENTS,
+	S_EDGES,
+	S_SILENCES,
+	S_ALERTS,
+	N_STREAMS
+};
 static const char *const stream_sql[N_STREAMS] = {
 	[S_EVENTS] = "SELECT " PG_EVENT_COLUMNS " FROM events WHERE seq > $1 AND seq <= $2"
 		     " ORDER BY seq LIMIT " XSTR(FOLLOW_BATCH),

@@ -52,7 +52,8 @@ static int bind_all(sqlite3_stmt *s, const char *fmt, va_list ap)
 
 	for (int i = 0; fmt && fmt[i] && rc == SQLITE_OK; i++) {
 		if (fmt[i] == 's')
-			rc = sqlite3_bind_text(s, i + 1, va_arg(ap, const char *), -1, SQLITE_STATIC);
+			rc = sqlite3_bind_text(s, i + 1, va_arg(ap, const char *), -1,
+					       SQLITE_STATIC);
 		else if (fmt[i] == 'I')
 			rc = sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
 		else if (fmt[i] == 'd')
@@ -258,11 +259,12 @@ static int sq_upsert_edge(void *impl, const struct corr_edge *e, int64_t now_ms)
 static int sq_each_event(void *impl, corr_store_event_cb cb, void *arg)
 {
 	struct sq *q = impl;
-	sqlite3_stmt *s = sq_stmt(q,
-			       "SELECT id, anomaly_id, resolved, severity, service, node, metric,"
-			       " value, score, threshold, starts_ms, observed_ms, ends_ms, labels,"
-			       " deps FROM events ORDER BY seq",
-			       NULL);
+	sqlite3_stmt *s =
+		sq_stmt(q,
+			"SELECT id, anomaly_id, resolved, severity, service, node, metric,"
+			" value, score, threshold, starts_ms, observed_ms, ends_ms, labels,"
+			" deps FROM events ORDER BY seq",
+			NULL);
 	int rc = 0, step;
 
 	if (!s)
@@ -302,7 +304,8 @@ static int sq_each_event(void *impl, corr_store_event_cb cb, void *arg)
 
 static int sq_each_edge(void *impl, corr_store_edge_cb cb, void *arg)
 {
-	sqlite3_stmt *s = sq_stmt(impl, "SELECT caller, callee, endpoint, requests FROM edges", NULL);
+	sqlite3_stmt *s =
+		sq_stmt(impl, "SELECT caller, callee, endpoint, requests FROM edges", NULL);
 	int rc = 0, step;
 
 	if (!s)
@@ -322,8 +325,7 @@ static int sq_each_edge(void *impl, corr_store_edge_cb cb, void *arg)
 	return rc;
 }
 
-static int sq_events_of_anomaly(void *impl, const char *anomaly_id, int64_t starts_ms,
-				json_t *arr)
+static int sq_events_of_anomaly(void *impl, const char *anomaly_id, int64_t starts_ms, json_t *arr)
 {
 	struct sq *q = impl;
 	sqlite3_stmt *s = q->events_of_anomaly;
@@ -359,7 +361,8 @@ static int64_t sq_prune(void *impl, int64_t before_ms)
 	 * ends (reading only the rows that go) and delete by seq, not by a scan
 	 * of the whole table. Run every minute, this keeps the cost per event.
 	 */
-	return sq_done(impl, sq_stmt(impl,
+	return sq_done(impl,
+		       sq_stmt(impl,
 			       "DELETE FROM events WHERE seq < coalesce((SELECT seq FROM events"
 			       " WHERE received_ms >= ?1 ORDER BY seq LIMIT 1),"
 			       " (SELECT max(seq) + 1 FROM events WHERE received_ms < ?1), 0)",
@@ -370,13 +373,17 @@ static int64_t sq_prune(void *impl, int64_t before_ms)
 
 static int sq_put_silence(void *impl, const char *id, const char *json_text)
 {
-	return sq_done(impl, sq_stmt(impl, "INSERT OR REPLACE INTO silences (id, body) VALUES (?, ?)",
-			       "ss", id, json_text)) < 0 ? -1 : 0;
+	return sq_done(impl,
+		       sq_stmt(impl, "INSERT OR REPLACE INTO silences (id, body) VALUES (?, ?)",
+			       "ss", id, json_text)) < 0
+		       ? -1
+		       : 0;
 }
 
 static int sq_delete_silence(void *impl, const char *id)
 {
-	return sq_done(impl, sq_stmt(impl, "DELETE FROM silences WHERE id = ?", "s", id)) < 0 ? -1 : 0;
+	return sq_done(impl, sq_stmt(impl, "DELETE FROM silences WHERE id = ?", "s", id)) < 0 ? -1
+											      : 0;
 }
 
 static int sq_each_silence(void *impl, corr_store_silence_cb cb, void *arg)

@@ -81,8 +81,8 @@ static int service_id(struct corr_topology *t, const char *name)
 	return (int)t->n_svc++;
 }
 
-int corr_topology_add_endpoint_edge(struct corr_topology *t, const char *caller,
-				    const char *callee, const char *endpoint)
+int corr_topology_add_endpoint_edge(struct corr_topology *t, const char *caller, const char *callee,
+				    const char *endpoint)
 {
 	if (endpoint && endpoint[0] && callee && strcmp(callee, endpoint)) {
 		/* One agent knows which service answers there: remember it. */
@@ -121,8 +121,10 @@ static int connect_overlapping(struct corr_topology *t, int a, int b)
 		for (size_t j = 0; j < t->svc[b].anoms.n; j++) {
 			const struct anomaly *x = &t->an[t->svc[a].anoms.v[i]];
 			const struct anomaly *y = &t->an[t->svc[b].anoms.v[j]];
-			int ix = resolve_incident(t, x->incident), iy = resolve_incident(t, y->incident);
-			if (ix == iy || (!overlaps(t, x, y->start_ms) && !overlaps(t, y, x->start_ms)) ||
+			int ix = resolve_incident(t, x->incident),
+			    iy = resolve_incident(t, y->incident);
+			if (ix == iy ||
+			    (!overlaps(t, x, y->start_ms) && !overlaps(t, y, x->start_ms)) ||
 			    !can_explain(t, y->start_ms, x->start_ms))
 				continue;
 			/* The older incident absorbs the younger, as when an anomaly joins. */
@@ -246,7 +248,9 @@ out:
 static int find_candidates(struct corr_topology *t, int svc, int64_t start, struct intvec *out)
 {
 	return collect_candidates(t, svc, start, +1, out) ||
-	       collect_candidates(t, svc, start, -1, out) ? -1 : 0;
+			       collect_candidates(t, svc, start, -1, out)
+		       ? -1
+		       : 0;
 }
 
 static int new_incident(struct corr_topology *t, const char *anomaly_id)
@@ -340,9 +344,8 @@ static int note_dependencies(struct corr_topology *t, struct anomaly *a, int svc
 	return 0;
 }
 
-int corr_topology_add_event(struct corr_topology *t, const struct corr_event *ev,
-			    int *incident, int *merged, size_t max_merged,
-			    size_t *n_merged, bool *created)
+int corr_topology_add_event(struct corr_topology *t, const struct corr_event *ev, int *incident,
+			    int *merged, size_t max_merged, size_t *n_merged, bool *created)
 {
 	int svc = service_id(t, ev->service), ai;
 	struct intvec cands = { 0 };
@@ -384,8 +387,7 @@ int corr_topology_add_event(struct corr_topology *t, const struct corr_event *ev
 			}
 		}
 		t->an[ai].incident = target;
-		if (intvec_push(&t->inc[target].anoms, ai) ||
-		    intvec_push(&t->svc[svc].anoms, ai))
+		if (intvec_push(&t->inc[target].anoms, ai) || intvec_push(&t->svc[svc].anoms, ai))
 			goto oom;
 	}
 	struct anomaly *a = &t->an[ai];

@@ -21,15 +21,15 @@
 
 struct corr_topo_params {
 	int max_hops;
-	int64_t slack_ms;	     /* time overlap tolerance */
-	int critical_services;	     /* blast radius that makes it critical */
+	int64_t slack_ms;      /* time overlap tolerance */
+	int critical_services; /* blast radius that makes it critical */
 };
 
 struct corr_root_cause {
 	const char *service;
-	double score;		/* max |robust z| of its anomalies */
+	double score; /* max |robust z| of its anomalies */
 	int64_t onset_ms;
-	bool explained;		/* an anomalous dependency explains it */
+	bool explained;			  /* an anomalous dependency explains it */
 	const struct corr_labels *labels; /* of its strongest anomaly */
 	int anomaly;			  /* (internal) index of that anomaly */
 };
@@ -60,17 +60,16 @@ int corr_topology_add_edge(struct corr_topology *t, const char *caller, const ch
  * agent did not know the service; an endpoint some agent named a service
  * for is resolved to that service.
  */
-int corr_topology_add_endpoint_edge(struct corr_topology *t, const char *caller,
-				    const char *callee, const char *endpoint);
+int corr_topology_add_endpoint_edge(struct corr_topology *t, const char *caller, const char *callee,
+				    const char *endpoint);
 
 /*
  * Applies one event. *incident gets the index of the incident it belongs
  * to; merged[] the indexes of incidents merged into it (at most max_merged,
  * *n_merged says how many). *created is set when a new incident opened.
  */
-int corr_topology_add_event(struct corr_topology *t, const struct corr_event *ev,
-			    int *incident, int *merged, size_t max_merged,
-			    size_t *n_merged, bool *created);
+int corr_topology_add_event(struct corr_topology *t, const struct corr_event *ev, int *incident,
+			    int *merged, size_t max_merged, size_t *n_merged, bool *created);
 
 /*
  * Merges that new edges caused (an edge linking overlapping anomalies of
@@ -103,8 +102,8 @@ int corr_topology_find(const struct corr_topology *t, const char *id);
 /* Incident idx as JSON; detail adds its anomalies. */
 json_t *corr_topology_incident_json(struct corr_topology *t, int idx, bool detail);
 /* The anomaly ids of an incident and their start times (for fetching its events). */
-size_t corr_topology_anomaly_ids(const struct corr_topology *t, int idx,
-				 const char **out, int64_t *starts_ms, size_t max);
+size_t corr_topology_anomaly_ids(const struct corr_topology *t, int idx, const char **out,
+				 int64_t *starts_ms, size_t max);
 size_t corr_topology_service_count(const struct corr_topology *t);
 
 #endif

@@ -73,7 +73,7 @@ struct anomaly {
 	enum corr_severity severity;
 	int incident;
 	size_t n_events;
-	struct label_set *labels; /* shared (intern_labels) */
+	struct label_set *labels;   /* shared (intern_labels) */
 	struct intvec dep_services; /* anomalous dependencies the agent named */
 };
 
@@ -103,12 +103,12 @@ struct corr_topology {
 	struct intvec queue; /* BFS scratch */
 	int64_t clock_ms;    /* latest observed_at seen: event time, not wall time */
 	struct intvec merged_from, merged_into; /* merges not yet taken by the caller */
-	struct intvec free_an; /* anomaly slots of forgotten incidents, to reuse */
-	struct label_set **lsets; /* the anomalies' label sets, by slot */
+	struct intvec free_an;			/* anomaly slots of forgotten incidents, to reuse */
+	struct label_set **lsets;		/* the anomalies' label sets, by slot */
 	size_t n_lsets;
 	struct intvec free_lsets;
 	struct corr_strmap lset_index; /* fingerprint -> slot */
-	size_t first_live;     /* incidents below this slot are all forgotten or merged */
+	size_t first_live;	       /* incidents below this slot are all forgotten or merged */
 };
 
 /*

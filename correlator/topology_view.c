@@ -184,9 +184,10 @@ static json_t *incident_edges_json(const struct corr_topology *t, const struct i
 		const struct service *caller = &t->svc[svcs.v[i]];
 		for (size_t j = 0; j < caller->callees.n; j++)
 			if (intvec_has(&svcs, caller->callees.v[j]))
-				json_array_append_new(edges, json_pack("{s:s,s:s}", "caller", caller->name,
-								       "callee",
-								       t->svc[caller->callees.v[j]].name));
+				json_array_append_new(edges,
+						      json_pack("{s:s,s:s}", "caller", caller->name,
+								"callee",
+								t->svc[caller->callees.v[j]].name));
 	}
 	free(svcs.v);
 	return edges;
@@ -226,10 +227,10 @@ json_t *corr_topology_incident_json(struct corr_topology *t, int idx, bool detai
 		if (j == json_array_size(nodes))
 			json_array_append_new(nodes, json_string(node));
 	}
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:{s:I,s:I,s:o,s:o},s:I,s:I}", "id",
-			      v.id, "state", v.resolved ? "resolved" : "firing", "severity",
-			      corr_severity_name(v.severity), "starts_at", starts, "ends_at",
-			      ends, "root_causes", causes, "blast_radius", "services",
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:{s:I,s:I,s:o,s:o},s:I,s:I}", "id", v.id,
+			      "state", v.resolved ? "resolved" : "firing", "severity",
+			      corr_severity_name(v.severity), "starts_at", starts, "ends_at", ends,
+			      "root_causes", causes, "blast_radius", "services",
 			      (json_int_t)v.n_services, "nodes", (json_int_t)v.n_nodes,
 			      "service_names", services, "node_names", nodes, "anomalies",
 			      (json_int_t)v.n_anomalies, "events", (json_int_t)v.n_events);
@@ -240,14 +241,13 @@ json_t *corr_topology_incident_json(struct corr_topology *t, int idx, bool detai
 			char s[32], e[32];
 			corr_time_format(a->start_ms, s, sizeof(s));
 			corr_time_format(a->end_ms, e, sizeof(e));
-			json_array_append_new(an, json_pack("{s:s,s:s,s:s,s:s,s:s,s:f,s:s,s:I,s:o}",
-							    "anomaly_id", a->id, "service",
-							    t->svc[a->service].name, "node", a->node,
-							    "starts_at", s, "ends_at", e, "score",
-							    a->score, "severity",
-							    corr_severity_name(a->severity),
-							    "events", (json_int_t)a->n_events,
-							    "labels", corr_labels_to_json(&a->labels->ls)));
+			json_array_append_new(
+				an, json_pack("{s:s,s:s,s:s,s:s,s:s,s:f,s:s,s:I,s:o}", "anomaly_id",
+					      a->id, "service", t->svc[a->service].name, "node",
+					      a->node, "starts_at", s, "ends_at", e, "score",
+					      a->score, "severity", corr_severity_name(a->severity),
+					      "events", (json_int_t)a->n_events, "labels",
+					      corr_labels_to_json(&a->labels->ls)));
 		}
 		json_object_set_new(o, "anomaly_list", an);
 		json_object_set_new(o, "edges", incident_edges_json(t, inc));
@@ -255,8 +255,8 @@ json_t *corr_topology_incident_json(struct corr_topology *t, int idx, bool detai
 	return o;
 }
 
-size_t corr_topology_anomaly_ids(const struct corr_topology *t, int idx,
-				 const char **out, int64_t *starts_ms, size_t max)
+size_t corr_topology_anomaly_ids(const struct corr_topology *t, int idx, const char **out,
+				 int64_t *starts_ms, size_t max)
 {
 	const struct incident *inc = &t->inc[idx];
 	size_t n = 0;

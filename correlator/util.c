@@ -48,16 +48,14 @@ int corr_time_parse(const char *text, int64_t *ms)
 
 	if (!text)
 		return -1;
-	if (parse_digits(&p, 4, &year) || expect_char(&p, '-') ||
-	    parse_digits(&p, 2, &mon) || expect_char(&p, '-') ||
-	    parse_digits(&p, 2, &day))
+	if (parse_digits(&p, 4, &year) || expect_char(&p, '-') || parse_digits(&p, 2, &mon) ||
+	    expect_char(&p, '-') || parse_digits(&p, 2, &day))
 		return -1;
 	if (*p != 'T' && *p != 't' && *p != ' ')
 		return -1;
 	p++;
-	if (parse_digits(&p, 2, &hour) || expect_char(&p, ':') ||
-	    parse_digits(&p, 2, &min) || expect_char(&p, ':') ||
-	    parse_digits(&p, 2, &sec))
+	if (parse_digits(&p, 2, &hour) || expect_char(&p, ':') || parse_digits(&p, 2, &min) ||
+	    expect_char(&p, ':') || parse_digits(&p, 2, &sec))
 		return -1;
 	if (*p == '.') {
 		int digits = 0;
@@ -80,8 +78,8 @@ int corr_time_parse(const char *text, int64_t *ms)
 		int sign = *p == '-' ? -1 : 1, oh, om;
 
 		p++;
-		if (parse_digits(&p, 2, &oh) || expect_char(&p, ':') ||
-		    parse_digits(&p, 2, &om) || oh > 23 || om > 59)
+		if (parse_digits(&p, 2, &oh) || expect_char(&p, ':') || parse_digits(&p, 2, &om) ||
+		    oh > 23 || om > 59)
 			return -1;
 		off_min = sign * (oh * 60 + om);
 	} else {
@@ -89,11 +87,14 @@ int corr_time_parse(const char *text, int64_t *ms)
 	}
 	if (*p)
 		return -1;
-	if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 ||
-	    min > 59 || sec > 60 || year < 1970)
+	if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60 ||
+	    year < 1970)
 		return -1;
-	struct tm tm = { .tm_year = year - 1900, .tm_mon = mon - 1,
-			 .tm_mday = day, .tm_hour = hour, .tm_min = min,
+	struct tm tm = { .tm_year = year - 1900,
+			 .tm_mon = mon - 1,
+			 .tm_mday = day,
+			 .tm_hour = hour,
+			 .tm_min = min,
 			 .tm_sec = sec };
 	time_t t = timegm(&tm);
 	if (t == (time_t)-1)

@@ -116,9 +116,9 @@ static int print_json(const struct doctor_report *report)
 		const struct doctor_check *c = &report->checks[i];
 
 		if (json_array_append_new(checks, json_pack("{s:s, s:s, s:s, s:s}", "name", c->name,
-							     "status", doctor_status_name(c->status),
-							     "needed_by", doctor_need_name(c->need),
-							     "detail", c->detail)))
+							    "status", doctor_status_name(c->status),
+							    "needed_by", doctor_need_name(c->need),
+							    "detail", c->detail)))
 			goto cleanup;
 	}
 	if (json_object_set_new(root, "seismo_version", json_string(SEISMO_VERSION)) ||

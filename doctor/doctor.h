@@ -33,15 +33,14 @@ struct doctor_report {
 	struct doctor_check checks[DOCTOR_MAX_CHECKS];
 	size_t count;
 	/* Facts later checks depend on, filled in by the system checks. */
-	bool have_bpf;          /* the bpf() syscall creates maps for us */
-	bool have_netns;        /* we may unshare a throwaway network namespace */
-	char tracefs[256];      /* where tracefs is mounted, "" when it is not */
-	unsigned long map_mib;  /* size of the test map (--map-mib) */
+	bool have_bpf;	       /* the bpf() syscall creates maps for us */
+	bool have_netns;       /* we may unshare a throwaway network namespace */
+	char tracefs[256];     /* where tracefs is mounted, "" when it is not */
+	unsigned long map_mib; /* size of the test map (--map-mib) */
 };
 
 void doctor_add(struct doctor_report *report, const char *name, enum doctor_status status,
-		enum doctor_need need, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+		enum doctor_need need, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 const struct doctor_check *doctor_find(const struct doctor_report *report, const char *name);
 bool doctor_passed(const struct doctor_report *report, const char *name);
 const char *doctor_status_name(enum doctor_status status);

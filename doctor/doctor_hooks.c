@@ -101,7 +101,8 @@ static void report_result(struct doctor_report *report, const char *name, int lo
 			   strerror(-load_err));
 	else if (attach_err)
 		doctor_add(report, name, DOCTOR_FAIL, DOCTOR_NEED_INFO,
-			   "loads, but attaching to %s is refused: %s", target, strerror(-attach_err));
+			   "loads, but attaching to %s is refused: %s", target,
+			   strerror(-attach_err));
 	else
 		doctor_add(report, name, DOCTOR_OK, DOCTOR_NEED_INFO, "loads and attaches to %s",
 			   target);
@@ -109,8 +110,10 @@ static void report_result(struct doctor_report *report, const char *name, int lo
 
 static void check_tracepoint(struct doctor_report *report)
 {
-	struct perf_event_attr attr = { .type = PERF_TYPE_TRACEPOINT, .size = sizeof(attr),
-					.sample_period = 1, .wakeup_events = 1 };
+	struct perf_event_attr attr = { .type = PERF_TYPE_TRACEPOINT,
+					.size = sizeof(attr),
+					.sample_period = 1,
+					.wakeup_events = 1 };
 	unsigned long long id;
 	char path[512];
 	int fd, err;
@@ -121,8 +124,9 @@ static void check_tracepoint(struct doctor_report *report)
 		return;
 	}
 	if (!report->tracefs[0]) {
-		doctor_add(report, "tracepoint", DOCTOR_FAIL, DOCTOR_NEED_INFO,
-			   "loads, but cannot attach without tracefs (mount -t tracefs nodev /sys/kernel/tracing)");
+		doctor_add(
+			report, "tracepoint", DOCTOR_FAIL, DOCTOR_NEED_INFO,
+			"loads, but cannot attach without tracefs (mount -t tracefs nodev /sys/kernel/tracing)");
 		goto cleanup;
 	}
 	snprintf(path, sizeof(path), "%s/events/%s/%s/id", report->tracefs, TP_CATEGORY, TP_NAME);
@@ -175,8 +179,8 @@ static void check_btf_hook(struct doctor_report *report, const char *name,
 	int id = find_btf_id(btf_name, kind), fd, link;
 
 	if (id < 0) {
-		doctor_add(report, name, DOCTOR_FAIL, DOCTOR_NEED_INFO,
-			   "no BTF id for %s: %s", btf_name, strerror(-id));
+		doctor_add(report, name, DOCTOR_FAIL, DOCTOR_NEED_INFO, "no BTF id for %s: %s",
+			   btf_name, strerror(-id));
 		return;
 	}
 	fd = load_program(BPF_PROG_TYPE_TRACING, type, id);
@@ -193,7 +197,8 @@ static void check_btf_hook(struct doctor_report *report, const char *name,
 
 static void check_kprobe(struct doctor_report *report)
 {
-	struct perf_event_attr attr = { .size = sizeof(attr), .sample_period = 1,
+	struct perf_event_attr attr = { .size = sizeof(attr),
+					.sample_period = 1,
 					.wakeup_events = 1 };
 	unsigned long long type;
 	int fd, err;
@@ -254,16 +259,16 @@ static void check_sched_cls(struct doctor_report *report)
 		return;
 	}
 	if (!report->have_netns)
-		doctor_add(report, "tc-sched-cls", DOCTOR_WARN, DOCTOR_NEED_INFO,
-			   "loads; attach not tried (a throwaway network namespace needs CAP_SYS_ADMIN)");
+		doctor_add(
+			report, "tc-sched-cls", DOCTOR_WARN, DOCTOR_NEED_INFO,
+			"loads; attach not tried (a throwaway network namespace needs CAP_SYS_ADMIN)");
 	else
 		report_result(report, "tc-sched-cls", 0, attach_tc_in_netns(fd),
 			      "clsact ingress of lo in a throwaway netns");
 	close(fd);
 }
 
-static void check_prog_type(struct doctor_report *report, const char *name,
-			    enum bpf_prog_type type)
+static void check_prog_type(struct doctor_report *report, const char *name, enum bpf_prog_type type)
 {
 	int ret = libbpf_probe_bpf_prog_type(type, NULL);
 
@@ -274,8 +279,8 @@ static void check_prog_type(struct doctor_report *report, const char *name,
 			   ret < 0 ? ": " : "", ret < 0 ? strerror(-ret) : "");
 }
 
-static void check_map_type(struct doctor_report *report, const char *name,
-			   enum bpf_map_type type, enum doctor_need need, const char *use)
+static void check_map_type(struct doctor_report *report, const char *name, enum bpf_map_type type,
+			   enum doctor_need need, const char *use)
 {
 	int ret = libbpf_probe_bpf_map_type(type, NULL);
 
@@ -296,8 +301,8 @@ static void check_latency_hooks(struct doctor_report *report)
 
 	if (!err)
 		doctor_add(report, "latency-hooks", DOCTOR_OK, DOCTOR_NEED_AGENT,
-			   "the agent attaches %s%s%s%s", probe.hook, probe.why[0] ? " (refused: " : "",
-			   probe.why, probe.why[0] ? ")" : "");
+			   "the agent attaches %s%s%s%s", probe.hook,
+			   probe.why[0] ? " (refused: " : "", probe.why, probe.why[0] ? ")" : "");
 	else
 		doctor_add(report, "latency-hooks", DOCTOR_FAIL, DOCTOR_NEED_AGENT,
 			   "no socket hook variant attaches: %s", probe.why);
@@ -323,9 +328,9 @@ static void summarise_chaos_tc(struct doctor_report *report)
 
 void doctor_check_hooks(struct doctor_report *report)
 {
-	static const char *const names[] = { "tracepoint", "raw-tracepoint", "tp-btf", "fentry",
-					     "kprobe", "tc-sched-cls", "cgroup-skb", "ringbuf",
-					     "lpm-trie" };
+	static const char *const names[] = { "tracepoint", "raw-tracepoint", "tp-btf",
+					     "fentry",	   "kprobe",	     "tc-sched-cls",
+					     "cgroup-skb", "ringbuf",	     "lpm-trie" };
 
 	if (!report->have_bpf) {
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

@@ -28,8 +28,7 @@ struct qdisc_request {
 	char attrs[128];
 };
 
-static void add_attr(struct qdisc_request *req, unsigned short type, const void *data,
-		     size_t len)
+static void add_attr(struct qdisc_request *req, unsigned short type, const void *data, size_t len)
 {
 	struct rtattr *attr = (struct rtattr *)((char *)req + NLMSG_ALIGN(req->header.nlmsg_len));
 
@@ -46,7 +45,9 @@ static int create_root_qdisc(const char *kind)
 		.header = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct tcmsg)),
 			    .nlmsg_type = RTM_NEWQDISC,
 			    .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL },
-		.tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = 1, .tcm_handle = 0x10000,
+		.tc = { .tcm_family = AF_UNSPEC,
+			.tcm_ifindex = 1,
+			.tcm_handle = 0x10000,
 			.tcm_parent = TC_H_ROOT },
 	};
 	/* netem refuses to start without options; fq takes none. */
@@ -154,9 +155,10 @@ static void check_qdisc(struct doctor_report *report, const char *name, const ch
 
 	if (!report->have_netns) {
 		if (source)
-			doctor_add(report, name, DOCTOR_OK, DOCTOR_NEED_CHAOS,
-				   "%s: %s (%s; not created: no CAP_SYS_ADMIN for a throwaway netns)",
-				   module, source, use);
+			doctor_add(
+				report, name, DOCTOR_OK, DOCTOR_NEED_CHAOS,
+				"%s: %s (%s; not created: no CAP_SYS_ADMIN for a throwaway netns)",
+				module, source, use);
 		else
 			doctor_add(report, name, DOCTOR_FAIL, DOCTOR_NEED_CHAOS,
 				   "%s: not loaded, not built in, no module file (%s unavailable)",

@@ -54,20 +54,21 @@ void doctor_check_btf(struct doctor_report *report)
 	int err;
 
 	if (stat(VMLINUX_BTF, &st) < 0) {
-		doctor_add(report, "btf", DOCTOR_FAIL, DOCTOR_NEED_AGENT,
-			   "%s: %s (kernel built without CONFIG_DEBUG_INFO_BTF; CO-RE programs cannot be relocated)",
-			   VMLINUX_BTF, strerror(errno));
+		doctor_add(
+			report, "btf", DOCTOR_FAIL, DOCTOR_NEED_AGENT,
+			"%s: %s (kernel built without CONFIG_DEBUG_INFO_BTF; CO-RE programs cannot be relocated)",
+			VMLINUX_BTF, strerror(errno));
 		return;
 	}
 	btf = btf__load_vmlinux_btf();
 	err = libbpf_get_error(btf);
 	if (err) {
-		doctor_add(report, "btf", DOCTOR_FAIL, DOCTOR_NEED_AGENT, "%s exists but does not parse: %s",
-			   VMLINUX_BTF, errno_text(err));
+		doctor_add(report, "btf", DOCTOR_FAIL, DOCTOR_NEED_AGENT,
+			   "%s exists but does not parse: %s", VMLINUX_BTF, errno_text(err));
 		return;
 	}
-	doctor_add(report, "btf", DOCTOR_OK, DOCTOR_NEED_AGENT, "%s, %u types, %.1f MiB", VMLINUX_BTF,
-		   btf__type_cnt(btf), st.st_size / 1048576.0);
+	doctor_add(report, "btf", DOCTOR_OK, DOCTOR_NEED_AGENT, "%s, %u types, %.1f MiB",
+		   VMLINUX_BTF, btf__type_cnt(btf), st.st_size / 1048576.0);
 	btf__free(btf);
 }
 
@@ -102,7 +103,8 @@ static void check_bpf_syscall(struct doctor_report *report)
 	if (fd >= 0) {
 		close(fd);
 		report->have_bpf = true;
-		doctor_add(report, "bpf-syscall", DOCTOR_OK, DOCTOR_NEED_AGENT, "bpf() creates maps");
+		doctor_add(report, "bpf-syscall", DOCTOR_OK, DOCTOR_NEED_AGENT,
+			   "bpf() creates maps");
 		return;
 	}
 	if (errno == ENOSYS)
@@ -159,9 +161,10 @@ void doctor_check_privileges(struct doctor_report *report)
 			   "uid %u; have %s%s%s", (unsigned)geteuid(), have,
 			   missing[0] ? "; missing " : "", missing);
 	else
-		doctor_add(report, "capabilities", DOCTOR_FAIL, DOCTOR_NEED_AGENT,
-			   "uid %u; missing capabilities: %s%s%s (the agent needs CAP_BPF and CAP_PERFMON, or root)",
-			   (unsigned)geteuid(), missing, have[0] ? "; have " : "", have);
+		doctor_add(
+			report, "capabilities", DOCTOR_FAIL, DOCTOR_NEED_AGENT,
+			"uid %u; missing capabilities: %s%s%s (the agent needs CAP_BPF and CAP_PERFMON, or root)",
+			(unsigned)geteuid(), missing, have[0] ? "; have " : "", have);
 
 	if (has_cap(caps, CAP_NET_ADMIN))
 		doctor_add(report, "cap-net-admin", DOCTOR_OK, DOCTOR_NEED_CHAOS,
@@ -175,8 +178,9 @@ void doctor_check_privileges(struct doctor_report *report)
 		doctor_add(report, "cap-sys-admin", DOCTOR_OK, DOCTOR_NEED_CHAOS,
 			   "may create and enter network namespaces");
 	else
-		doctor_add(report, "cap-sys-admin", DOCTOR_FAIL, DOCTOR_NEED_CHAOS,
-			   "missing CAP_SYS_ADMIN: chaos delay (fq probe in a scratch netns) and --pid/--cgroup/--netns targets are refused");
+		doctor_add(
+			report, "cap-sys-admin", DOCTOR_FAIL, DOCTOR_NEED_CHAOS,
+			"missing CAP_SYS_ADMIN: chaos delay (fq probe in a scratch netns) and --pid/--cgroup/--netns targets are refused");
 	if (has_cap(caps, CAP_KILL))
 		doctor_add(report, "cap-kill", DOCTOR_OK, DOCTOR_NEED_CHAOS,
 			   "chaos kill may signal any process");
@@ -227,8 +231,9 @@ static void check_tracefs(struct doctor_report *report)
 		snprintf(report->tracefs, sizeof(report->tracefs), "%s", dir);
 		doctor_add(report, "tracefs", DOCTOR_OK, DOCTOR_NEED_INFO, "mounted at %s", dir);
 	} else if (err == -ENOENT) {
-		doctor_add(report, "tracefs", DOCTOR_WARN, DOCTOR_NEED_INFO,
-			   "not mounted: plain tracepoint programs cannot find their ids (mount -t tracefs nodev /sys/kernel/tracing)");
+		doctor_add(
+			report, "tracefs", DOCTOR_WARN, DOCTOR_NEED_INFO,
+			"not mounted: plain tracepoint programs cannot find their ids (mount -t tracefs nodev /sys/kernel/tracing)");
 	} else {
 		doctor_add(report, "tracefs", DOCTOR_FAIL, DOCTOR_NEED_INFO,
 			   "cannot read /proc/mounts: %s", errno_text(err));
@@ -259,18 +264,20 @@ static void check_cgroup2(struct doctor_report *report)
 	int err = doctor_find_mount("/proc/mounts", "cgroup2", dir, sizeof(dir));
 
 	if (err == -ENOENT)
-		doctor_add(report, "cgroup2", DOCTOR_WARN, DOCTOR_NEED_INFO,
-			   "not mounted: services are named by process and port only, not by systemd unit or pod");
+		doctor_add(
+			report, "cgroup2", DOCTOR_WARN, DOCTOR_NEED_INFO,
+			"not mounted: services are named by process and port only, not by systemd unit or pod");
 	else if (err)
 		doctor_add(report, "cgroup2", DOCTOR_FAIL, DOCTOR_NEED_INFO,
 			   "cannot read /proc/mounts: %s", errno_text(err));
 	else if (!doctor_find_mount("/proc/mounts", "cgroup", v1, sizeof(v1)))
-		doctor_add(report, "cgroup2", DOCTOR_WARN, DOCTOR_NEED_INFO,
-			   "hybrid: cgroup2 at %s, cgroup v1 controllers too (e.g. %s): systemd units are named, containers of a v1 runtime are not",
-			   dir, v1);
+		doctor_add(
+			report, "cgroup2", DOCTOR_WARN, DOCTOR_NEED_INFO,
+			"hybrid: cgroup2 at %s, cgroup v1 controllers too (e.g. %s): systemd units are named, containers of a v1 runtime are not",
+			dir, v1);
 	else
-		doctor_add(report, "cgroup2", DOCTOR_OK, DOCTOR_NEED_INFO, "mounted at %s (unified)",
-			   dir);
+		doctor_add(report, "cgroup2", DOCTOR_OK, DOCTOR_NEED_INFO,
+			   "mounted at %s (unified)", dir);
 }
 
 void doctor_check_mounts(struct doctor_report *report)
@@ -336,18 +343,20 @@ void doctor_check_memory(struct doctor_report *report)
 	 * raises it the way libbpf does, so the doctor tries the same. */
 	lim.rlim_cur = lim.rlim_max = RLIM_INFINITY;
 	if (setrlimit(RLIMIT_MEMLOCK, &lim) < 0) {
-		doctor_add(report, "map-memory", DOCTOR_FAIL, DOCTOR_NEED_AGENT,
-			   "a %lu MiB map exceeds the memlock limit %s and it cannot be raised: %s (grant CAP_SYS_RESOURCE or LimitMEMLOCK=infinity)",
-			   report->map_mib, cur, strerror(errno));
+		doctor_add(
+			report, "map-memory", DOCTOR_FAIL, DOCTOR_NEED_AGENT,
+			"a %lu MiB map exceeds the memlock limit %s and it cannot be raised: %s (grant CAP_SYS_RESOURCE or LimitMEMLOCK=infinity)",
+			report->map_mib, cur, strerror(errno));
 		return;
 	}
 	err = try_map_of_size(report->map_mib);
 	if (err)
 		doctor_add(report, "map-memory", DOCTOR_FAIL, DOCTOR_NEED_AGENT,
-			   "a %lu MiB map was refused even with memlock unlimited: %s", report->map_mib,
-			   errno_text(err));
+			   "a %lu MiB map was refused even with memlock unlimited: %s",
+			   report->map_mib, errno_text(err));
 	else
-		doctor_add(report, "map-memory", DOCTOR_WARN, DOCTOR_NEED_AGENT,
-			   "a %lu MiB map needs the memlock limit raised from %s (done here; kernel < 5.11 charges maps to memlock)",
-			   report->map_mib, cur);
+		doctor_add(
+			report, "map-memory", DOCTOR_WARN, DOCTOR_NEED_AGENT,
+			"a %lu MiB map needs the memlock limit raised from %s (done here; kernel < 5.11 charges maps to memlock)",
+			report->map_mib, cur);
 }

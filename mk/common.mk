@@ -15,8 +15,8 @@ fuzz-config: $(BUILD)/fuzz/yamlcfg_fuzz
 
 # Formatting (.clang-format; docs/development.md, "Formatting"): every tracked
 # C file but the generated vmlinux.h, wherever the modules' folders are.
-# format-check is not part of `make test` until the tree has been formatted
-# once; FILES=... checks a subset (a branch's files).
+# tests/layout/format.sh runs format-check in `make test`; FILES=... checks a
+# subset (a branch's files).
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' | grep -v '^vmlinux/')
 .PHONY: format format-check
 format:

@@ -38,8 +38,16 @@
 #define MAX_CONNECTIONS 1024
 #define RESPONSE_MAX 65536
 
-enum dist_kind { DIST_CONST, DIST_UNIFORM, DIST_LOGNORMAL, DIST_BIMODAL };
-enum protocol { PROTO_HTTP, PROTO_LINE };
+enum dist_kind {
+	DIST_CONST,
+	DIST_UNIFORM,
+	DIST_LOGNORMAL,
+	DIST_BIMODAL
+};
+enum protocol {
+	PROTO_HTTP,
+	PROTO_LINE
+};
 
 struct distribution {
 	enum dist_kind kind;
@@ -77,7 +85,7 @@ struct worker {
 	const struct options *o;
 	pthread_t thread;
 	double *latency; /* client-observed, seconds */
-	double *asked;   /* what the request asked for, seconds */
+	double *asked;	 /* what the request asked for, seconds */
 	size_t n, cap;
 	uint64_t failed;
 	uint64_t by_status[MAX_STATUSES + 1]; /* last slot: unexpected statuses */
@@ -120,10 +128,14 @@ static double draw_latency(const struct distribution *d, uint64_t seed, uint64_t
 	double normal = sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
 
 	switch (d->kind) {
-	case DIST_CONST: return d->a;
-	case DIST_UNIFORM: return d->a + (d->b - d->a) * u1;
-	case DIST_LOGNORMAL: return d->a * exp(d->b * normal);
-	case DIST_BIMODAL: return (u3 < d->c ? d->b : d->a) * (0.95 + 0.1 * u1);
+	case DIST_CONST:
+		return d->a;
+	case DIST_UNIFORM:
+		return d->a + (d->b - d->a) * u1;
+	case DIST_LOGNORMAL:
+		return d->a * exp(d->b * normal);
+	case DIST_BIMODAL:
+		return (u3 < d->c ? d->b : d->a) * (0.95 + 0.1 * u1);
 	}
 	return 0;
 }
@@ -144,7 +156,8 @@ static int pick_status(const struct options *o, uint64_t i)
 
 static int connect_target(const struct options *o, char *err, size_t err_size)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *ai;
 	int fd, one = 1, rc = getaddrinfo(o->host, o->port, &hints, &ai);
@@ -184,8 +197,8 @@ static int send_all(int fd, const char *buf, size_t len)
 /* Reads one response; sets *first to the time its first byte arrived,
  * *status to its HTTP status (0 for the line protocol) and *close when the
  * server ends the connection after it (nginx does after a 500). */
-static int read_response(int fd, enum protocol proto, bool head, double *first,
-			 unsigned *status, bool *close_after)
+static int read_response(int fd, enum protocol proto, bool head, double *first, unsigned *status,
+			 bool *close_after)
 {
 	static _Thread_local char buf[RESPONSE_MAX + 1];
 	size_t len = 0, need = 0;
@@ -216,7 +229,8 @@ static int read_response(int fd, enum protocol proto, bool head, double *first,
 				return -1;
 			need = (size_t)(end - buf) + 4;
 			/* A HEAD answer announces a body it does not send. */
-			for (cl = strstr(buf, "\r\n"); cl && cl < end; cl = strstr(cl + 2, "\r\n")) {
+			for (cl = strstr(buf, "\r\n"); cl && cl < end;
+			     cl = strstr(cl + 2, "\r\n")) {
 				if (!strncasecmp(cl + 2, "Content-Length:", 15) && !head)
 					need += strtoul(cl + 17, NULL, 10);
 				else if (!strncasecmp(cl + 2, "Connection: close", 17))
@@ -422,7 +436,8 @@ static int report(const struct options *o, struct worker *w, double seconds)
 	client = summary(lat, total);
 	asked = summary(ask, total);
 	json_object_set_new(doc, "target", json_sprintf("%s:%s", o->host, o->port));
-	json_object_set_new(doc, "protocol", json_string(o->protocol == PROTO_LINE ? "line" : "http"));
+	json_object_set_new(doc, "protocol",
+			    json_string(o->protocol == PROTO_LINE ? "line" : "http"));
 	json_object_set_new(doc, "distribution", json_string(o->dist.text));
 	json_object_set_new(doc, "connections", json_integer(o->connections));
 	json_object_set_new(doc, "requests", json_integer((json_int_t)total));
@@ -643,18 +658,35 @@ static int parse_options(int argc, char **argv, struct options *o)
 			if (parse_statuses(optarg, o))
 				return bad("--status", optarg);
 			break;
-		case 'p': o->path = optarg; break;
-		case 'm': o->method = optarg; break;
-		case 'S': o->seed = strtoull(optarg, NULL, 10); break;
-		case 'j': o->json_path = optarg; break;
-		case 'D': o->dump_path = optarg; break;
-		case 'q': o->quiet = true; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return 2;
+		case 'p':
+			o->path = optarg;
+			break;
+		case 'm':
+			o->method = optarg;
+			break;
+		case 'S':
+			o->seed = strtoull(optarg, NULL, 10);
+			break;
+		case 'j':
+			o->json_path = optarg;
+			break;
+		case 'D':
+			o->dump_path = optarg;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind < argc || !have_target || (!o->requests == !(o->duration > 0))) {
-		fprintf(stderr, "loadgen: need --target and exactly one of --requests, --duration\n");
+		fprintf(stderr,
+			"loadgen: need --target and exactly one of --requests, --duration\n");
 		usage(stderr);
 		return 2;
 	}

@@ -35,15 +35,18 @@
 #define MAX_REQUEST 8192
 #define MAX_SLEEP_US (600ULL * 1000000ULL)
 
-enum protocol { PROTO_HTTP, PROTO_LINE };
+enum protocol {
+	PROTO_HTTP,
+	PROTO_LINE
+};
 
 struct options {
 	enum protocol protocol;
 	const char *listen[MAX_LISTEN];
 	int n_listen;
-	unsigned ports_from; /* --ports-from: first port of a range */
-	unsigned ports;      /* --ports: how many instances */
-	const char *host;    /* address for the port range */
+	unsigned ports_from;	/* --ports-from: first port of a range */
+	unsigned ports;		/* --ports: how many instances */
+	const char *host;	/* address for the port range */
 	const char *hosts_from; /* --hosts-from: one IPv4 address per instance, same port */
 	const char *cgroup_parent;
 	const char *ready_file;
@@ -111,16 +114,26 @@ static unsigned long long query_uint(const char *query, const char *key, unsigne
 static const char *reason_phrase(unsigned status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	default: return "Status";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 429:
+		return "Too Many Requests";
+	case 500:
+		return "Internal Server Error";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Status";
 	}
 }
 
@@ -190,7 +203,8 @@ static unsigned long long header_uint(const char *head, const char *name)
 /* One HTTP request; returns 0 to keep the connection, -1 to close it. */
 static int serve_http(struct conn_buf *b)
 {
-	static const char filler[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	static const char filler[] =
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 	size_t end = read_until(b, "\r\n\r\n");
 	char method[16], target[2048], *query, response[MAX_REQUEST];
 	unsigned long long us, size, body_len;
@@ -263,7 +277,8 @@ static void *serve_connection(void *arg)
 
 static int listen_on(const char *host, const char *port)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV };
 	struct addrinfo *ai;
 	int fd, one = 1, rc = getaddrinfo(host, port, &hints, &ai);
@@ -510,14 +525,30 @@ static int parse_options(int argc, char **argv, struct options *o)
 			}
 			o->listen[o->n_listen++] = optarg;
 			break;
-		case 'H': o->host = optarg; break;
-		case 'A': o->hosts_from = optarg; break;
-		case 'f': o->ports_from = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'n': o->ports = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'c': o->cgroup_parent = optarg; break;
-		case 'r': o->ready_file = optarg; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return 2;
+		case 'H':
+			o->host = optarg;
+			break;
+		case 'A':
+			o->hosts_from = optarg;
+			break;
+		case 'f':
+			o->ports_from = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'n':
+			o->ports = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'c':
+			o->cgroup_parent = optarg;
+			break;
+		case 'r':
+			o->ready_file = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind < argc || (!o->n_listen && !o->ports) || (o->n_listen && o->ports) ||

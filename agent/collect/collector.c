@@ -36,14 +36,17 @@ struct collector {
 	struct hashmap *last; /* struct snapshot_key -> struct seismo_hist (last raw value) */
 	const char *hook;
 	bool sk_storage; /* connection state in socket storage (else the conns hash) */
-	int ncpu;        /* possible CPUs: the per-CPU maps' copies */
+	int ncpu;	 /* possible CPUs: the per-CPU maps' copies */
 	struct seismo_hist *percpu_buf; /* ncpu histograms, for reading the per-CPU map */
 	int stats_fd; /* holds kernel BPF run-time stats on while open; -1 = off */
 };
 
 /* A histogram's last value is kept per map: a key lives in one of the two,
  * but may move after it was forgotten. */
-enum hist_map { HIST_PERCPU = 0, HIST_SHARED = 1 };
+enum hist_map {
+	HIST_PERCPU = 0,
+	HIST_SHARED = 1
+};
 struct snapshot_key {
 	struct seismo_hist_key key;
 	uint32_t map; /* enum hist_map */
@@ -59,8 +62,8 @@ static bool probing;
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	enum log_level ours = level == LIBBPF_WARN && !probing ? LOG_WARN
-			      : level == LIBBPF_INFO ? LOG_INFO
-						     : LOG_DEBUG;
+			      : level == LIBBPF_INFO	       ? LOG_INFO
+							       : LOG_DEBUG;
 	/* The verifier log arrives at WARN on load failure: keep it visible. */
 	log_vmsg(ours, fmt, ap);
 	return 0;
@@ -97,7 +100,7 @@ static int ensure_mounted(const char *path, const char *type, long magic)
 
 enum hook_variant {
 	HOOK_FEXIT_TCP, /* fexit on tcp_sendmsg/tcp_recvmsg: TCP only, cheapest */
-	HOOK_TP_SOCK,   /* tp_btf on sock_{send,recv}_length: Linux >= 6.3 */
+	HOOK_TP_SOCK,	/* tp_btf on sock_{send,recv}_length: Linux >= 6.3 */
 };
 
 /* A variant: a hook crossed with where connection state lives. */
@@ -228,7 +231,8 @@ static void seed_listen_ports(struct collector *c)
 
 	if (err < 0)
 		log_warn("cannot read the listening ports from /proc (%s): connections older "
-			 "than the agent are taken as outbound calls", strerror(-err));
+			 "than the agent are taken as outbound calls",
+			 strerror(-err));
 }
 
 /* Opens, loads and attaches one variant; on failure leaves nothing behind. */
@@ -336,8 +340,9 @@ int collector_probe(struct collector_probe_result *out)
 			break;
 		}
 		if (used < sizeof(out->why))
-			used += (size_t)snprintf(out->why + used, sizeof(out->why) - used, "%s%s: %s",
-						 used ? ", " : "", cands[i]->name, strerror(-err));
+			used += (size_t)snprintf(out->why + used, sizeof(out->why) - used,
+						 "%s%s: %s", used ? ", " : "", cands[i]->name,
+						 strerror(-err));
 	}
 	probing = false;
 	libbpf_set_print(caller_print);
@@ -472,10 +477,11 @@ static bool hist_delta(const struct seismo_hist *now, const struct seismo_hist *
 }
 
 /* One map's histograms: deltas against the snapshot, per (map, key). */
-static int read_hist_map(struct collector *c, enum hist_map which, collector_delta_fn fn,
-			 void *ctx, struct seismo_hist *now, struct seismo_hist *delta)
+static int read_hist_map(struct collector *c, enum hist_map which, collector_delta_fn fn, void *ctx,
+			 struct seismo_hist *now, struct seismo_hist *delta)
 {
-	struct bpf_map *map = which == HIST_PERCPU ? c->skel->maps.hists : c->skel->maps.hists_shared;
+	struct bpf_map *map = which == HIST_PERCPU ? c->skel->maps.hists
+						   : c->skel->maps.hists_shared;
 	int fd = bpf_map__fd(map);
 	struct snapshot_key sk = { .map = which };
 	struct seismo_hist_key next;
@@ -599,10 +605,13 @@ int collector_map_usage(struct collector *c, struct collector_map_usage *out, in
 {
 	/* Socket storage cannot be walked from user space (its entries live
 	 * in the sockets, ~120 bytes each, freed with them): not listed. */
-	struct bpf_map *maps[] = { c->skel->maps.hists, c->skel->maps.hists_shared,
+	struct bpf_map *maps[] = { c->skel->maps.hists,
+				   c->skel->maps.hists_shared,
 				   c->sk_storage ? NULL : c->skel->maps.conns,
-				   c->skel->maps.endpoints, c->skel->maps.listen_ports,
-				   c->skel->maps.thresholds, c->skel->maps.sample_buckets };
+				   c->skel->maps.endpoints,
+				   c->skel->maps.listen_ports,
+				   c->skel->maps.thresholds,
+				   c->skel->maps.sample_buckets };
 	int n = 0;
 
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]) && n < max; i++) {
@@ -613,13 +622,15 @@ int collector_map_usage(struct collector *c, struct collector_map_usage *out, in
 		bool prealloc = !(bpf_map__map_flags(m) & BPF_F_NO_PREALLOC);
 		/* Preallocated maps hold max_entries from the start. */
 		uint64_t held = prealloc ? bpf_map__max_entries(m) : entries;
-		uint64_t copies = bpf_map__type(m) == BPF_MAP_TYPE_PERCPU_HASH ? (uint64_t)c->ncpu : 1;
+		uint64_t copies = bpf_map__type(m) == BPF_MAP_TYPE_PERCPU_HASH ? (uint64_t)c->ncpu
+									       : 1;
 
 		out[n++] = (struct collector_map_usage){
 			.name = bpf_map__name(m),
 			.entries = entries,
 			.max_entries = bpf_map__max_entries(m),
-			.bytes = held * (bpf_map__key_size(m) + bpf_map__value_size(m) * copies + 64),
+			.bytes = held *
+				 (bpf_map__key_size(m) + bpf_map__value_size(m) * copies + 64),
 		};
 	}
 	return n;
@@ -630,7 +641,8 @@ int collector_prog_stats(struct collector *c, struct collector_prog_stats *out, 
 	struct bpf_program *prog;
 	int n = 0;
 
-	bpf_object__for_each_program(prog, c->skel->obj) {
+	bpf_object__for_each_program(prog, c->skel->obj)
+	{
 		struct bpf_prog_info info = {};
 		uint32_t len = sizeof(info);
 

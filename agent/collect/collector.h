@@ -14,8 +14,8 @@ struct collector;
 struct collector_options {
 	uint32_t max_histograms;  /* capacity of the histogram maps */
 	uint32_t max_connections; /* capacity of the connection map (hash fallback only) */
-	uint32_t sample_one_in;   /* uniform context samples, 0 = off */
-	bool bpf_stats;           /* turn on kernel.bpf_stats_enabled for run-time metrics */
+	uint32_t sample_one_in;	  /* uniform context samples, 0 = off */
+	bool bpf_stats;		  /* turn on kernel.bpf_stats_enabled for run-time metrics */
 };
 
 /* Mounts what is missing (tracefs, bpffs), opens, loads and attaches. On
@@ -63,8 +63,8 @@ const char *collector_hook(const struct collector *c);
  * without mounting anything or keeping anything: what `seismo doctor`
  * reports, so it cannot disagree with the agent. */
 struct collector_probe_result {
-	char hook[64];  /* the variant the agent would attach; "" when none */
-	char why[200];  /* the variants refused before it (or all), with their errors */
+	char hook[64]; /* the variant the agent would attach; "" when none */
+	char why[200]; /* the variants refused before it (or all), with their errors */
 };
 /* 0 when a variant attaches, else -errno of the last refusal. */
 int collector_probe(struct collector_probe_result *out);

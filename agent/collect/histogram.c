@@ -24,7 +24,9 @@ double histogram_quantile(const uint32_t *buckets, double q)
 		seen += buckets[b];
 		if (seen >= rank) {
 			double lo = (double)seismo_hist_lower_ns(b);
-			double hi = b + 1 < SEISMO_HIST_BUCKETS ? (double)seismo_hist_lower_ns(b + 1) : lo;
+			double hi = b + 1 < SEISMO_HIST_BUCKETS
+					    ? (double)seismo_hist_lower_ns(b + 1)
+					    : lo;
 			return (lo + hi) / 2 / 1e9;
 		}
 	}

@@ -24,7 +24,7 @@ static void read_table(const char *path, unsigned int netns, struct hashmap *por
 	char line[512];
 
 	if (!f)
-		return; /* the process exited meanwhile, or no IPv6 */
+		return;			     /* the process exited meanwhile, or no IPv6 */
 	if (!fgets(line, sizeof(line), f)) { /* the header */
 		fclose(f);
 		return;

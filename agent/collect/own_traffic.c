@@ -48,8 +48,8 @@ void own_traffic_init(struct own_traffic *o, const char *cgroup_mount, uint16_t 
 	o->pid = (uint32_t)getpid();
 	if (cgroup_mount[0] && own_cgroup_id(cgroup_mount, &o->cgroup_id))
 		o->cgroup_id = 0;
-	log_debug("the agent's own port %u is not measured (pid %u, cgroup id %llu)", port,
-		  o->pid, (unsigned long long)o->cgroup_id);
+	log_debug("the agent's own port %u is not measured (pid %u, cgroup id %llu)", port, o->pid,
+		  (unsigned long long)o->cgroup_id);
 }
 
 bool own_traffic_is(const struct own_traffic *o, uint64_t cgroup_id, uint16_t local_port,

@@ -10,8 +10,8 @@
 
 struct own_traffic {
 	bool active;
-	uint16_t port;      /* the agent's HTTP port */
-	uint32_t pid;       /* the agent's pid (the kernel's, where pid namespaces agree) */
+	uint16_t port;	    /* the agent's HTTP port */
+	uint32_t pid;	    /* the agent's pid (the kernel's, where pid namespaces agree) */
 	uint64_t cgroup_id; /* the agent's cgroup v2 id, 0 = not found */
 };
 

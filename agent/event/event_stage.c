@@ -26,7 +26,8 @@ void event_stage_emit(const struct detector_event *info, void *user)
 	 * (with slack: samples arrive before the judgement). */
 	if (stage->sampler)
 		n = sampler_attach(stage->sampler, info->service,
-				   info->starts_at - stage->exemplar_slack_s, EVENT_EXEMPLARS, event);
+				   info->starts_at - stage->exemplar_slack_s, EVENT_EXEMPLARS,
+				   event);
 	char *text = json_dumps(event, JSON_COMPACT);
 
 	log_info("%s anomaly: service %s %s=%g (expected %g, score %.1f, %s), %d exemplar(s)",

@@ -23,11 +23,11 @@ struct shipper;
 #define EVENT_EXEMPLARS 5 /* kernel samples attached to one event, at most */
 
 struct event_stage {
-	struct sampler *sampler;       /* exemplars; NULL: none attached */
-	struct recent_events *recent;  /* /api/v1/events; may be NULL */
-	struct shipper *shipper;       /* NULL: no correlator, events are logged and kept */
-	double exemplar_slack_s;       /* samples this long before the anomaly began still count */
-	uint64_t emitted;              /* events handed to the sinks (seismo_events_total) */
+	struct sampler *sampler;      /* exemplars; NULL: none attached */
+	struct recent_events *recent; /* /api/v1/events; may be NULL */
+	struct shipper *shipper;      /* NULL: no correlator, events are logged and kept */
+	double exemplar_slack_s;      /* samples this long before the anomaly began still count */
+	uint64_t emitted;	      /* events handed to the sinks (seismo_events_total) */
 };
 
 /* A detector_event_fn: user is the struct event_stage. */

@@ -162,7 +162,8 @@ json_t *events_build(const struct detector_event *ev)
 	    set(event, "service", json_string(ev->service)) ||
 	    set(event, "labels", labels_json(ev)) || set(event, "metric", json_string(metric)) ||
 	    set_number(event, "value", ev->value) || set(event, "baseline", baseline_json(ev)) ||
-	    set_number(event, "score", ev->score) || set_number(event, "threshold", ev->threshold) ||
+	    set_number(event, "score", ev->score) ||
+	    set_number(event, "threshold", ev->threshold) ||
 	    set_time(event, "starts_at", ev->starts_at) ||
 	    set_time(event, "observed_at", ev->observed_at) ||
 	    (ev->transition == DETECTOR_RESOLVED && set_time(event, "ends_at", ev->ends_at)) ||

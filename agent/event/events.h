@@ -22,7 +22,7 @@ struct events_exemplar {
 	double latency_seconds;
 	int pid;
 	const char *comm;
-	const char *local;  /* "addr:port" */
+	const char *local; /* "addr:port" */
 	const char *remote;
 	const char *method;
 	const char *path;

@@ -54,7 +54,8 @@ double sampler_epoch_of(uint64_t monotonic_ns)
 
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	clock_gettime(CLOCK_REALTIME, &real);
-	double offset = (double)(real.tv_sec - mono.tv_sec) + (double)(real.tv_nsec - mono.tv_nsec) / 1e9;
+	double offset =
+		(double)(real.tv_sec - mono.tv_sec) + (double)(real.tv_nsec - mono.tv_nsec) / 1e9;
 	return (double)monotonic_ns / 1e9 + offset;
 }
 

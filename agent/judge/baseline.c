@@ -139,7 +139,8 @@ static void estimate_zscore_7d(const struct baseline *b, const struct baseline_c
 	hourly_stats(b, &out->mean, &out->stddev);
 	out->expected = out->mean;
 	out->level = out->mean;
-	out->spread = isnan(out->stddev) ? NAN : floored_spread(config, out->stddev, fabs(out->mean));
+	out->spread = isnan(out->stddev) ? NAN
+					 : floored_spread(config, out->stddev, fabs(out->mean));
 	out->ready = b->hourly_count >= 2 && b->hourly_count >= warm_hours &&
 		     b->samples >= config->warmup_samples;
 }
@@ -151,7 +152,8 @@ static double seasonal_peak(const struct baseline *b, double t)
 	double peak = 0;
 
 	for (unsigned d = BASELINE_SLOTS_PER_DAY - 1; d <= BASELINE_SLOTS_PER_DAY + 1; d++) {
-		const struct baseline_daily_slot *daily = &b->daily[(h + d) % BASELINE_SLOTS_PER_DAY];
+		const struct baseline_daily_slot *daily =
+			&b->daily[(h + d) % BASELINE_SLOTS_PER_DAY];
 
 		if (daily->peak > peak)
 			peak = daily->peak;
@@ -266,7 +268,8 @@ static void update_level_only(struct baseline *b, const struct baseline_config *
 			      double dt, double value)
 {
 	double error = value - (b->level + seasonal_offset(b, t));
-	double limit = config->clip_spreads * floored_spread(config, seasonal_spread(b, t), b->magnitude);
+	double limit =
+		config->clip_spreads * floored_spread(config, seasonal_spread(b, t), b->magnitude);
 
 	/*
 	 * Clipped as usual: a spike must not drag the level (the values after
@@ -302,8 +305,9 @@ static void update_seasonal(struct baseline *b, const struct baseline_config *co
 
 	b->level += level_gain * error;
 	update_peak(&b->daily[daily_slot(t)], config, t, raw_error);
-	update_slot(&b->daily[daily_slot(t)].slot, fmin(dt, BASELINE_SLOT_S), config->season_halflife_days,
-		    (1 - level_gain) * error, fabs(error), BASELINE_SLOT_S);
+	update_slot(&b->daily[daily_slot(t)].slot, fmin(dt, BASELINE_SLOT_S),
+		    config->season_halflife_days, (1 - level_gain) * error, fabs(error),
+		    BASELINE_SLOT_S);
 	update_slot(&b->weekly[weekly_slot(t)], fmin(dt, 3600), config->season_halflife_days,
 		    (1 - level_gain) * error * WEEKLY_SHARE, fabs(error), 3600);
 	b->spread += spread_gain * (fabs(error) * MAD_TO_STDDEV - b->spread);
@@ -373,7 +377,8 @@ int baseline_update_anomalous(struct baseline *baseline, const struct baseline_c
 
 void baseline_reanchor(struct baseline *baseline, double t, double value)
 {
-	if (baseline->method != BASELINE_SEASONAL_ROBUST || baseline->samples == 0 || !isfinite(value))
+	if (baseline->method != BASELINE_SEASONAL_ROBUST || baseline->samples == 0 ||
+	    !isfinite(value))
 		return;
 	baseline->level = value - seasonal_offset(baseline, t);
 }

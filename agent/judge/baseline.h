@@ -34,35 +34,35 @@ enum baseline_method {
 
 struct baseline_config {
 	enum baseline_method method;
-	double level_halflife_s;   /* how fast the deseasonalised level follows */
-	double spread_halflife_s;  /* how fast the spread follows */
+	double level_halflife_s;     /* how fast the deseasonalised level follows */
+	double spread_halflife_s;    /* how fast the spread follows */
 	double season_halflife_days; /* how many days of a slot's history count half */
-	double peak_halflife_days; /* half-life, in days, of an hour's average peak error */
-	double clip_spreads;       /* residuals are clipped at this many spreads when learning */
-	double warmup_s;           /* no judgement before this much history ... */
-	uint32_t warmup_samples;   /* ... and this many samples */
-	double relative_floor;     /* the spread is at least this fraction of the typical magnitude */
-	double absolute_floor;     /* and at least this, in the metric's unit */
-	double max_gap_s;          /* a gap longer than this restarts the level (clock jump, outage) */
+	double peak_halflife_days;   /* half-life, in days, of an hour's average peak error */
+	double clip_spreads;	     /* residuals are clipped at this many spreads when learning */
+	double warmup_s;	     /* no judgement before this much history ... */
+	uint32_t warmup_samples;     /* ... and this many samples */
+	double relative_floor; /* the spread is at least this fraction of the typical magnitude */
+	double absolute_floor; /* and at least this, in the metric's unit */
+	double max_gap_s;      /* a gap longer than this restarts the level (clock jump, outage) */
 };
 
 /* The baseline's view of a point in time, before it has seen the value. */
 struct baseline_estimate {
-	bool ready;      /* warm-up done */
-	double expected; /* centre used for the score */
-	double level;    /* expected less the seasonal offsets: the deseasonalised level */
-	double spread;   /* scale used for the score, floors applied, > 0 when ready */
-	double mean;     /* plain mean of recent values, NaN when unknown */
-	double stddev;   /* plain standard deviation of recent values, NaN when unknown */
+	bool ready;	      /* warm-up done */
+	double expected;      /* centre used for the score */
+	double level;	      /* expected less the seasonal offsets: the deseasonalised level */
+	double spread;	      /* scale used for the score, floors applied, > 0 when ready */
+	double mean;	      /* plain mean of recent values, NaN when unknown */
+	double stddev;	      /* plain standard deviation of recent values, NaN when unknown */
 	double seasonal_peak; /* largest recent |error| around this hour of past days; 0 when unknown */
 	uint64_t samples;
 };
 
 /* Floats: 192 slots per series, and a slot's figures need no more than 7 digits. */
 struct baseline_slot {
-	float offset;  /* learnt residual of this hour over the level */
-	float spread;  /* typical error in this hour: some hours are noisier */
-	float weight;  /* seconds of history learnt into this slot, capped */
+	float offset; /* learnt residual of this hour over the level */
+	float spread; /* typical error in this hour: some hours are noisier */
+	float weight; /* seconds of history learnt into this slot, capped */
 };
 
 /*
@@ -73,10 +73,10 @@ struct baseline_slot {
  */
 struct baseline_daily_slot {
 	struct baseline_slot slot;
-	float peak;       /* average largest |error| of previous visits */
-	float peak_now;   /* largest |error| of the current visit */
+	float peak;	  /* average largest |error| of previous visits */
+	float peak_now;	  /* largest |error| of the current visit */
 	float visit_hour; /* hour number (time / 3600) of the current visit; exact in a float */
-	float visits;     /* visits folded into peak, capped */
+	float visits;	  /* visits folded into peak, capped */
 };
 
 /* Constant size: about 3.8 KiB per series. */
@@ -89,13 +89,13 @@ struct baseline {
 	/* seasonal-robust */
 	double level;
 	double spread;
-	double magnitude;    /* EWMA of |value|: the scale of the spread's floor */
-	double mean;         /* EWMA of value and of its square: plain stats */
+	double magnitude; /* EWMA of |value|: the scale of the spread's floor */
+	double mean;	  /* EWMA of value and of its square: plain stats */
 	double mean_square;
 	struct baseline_daily_slot daily[BASELINE_SLOTS_PER_DAY];
 	struct baseline_slot weekly[BASELINE_HOURS_PER_WEEK];
 	/* zscore-7d */
-	int64_t hour;        /* hour number (time / 3600) being accumulated */
+	int64_t hour; /* hour number (time / 3600) being accumulated */
 	double hour_sum;
 	uint32_t hour_count;
 	uint32_t hourly_count; /* valid entries in hourly[] */

@@ -52,9 +52,9 @@ struct detector {
 };
 
 static const char *const metric_names[] = {
-	[DETECTOR_LATENCY_P99] = "latency_p99",     [DETECTOR_LATENCY_P50] = "latency_p50",
-	[DETECTOR_LATENCY_MEAN] = "latency_mean",   [DETECTOR_REQUEST_RATE] = "request_rate",
-	[DETECTOR_ERROR_RATIO] = "error_ratio",     [DETECTOR_VALUE] = "value",
+	[DETECTOR_LATENCY_P99] = "latency_p99",	  [DETECTOR_LATENCY_P50] = "latency_p50",
+	[DETECTOR_LATENCY_MEAN] = "latency_mean", [DETECTOR_REQUEST_RATE] = "request_rate",
+	[DETECTOR_ERROR_RATIO] = "error_ratio",	  [DETECTOR_VALUE] = "value",
 };
 
 void detector_config_default(struct detector_config *config)
@@ -194,8 +194,9 @@ static void advance_state(struct detector_series *s, const struct detector_confi
 
 static enum surprise_side side_of(enum detector_direction direction)
 {
-	return direction == DETECTOR_UP ? SURPRISE_UP :
-	       direction == DETECTOR_DOWN ? SURPRISE_DOWN : SURPRISE_BOTH;
+	return direction == DETECTOR_UP	    ? SURPRISE_UP
+	       : direction == DETECTOR_DOWN ? SURPRISE_DOWN
+					    : SURPRISE_BOTH;
 }
 
 /*
@@ -433,8 +434,9 @@ static struct service *get_service(struct detector *det, const char *name)
 		return s;
 	if (det->count >= det->config.max_services) {
 		if (!det->warned_cap)
-			log_warn("detector: %u services already, ignoring '%s' and any further ones",
-				 det->count, name);
+			log_warn(
+				"detector: %u services already, ignoring '%s' and any further ones",
+				det->count, name);
 		det->warned_cap = true;
 		return NULL;
 	}
@@ -604,8 +606,8 @@ static bool enough_traffic(const struct detector *det, const struct service *s,
 	return obs->requests >= det->config.min_requests || usual >= det->config.min_requests;
 }
 
-int detector_observe(struct detector *det, const char *service, const struct detector_labels *labels,
-		     double t, const struct observation *obs)
+int detector_observe(struct detector *det, const char *service,
+		     const struct detector_labels *labels, double t, const struct observation *obs)
 {
 	double values[DETECTOR_METRICS];
 	struct detector_verdict verdict;
@@ -613,7 +615,8 @@ int detector_observe(struct detector *det, const char *service, const struct det
 	int events = 0;
 
 	if (!service || !*service || !obs || !isfinite(t)) {
-		log_warn("detector: observation without a service name, data or valid time ignored");
+		log_warn(
+			"detector: observation without a service name, data or valid time ignored");
 		return -1;
 	}
 	s = get_service(det, service);

@@ -71,16 +71,16 @@ enum detector_transition {
 struct detector_config {
 	struct baseline_config baseline;
 	struct surprise_config surprise;
-	double warning_score;     /* surprise (-log10 of the calibrated tail probability) that opens an anomaly */
-	double critical_score;    /* surprise that makes it critical (at once or by escalation) */
-	double resolve_score;     /* an anomaly is calm again below this surprise ... */
-	double for_s;             /* persistence: anomalous this long before firing (seed: 5m) */
-	double resolve_for_s;     /* ... for this long before it resolves */
+	double warning_score; /* surprise (-log10 of the calibrated tail probability) that opens an anomaly */
+	double critical_score;	    /* surprise that makes it critical (at once or by escalation) */
+	double resolve_score;	    /* an anomaly is calm again below this surprise ... */
+	double for_s;		    /* persistence: anomalous this long before firing (seed: 5m) */
+	double resolve_for_s;	    /* ... for this long before it resolves */
 	double min_relative_change; /* and never anomalous within this fraction of the expected value */
-	double min_requests;      /* fewer requests in an interval: latency not judged */
-	double sampling_factor;   /* kernel sampling threshold = expected p99 times this, at least */
-	unsigned max_services;    /* cardinality cap: further services are ignored */
-	const char *node;         /* copied into labels and anomaly ids; may be NULL */
+	double min_requests;	    /* fewer requests in an interval: latency not judged */
+	double sampling_factor; /* kernel sampling threshold = expected p99 times this, at least */
+	unsigned max_services;	/* cardinality cap: further services are ignored */
+	const char *node;	/* copied into labels and anomaly ids; may be NULL */
 	const char *cluster;
 };
 
@@ -88,9 +88,9 @@ struct detector_config {
 struct observation {
 	double interval_s;  /* length of the interval the deltas cover */
 	double requests;    /* completed requests */
-	double errors;      /* of which ended in a 5xx */
+	double errors;	    /* of which ended in a 5xx */
 	double sum_seconds; /* total latency of those requests */
-	double p50;         /* seconds; NaN when unknown */
+	double p50;	    /* seconds; NaN when unknown */
 	double p99;
 };
 
@@ -129,24 +129,24 @@ struct detector_series {
 /* One value with what it is made of, when the caller knows (the agent's metrics). */
 struct detector_sample {
 	double value;
-	double count;    /* events behind value (value = count / exposure or count / trials); NaN if none */
+	double count; /* events behind value (value = count / exposure or count / trials); NaN if none */
 	double exposure; /* a rate: the interval's seconds; a bare count: 1 */
-	double trials;   /* a ratio: the requests the errors are counted of; 0 if not a ratio */
+	double trials;	 /* a ratio: the requests the errors are counted of; 0 if not a ratio */
 };
 
 /* What one observation of one series came to. */
 struct detector_verdict {
-	bool judged;      /* warm baseline and enough traffic */
-	bool anomalous;   /* beyond the warning score on the bad side */
+	bool judged;	/* warm baseline and enough traffic */
+	bool anomalous; /* beyond the warning score on the bad side */
 	double value;
-	double score;     /* signed: (value - expected) / spread */
-	double surprise;  /* -log10 of the calibrated tail probability, corrected for the models */
-	enum surprise_model model; /* the model that found it most surprising */
+	double score;	 /* signed: (value - expected) / spread */
+	double surprise; /* -log10 of the calibrated tail probability, corrected for the models */
+	enum surprise_model model;	   /* the model that found it most surprising */
 	struct baseline_estimate estimate; /* before learning this value */
 	enum detector_transition transition;
 	enum detector_severity severity;
 	double starts_at;
-	double ends_at;   /* when resolved */
+	double ends_at; /* when resolved */
 };
 
 /* A client-side edge of the service, as judged by the detector. */
@@ -216,15 +216,16 @@ struct detector *detector_new(const struct detector_config *config, detector_eve
 			      void *user);
 void detector_free(struct detector *det);
 /* One interval of one service; returns the number of events emitted, -1 on bad input. */
-int detector_observe(struct detector *det, const char *service, const struct detector_labels *labels,
-		     double t, const struct observation *obs);
+int detector_observe(struct detector *det, const char *service,
+		     const struct detector_labels *labels, double t, const struct observation *obs);
 /*
  * One interval of a client-side edge from service to endpoint (callee_service
  * may be NULL). Its p99 is judged like a service's; anomalous edges are listed
  * in that service's next events under "dependencies".
  */
 int detector_observe_dependency(struct detector *det, const char *service, const char *endpoint,
-				const char *callee_service, double t, const struct observation *obs);
+				const char *callee_service, double t,
+				const struct observation *obs);
 /*
  * Latency above which a request of this service is worth a kernel sample:
  * max(expected p99 * sampling_factor, expected p99 + 4 spreads).

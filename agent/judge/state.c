@@ -22,8 +22,8 @@ struct state_header {
 	char magic[8];
 	uint32_t version;
 	uint32_t series_size; /* sizeof(struct detector_series) of the writer */
-	uint32_t count;       /* records that follow */
-	uint32_t crc;         /* crc32 of everything after the header */
+	uint32_t count;	      /* records that follow */
+	uint32_t crc;	      /* crc32 of everything after the header */
 };
 
 struct state_record {

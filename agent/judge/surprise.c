@@ -200,7 +200,8 @@ double surprise_calibrated(const struct surprise_calibrator *cal, double nominal
 		mass_of[b] = cal->hist[b] + prior_mass;
 		if (b == bx) /* the part of this bin above x */
 			at_x = tail + cal->hist[b] * (b + 1 - x) +
-			       PRIOR_WEIGHT * (exp(-M_LN10 * expm1(x * BIN_WIDTH)) - prior_tail[b + 1]);
+			       PRIOR_WEIGHT *
+				       (exp(-M_LN10 * expm1(x * BIN_WIDTH)) - prior_tail[b + 1]);
 		if ((tail + mass_of[b]) / total > tail_share && u < 0) {
 			u = b + 1;
 			u_tail = tail;
@@ -308,8 +309,9 @@ static double recurring_tolerance(const struct surprise_state *st, double t)
 		/* Both of the last two days (hours) reached it, each in this slot or a neighbour. */
 		for (int d = -memories[m].reach; d <= memories[m].reach; d++) {
 			uint32_t visit;
-			const struct surprise_recurrence *slot = recurrence_slot(
-				slots, memories[m].count, memories[m].period, t + d * width, &visit);
+			const struct surprise_recurrence *slot =
+				recurrence_slot(slots, memories[m].count, memories[m].period,
+						t + d * width, &visit);
 			double p[2];
 
 			previous_peaks(slot, visit, p);
@@ -390,7 +392,9 @@ static double point_nominal(const struct surprise_state *st, const struct surpri
 		*counted = true;
 		*scale = fmax(sqrt(q * (1 - q) / in->trials), in->spread);
 		*z = (in->value - q) / *scale;
-		return side & SURPRISE_UP ? p_to_surprise(tail_binomial_upper(in->count, in->trials, q)) : 0;
+		return side & SURPRISE_UP
+			       ? p_to_surprise(tail_binomial_upper(in->count, in->trials, q))
+			       : 0;
 	}
 	if (count_model(st, config, in, &mean, &variance)) {
 		*counted = true;
@@ -437,9 +441,8 @@ static double side_square_variance(enum surprise_side side)
 }
 
 static void move(const struct surprise_state *st, const struct surprise_config *config,
-		 enum surprise_side side, double t,
-		 const struct surprise_input *in, double z, double scale, bool excused,
-		 struct moved *m)
+		 enum surprise_side side, double t, const struct surprise_input *in, double z,
+		 double scale, bool excused, struct moved *m)
 {
 	double dt = st->last_time > 0 ? t - st->last_time : 0;
 	double gs = st->samples ? gain_of(dt, config->shift_halflife_s) : 1;
@@ -489,8 +492,8 @@ void surprise_judge(const struct surprise_state *st, const struct surprise_confi
 	 * in five requests is z 2.6 at a usual 0.1 %, not 14).
 	 */
 	if (counted)
-		z = z >= 0 ? normal_score(nominal[SURPRISE_POINT]) :
-			     -normal_score(nominal[SURPRISE_POINT]);
+		z = z >= 0 ? normal_score(nominal[SURPRISE_POINT])
+			   : -normal_score(nominal[SURPRISE_POINT]);
 	out->raw_z = z;
 	out->recurring = recurring_tolerance(st, t);
 	if (out->recurring > 0 && fabs(z) <= out->recurring) {
@@ -508,8 +511,8 @@ void surprise_judge(const struct surprise_state *st, const struct surprise_confi
 	/* The other models see the residual in the same standard deviations. */
 	if (!isfinite(scale) || scale <= 0)
 		scale = in->spread;
-	move(st, config, side, t, in, z, scale, out->recurring > 0 && fabs(out->raw_z) <= out->recurring,
-	     &m);
+	move(st, config, side, t, in, z, scale,
+	     out->recurring > 0 && fabs(out->raw_z) <= out->recurring, &m);
 	out->shift_z = m.shift_mean / sqrt(m.shift_var);
 	out->drift_z = (m.fast_level - st->slow_level) / (scale * sqrt(m.fast_var + 1e-9));
 	/*
@@ -518,14 +521,17 @@ void surprise_judge(const struct surprise_state *st, const struct surprise_confi
 	 * this series, when larger than white noise would give, is their unit.
 	 */
 	nominal[SURPRISE_SHIFT] =
-		st->samples ? sided_surprise(out->shift_z / sqrt(fmax(st->shift_norm, 1)), side) : 0;
+		st->samples ? sided_surprise(out->shift_z / sqrt(fmax(st->shift_norm, 1)), side)
+			    : 0;
 	nominal[SURPRISE_DRIFT] =
-		st->samples ? sided_surprise(out->drift_z / sqrt(fmax(st->drift_norm, 1)), side) : 0;
+		st->samples ? sided_surprise(out->drift_z / sqrt(fmax(st->drift_norm, 1)), side)
+			    : 0;
 	nominal[SURPRISE_VARIANCE] =
-		st->samples ? sided_surprise((m.square_mean - 1) /
-						     sqrt(side_square_variance(side) * m.square_var + 1e-9),
-					     SURPRISE_UP) :
-			      0;
+		st->samples ? sided_surprise((m.square_mean -
+					      1) / sqrt(side_square_variance(side) * m.square_var +
+							1e-9),
+					     SURPRISE_UP)
+			    : 0;
 	for (int i = 0; i < SURPRISE_MODELS; i++) {
 		/*
 		 * Calibration makes a model's p larger where the series' tail is
@@ -558,14 +564,14 @@ void surprise_judge(const struct surprise_state *st, const struct surprise_confi
 }
 
 void surprise_learn(struct surprise_state *st, const struct surprise_config *config,
-		    enum surprise_side side, double t,
-		    const struct surprise_input *in, const struct surprise_result *judged,
-		    double calibrate)
+		    enum surprise_side side, double t, const struct surprise_input *in,
+		    const struct surprise_result *judged, double calibrate)
 {
 	double dt = st->last_time > 0 ? t - st->last_time : 0;
 	bool excused = judged->recurring > 0 && fabs(judged->raw_z) <= judged->recurring;
-	double deseasonal = in->level + clip(in->value - in->expected,
-					     (excused ? RECUR_ORDINARY : RESIDUAL_CLIP) * judged->scale);
+	double deseasonal =
+		in->level + clip(in->value - in->expected,
+				 (excused ? RECUR_ORDINARY : RESIDUAL_CLIP) * judged->scale);
 	double gain = fmin(gain_of(dt, config->calibration_halflife_s), 1.0 / MIN_MEMORY_VALUES);
 	struct moved m;
 

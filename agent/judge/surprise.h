@@ -62,9 +62,9 @@ struct surprise_config {
 	double drift_slow_halflife_s;  /* ... with this one */
 	double variance_halflife_s;    /* memory of the variance model */
 	double calibration_halflife_s; /* memory of each model's own distribution */
-	double count_max_mean;         /* integer series up to this mean use the count model */
-	double tail_share;             /* the empirical tail is trusted down to this share (5 %) */
-	double tail_max_shape;         /* heaviest generalised Pareto shape the fitted tail may take */
+	double count_max_mean;	       /* integer series up to this mean use the count model */
+	double tail_share;	       /* the empirical tail is trusted down to this share (5 %) */
+	double tail_max_shape; /* heaviest generalised Pareto shape the fitted tail may take */
 	/*
 	 * After an anomaly of the series ends, a new one within this time
 	 * opens only if more surprising than the last one's peak (one alert
@@ -92,8 +92,8 @@ struct surprise_calibrator {
 
 struct surprise_recurrence {
 	float previous[2]; /* largest |residual| of the last and the one-but-last visit */
-	float current; /* largest |residual| of the visit in progress */
-	uint32_t visit; /* number of the visit in progress (time / period) */
+	float current;	   /* largest |residual| of the visit in progress */
+	uint32_t visit;	   /* number of the visit in progress (time / period) */
 };
 
 /* Plain data, no pointers: saved as it is in the state file. */
@@ -101,17 +101,17 @@ struct surprise_state {
 	struct surprise_recurrence day[SURPRISE_DAY_SLOTS];
 	struct surprise_recurrence hour[SURPRISE_HOUR_SLOTS];
 	struct surprise_calibrator cal[SURPRISE_MODELS];
-	double last_time;     /* of the last learnt value; 0 before any */
+	double last_time;	 /* of the last learnt value; 0 before any */
 	double calibrated_since; /* first value the calibrators learnt; 0 before any */
-	double shift_mean;    /* EWMA of residuals in spreads */
-	double shift_var;     /* variance factor of that EWMA under white noise */
-	double fast_level;    /* EWMAs of the deseasonalised value */
+	double shift_mean;	 /* EWMA of residuals in spreads */
+	double shift_var;	 /* variance factor of that EWMA under white noise */
+	double fast_level;	 /* EWMAs of the deseasonalised value */
 	double slow_level;
-	double fast_var;      /* variance factor of fast_level's EWMA */
-	double square_mean;   /* EWMA of squared residuals in spreads */
-	double square_var;    /* variance factor of that EWMA */
-	double dispersion;    /* count series: EWMA of (value - mean)^2 / mean */
-	double shift_norm;    /* typical squared shift and drift statistics on this series */
+	double fast_var;    /* variance factor of fast_level's EWMA */
+	double square_mean; /* EWMA of squared residuals in spreads */
+	double square_var;  /* variance factor of that EWMA */
+	double dispersion;  /* count series: EWMA of (value - mean)^2 / mean */
+	double shift_norm;  /* typical squared shift and drift statistics on this series */
 	double drift_norm;
 	uint32_t samples;     /* learnt values, capped */
 	uint32_t non_integer; /* a non-integer or negative value was seen: not a count series */
@@ -121,24 +121,24 @@ struct surprise_state {
 struct surprise_input {
 	double value;
 	double expected; /* the baseline's expectation at this time */
-	double level;    /* the baseline's deseasonalised level (expected - seasonal offset) */
-	double spread;   /* the baseline's scale, > 0 */
-	double count;    /* the count behind value (value = count / exposure), NaN if none */
+	double level;	 /* the baseline's deseasonalised level (expected - seasonal offset) */
+	double spread;	 /* the baseline's scale, > 0 */
+	double count;	 /* the count behind value (value = count / exposure), NaN if none */
 	double exposure; /* rate: interval seconds; a count series: 1 */
-	double trials;   /* ratio: value = count / trials (errors of requests); 0 if not a ratio */
+	double trials;	 /* ratio: value = count / trials (errors of requests); 0 if not a ratio */
 };
 
 struct surprise_result {
-	double surprise;           /* -log10 of the corrected p, >= 0 */
+	double surprise;			/* -log10 of the corrected p, >= 0 */
 	double model_surprise[SURPRISE_MODELS]; /* each model's calibrated -log10 p */
-	double z;                  /* signed residual in spreads (count series: NB standard deviations) */
-	double raw_z;              /* z before the recurrence memory excused it */
-	double recurring;          /* what this slot reached on two earlier visits (spreads); 0 if nothing */
+	double z;	  /* signed residual in spreads (count series: NB standard deviations) */
+	double raw_z;	  /* z before the recurrence memory excused it */
+	double recurring; /* what this slot reached on two earlier visits (spreads); 0 if nothing */
 	double nominal[SURPRISE_MODELS]; /* each model's uncalibrated -log10 p (what is learnt) */
-	double scale;              /* the standard deviation residuals were measured in */
-	double shift_z, drift_z;   /* the shift and drift statistics under white noise */
-	enum surprise_model model; /* the one that decided */
-	bool count_model;          /* point judged by the count or binomial tail */
+	double scale;			 /* the standard deviation residuals were measured in */
+	double shift_z, drift_z;	 /* the shift and drift statistics under white noise */
+	enum surprise_model model;	 /* the one that decided */
+	bool count_model;		 /* point judged by the count or binomial tail */
 };
 
 void surprise_config_default(struct surprise_config *config);
@@ -154,9 +154,8 @@ void surprise_judge(const struct surprise_state *state, const struct surprise_co
  * is learnt over a few occurrences, not after one).
  */
 void surprise_learn(struct surprise_state *state, const struct surprise_config *config,
-		    enum surprise_side side, double t,
-		    const struct surprise_input *in, const struct surprise_result *judged,
-		    double calibrate);
+		    enum surprise_side side, double t, const struct surprise_input *in,
+		    const struct surprise_result *judged, double calibrate);
 /*
  * Adds the nominal surprises of one past value to the calibrators: the value
  * that opened an anomaly, remembered once the anomaly is over, so that a

@@ -199,7 +199,8 @@ static void name_local_peers(struct registry *r)
 			if (srv->key.role == SEISMO_ROLE_SERVER &&
 			    srv->key.local_port == c->key.remote_port &&
 			    (!c->id.pod_uid[0] || !strcmp(srv->id.pod_uid, c->id.pod_uid))) {
-				snprintf(c->peer_service, sizeof(c->peer_service), "%s", srv->id.name);
+				snprintf(c->peer_service, sizeof(c->peer_service), "%s",
+					 srv->id.name);
 				break;
 			}
 		}
@@ -405,13 +406,13 @@ static void series_labels(const struct series *s, char *out, size_t size)
 	char esc[300];
 	size_t o = 0;
 
-#define ADD(name, value)                                                                  \
-	do {                                                                              \
-		if ((value)[0] && o < size) {                                             \
-			prom_escape_label((value), esc, sizeof(esc));                       \
+#define ADD(name, value)                                                                      \
+	do {                                                                                  \
+		if ((value)[0] && o < size) {                                                 \
+			prom_escape_label((value), esc, sizeof(esc));                         \
 			o += (size_t)snprintf(out + o, size - o, "%s%s=\"%s\"", o ? "," : "", \
-					      (name), esc);                               \
-		}                                                                         \
+					      (name), esc);                                   \
+		}                                                                             \
 	} while (0)
 	char status[8] = "";
 	if (s->key.status)
@@ -495,7 +496,8 @@ static void write_family(struct registry *r, FILE *out, uint8_t role, const char
 	while (hashmap_next(byset, &pos, &key, &value)) {
 		const struct merged *m = value;
 		for (int i = 0; i < nb; i++) {
-			snprintf(labels, sizeof(labels), "%s,le=\"%g\"", m->labels, r->cfg->buckets[i]);
+			snprintf(labels, sizeof(labels), "%s,le=\"%g\"", m->labels,
+				 r->cfg->buckets[i]);
 			prom_u64(out, bucket, labels, m->le[i]);
 		}
 		snprintf(labels, sizeof(labels), "%s,le=\"+Inf\"", m->labels);
@@ -526,8 +528,9 @@ void registry_write_metrics(struct registry *r, FILE *out)
 		     "Calls a service made, by callee (peer).");
 
 	/* Full-resolution quantiles of the last interval, per service. */
-	prom_family(out, "seismo_request_duration_quantile_seconds", "gauge",
-		    "Quantiles of the last interval from the kernel's full histogram (error <= 1.6%).");
+	prom_family(
+		out, "seismo_request_duration_quantile_seconds", "gauge",
+		"Quantiles of the last interval from the kernel's full histogram (error <= 1.6%).");
 	for (int i = 0; i < r->n_closed; i++) {
 		const struct summary *s = &r->closed[i];
 		char svc[300], peer[160], labels[600];
@@ -539,10 +542,12 @@ void registry_write_metrics(struct registry *r, FILE *out)
 		prom_escape_label(s->service, svc, sizeof(svc));
 		prom_escape_label(s->peer, peer, sizeof(peer));
 		for (int q = 0; q < 3; q++) {
-			snprintf(labels, sizeof(labels), "service=\"%s\",role=\"%s\"%s%s%s,quantile=\"%s\"",
-				 svc, s->role == SEISMO_ROLE_SERVER ? "server" : "client",
+			snprintf(labels, sizeof(labels),
+				 "service=\"%s\",role=\"%s\"%s%s%s,quantile=\"%s\"", svc,
+				 s->role == SEISMO_ROLE_SERVER ? "server" : "client",
 				 s->peer[0] ? ",peer=\"" : "", peer, s->peer[0] ? "\"" : "", qn[q]);
-			prom_double(out, "seismo_request_duration_quantile_seconds", labels, qs[q], 9);
+			prom_double(out, "seismo_request_duration_quantile_seconds", labels, qs[q],
+				    9);
 		}
 	}
 }

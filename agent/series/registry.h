@@ -15,11 +15,11 @@
 struct series {
 	struct seismo_hist_key key;
 	struct service_identity id;
-	char peer[64];          /* client role: "addr:port" of the callee */
+	char peer[64];		/* client role: "addr:port" of the callee */
 	char peer_service[136]; /* client role: the callee's name when it is local */
 	uint64_t count;
 	uint64_t sum_ns;
-	uint64_t *le; /* cumulative counts per configured bucket bound */
+	uint64_t *le;	    /* cumulative counts per configured bucket bound */
 	double last_change; /* seconds, CLOCK_MONOTONIC */
 };
 
@@ -27,7 +27,7 @@ struct series {
  * last interval. */
 struct summary {
 	char service[136];
-	char peer[64];          /* client role only */
+	char peer[64];		/* client role only */
 	char peer_service[136]; /* client role only, when known */
 	const struct service_identity *id;
 	const struct series *origin; /* the first series folded in */
@@ -37,7 +37,7 @@ struct summary {
 	uint64_t sum_ns;
 	double p50, p90, p99; /* seconds; NAN when no requests */
 	uint64_t cgroup_id;   /* one of the service's cgroups, for thresholds */
-	uint32_t *fine;       /* SEISMO_HIST_BUCKETS counts over the interval (open
+	uint32_t *fine;	      /* SEISMO_HIST_BUCKETS counts over the interval (open
 			       * summaries only: freed once the quantiles are taken) */
 };
 

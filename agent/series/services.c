@@ -189,7 +189,7 @@ static bool is_hex_id(const char *s, size_t len)
 static bool container_id_of(const char *comp, size_t len, char *out, size_t size)
 {
 	static const char *const prefixes[] = { "cri-containerd-", "docker-", "crio-",
-						"containerd-", "libpod-", "" };
+						"containerd-",	   "libpod-", "" };
 	const char *suffix = ".scope";
 	size_t sl = strlen(suffix);
 
@@ -334,7 +334,8 @@ static int apply_pods(json_t *doc, struct service_identity *out)
 		else
 			owner_name(meta, out->pod, out->name, sizeof(out->name));
 		if (out->container_id[0])
-			container_name(pod, out->container_id, out->container, sizeof(out->container));
+			container_name(pod, out->container_id, out->container,
+				       sizeof(out->container));
 		return 0;
 	}
 	return -ENOENT;
@@ -421,8 +422,8 @@ static void refresh_podlist(struct services *s, bool missing)
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	if (rc != CURLE_OK || status != 200) {
 		log_warn("kubelet pod list %s: %s (HTTP %ld); pods keep their UIDs as names",
-			 cfg->kubernetes.pods_url, rc != CURLE_OK ? curl_easy_strerror(rc) : "failed",
-			 status);
+			 cfg->kubernetes.pods_url,
+			 rc != CURLE_OK ? curl_easy_strerror(rc) : "failed", status);
 		free(body.data);
 	} else {
 		json_error_t error;

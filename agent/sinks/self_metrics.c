@@ -19,7 +19,8 @@ static void write_kernel_counters(struct collector *c, FILE *out)
 
 	if (collector_counters(c, cnt))
 		return;
-	prom_family(out, "seismo_turns_total", "counter", "Request/response turns the kernel recorded.");
+	prom_family(out, "seismo_turns_total", "counter",
+		    "Request/response turns the kernel recorded.");
 	prom_u64(out, "seismo_turns_total", NULL, cnt[SEISMO_CNT_EXCHANGES]);
 	prom_family(out, "seismo_turns_dropped_total", "counter", "Turns not recorded, by reason.");
 	prom_u64(out, "seismo_turns_dropped_total", "reason=\"histogram_map_full\"",

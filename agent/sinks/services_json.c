@@ -8,8 +8,8 @@ static json_t *summary_json(const struct summary *s, double interval)
 	json_t *o = json_object();
 
 	json_object_set_new(o, "service", json_string(s->service));
-	json_object_set_new(o, "role", json_string(s->role == SEISMO_ROLE_SERVER ? "server"
-										 : "client"));
+	json_object_set_new(o, "role",
+			    json_string(s->role == SEISMO_ROLE_SERVER ? "server" : "client"));
 	if (s->peer[0])
 		json_object_set_new(o, "peer", json_string(s->peer));
 	if (s->peer_service[0])
@@ -26,7 +26,8 @@ static json_t *summary_json(const struct summary *s, double interval)
 	json_object_set_new(o, "error_ratio",
 			    json_real(s->requests ? (double)s->errors / (double)s->requests : 0));
 	if (s->requests) {
-		json_object_set_new(o, "mean", json_real((double)s->sum_ns / 1e9 / (double)s->requests));
+		json_object_set_new(o, "mean",
+				    json_real((double)s->sum_ns / 1e9 / (double)s->requests));
 		json_object_set_new(o, "p50", json_real(s->p50));
 		json_object_set_new(o, "p90", json_real(s->p90));
 		json_object_set_new(o, "p99", json_real(s->p99));

@@ -219,8 +219,7 @@ static int write_all(int fd, const unsigned char *p, size_t n)
 }
 
 /* Durable before it counts: write, fsync, rename, fsync the directory. */
-static int spool_write(struct shipper *s, const unsigned char *data, size_t len,
-		       unsigned events)
+static int spool_write(struct shipper *s, const unsigned char *data, size_t len, unsigned events)
 {
 	struct spooled b = { s->next_seq, events, len };
 	char tmp[4096], path[4096];
@@ -302,12 +301,12 @@ static int spool_pending(struct shipper *s, int64_t now_ms)
 	timefmt_rfc3339(now_ms, false, sent_at, sizeof(sent_at));
 	do {
 		size_t n = total - off < s->cfg.batch_max_events ? total - off
-								  : s->cfg.batch_max_events;
+								 : s->cfg.batch_max_events;
 		json_t *events = json_array();
 		for (size_t i = 0; i < n; i++)
 			json_array_append(events, json_array_get(s->pending, off + i));
-		json_t *batch = json_pack("{s:s,s:s,s:o,s:o}", "node", s->node, "sent_at",
-					  sent_at, "events", events, "edges",
+		json_t *batch = json_pack("{s:s,s:s,s:o,s:o}", "node", s->node, "sent_at", sent_at,
+					  "events", events, "edges",
 					  off == 0 ? edges_json(s) : json_array());
 		if (batch && s->cluster)
 			json_object_set_new(batch, "cluster", json_string(s->cluster));
@@ -697,7 +696,8 @@ void shipper_write_metrics(const struct shipper *s, FILE *out)
 		const char *name, *type, *help;
 		size_t off;
 	} m[] = {
-		{ "seismo_shipper_events_submitted_total", "counter", "Events handed to the shipper.",
+		{ "seismo_shipper_events_submitted_total", "counter",
+		  "Events handed to the shipper.",
 		  offsetof(struct shipper_stats, events_submitted) },
 		{ "seismo_shipper_events_delivered_total", "counter",
 		  "Events the correlator acknowledged.",
@@ -723,7 +723,8 @@ void shipper_write_metrics(const struct shipper *s, FILE *out)
 
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		prom_family(out, m[i].name, m[i].type, m[i].help);
-		prom_u64(out, m[i].name, NULL, *(const uint64_t *)((const char *)&s->st + m[i].off));
+		prom_u64(out, m[i].name, NULL,
+			 *(const uint64_t *)((const char *)&s->st + m[i].off));
 	}
 	prom_family(out, "seismo_shipper_consecutive_failures", "gauge",
 		    "Failed attempts since the last success.");

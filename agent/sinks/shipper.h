@@ -33,21 +33,21 @@
 #define SHIPPER_HEARTBEAT_MS 30000
 
 struct shipper_config {
-	const char *url;	/* correlator base URL or full .../api/v1/events; NULL: log only */
-	const char *token;	/* bearer token */
-	const char *token_file; /* or read it from this file */
-	const char *ca_file;	/* CA bundle that signs the correlator's certificate */
-	const char *cert_file;	/* client certificate (PEM) for mutual TLS */
-	const char *key_file;	/* its key */
-	int insecure;		/* do not verify the server certificate (testing only) */
-	const char *spool_dir;	/* default SHIPPER_DEFAULT_SPOOL_DIR */
-	size_t spool_max_bytes; /* default 64 MiB */
-	const char *node;	/* this node's name (required with a url) */
-	const char *cluster;	/* optional */
-	size_t batch_max_events;    /* default 500 */
-	unsigned backoff_initial_ms; /* default 1000 */
-	unsigned backoff_max_ms;     /* default 300000 */
-	unsigned timeout_ms;	     /* per POST, default 10000 */
+	const char *url;	 /* correlator base URL or full .../api/v1/events; NULL: log only */
+	const char *token;	 /* bearer token */
+	const char *token_file;	 /* or read it from this file */
+	const char *ca_file;	 /* CA bundle that signs the correlator's certificate */
+	const char *cert_file;	 /* client certificate (PEM) for mutual TLS */
+	const char *key_file;	 /* its key */
+	int insecure;		 /* do not verify the server certificate (testing only) */
+	const char *spool_dir;	 /* default SHIPPER_DEFAULT_SPOOL_DIR */
+	size_t spool_max_bytes;	 /* default 64 MiB */
+	const char *node;	 /* this node's name (required with a url) */
+	const char *cluster;	 /* optional */
+	size_t batch_max_events; /* default 500 */
+	unsigned backoff_initial_ms;  /* default 1000 */
+	unsigned backoff_max_ms;      /* default 300000 */
+	unsigned timeout_ms;	      /* per POST, default 10000 */
 	unsigned max_posts_per_flush; /* default 64 */
 };
 
@@ -57,12 +57,12 @@ struct shipper_stats {
 	uint64_t events_dropped;  /* spool full: oldest batches evicted */
 	uint64_t events_rejected; /* the correlator answered 4xx: not retried */
 	uint64_t batches_delivered;
-	uint64_t post_failures;	  /* attempts that failed (network, 5xx) */
+	uint64_t post_failures; /* attempts that failed (network, 5xx) */
 	uint64_t spool_batches;
 	uint64_t spool_bytes;
 	uint64_t spool_events;
 	unsigned consecutive_failures;
-	int64_t next_attempt_ms;  /* when sending resumes after a failure */
+	int64_t next_attempt_ms; /* when sending resumes after a failure */
 };
 
 struct shipper;

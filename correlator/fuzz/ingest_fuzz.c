@@ -49,11 +49,16 @@ static json_t *to_jansson(const struct jf_value *v)
 	json_t *o;
 
 	switch (v->type) {
-	case JF_NULL: return json_null();
-	case JF_TRUE: return json_true();
-	case JF_FALSE: return json_false();
-	case JF_INT: return json_integer(v->integer);
-	case JF_REAL: return json_real(v->real);
+	case JF_NULL:
+		return json_null();
+	case JF_TRUE:
+		return json_true();
+	case JF_FALSE:
+		return json_false();
+	case JF_INT:
+		return json_integer(v->integer);
+	case JF_REAL:
+		return json_real(v->real);
 	case JF_STRING:
 		if (strlen(v->str) != v->len)
 			abort();

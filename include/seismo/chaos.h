@@ -23,8 +23,8 @@
 
 enum chaos_jitter_dist {
 	CHAOS_DIST_UNIFORM = 0, /* latency ± jitter, every value equally likely */
-	CHAOS_DIST_NORMAL = 1,  /* jitter is the standard deviation */
-	CHAOS_DIST_PARETO = 2,  /* heavy tail above latency; jitter scales it */
+	CHAOS_DIST_NORMAL = 1,	/* jitter is the standard deviation */
+	CHAOS_DIST_PARETO = 2,	/* heavy tail above latency; jitter scales it */
 };
 
 enum chaos_config_flags {
@@ -43,12 +43,12 @@ struct chaos_port_range {
  * program reads it on every packet, so `stop` can end an experiment by
  * setting end_ns to 0 from any process. */
 struct chaos_config {
-	__u64 end_ns;     /* CLOCK_MONOTONIC; at or past it every packet passes */
-	__u64 latency_ns; /* added to each matching packet's departure time */
-	__u64 jitter_ns;  /* spread around latency, see enum chaos_jitter_dist */
-	__u32 loss;       /* drop probability as a fraction of 2^32 */
-	__u32 dist;       /* enum chaos_jitter_dist */
-	__u32 flags;      /* enum chaos_config_flags */
+	__u64 end_ns;		/* CLOCK_MONOTONIC; at or past it every packet passes */
+	__u64 latency_ns;	/* added to each matching packet's departure time */
+	__u64 jitter_ns;	/* spread around latency, see enum chaos_jitter_dist */
+	__u32 loss;		/* drop probability as a fraction of 2^32 */
+	__u32 dist;		/* enum chaos_jitter_dist */
+	__u32 flags;		/* enum chaos_config_flags */
 	__u32 port_range_count; /* 0: every port matches */
 	struct chaos_port_range port_ranges[CHAOS_MAX_PORT_RANGES];
 };
@@ -73,12 +73,12 @@ struct chaos_flow_key {
 
 /* Per-CPU counters in the `stats` array map, summed by `seismo chaos list`. */
 enum chaos_stat {
-	CHAOS_STAT_SEEN,      /* packets the program ran on */
-	CHAOS_STAT_MATCHED,   /* matched destination and port while active */
-	CHAOS_STAT_DELAYED,   /* given a later departure time */
-	CHAOS_STAT_DROPPED,   /* dropped by the loss setting */
+	CHAOS_STAT_SEEN,	 /* packets the program ran on */
+	CHAOS_STAT_MATCHED,	 /* matched destination and port while active */
+	CHAOS_STAT_DELAYED,	 /* given a later departure time */
+	CHAOS_STAT_DROPPED,	 /* dropped by the loss setting */
 	CHAOS_STAT_REORDER_HELD, /* departure raised to the flow's last one */
-	CHAOS_STAT_EXPIRED,   /* passed untouched because end_ns was reached */
+	CHAOS_STAT_EXPIRED,	 /* passed untouched because end_ns was reached */
 	CHAOS_STAT_COUNT,
 };
 

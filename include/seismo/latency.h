@@ -19,19 +19,28 @@
 #define SEISMO_HIST_SUB_BITS 5
 #define SEISMO_HIST_SUB (1 << SEISMO_HIST_SUB_BITS)
 #define SEISMO_HIST_MAX_LOG2 31 /* highest power of two in units: 2^31 * 32 ns */
-#define SEISMO_HIST_BUCKETS \
-	(SEISMO_HIST_LINEAR + (SEISMO_HIST_MAX_LOG2 - 6 + 1) * SEISMO_HIST_SUB)
+#define SEISMO_HIST_BUCKETS (SEISMO_HIST_LINEAR + (SEISMO_HIST_MAX_LOG2 - 6 + 1) * SEISMO_HIST_SUB)
 
 /* floor(log2(v)) for v > 0 without clz, which the BPF target lacks. */
 static inline __u32 seismo_log2(__u64 v)
 {
 	__u32 r = 0, shift;
 
-	shift = (v > 0xFFFFFFFFULL) << 5; v >>= shift; r |= shift;
-	shift = (v > 0xFFFF) << 4; v >>= shift; r |= shift;
-	shift = (v > 0xFF) << 3; v >>= shift; r |= shift;
-	shift = (v > 0xF) << 2; v >>= shift; r |= shift;
-	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
+	shift = (v > 0xFFFFFFFFULL) << 5;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xFFFF) << 4;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xFF) << 3;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xF) << 2;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0x3) << 1;
+	v >>= shift;
+	r |= shift;
 	r |= (v >> 1);
 	return r;
 }
@@ -89,12 +98,12 @@ struct seismo_hist_key {
 	__u8 remote_addr[16]; /* client role: the callee, IPv4 as ::ffff:a.b.c.d */
 	__u16 remote_port;    /* client role only */
 	__u16 local_port;     /* server role: the port the service answers on */
-	__u16 status;         /* HTTP status code; 0 when not HTTP or unparsed */
-	__u8 role;            /* enum seismo_role */
-	__u8 method;          /* enum seismo_method */
-	__u32 process;        /* client role: which program of the cgroup calls (a hash
+	__u16 status;	      /* HTTP status code; 0 when not HTTP or unparsed */
+	__u8 role;	      /* enum seismo_role */
+	__u8 method;	      /* enum seismo_method */
+	__u32 process;	      /* client role: which program of the cgroup calls (a hash
 			       * of its process name, never 0); 0 for the server role */
-	__u32 pad;            /* zero: keys are compared as bytes */
+	__u32 pad;	      /* zero: keys are compared as bytes */
 };
 
 /* Counts only grow; user space takes deltas (modulo 2^32 for buckets). */
@@ -120,15 +129,15 @@ struct seismo_endpoint {
 
 /* Self-monitoring counters (per-CPU array, summed by user space). */
 enum seismo_counter {
-	SEISMO_CNT_EXCHANGES,     /* request/response turns recorded */
-	SEISMO_CNT_HIST_FULL,     /* turns lost: histogram map full */
-	SEISMO_CNT_CONN_NEW,      /* connections first seen */
-	SEISMO_CNT_HTTP,          /* turns whose first bytes parsed as HTTP/1.x */
-	SEISMO_CNT_NO_BUFFER,     /* turns without a user buffer to parse (sendfile, io_uring) */
-	SEISMO_CNT_SAMPLES,       /* samples sent to the ring buffer */
+	SEISMO_CNT_EXCHANGES, /* request/response turns recorded */
+	SEISMO_CNT_HIST_FULL, /* turns lost: histogram map full */
+	SEISMO_CNT_CONN_NEW,  /* connections first seen */
+	SEISMO_CNT_HTTP,      /* turns whose first bytes parsed as HTTP/1.x */
+	SEISMO_CNT_NO_BUFFER, /* turns without a user buffer to parse (sendfile, io_uring) */
+	SEISMO_CNT_SAMPLES,   /* samples sent to the ring buffer */
 	SEISMO_CNT_SAMPLES_SUPPRESSED, /* over threshold but over the token bucket */
-	SEISMO_CNT_SAMPLES_LOST,  /* ring buffer full */
-	SEISMO_CNT_CONN_ADOPTED,  /* connections older than the agent, role from listening ports */
+	SEISMO_CNT_SAMPLES_LOST,       /* ring buffer full */
+	SEISMO_CNT_CONN_ADOPTED, /* connections older than the agent, role from listening ports */
 	SEISMO_CNT_MAX,
 };
 
@@ -153,7 +162,7 @@ struct seismo_listen_key {
 struct seismo_threshold {
 	__u64 latency_ns;   /* a slower turn is a sample; 0 = no latency sampling */
 	__u32 rate_per_sec; /* token bucket refill */
-	__u32 burst;        /* token bucket size */
+	__u32 burst;	    /* token bucket size */
 };
 
 struct seismo_bucket_state {
@@ -164,15 +173,15 @@ struct seismo_bucket_state {
 #define SEISMO_PATH_LEN 32
 
 struct seismo_sample {
-	__u64 time_ns;      /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 time_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 	__u64 latency_ns;
 	__u64 cgroup_id;
 	__u32 pid;
 	__u16 status;
 	__u8 role;
 	__u8 method;
-	__u8 reason;        /* 1 = slow, 2 = error status, 4 = uniform 1-in-N */
-	__u8 family;        /* AF_INET / AF_INET6 */
+	__u8 reason; /* 1 = slow, 2 = error status, 4 = uniform 1-in-N */
+	__u8 family; /* AF_INET / AF_INET6 */
 	__u16 local_port;
 	__u16 remote_port;
 	__u8 pad[2];
@@ -187,9 +196,9 @@ struct seismo_sample {
 #define SEISMO_HEAD_BUF 64
 struct seismo_parse_case {
 	char head[SEISMO_HEAD_BUF]; /* in: the first bytes of a transfer */
-	__s32 len;                  /* in: how many bytes the transfer moved */
-	__u32 method;               /* out: enum seismo_method */
-	__u32 status;               /* out: HTTP status, 0 = none */
+	__s32 len;		    /* in: how many bytes the transfer moved */
+	__u32 method;		    /* out: enum seismo_method */
+	__u32 status;		    /* out: HTTP status, 0 = none */
 	char path[SEISMO_PATH_LEN]; /* out */
 };
 

@@ -54,8 +54,8 @@ static void build_packet(struct packet *pkt, const char *dst, uint8_t proto, uin
 		ip6->ip6_vfc = 6 << 4;
 		ip6->ip6_nxt = proto;
 		ip6->ip6_hlim = 64;
-		ip6->ip6_plen = htons(proto == IPPROTO_TCP ? sizeof(struct tcphdr)
-							   : sizeof(struct udphdr));
+		ip6->ip6_plen =
+			htons(proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr));
 		assert_int_equal(inet_pton(AF_INET6, "fd99::1", &ip6->ip6_src), 1);
 		assert_int_equal(inet_pton(AF_INET6, dst, &ip6->ip6_dst), 1);
 		l4 = (uint8_t *)(ip6 + 1);
@@ -127,8 +127,9 @@ static struct run_result run_packet(struct fixture *fx, const struct packet *pkt
 {
 	struct __sk_buff ctx_in = {}, ctx_out = {};
 	struct run_result result;
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt->bytes, .data_size_in = (uint32_t)pkt->len,
-		    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in), .ctx_out = &ctx_out,
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt->bytes,
+		    .data_size_in = (uint32_t)pkt->len, .ctx_in = &ctx_in,
+		    .ctx_size_in = sizeof(ctx_in), .ctx_out = &ctx_out,
 		    .ctx_size_out = sizeof(ctx_out), .repeat = repeat);
 
 	result.before = chaos_now_ns();
@@ -153,7 +154,8 @@ static void spec_for(struct chaos_delay_spec *spec, uint64_t latency, uint64_t j
 
 static void arm(struct fixture *fx, const struct chaos_delay_spec *spec)
 {
-	assert_int_equal(chaos_maps_write_spec(&fx->maps, spec, chaos_now_ns() + 3600ULL * 1000 * MS),
+	assert_int_equal(chaos_maps_write_spec(&fx->maps, spec,
+					       chaos_now_ns() + 3600ULL * 1000 * MS),
 			 0);
 }
 
@@ -216,9 +218,9 @@ static void test_cidr_matching(void **state)
 		const char *dst;
 		int delayed;
 	} cases[] = {
-		{ "10.1.2.3", 1 },      { "10.255.255.255", 1 }, { "11.0.0.1", 0 },
-		{ "192.168.7.9", 1 },   { "192.168.7.10", 0 },   { "172.16.0.1", 0 },
-		{ "fd12:3456::1", 1 },  { "fe80::1", 0 },        { "2001:db8::1", 0 },
+		{ "10.1.2.3", 1 },	 { "10.255.255.255", 1 }, { "11.0.0.1", 0 },
+		{ "192.168.7.9", 1 },	 { "192.168.7.10", 0 },	  { "172.16.0.1", 0 },
+		{ "fd12:3456::1", 1 },	 { "fe80::1", 0 },	  { "2001:db8::1", 0 },
 		{ "2001:db8:1::42", 1 },
 	};
 	struct fixture *fx = *state;
@@ -248,9 +250,9 @@ static void test_port_matching(void **state)
 		uint8_t proto;
 		int delayed;
 	} cases[] = {
-		{ 80, IPPROTO_TCP, 1 },    { 81, IPPROTO_TCP, 0 },    { 7999, IPPROTO_UDP, 0 },
-		{ 8000, IPPROTO_UDP, 1 },  { 8050, IPPROTO_TCP, 1 },  { 8100, IPPROTO_TCP, 1 },
-		{ 8101, IPPROTO_TCP, 0 },  { 65535, IPPROTO_UDP, 1 }, { 0, IPPROTO_UDP, 0 },
+		{ 80, IPPROTO_TCP, 1 },	  { 81, IPPROTO_TCP, 0 },    { 7999, IPPROTO_UDP, 0 },
+		{ 8000, IPPROTO_UDP, 1 }, { 8050, IPPROTO_TCP, 1 },  { 8100, IPPROTO_TCP, 1 },
+		{ 8101, IPPROTO_TCP, 0 }, { 65535, IPPROTO_UDP, 1 }, { 0, IPPROTO_UDP, 0 },
 	};
 	struct fixture *fx = *state;
 	struct chaos_delay_spec spec;
@@ -261,7 +263,8 @@ static void test_port_matching(void **state)
 		struct packet pkt;
 		struct run_result r;
 
-		build_packet(&pkt, "10.0.0.1", cases[i].proto, (uint16_t)(20000 + i), cases[i].dport);
+		build_packet(&pkt, "10.0.0.1", cases[i].proto, (uint16_t)(20000 + i),
+			     cases[i].dport);
 		r = run_packet(fx, &pkt, 1);
 		if (cases[i].delayed)
 			assert_true(r.tstamp >= r.before + 5 * MS);

@@ -32,10 +32,18 @@ static void test_durations(void **state)
 		uint64_t unit, want;
 		int ok;
 	} cases[] = {
-		{ "500", MS, 500 * MS, 1 },   { "500ms", S, 500 * MS, 1 }, { "1.5s", MS, 1500 * MS, 1 },
-		{ "250us", MS, 250000, 1 },   { "2m", S, 120 * S, 1 },     { "100ns", S, 100, 1 },
-		{ "120", S, 120 * S, 1 },     { "", S, 0, 0 },            { "-5", S, 0, 0 },
-		{ "5 s", S, 0, 0 },           { "5x", S, 0, 0 },          { "abc", S, 0, 0 },
+		{ "500", MS, 500 * MS, 1 },
+		{ "500ms", S, 500 * MS, 1 },
+		{ "1.5s", MS, 1500 * MS, 1 },
+		{ "250us", MS, 250000, 1 },
+		{ "2m", S, 120 * S, 1 },
+		{ "100ns", S, 100, 1 },
+		{ "120", S, 120 * S, 1 },
+		{ "", S, 0, 0 },
+		{ "-5", S, 0, 0 },
+		{ "5 s", S, 0, 0 },
+		{ "5x", S, 0, 0 },
+		{ "abc", S, 0, 0 },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -53,13 +61,16 @@ static void test_cidrs(void **state)
 	static const struct {
 		const char *text, *formatted;
 	} good[] = {
-		{ "10.0.0.0/8", "10.0.0.0/8" },       { "10.9.9.9/8", "10.0.0.0/8" },
-		{ "192.168.1.7", "192.168.1.7/32" },  { "0.0.0.0/0", "0.0.0.0/0" },
-		{ "fd00::/8", "fd00::/8" },           { "2001:db8::1", "2001:db8::1/128" },
+		{ "10.0.0.0/8", "10.0.0.0/8" },
+		{ "10.9.9.9/8", "10.0.0.0/8" },
+		{ "192.168.1.7", "192.168.1.7/32" },
+		{ "0.0.0.0/0", "0.0.0.0/0" },
+		{ "fd00::/8", "fd00::/8" },
+		{ "2001:db8::1", "2001:db8::1/128" },
 		{ "2001:db8:ff::/33", "2001:db8::/33" },
 	};
-	static const char *const bad[] = { "10.0.0.0/33", "fd00::/129", "10.0.0", "::g", "/8",
-					   "10.0.0.0/", "10.0.0.0/8x", "" };
+	static const char *const bad[] = { "10.0.0.0/33", "fd00::/129", "10.0.0",      "::g",
+					   "/8",	  "10.0.0.0/",	"10.0.0.0/8x", "" };
 	struct chaos_cidr_key key;
 	char buf[64];
 
@@ -391,7 +402,8 @@ static void test_litmus_engines(void **state)
 	assert_true(exps[0].kill.percent == 50);
 	assert_int_equal(exps[0].probe_count, 1);
 	assert_string_equal(exps[0].probes[0].name, "health-check");
-	assert_string_equal(exps[0].probes[0].url, "http://payment-service.production:8080/healthz");
+	assert_string_equal(exps[0].probes[0].url,
+			    "http://payment-service.production:8080/healthz");
 	assert_int_equal(exps[0].probes[0].mode, CHAOS_PROBE_CONTINUOUS);
 	assert_int_equal(exps[0].probes[0].timeout_ns, 5 * S);
 	assert_int_equal(exps[0].probes[0].interval_ns, 10 * S);

@@ -74,11 +74,14 @@ static void test_bad_input_names_file_and_line(void **state)
 	expect_error("- a\n- b\n", 1, "mapping");
 	/* label names Prometheus would refuse, or that the agent sets itself */
 	expect_error("services:\n  - name: web\n    match: { port: 80 }\n    labels:\n"
-		     "      cost-center: x\n", 5, "cost-center");
+		     "      cost-center: x\n",
+		     5, "cost-center");
 	expect_error("services:\n  - name: web\n    match: { port: 80 }\n    labels:\n"
-		     "      status: x\n", 5, "set by the agent");
+		     "      status: x\n",
+		     5, "set by the agent");
 	expect_error("services:\n  - name: web\n    match: { port: 80 }\n    labels:\n"
-		     "      __name__: x\n", 5, "__");
+		     "      __name__: x\n",
+		     5, "__");
 	expect_error("kubernetes:\n  refresh: 0s\n", 2, "at least 1s");
 	expect_error("series_ttl: 1s\n", 1, "at least 10s");
 	expect_error("detector:\n  method: magic\n", 2, "seasonal-robust");
@@ -116,8 +119,10 @@ static void test_bad_input_names_file_and_line(void **state)
 
 static void test_listen_addresses(void **state)
 {
-	static const char *const good[] = { "127.0.0.1:9464", "0.0.0.0:9464", ":9464",
-					    "[::1]:9464", "[::]:0", "localhost:9464", NULL };
+	static const char *const good[] = {
+		"127.0.0.1:9464", "0.0.0.0:9464",   ":9464", "[::1]:9464",
+		"[::]:0",	  "localhost:9464", NULL
+	};
 	struct config *cfg = calloc(1, sizeof(*cfg));
 	char text[128], err[600];
 
@@ -266,8 +271,8 @@ static void test_aliases_checked_once(void **state)
 	size_t len = strlen(text);
 
 	for (int i = 1; i < 40; i++) /* 2^40 paths through 80 nodes */
-		len += (size_t)snprintf(text + len, sizeof(text) - len,
-					"a%d: &a%d [*a%d, *a%d]\n", i, i, i - 1, i - 1);
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "a%d: &a%d [*a%d, *a%d]\n",
+					i, i, i - 1, i - 1);
 	expect_error(text, 1, "unknown key 'a0'");
 	expect_error("x: &x [*x]\ninterval: 1s\nx: 2\n", 3, "duplicate key 'x'");
 	expect_error("x: &x {a: 1, b: *x}\n", 1, "unknown key 'x'");

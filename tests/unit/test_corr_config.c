@@ -177,7 +177,8 @@ static void matcher_text_forms(void **state)
 	char err[256];
 	struct corr_labels ls = { 0 };
 
-	assert_int_equal(corr_matchers_parse(&ms, "severity =~ \"warning|info\"", err, sizeof(err)), 0);
+	assert_int_equal(corr_matchers_parse(&ms, "severity =~ \"warning|info\"", err, sizeof(err)),
+			 0);
 	assert_int_equal(corr_matchers_parse(&ms, "{team!=\"db\", env=prod}", err, sizeof(err)), 0);
 	assert_int_equal(ms.n, 3);
 	corr_labels_set(&ls, "severity", "info");

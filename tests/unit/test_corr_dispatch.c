@@ -65,7 +65,8 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
 	*ctx = NULL;
 	/* /fail answers 500 so the retry path runs. */
 	unsigned status = strstr(url, "/fail") ? 500 : 200;
-	struct MHD_Response *r = MHD_create_response_from_buffer(2, (void *)"{}", MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(2, (void *)"{}", MHD_RESPMEM_PERSISTENT);
 	enum MHD_Result ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -190,15 +191,19 @@ static void group_timers_follow_alertmanager(void **state)
 
 	world_open(&w, "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 10s\n"
 		       "  group_interval: 60s\n  repeat_interval: 1h\n"
-		       "receivers:\n  - name: hook\n    webhook_configs:\n      - url: " HOOK "/hook\n");
+		       "receivers:\n  - name: hook\n    webhook_configs:\n      - url: " HOOK
+		       "/hook\n");
 	put(&w, "alertname=A,instance=1", 1000, 0, 1000);
 	assert_int_equal(tick(&w, 1005), 0); /* group_wait not over */
 	assert_int_equal(tick(&w, 1010), 1);
 	json_t *b = capture_at(0);
 	assert_string_equal(json_string_value(json_object_get(b, "version")), "4");
 	assert_string_equal(json_string_value(json_object_get(b, "status")), "firing");
-	assert_string_equal(json_string_value(json_object_get(b, "groupKey")), "{}:{alertname=\"A\"}");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(b, "groupLabels"), "alertname")), "A");
+	assert_string_equal(json_string_value(json_object_get(b, "groupKey")),
+			    "{}:{alertname=\"A\"}");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(b, "groupLabels"),
+							      "alertname")),
+			    "A");
 	assert_int_equal(alert_count(b, NULL), 1);
 	/* A second alert waits for group_interval, not group_wait. */
 	put(&w, "alertname=A,instance=2", 1020, 0, 1020);
@@ -230,13 +235,16 @@ static void routing_continue_and_receivers(void **state)
 {
 	struct world w;
 
-	world_open(&w,
-		   "route:\n  receiver: hook\n  group_wait: 0s\n  group_by: ['...']\n  routes:\n"
-		   "    - matchers: ['severity = critical']\n      receiver: pd\n      continue: true\n"
-		   "    - match: {team: payments}\n      receiver: slack\n"
-		   "receivers:\n  - name: hook\n    webhook_configs:\n      - url: " HOOK "/hook\n"
-		   "  - name: pd\n    pagerduty_configs:\n      - routing_key: KEY1\n        url: " HOOK "/pd\n"
-		   "  - name: slack\n    slack_configs:\n      - api_url: " HOOK "/slack\n        channel: '#pay'\n");
+	world_open(
+		&w,
+		"route:\n  receiver: hook\n  group_wait: 0s\n  group_by: ['...']\n  routes:\n"
+		"    - matchers: ['severity = critical']\n      receiver: pd\n      continue: true\n"
+		"    - match: {team: payments}\n      receiver: slack\n"
+		"receivers:\n  - name: hook\n    webhook_configs:\n      - url: " HOOK "/hook\n"
+		"  - name: pd\n    pagerduty_configs:\n      - routing_key: KEY1\n        url: " HOOK
+		"/pd\n"
+		"  - name: slack\n    slack_configs:\n      - api_url: " HOOK
+		"/slack\n        channel: '#pay'\n");
 	put(&w, "alertname=X,severity=critical,team=payments", 100, 0, 100);
 	put(&w, "alertname=Y,severity=warning,team=web", 100, 0, 100);
 	assert_int_equal(tick(&w, 101), 3);
@@ -246,20 +254,28 @@ static void routing_continue_and_receivers(void **state)
 		const char *p = capture_path(i);
 		if (!strcmp(p, "/pd")) {
 			seen_pd++;
-			assert_string_equal(json_string_value(json_object_get(b, "routing_key")), "KEY1");
-			assert_string_equal(json_string_value(json_object_get(b, "event_action")), "trigger");
+			assert_string_equal(json_string_value(json_object_get(b, "routing_key")),
+					    "KEY1");
+			assert_string_equal(json_string_value(json_object_get(b, "event_action")),
+					    "trigger");
 			assert_non_null(json_object_get(b, "dedup_key"));
 			json_t *pl = json_object_get(b, "payload");
-			assert_non_null(strstr(json_string_value(json_object_get(pl, "summary")), "[FIRING:1]"));
+			assert_non_null(strstr(json_string_value(json_object_get(pl, "summary")),
+					       "[FIRING:1]"));
 		} else if (!strcmp(p, "/slack")) {
 			seen_slack++;
-			assert_string_equal(json_string_value(json_object_get(b, "channel")), "#pay");
+			assert_string_equal(json_string_value(json_object_get(b, "channel")),
+					    "#pay");
 			json_t *att = json_array_get(json_object_get(b, "attachments"), 0);
-			assert_string_equal(json_string_value(json_object_get(att, "color")), "danger");
+			assert_string_equal(json_string_value(json_object_get(att, "color")),
+					    "danger");
 		} else {
 			seen_hook++;
 			/* Only the warning alert falls through to the root. */
-			assert_string_equal(json_string_value(json_object_get(json_object_get(b, "commonLabels"), "alertname")), "Y");
+			assert_string_equal(json_string_value(json_object_get(
+						    json_object_get(b, "commonLabels"),
+						    "alertname")),
+					    "Y");
 		}
 	}
 	assert_int_equal(seen_pd, 1);
@@ -269,7 +285,8 @@ static void routing_continue_and_receivers(void **state)
 	put(&w, "alertname=X,severity=critical,team=payments", 100, 400, 400);
 	assert_int_equal(tick(&w, 600), 1);
 	assert_string_equal(capture_path(3), "/pd");
-	assert_string_equal(json_string_value(json_object_get(capture_at(3), "event_action")), "resolve");
+	assert_string_equal(json_string_value(json_object_get(capture_at(3), "event_action")),
+			    "resolve");
 	world_close(&w);
 }
 
@@ -278,10 +295,12 @@ static void inhibition_with_equal_and_silences(void **state)
 	struct world w;
 	char id[37], err[256];
 
-	world_open(&w, "route:\n  receiver: hook\n  group_wait: 0s\n  group_by: [alertname, cluster]\n"
-		       "inhibit_rules:\n  - source_matchers: [alertname = ClusterUnreachable]\n"
-		       "    target_matchers: ['severity =~ \"warning|info\"']\n    equal: [cluster]\n"
-		       "receivers:\n  - name: hook\n    webhook_configs:\n      - url: " HOOK "/hook\n");
+	world_open(&w,
+		   "route:\n  receiver: hook\n  group_wait: 0s\n  group_by: [alertname, cluster]\n"
+		   "inhibit_rules:\n  - source_matchers: [alertname = ClusterUnreachable]\n"
+		   "    target_matchers: ['severity =~ \"warning|info\"']\n    equal: [cluster]\n"
+		   "receivers:\n  - name: hook\n    webhook_configs:\n      - url: " HOOK
+		   "/hook\n");
 	put(&w, "alertname=ClusterUnreachable,cluster=eu,severity=critical", 10, 0, 10);
 	put(&w, "alertname=PodDown,cluster=eu,severity=warning", 10, 0, 10);
 	put(&w, "alertname=PodDown,cluster=us,severity=warning", 10, 0, 10);
@@ -298,14 +317,17 @@ static void inhibition_with_equal_and_silences(void **state)
 	size_t i, suppressed = 0;
 	json_t *a;
 	json_array_foreach(all, i, a)
-		suppressed += !strcmp(json_string_value(json_object_get(json_object_get(a, "status"), "state")), "suppressed");
+		suppressed +=
+			!strcmp(json_string_value(
+					json_object_get(json_object_get(a, "status"), "state")),
+				"suppressed");
 	assert_int_equal(suppressed, 1);
 	json_decref(all);
 	/* A silence mutes a new alert. */
-	json_t *sil = json_pack("{s:[{s:s,s:s,s:b,s:b}],s:s,s:s,s:s,s:s}", "matchers", "name", "alertname",
-				"value", "Noisy", "isRegex", 0, "isEqual", 1, "startsAt",
-				"1970-01-01T00:00:01Z", "endsAt", "2100-01-01T00:00:00Z", "createdBy", "t",
-				"comment", "c");
+	json_t *sil = json_pack("{s:[{s:s,s:s,s:b,s:b}],s:s,s:s,s:s,s:s}", "matchers", "name",
+				"alertname", "value", "Noisy", "isRegex", 0, "isEqual", 1,
+				"startsAt", "1970-01-01T00:00:01Z", "endsAt",
+				"2100-01-01T00:00:00Z", "createdBy", "t", "comment", "c");
 	assert_int_equal(corr_dispatch_add_silence(w.d, sil, 12000, id, err, sizeof(err)), 0);
 	json_decref(sil);
 	put(&w, "alertname=Noisy,cluster=us", 20, 0, 20);
@@ -327,7 +349,8 @@ static void failing_receiver_is_retried_and_counted(void **state)
 	struct world w;
 
 	world_open(&w, "route:\n  receiver: hook\n  group_wait: 0s\n"
-		       "receivers:\n  - name: hook\n    webhook_configs:\n      - url: " HOOK "/fail\n");
+		       "receivers:\n  - name: hook\n    webhook_configs:\n      - url: " HOOK
+		       "/fail\n");
 	put(&w, "alertname=A", 10, 0, 10);
 	assert_int_equal(tick(&w, 11), 3); /* notify_attempts = 3 */
 	assert_int_equal(w.metrics.notifications_failed[CORR_INTEG_WEBHOOK], 1);
@@ -347,7 +370,8 @@ static void revised_alert_is_told_at_next_interval(void **state)
 
 	world_open(&w, "route:\n  receiver: hook\n  group_wait: 0s\n  group_interval: 60s\n"
 		       "  repeat_interval: 4h\n"
-		       "receivers:\n  - name: hook\n    webhook_configs:\n      - url: " HOOK "/hook\n");
+		       "receivers:\n  - name: hook\n    webhook_configs:\n      - url: " HOOK
+		       "/hook\n");
 	corr_labels_set(&a.labels, "alertname", "SeismoIncident");
 	corr_labels_set(&a.annotations, "blast_radius", "1 services on 1 nodes");
 	a.starts_at_ms = 100000;
@@ -366,8 +390,10 @@ static void revised_alert_is_told_at_next_interval(void **state)
 	assert_int_equal(tick(&w, 200), 0);
 	assert_int_equal(tick(&w, 221), 1);
 	json_t *b = capture_at(1);
-	json_t *ann = json_object_get(json_array_get(json_object_get(b, "alerts"), 0), "annotations");
-	assert_string_equal(json_string_value(json_object_get(ann, "blast_radius")), "4 services on 2 nodes");
+	json_t *ann =
+		json_object_get(json_array_get(json_object_get(b, "alerts"), 0), "annotations");
+	assert_string_equal(json_string_value(json_object_get(ann, "blast_radius")),
+			    "4 services on 2 nodes");
 	assert_int_equal(tick(&w, 281), 0);
 	corr_alert_free(&a);
 	world_close(&w);
@@ -379,8 +405,8 @@ static int store_load(void *arg, const char *key, uint64_t **f, size_t *nf, uint
 	return corr_store_nflog_get(arg, key, f, nf, r, nr, ts);
 }
 
-static void store_save(void *arg, const char *key, const uint64_t *f, size_t nf,
-		       const uint64_t *r, size_t nr, int64_t ts)
+static void store_save(void *arg, const char *key, const uint64_t *f, size_t nf, const uint64_t *r,
+		       size_t nr, int64_t ts)
 {
 	corr_store_nflog_put(arg, key, f, nf, r, nr, ts);
 }
@@ -391,7 +417,8 @@ static void notification_log_survives_restart(void **state)
 	struct world w;
 	const char *yaml = "route:\n  receiver: hook\n  group_wait: 0s\n  group_interval: 10s\n"
 			   "  repeat_interval: 1h\n  group_by: [alertname]\n"
-			   "receivers:\n  - name: hook\n    webhook_configs:\n      - url: " HOOK "/hook\n";
+			   "receivers:\n  - name: hook\n    webhook_configs:\n      - url: " HOOK
+			   "/hook\n";
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/nflog.db", dir);

@@ -18,10 +18,9 @@
 #include "../../correlator/ingest.h"
 #include "../../correlator/util.h"
 
-static const char *const yaml =
-	"seismo:\n  db: ':memory:'\n  max_hops: 1\n"
-	"route:\n  receiver: none\n  group_by: [incident]\n"
-	"receivers:\n  - name: none\n";
+static const char *const yaml = "seismo:\n  db: ':memory:'\n  max_hops: 1\n"
+				"route:\n  receiver: none\n  group_by: [incident]\n"
+				"receivers:\n  - name: none\n";
 
 /* One event: service, anomaly id (hex), start offset in s, resolved at (0: firing). */
 static char *event(const char *svc, const char *aid, int start_s, int end_s)
@@ -31,16 +30,19 @@ static char *event(const char *svc, const char *aid, int start_s, int end_s)
 	int64_t base = 1795000000000LL; /* 2026-11-18, in the past */
 
 	corr_time_format(base + start_s * 1000LL, starts, sizeof(starts));
-	corr_time_format(base + (end_s ? end_s : start_s + 30) * 1000LL, observed, sizeof(observed));
+	corr_time_format(base + (end_s ? end_s : start_s + 30) * 1000LL, observed,
+			 sizeof(observed));
 	corr_time_format(base + end_s * 1000LL, ends, sizeof(ends));
-	assert_true(asprintf(&s,
-			     "{\"schema\":\"seismo.event/v1\",\"id\":\"%s%s\",\"anomaly_id\":\"%s\","
-			     "\"state\":\"%s\",\"severity\":\"warning\",\"service\":\"%s\","
-			     "\"labels\":{\"team\":\"%s\"},\"metric\":\"latency_p99\",\"value\":0.5,"
-			     "\"score\":9,\"threshold\":4,\"starts_at\":\"%s\",\"observed_at\":\"%s\"%s%s%s}",
-			     aid, end_s ? "e" : "f", aid, end_s ? "resolved" : "firing", svc, svc,
-			     starts, observed, end_s ? ",\"ends_at\":\"" : "", end_s ? ends : "",
-			     end_s ? "\"" : "") > 0);
+	assert_true(
+		asprintf(
+			&s,
+			"{\"schema\":\"seismo.event/v1\",\"id\":\"%s%s\",\"anomaly_id\":\"%s\","
+			"\"state\":\"%s\",\"severity\":\"warning\",\"service\":\"%s\","
+			"\"labels\":{\"team\":\"%s\"},\"metric\":\"latency_p99\",\"value\":0.5,"
+			"\"score\":9,\"threshold\":4,\"starts_at\":\"%s\",\"observed_at\":\"%s\"%s%s%s}",
+			aid, end_s ? "e" : "f", aid, end_s ? "resolved" : "firing", svc, svc,
+			starts, observed, end_s ? ",\"ends_at\":\"" : "", end_s ? ends : "",
+			end_s ? "\"" : "") > 0);
 	return s;
 }
 
@@ -59,8 +61,8 @@ static void ingest(struct corr_engine *e, const char *events, const char *edges)
 	free(body);
 }
 
-static void ingest1(struct corr_engine *e, const char *svc, const char *aid, int start_s,
-		    int end_s, const char *edges)
+static void ingest1(struct corr_engine *e, const char *svc, const char *aid, int start_s, int end_s,
+		    const char *edges)
 {
 	char *ev = event(svc, aid, start_s, end_s);
 	ingest(e, ev, edges);
@@ -74,7 +76,8 @@ static json_t *alert_of(json_t *all, const char *id)
 	json_t *a;
 
 	json_array_foreach(all, i, a) {
-		const char *inc = json_string_value(json_object_get(json_object_get(a, "labels"), "incident"));
+		const char *inc = json_string_value(
+			json_object_get(json_object_get(a, "labels"), "incident"));
 		if (inc && !strcmp(inc, id))
 			return a;
 	}
@@ -86,7 +89,7 @@ static const char *status(json_t *a)
 {
 	assert_non_null(a);
 	return strncmp(json_string_value(json_object_get(a, "endsAt")), "0001-", 5) ? "resolved"
-										   : "firing";
+										    : "firing";
 }
 
 static struct corr_engine *open_engine(struct corr_config **cfg)
@@ -102,8 +105,9 @@ static struct corr_engine *open_engine(struct corr_config **cfg)
 	return e;
 }
 
-#define EDGES "{\"caller\":\"frontend\",\"callee\":\"catalog\",\"requests\":10}," \
-	      "{\"caller\":\"frontend\",\"callee\":\"payments\",\"requests\":10}"
+#define EDGES                                                               \
+	"{\"caller\":\"frontend\",\"callee\":\"catalog\",\"requests\":10}," \
+	"{\"caller\":\"frontend\",\"callee\":\"payments\",\"requests\":10}"
 
 static void siblings_keep_their_own_pages(void **state)
 {
@@ -120,8 +124,12 @@ static void siblings_keep_their_own_pages(void **state)
 	assert_string_equal(status(p), "firing");
 	assert_string_equal(status(c), "firing");
 	/* The payments page stays with payments (its root cause), catalog's with catalog. */
-	assert_string_equal(json_string_value(json_object_get(json_object_get(p, "labels"), "service")), "payments");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(c, "labels"), "service")), "catalog");
+	assert_string_equal(json_string_value(
+				    json_object_get(json_object_get(p, "labels"), "service")),
+			    "payments");
+	assert_string_equal(json_string_value(
+				    json_object_get(json_object_get(c, "labels"), "service")),
+			    "catalog");
 	assert_null(alert_of(all, "aa02"));
 	json_decref(all);
 	corr_engine_free(e);
@@ -147,7 +155,9 @@ static void merge_updates_and_never_resolves_early(void **state)
 	assert_string_equal(json_string_value(json_object_get(ann, "merged_into")), "bb01");
 	json_t *p = alert_of(all, "bb01");
 	assert_string_equal(status(p), "firing");
-	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(p, "annotations"), "blast_radius")), "3 services"));
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(p, "annotations"),
+								 "blast_radius")),
+			       "3 services"));
 	json_decref(all);
 	/* catalog recovers first: still firing, the incident goes on. */
 	ingest1(e, "catalog", "bb02", 5, 300, NULL);

@@ -11,18 +11,20 @@
 
 #include "../../correlator/ingest.h"
 
-#define EVENT(extra)                                                                   \
-	"{\"schema\":\"seismo.event/v1\",\"id\":\"9f1c\",\"anomaly_id\":\"5d2e\","     \
+#define EVENT(extra)                                                                    \
+	"{\"schema\":\"seismo.event/v1\",\"id\":\"9f1c\",\"anomaly_id\":\"5d2e\","      \
 	"\"state\":\"firing\",\"severity\":\"warning\",\"service\":\"checkout\","       \
 	"\"labels\":{\"team\":\"payments\"},\"metric\":\"latency_p99\",\"value\":0.05," \
-	"\"score\":9.3,\"threshold\":4,\"starts_at\":\"2026-11-24T14:03:10Z\","          \
+	"\"score\":9.3,\"threshold\":4,\"starts_at\":\"2026-11-24T14:03:10Z\","         \
 	"\"observed_at\":\"2026-11-24T14:05:10Z\"" extra "}"
 
 static void valid_batch(void **state)
 {
-	const char *body = "{\"node\":\"node-1\",\"cluster\":\"eu-1\",\"sent_at\":\"2026-11-24T14:05:10Z\","
-			   "\"events\":[" EVENT(",\"dependencies\":[{\"service\":\"postgres\",\"anomalous\":true}],\"unknown_extra\":1") "],"
-			   "\"edges\":[{\"caller\":\"checkout\",\"endpoint\":\"10.0.0.5:5432\",\"requests\":12}]}";
+	const char *body =
+		"{\"node\":\"node-1\",\"cluster\":\"eu-1\",\"sent_at\":\"2026-11-24T14:05:10Z\","
+		"\"events\":[" EVENT(
+			",\"dependencies\":[{\"service\":\"postgres\",\"anomalous\":true}],\"unknown_extra\":1") "],"
+														 "\"edges\":[{\"caller\":\"checkout\",\"endpoint\":\"10.0.0.5:5432\",\"requests\":12}]}";
 	struct corr_batch b;
 	char err[256] = "";
 
@@ -55,9 +57,12 @@ static void bad_batches_are_named(void **state)
 		{ "{\"node\":\"n\"}", "body.events" },
 		{ "{\"node\":\"n\",\"events\":[1]}", "events[0]: must be an object" },
 		{ "{\"node\":\"n\",\"events\":[" EVENT(",\"state\":\"x\"") "]}", "duplicate" },
-		{ "{\"node\":\"n\",\"events\":[" EVENT("") "," EVENT(",\"score\":\"high\"") "]}", "duplicate" },
-		{ "{\"node\":\"n\",\"events\":[{\"schema\":\"seismo.event/v2\"}]}", "events[0].schema" },
-		{ "{\"node\":\"n\",\"edges\":[{\"caller\":\"a\"}],\"events\":[]}", "edges[0]: needs" },
+		{ "{\"node\":\"n\",\"events\":[" EVENT("") "," EVENT(",\"score\":\"high\"") "]}",
+		  "duplicate" },
+		{ "{\"node\":\"n\",\"events\":[{\"schema\":\"seismo.event/v2\"}]}",
+		  "events[0].schema" },
+		{ "{\"node\":\"n\",\"edges\":[{\"caller\":\"a\"}],\"events\":[]}",
+		  "edges[0]: needs" },
 		{ "{\"node\":\"n\",\"edges\":[{\"caller\":\"a\",\"callee\":\"b\",\"requests\":-1}],\"events\":[]}",
 		  "edges[0].requests" },
 		{ "{\"node\":\"\",\"events\":[]}", "body.node: length" },
@@ -68,7 +73,8 @@ static void bad_batches_are_named(void **state)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err[0] = 0;
-		if (!corr_ingest_parse_batch(cases[i].body, strlen(cases[i].body), &b, err, sizeof(err)))
+		if (!corr_ingest_parse_batch(cases[i].body, strlen(cases[i].body), &b, err,
+					     sizeof(err)))
 			fail_msg("case %zu parsed but should not", i);
 		if (!strstr(err, cases[i].expect))
 			fail_msg("case %zu: '%s' lacks '%s'", i, err, cases[i].expect);
@@ -173,18 +179,26 @@ static void gzip_caps_and_errors(void **state)
 	/* 64 MiB of zeros compress to ~64 KiB: a bomb against an 8 MiB cap. */
 	size_t n = gz(zeros, big, out, 1 << 20);
 	assert_true(n < 200000);
-	assert_int_equal(corr_ingest_gunzip(out, n, 8 << 20, &text, &len, &too_big, err, sizeof(err)), -1);
+	assert_int_equal(corr_ingest_gunzip(out, n, 8 << 20, &text, &len, &too_big, err,
+					    sizeof(err)),
+			 -1);
 	assert_true(too_big);
 	assert_non_null(strstr(err, "exceeds the limit"));
 	/* Within the cap it inflates exactly. */
 	n = gz(zeros, 1000, out, 1 << 20);
-	assert_int_equal(corr_ingest_gunzip(out, n, 8 << 20, &text, &len, &too_big, err, sizeof(err)), 0);
+	assert_int_equal(corr_ingest_gunzip(out, n, 8 << 20, &text, &len, &too_big, err,
+					    sizeof(err)),
+			 0);
 	assert_int_equal(len, 1000);
 	free(text);
 	/* Truncated and corrupt streams are 4xx material, not crashes. */
-	assert_int_equal(corr_ingest_gunzip(out, n / 2, 8 << 20, &text, &len, &too_big, err, sizeof(err)), -1);
+	assert_int_equal(corr_ingest_gunzip(out, n / 2, 8 << 20, &text, &len, &too_big, err,
+					    sizeof(err)),
+			 -1);
 	assert_false(too_big);
-	assert_int_equal(corr_ingest_gunzip("not gzip at all", 15, 8 << 20, &text, &len, &too_big, err, sizeof(err)), -1);
+	assert_int_equal(corr_ingest_gunzip("not gzip at all", 15, 8 << 20, &text, &len, &too_big,
+					    err, sizeof(err)),
+			 -1);
 	assert_non_null(strstr(err, "corrupt"));
 	free(zeros);
 	free(out);
@@ -211,13 +225,16 @@ static void alertmanager_webhook_input(void **state)
 	assert_true(b.events[1].resolved);
 	/* The same alert gives the same ids: resends deduplicate. */
 	struct corr_batch b2;
-	assert_int_equal(corr_ingest_parse_am_webhook(body, strlen(body), &b2, err, sizeof(err)), 0);
+	assert_int_equal(corr_ingest_parse_am_webhook(body, strlen(body), &b2, err, sizeof(err)),
+			 0);
 	assert_string_equal(b.events[0].id, b2.events[0].id);
 	assert_string_equal(b.events[0].anomaly_id, b2.events[0].anomaly_id);
 	assert_string_not_equal(b.events[0].id, b.events[1].id);
 	corr_batch_free(&b);
 	corr_batch_free(&b2);
-	assert_int_equal(corr_ingest_parse_am_webhook("{\"version\":\"3\",\"alerts\":[]}", 27, &b, err, sizeof(err)), -1);
+	assert_int_equal(corr_ingest_parse_am_webhook("{\"version\":\"3\",\"alerts\":[]}", 27, &b,
+						      err, sizeof(err)),
+			 -1);
 	assert_non_null(strstr(err, "version"));
 }
 

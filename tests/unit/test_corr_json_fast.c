@@ -62,7 +62,7 @@ static void items_keep_their_text(void **state)
 	assert_int_equal(events->n, 2);
 	assert_string_equal(events->items[0].text, "{\"k\":[1,{}],\"r\":2.5}");
 	assert_int_equal(events->items[0].text_len, strlen(events->items[0].text));
-	assert_null(events->items[1].text); /* not an object */
+	assert_null(events->items[1].text);		   /* not an object */
 	assert_null(jf_get(&events->items[0], "k")->text); /* too deep */
 	root = parse_ok(&a, "[{\"a\":\"\\u00e9\"}]");
 	assert_string_equal(root->items[0].text, "{\"a\":\"\xc3\xa9\"}");
@@ -95,7 +95,8 @@ static void refusals_say_where(void **state)
 		{ "[\"\\ud800\"]", "invalid Unicode", 0 },
 		{ "[\"\\udc00\"]", "invalid Unicode", 0 },
 		{ "[\"\xc3\x28\"]", "unable to decode byte 0xc3", 0 },
-		{ "[\"\xed\xa0\x80\"]", "unable to decode byte 0xed", 0 }, /* a surrogate in UTF-8 */
+		{ "[\"\xed\xa0\x80\"]", "unable to decode byte 0xed",
+		  0 }, /* a surrogate in UTF-8 */
 		{ "[\"\xe0\x80\xaf\"]", "unable to decode byte 0xe0", 0 }, /* overlong */
 		{ "[\"a\tb\"]", "control character", 0 },
 		{ "[\"\\x\"]", "invalid escape", 0 },

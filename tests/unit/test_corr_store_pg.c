@@ -121,7 +121,8 @@ static void stored_once_and_followed_in_order(void **state)
 	assert_int_equal(ops->count_events(a), 2);
 
 	assert_int_equal(ops->follow(b, &cursor, &by), 0);
-	assert_string_equal(seen.log, "edge:web>db event:f1(a) silence:s1 alerts:[1]@12 event:f2(a) ");
+	assert_string_equal(seen.log,
+			    "edge:web>db event:f1(a) silence:s1 alerts:[1]@12 event:f2(a) ");
 	/* caught up: nothing again; a later write only */
 	seen.log[0] = 0;
 	assert_int_equal(ops->follow(b, &cursor, &by), 0);
@@ -152,10 +153,16 @@ static void pending_then_acknowledged(void **state)
 {
 	void *s = open_store();
 	uint64_t firing[] = { 0xabc, 0xdef }, resolved[] = { 0x1 };
-	struct corr_pending p = { .receiver = "pager", .integ_index = 0, .group_key = "{}:{a=\"1\"}",
-				  .nflog_key = "pager/webhook/0:{}:{a=\"1\"}", .firing = firing,
-				  .n_firing = 2, .resolved = resolved, .n_resolved = 1,
-				  .body = "{\"x\":1}", .created_ms = 100 };
+	struct corr_pending p = { .receiver = "pager",
+				  .integ_index = 0,
+				  .group_key = "{}:{a=\"1\"}",
+				  .nflog_key = "pager/webhook/0:{}:{a=\"1\"}",
+				  .firing = firing,
+				  .n_firing = 2,
+				  .resolved = resolved,
+				  .n_resolved = 1,
+				  .body = "{\"x\":1}",
+				  .created_ms = 100 };
 	uint64_t *f, *r;
 	size_t nf, nr;
 	int64_t ts;
@@ -275,8 +282,8 @@ static void action_audit_shared(void **state)
 		" VALUES (?,?,?,?,?,?,?,?,?,?,?,NULLIF(?, 0),?) ON CONFLICT (id) DO NOTHING";
 	/* proposed by both replicas: one row */
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(astore_exec(i ? b : a, insert, "sssssssissIII", "act1", "inc1", "rb",
-					     "auto", "queued", NULL, "t", 0, "{}", "[]",
+		assert_int_equal(astore_exec(i ? b : a, insert, "sssssssissIII", "act1", "inc1",
+					     "rb", "auto", "queued", NULL, "t", 0, "{}", "[]",
 					     (int64_t)1764000000000, (int64_t)0, (int64_t)60000),
 				 i ? 0 : 1);
 	/* claimed by one replica only (the at-most-once commit) */
@@ -284,8 +291,11 @@ static void action_audit_shared(void **state)
 				    " WHERE id = ? AND state = 'queued'";
 	assert_int_equal(astore_exec(b, claim, "Is", (int64_t)1764000000500, "act1"), 1);
 	assert_int_equal(astore_exec(a, claim, "Is", (int64_t)1764000000600, "act1"), 0);
-	assert_int_equal(astore_int(a, -1, "SELECT COUNT(*) FROM actions WHERE runbook = ?"
-				    " AND started_ms >= ?", "sI", "rb", (int64_t)1764000000000), 1);
+	assert_int_equal(astore_int(a, -1,
+				    "SELECT COUNT(*) FROM actions WHERE runbook = ?"
+				    " AND started_ms >= ?",
+				    "sI", "rb", (int64_t)1764000000000),
+			 1);
 	json_t *row = astore_action(a, "act1");
 	assert_non_null(row);
 	assert_string_equal(json_string_value(json_object_get(row, "state")), "running");
@@ -306,9 +316,12 @@ static void action_audit_shared(void **state)
 		" reason = COALESCE(excluded.reason, action_runbooks.reason)";
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(astore_exec(a, save, "siiiIs", "rb", 1, 2 + i, 0,
-					     (int64_t)1764000000000, i ? NULL : "2 failed"), 1);
-	json_t *rows = astore_strings(b, "SELECT name || ' ' || breaker_open || ' ' || failures"
-				      " || ' ' || unresolved || ' ' || reason FROM action_runbooks", NULL);
+					     (int64_t)1764000000000, i ? NULL : "2 failed"),
+				 1);
+	json_t *rows = astore_strings(b,
+				      "SELECT name || ' ' || breaker_open || ' ' || failures"
+				      " || ' ' || unresolved || ' ' || reason FROM action_runbooks",
+				      NULL);
 	assert_int_equal(json_array_size(rows), 1);
 	assert_string_equal(json_string_value(json_array_get(rows, 0)), "rb 1 3 0 2 failed");
 	json_decref(rows);

@@ -11,13 +11,15 @@
 #include "../../correlator/topology.h"
 
 static const struct corr_topo_params params = {
-	.max_hops = 1, .slack_ms = 120000, .critical_services = 5,
+	.max_hops = 1,
+	.slack_ms = 120000,
+	.critical_services = 5,
 };
 
 /* An event for an anomaly of service at start (seconds), score. */
-static void add(struct corr_topology *t, const char *anomaly, const char *service,
-		const char *node, int start_s, double score, int resolved_at_s, int *incident,
-		size_t *n_merged, bool *created)
+static void add(struct corr_topology *t, const char *anomaly, const char *service, const char *node,
+		int start_s, double score, int resolved_at_s, int *incident, size_t *n_merged,
+		bool *created)
 {
 	struct corr_event ev = { 0 };
 	char id[64];
@@ -35,7 +37,8 @@ static void add(struct corr_topology *t, const char *anomaly, const char *servic
 	ev.resolved = resolved_at_s != 0;
 	ev.ends_at_ms = resolved_at_s * 1000LL;
 	corr_labels_set(&ev.labels, "service", service);
-	assert_int_equal(corr_topology_add_event(t, &ev, incident, merged, 8, n_merged, created), 0);
+	assert_int_equal(corr_topology_add_event(t, &ev, incident, merged, 8, n_merged, created),
+			 0);
 	corr_labels_free(&ev.labels);
 }
 
@@ -189,8 +192,11 @@ static void endpoints_resolve_to_services(void **state)
 	bool created;
 
 	/* node-1's agent knows 10.0.0.5:5432 is postgres; node-2's only sees the address. */
-	assert_int_equal(corr_topology_add_endpoint_edge(t, "billing", "postgres", "10.0.0.5:5432"), 0);
-	assert_int_equal(corr_topology_add_endpoint_edge(t, "orders", "10.0.0.5:5432", "10.0.0.5:5432"), 0);
+	assert_int_equal(corr_topology_add_endpoint_edge(t, "billing", "postgres", "10.0.0.5:5432"),
+			 0);
+	assert_int_equal(corr_topology_add_endpoint_edge(t, "orders", "10.0.0.5:5432",
+							 "10.0.0.5:5432"),
+			 0);
 	add(t, "p1", "postgres", "n1", 1000, 9.0, 0, &a, &merged, &created);
 	add(t, "o1", "orders", "n2", 1010, 6.0, 0, &b, &merged, &created);
 	assert_int_equal(a, b);

@@ -123,7 +123,8 @@ static void test_step_fires_then_resolves(void **state)
 	run(det, &t, 2 * STEP, 0.050);
 	firing = find_event(&sink, "latency_p99", "firing");
 	assert_non_null(firing);
-	assert_string_equal(json_string_value(json_object_get(firing, "schema")), "seismo.event/v1");
+	assert_string_equal(json_string_value(json_object_get(firing, "schema")),
+			    "seismo.event/v1");
 	assert_string_equal(json_string_value(json_object_get(firing, "service")), "checkout");
 	assert_true(json_real_value(json_object_get(firing, "value")) > 0.04);
 	baseline = json_object_get(firing, "baseline");
@@ -506,13 +507,15 @@ static void test_daily_spike_is_learnt_but_not_excused_beyond(void **state)
 	for (int day = 0; day < 12; day++) {
 		int before = sink.fired;
 
-		for (double t = midnight + day * 86400; t < midnight + (day + 1) * 86400; t += STEP) {
+		for (double t = midnight + day * 86400; t < midnight + (day + 1) * 86400;
+		     t += STEP) {
 			double into = fmod(t - midnight, 86400);
 			/* 5 ms, 20 ms for two minutes at 03:00, 200 ms then on days 10 and 11 */
 			double spike = day >= 10 ? 40 : 4;
-			struct observation o = seasonal_interval(t, into >= 3 * 3600 &&
-									      into < 3 * 3600 + 120 ?
-									  spike : 1);
+			struct observation o =
+				seasonal_interval(t, into >= 3 * 3600 && into < 3 * 3600 + 120
+							     ? spike
+							     : 1);
 
 			detector_observe(det, "svc", NULL, t, &o);
 		}

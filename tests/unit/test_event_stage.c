@@ -64,8 +64,12 @@ static struct detector_event firing(const char *service, double starts_at)
 		.value = 0.25,
 		.score = 9,
 		.threshold = 4,
-		.estimate = { .ready = true, .expected = 0.01, .spread = 0.002, .mean = NAN,
-			      .stddev = NAN, .samples = 100 },
+		.estimate = { .ready = true,
+			      .expected = 0.01,
+			      .spread = 0.002,
+			      .mean = NAN,
+			      .stddev = NAN,
+			      .samples = 100 },
 		.starts_at = starts_at,
 		.observed_at = starts_at + 30,
 	};
@@ -114,16 +118,20 @@ static void test_exemplars_and_fan_out(void **state)
 	doc = recent_list(recent);
 	events = json_object_get(doc, "events");
 	assert_int_equal(json_array_size(events), 2); /* bounded: the oldest went */
-	assert_string_equal(json_string_value(json_object_get(json_array_get(events, 0), "service")),
+	assert_string_equal(json_string_value(
+				    json_object_get(json_array_get(events, 0), "service")),
 			    "cart");
-	assert_int_equal(json_array_size(json_object_get(json_array_get(events, 0), "exemplars")), 0);
+	assert_int_equal(json_array_size(json_object_get(json_array_get(events, 0), "exemplars")),
+			 0);
 	last = json_array_get(events, 1);
 	assert_string_equal(json_string_value(json_object_get(last, "state")), "resolved");
 	exemplars = json_object_get(last, "exemplars");
 	assert_int_equal(json_array_size(exemplars), EVENT_EXEMPLARS);
 	/* newest first */
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(exemplars, 0), "pid")), 106);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(exemplars, 0), "path")),
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(exemplars, 0), "pid")),
+			 106);
+	assert_string_equal(json_string_value(
+				    json_object_get(json_array_get(exemplars, 0), "path")),
 			    "/pay");
 	json_decref(doc);
 	recent_events_free(recent);

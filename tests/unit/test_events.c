@@ -12,8 +12,9 @@
 
 static struct detector_event sample_event(enum detector_transition transition)
 {
-	static const struct detector_labels labels = { .team = "payments", .app = "checkout",
-						       .namespace = "prod", .pod = "checkout-7d9f" };
+	static const struct detector_labels labels = {
+		.team = "payments", .app = "checkout", .namespace = "prod", .pod = "checkout-7d9f"
+	};
 	struct detector_event ev = {
 		.service = "checkout",
 		.labels = &labels,
@@ -26,8 +27,12 @@ static struct detector_event sample_event(enum detector_transition transition)
 		.value = 0.052,
 		.score = 9.3,
 		.threshold = 4,
-		.estimate = { .ready = true, .expected = 0.0049, .spread = 0.0007, .mean = 0.0051,
-			      .stddev = NAN, .samples = 1440 },
+		.estimate = { .ready = true,
+			      .expected = 0.0049,
+			      .spread = 0.0007,
+			      .mean = 0.0051,
+			      .stddev = NAN,
+			      .samples = 1440 },
 		.starts_at = 1795529000,
 		.observed_at = 1795529120,
 		.ends_at = 1795529360,
@@ -70,13 +75,21 @@ static void test_ids(void **state)
 static void test_build_firing(void **state)
 {
 	struct detector_event ev = sample_event(DETECTOR_FIRED);
-	struct detector_dependency dep = { .endpoint = "10.0.0.5:5432", .service = "postgres",
-					 .metric = DETECTOR_LATENCY_P99, .value = 0.04,
-					 .expected = 0.002, .anomalous = true };
-	struct events_exemplar ex = { .time = 1795529100, .latency_seconds = 0.051, .pid = 123,
-				      .comm = "nginx", .local = "10.0.0.1:80",
-				      .remote = "10.0.0.9:51234", .method = "GET",
-				      .path = "/api/ord", .status = 200 };
+	struct detector_dependency dep = { .endpoint = "10.0.0.5:5432",
+					   .service = "postgres",
+					   .metric = DETECTOR_LATENCY_P99,
+					   .value = 0.04,
+					   .expected = 0.002,
+					   .anomalous = true };
+	struct events_exemplar ex = { .time = 1795529100,
+				      .latency_seconds = 0.051,
+				      .pid = 123,
+				      .comm = "nginx",
+				      .local = "10.0.0.1:80",
+				      .remote = "10.0.0.9:51234",
+				      .method = "GET",
+				      .path = "/api/ord",
+				      .status = 200 };
 	json_t *e, *baseline, *labels, *x;
 
 	ev.deps = &dep;
@@ -117,7 +130,8 @@ static void test_build_firing(void **state)
 
 static void test_resolved_shares_anomaly_id(void **state)
 {
-	struct detector_event fe = sample_event(DETECTOR_FIRED), re = sample_event(DETECTOR_RESOLVED);
+	struct detector_event fe = sample_event(DETECTOR_FIRED),
+			      re = sample_event(DETECTOR_RESOLVED);
 	json_t *f = events_build(&fe), *r = events_build(&re);
 	json_t *again = events_build(&fe);
 
@@ -138,7 +152,8 @@ static void test_resolved_shares_anomaly_id(void **state)
 /* An escalation: the same anomaly firing again, critical, with its own id and where it came from. */
 static void test_escalation_event(void **state)
 {
-	struct detector_event fe = sample_event(DETECTOR_FIRED), ee = sample_event(DETECTOR_ESCALATED);
+	struct detector_event fe = sample_event(DETECTOR_FIRED),
+			      ee = sample_event(DETECTOR_ESCALATED);
 	json_t *f, *e;
 
 	fe.severity = DETECTOR_WARNING;
@@ -167,7 +182,8 @@ static void test_batch(void **state)
 
 	assert_non_null(batch);
 	assert_int_equal(events_batch_add_event(batch, events_build(&fe)), 0);
-	assert_int_equal(events_batch_add_edge(batch, "checkout", "postgres", "10.0.0.5:5432", 1234),
+	assert_int_equal(events_batch_add_edge(batch, "checkout", "postgres", "10.0.0.5:5432",
+					       1234),
 			 0);
 	assert_string_equal(json_string_value(json_object_get(batch, "sent_at")),
 			    "2026-11-24T14:10:00Z");

@@ -93,17 +93,19 @@ static void test_scan(void **state)
 	mkdirs(root, "10");
 	write_file(root, "10/ns/net", "");
 	char tcp[1024];
-	snprintf(tcp, sizeof(tcp),
-		 "%s   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1\n"
-		 "   1: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 2\n"
-		 "   2: 0100007F:4C75 0100007F:1F90 01 00000000:00000000 00:00000000 00000000 0 0 3\n"
-		 "   garbage line\n",
-		 header);
+	snprintf(
+		tcp, sizeof(tcp),
+		"%s   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1\n"
+		"   1: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 2\n"
+		"   2: 0100007F:4C75 0100007F:1F90 01 00000000:00000000 00:00000000 00000000 0 0 3\n"
+		"   garbage line\n",
+		header);
 	write_file(root, "10/net/tcp", tcp);
-	snprintf(tcp, sizeof(tcp),
-		 "%s   0: 00000000000000000000000001000000:2328 00000000000000000000000000000000:0000 "
-		 "0A 00000000:00000000 00:00000000 00000000 0 0 4\n",
-		 header);
+	snprintf(
+		tcp, sizeof(tcp),
+		"%s   0: 00000000000000000000000001000000:2328 00000000000000000000000000000000:0000 "
+		"0A 00000000:00000000 00:00000000 00000000 0 0 4\n",
+		header);
 	write_file(root, "10/net/tcp6", tcp);
 	/* pid 11: the same namespace (a hard link: same inode), a table that
 	 * would double the counts if it were read again */
@@ -120,9 +122,10 @@ static void test_scan(void **state)
 	/* pid 12: namespace B, 8080 listening once; no tcp6 (no IPv6) */
 	mkdirs(root, "12");
 	write_file(root, "12/ns/net", "");
-	snprintf(tcp, sizeof(tcp),
-		 "%s   0: 0A000001:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 5\n",
-		 header);
+	snprintf(
+		tcp, sizeof(tcp),
+		"%s   0: 0A000001:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 5\n",
+		header);
 	write_file(root, "12/net/tcp", tcp);
 	/* not a process */
 	snprintf(path2, sizeof(path2), "%s/self", root);

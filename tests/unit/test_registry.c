@@ -63,8 +63,11 @@ static unsigned long long requests_total(struct registry *r)
 static void test_merged_counter_survives_expiry(void **state)
 {
 	struct config cfg;
-	struct seismo_hist_key old = { .cgroup_id = 1, .role = SEISMO_ROLE_SERVER, .local_port = 80,
-				       .method = SEISMO_METHOD_GET, .status = 200 };
+	struct seismo_hist_key old = { .cgroup_id = 1,
+				       .role = SEISMO_ROLE_SERVER,
+				       .local_port = 80,
+				       .method = SEISMO_METHOD_GET,
+				       .status = 200 };
 	struct seismo_hist_key fresh = old;
 	struct seismo_hist *d1 = delta_of(100, 2000000), *d2 = delta_of(30, 2000000);
 	const struct summary *sums;
@@ -93,7 +96,9 @@ static void test_merged_counter_survives_expiry(void **state)
 static void test_quantiles_from_the_buckets(void **state)
 {
 	struct config cfg;
-	struct seismo_hist_key key = { .cgroup_id = 1, .role = SEISMO_ROLE_SERVER, .local_port = 80 };
+	struct seismo_hist_key key = { .cgroup_id = 1,
+				       .role = SEISMO_ROLE_SERVER,
+				       .local_port = 80 };
 	struct seismo_hist *fast = delta_of(90, 1000000), *slow = delta_of(10, 50000000);
 	const struct summary *sums;
 	int n;

@@ -122,7 +122,8 @@ static void test_malformed_lines_are_named(void **state)
 		    "series.csv:3: expected \"timestamp,value\"");
 	check_error("timestamp,value\n2014-04-10 07:15:00,1\n2014-04-10 07:20:00,1,2\n",
 		    "series.csv:3:");
-	check_error("timestamp,value\n2014-04-10 07:15:00,abc\n", "series.csv:2: bad value \"abc\"");
+	check_error("timestamp,value\n2014-04-10 07:15:00,abc\n",
+		    "series.csv:2: bad value \"abc\"");
 	check_error("timestamp,value\n2014-04-10 07:15:00,\n", "series.csv:2:");
 	check_error("timestamp,value\n2014-04-10 07:15:00,1\n2014-13-45 07:15:00,1\n",
 		    "series.csv:3: bad timestamp");

@@ -112,7 +112,8 @@ static void deploy_example_loads(void **state)
 	char err[512] = "", path[1024];
 	const char *root = getenv("SEISMO_ROOT");
 
-	snprintf(path, sizeof(path), "%s/deploy/correlator-runbooks.example.yaml", root ? root : ".");
+	snprintf(path, sizeof(path), "%s/deploy/correlator-runbooks.example.yaml",
+		 root ? root : ".");
 	struct corr_config *cfg = corr_config_load(path, err, sizeof(err));
 	if (!cfg)
 		fail_msg("%s", err);
@@ -130,8 +131,8 @@ static void templates_expand_labels(void **state)
 
 	corr_labels_set(&ls, "namespace", "shop");
 	corr_labels_set(&ls, "root_cause", "api");
-	char *s = corr_rb_expand("kubectl -n ${namespace} rollout restart deploy/${root_cause}$", &ls,
-				 err, sizeof(err));
+	char *s = corr_rb_expand("kubectl -n ${namespace} rollout restart deploy/${root_cause}$",
+				 &ls, err, sizeof(err));
 	assert_string_equal(s, "kubectl -n shop rollout restart deploy/api$");
 	free(s);
 	assert_null(corr_rb_expand("${pod}", &ls, err, sizeof(err)));
@@ -171,17 +172,18 @@ static struct corr_config *guard_config(const char *db)
 {
 	char err[512] = "", body[2048];
 
-	snprintf(body, sizeof(body),
-		 "seismo:\n  db: %s\n"
-		 "runbooks:\n"
-		 "  - name: limited\n    matchers: ['root_cause =~ \"svc-.*\"']\n    mode: auto\n"
-		 "    target: '${namespace}'\n    rate_limit: {runbook: 3/1h, target: 2/1h}\n"
-		 "    actions: [{exec: {command: [/bin/true]}}]\n"
-		 "  - name: off\n    matchers: ['root_cause = off-a']\n    mode: auto\n    enabled: false\n"
-		 "    actions: [{exec: {command: [/bin/true]}}]\n"
-		 "  - name: hint\n    matchers: ['severity = critical', 'root_cause !~ \"svc-.*|off-a\"']\n"
-		 "    mode: suggest\n    actions: [{exec: {command: [/bin/echo, '${root_cause}']}}]\n",
-		 db);
+	snprintf(
+		body, sizeof(body),
+		"seismo:\n  db: %s\n"
+		"runbooks:\n"
+		"  - name: limited\n    matchers: ['root_cause =~ \"svc-.*\"']\n    mode: auto\n"
+		"    target: '${namespace}'\n    rate_limit: {runbook: 3/1h, target: 2/1h}\n"
+		"    actions: [{exec: {command: [/bin/true]}}]\n"
+		"  - name: off\n    matchers: ['root_cause = off-a']\n    mode: auto\n    enabled: false\n"
+		"    actions: [{exec: {command: [/bin/true]}}]\n"
+		"  - name: hint\n    matchers: ['severity = critical', 'root_cause !~ \"svc-.*|off-a\"']\n"
+		"    mode: suggest\n    actions: [{exec: {command: [/bin/echo, '${root_cause}']}}]\n",
+		db);
 	struct corr_config *cfg = parse(body, err, sizeof(err));
 	if (!cfg)
 		fail_msg("%s", err);
@@ -259,27 +261,35 @@ static void guards_hold_and_survive_restart(void **state)
 	int refused_by_runbook_limit = 0;
 	json_array_foreach(skipped, i, v) {
 		const char *r = json_string_value(json_object_get(v, "reason"));
-		refused_by_runbook_limit += strstr(r, "rate limit: runbook limited ran 3 times") != NULL;
+		refused_by_runbook_limit += strstr(r, "rate limit: runbook limited ran 3 times") !=
+					    NULL;
 	}
 	assert_int_equal(refused_by_runbook_limit, 1);
 	json_decref(skipped);
 
 	/* Kill switch: new auto actions are skipped while it is engaged. */
 	json_t *body = json_pack("{s:b,s:s}", "engaged", 1, "by", "test"), *out = NULL;
-	assert_int_equal(corr_actions_http(a, "POST", "/api/v1/actions/killswitch", NULL, NULL, body, &out), 200);
+	assert_int_equal(corr_actions_http(a, "POST", "/api/v1/actions/killswitch", NULL, NULL,
+					   body, &out),
+			 200);
 	json_decref(out);
 	json_decref(body);
 	propose(a, "inc-6", "svc-f", "ns4");
 	corr_actions_http(a, "GET", "/api/v1/actions", NULL, "inc-6", NULL, &out);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(out, "actions"), 0), "reason")),
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(out, "actions"), 0), "reason")),
 			    "kill switch engaged");
 	json_decref(out);
 	/* Bad requests are 4xx. */
 	body = json_pack("{s:b}", "engaged", 0);
-	assert_int_equal(corr_actions_http(a, "POST", "/api/v1/actions/killswitch", NULL, NULL, body, &out), 400);
+	assert_int_equal(corr_actions_http(a, "POST", "/api/v1/actions/killswitch", NULL, NULL,
+					   body, &out),
+			 400);
 	json_decref(out);
 	json_decref(body);
-	assert_int_equal(corr_actions_http(a, "GET", "/api/v1/actions/nope", NULL, NULL, NULL, &out), 404);
+	assert_int_equal(corr_actions_http(a, "GET", "/api/v1/actions/nope", NULL, NULL, NULL,
+					   &out),
+			 404);
 	json_decref(out);
 	corr_actions_free(a);
 	corr_config_free(cfg);

@@ -76,9 +76,10 @@ static json_t *event(int n)
 	snprintf(aid, sizeof(aid), "a%07x", n);
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:f,s:f,s:f,s:s,s:s}", "schema",
 			 "seismo.event/v1", "id", id, "anomaly_id", aid, "state", "firing",
-			 "severity", "warning", "service", n % 2 ? "checkout" : "postgres", "metric",
-			 "latency_p99", "value", 0.05, "score", 5.0 + n % 7, "threshold", 4.0,
-			 "starts_at", "2026-11-24T14:03:10Z", "observed_at", "2026-11-24T14:05:10Z");
+			 "severity", "warning", "service", n % 2 ? "checkout" : "postgres",
+			 "metric", "latency_p99", "value", 0.05, "score", 5.0 + n % 7, "threshold",
+			 4.0, "starts_at", "2026-11-24T14:03:10Z", "observed_at",
+			 "2026-11-24T14:05:10Z");
 }
 
 static void submit_range(struct shipper *s, int from, int to)

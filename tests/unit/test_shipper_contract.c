@@ -33,43 +33,69 @@ static json_t *agent_event(enum detector_metric metric, enum detector_transition
 		.value = 0.052,
 		.score = 9.3,
 		.threshold = 4.0,
-		.estimate = { .ready = true, .expected = 0.0049, .spread = 0.0007,
-			      .mean = NAN, .stddev = NAN, .samples = 1440 },
+		.estimate = { .ready = true,
+			      .expected = 0.0049,
+			      .spread = 0.0007,
+			      .mean = NAN,
+			      .stddev = NAN,
+			      .samples = 1440 },
 		.starts_at = 1795528990.0,
 		.observed_at = 1795529110.0,
 		.ends_at = 1795529350.0,
 	};
 	struct detector_dependency deps[] = {
-		{ .endpoint = "10.0.0.5:5432", .service = "postgres", .metric = DETECTOR_LATENCY_P99,
-		  .value = 0.04, .expected = 0.002, .anomalous = true },
-		{ .endpoint = "10.0.0.9:6379", .service = NULL, .metric = DETECTOR_LATENCY_P99,
-		  .value = 0.001, .expected = 0.001, .anomalous = false },
+		{ .endpoint = "10.0.0.5:5432",
+		  .service = "postgres",
+		  .metric = DETECTOR_LATENCY_P99,
+		  .value = 0.04,
+		  .expected = 0.002,
+		  .anomalous = true },
+		{ .endpoint = "10.0.0.9:6379",
+		  .service = NULL,
+		  .metric = DETECTOR_LATENCY_P99,
+		  .value = 0.001,
+		  .expected = 0.001,
+		  .anomalous = false },
 	};
 	ev.deps = deps;
 	ev.ndeps = 2;
 	json_t *j = events_build(&ev);
 	assert_non_null(j);
-	struct events_exemplar ex = { .time = 1795529000.5, .latency_seconds = 0.051, .pid = 123,
-				      .comm = "nginx", .local = "10.0.0.1:80",
-				      .remote = "10.0.0.9:51234", .method = "GET",
-				      .path = "/api/ord", .status = 200 };
+	struct events_exemplar ex = { .time = 1795529000.5,
+				      .latency_seconds = 0.051,
+				      .pid = 123,
+				      .comm = "nginx",
+				      .local = "10.0.0.1:80",
+				      .remote = "10.0.0.9:51234",
+				      .method = "GET",
+				      .path = "/api/ord",
+				      .status = 200 };
 	assert_int_equal(events_add_exemplar(j, &ex), 0);
 	return j;
 }
 
 static void agent_events_pass_the_correlators_parser(void **state)
 {
-	struct detector_labels labels = { .team = "payments", .app = "checkout",
-					  .namespace = "prod", .pod = "checkout-7d9f",
-					  .node = "node-1", .cluster = "eu-1" };
+	struct detector_labels labels = { .team = "payments",
+					  .app = "checkout",
+					  .namespace = "prod",
+					  .pod = "checkout-7d9f",
+					  .node = "node-1",
+					  .cluster = "eu-1" };
 	json_t *batch = events_batch_new("node-1", "eu-1", 1795529110.0);
 
 	assert_non_null(batch);
 	for (int m = 0; m < DETECTOR_METRICS; m++) {
-		assert_int_equal(events_batch_add_event(batch, agent_event(m, DETECTOR_FIRED, &labels)), 0);
-		assert_int_equal(events_batch_add_event(batch, agent_event(m, DETECTOR_RESOLVED, NULL)), 0);
+		assert_int_equal(events_batch_add_event(batch,
+							agent_event(m, DETECTOR_FIRED, &labels)),
+				 0);
+		assert_int_equal(events_batch_add_event(batch,
+							agent_event(m, DETECTOR_RESOLVED, NULL)),
+				 0);
 	}
-	assert_int_equal(events_batch_add_edge(batch, "checkout", "postgres", "10.0.0.5:5432", 1234), 0);
+	assert_int_equal(events_batch_add_edge(batch, "checkout", "postgres", "10.0.0.5:5432",
+					       1234),
+			 0);
 	assert_int_equal(events_batch_add_edge(batch, "checkout", NULL, "10.0.0.9:6379", 10), 0);
 	char *text = json_dumps(batch, JSON_COMPACT);
 	struct corr_batch b;

@@ -66,8 +66,12 @@ static struct detector *trained_detector(void)
 	det = detector_new(&c, NULL, NULL);
 	assert_non_null(det);
 	for (double t = T0; t < T0 + 7200; t += 10) {
-		struct observation o = { .interval_s = 10, .requests = 100, .errors = 1,
-					 .sum_seconds = 0.4, .p50 = 0.003, .p99 = 0.005 };
+		struct observation o = { .interval_s = 10,
+					 .requests = 100,
+					 .errors = 1,
+					 .sum_seconds = 0.4,
+					 .p50 = 0.003,
+					 .p99 = 0.005 };
 
 		detector_observe(det, "checkout", NULL, t, &o);
 		detector_observe(det, "cart", NULL, t, &o);
@@ -89,8 +93,8 @@ static int collect(const char *service, const char *endpoint, enum detector_metr
 
 	if (s->baseline.samples == 0 || c->n >= 32)
 		return 0;
-	snprintf(c->names[c->n], sizeof(c->names[0]), "%s|%s|%d", service,
-		 endpoint ? endpoint : "", metric);
+	snprintf(c->names[c->n], sizeof(c->names[0]), "%s|%s|%d", service, endpoint ? endpoint : "",
+		 metric);
 	c->series[c->n++] = *s;
 	return 0;
 }

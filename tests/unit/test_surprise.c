@@ -83,7 +83,8 @@ static void test_calibration_is_monotone(void **state)
 			surprise_calibrator_learn(&cal, fabs(gauss()) * (round + 1) * 3, 0.001, 1);
 	}
 	/* Never-seen surprises still rank: no cap at the memory's size. */
-	assert_true(surprise_calibrated(&cal, 200, 0.05, 0.8) < surprise_calibrated(&cal, 60, 0.05, 0.8));
+	assert_true(surprise_calibrated(&cal, 200, 0.05, 0.8) <
+		    surprise_calibrated(&cal, 60, 0.05, 0.8));
 }
 
 /* On noise that matches the nominal law, calibrated p-values are close to nominal. */
@@ -192,19 +193,23 @@ static void test_error_ratio_at_low_traffic(void **state)
 	for (int i = 0; i < 2 * 8640; i++, t += 10) {
 		/* 200 requests an interval, an error now and then (0.1 %) */
 		double errors = uniform() < 0.2 ? 1 : 0;
-		struct detector_sample x = { .value = errors / 200, .count = errors, .trials = 200 };
+		struct detector_sample x = { .value = errors / 200,
+					     .count = errors,
+					     .trials = 200 };
 
 		detector_series_observe_sample(&s, &c, DETECTOR_UP, t, &x, true, &v);
 	}
 	assert_true(v.judged);
 	probe = s;
 	detector_series_observe_sample(&probe, &c, DETECTOR_UP, t,
-				       &(struct detector_sample){ .value = 0.2, .count = 1, .trials = 5 },
+				       &(struct detector_sample){
+					       .value = 0.2, .count = 1, .trials = 5 },
 				       true, &v);
 	assert_true(v.surprise < c.warning_score);
 	probe = s;
 	detector_series_observe_sample(&probe, &c, DETECTOR_UP, t,
-				       &(struct detector_sample){ .value = 0.8, .count = 4, .trials = 5 },
+				       &(struct detector_sample){
+					       .value = 0.8, .count = 4, .trials = 5 },
 				       true, &v);
 	assert_true(v.surprise >= c.warning_score);
 }
@@ -298,8 +303,8 @@ static void test_one_off_is_not_recurring(void **state)
 		/* 03:30 on days 2 and 4 only */
 		bool burst = i % 288 == 42 && (i / 288 == 2 || i / 288 == 4);
 
-		detector_series_observe(&s, &c, DETECTOR_BOTH, t, 100 + 5 * gauss() + (burst ? 60 : 0),
-					true, &v);
+		detector_series_observe(&s, &c, DETECTOR_BOTH, t,
+					100 + 5 * gauss() + (burst ? 60 : 0), true, &v);
 		if (burst && i / 288 == 2)
 			before = v.surprise;
 		if (burst && i / 288 == 4)

@@ -194,7 +194,8 @@ static int cmd_agent(const struct shipper_config *cfg, long skip, FILE *in)
 			shipper_add_edge(s, json_string_value(json_object_get(edge, "caller")),
 					 json_string_value(json_object_get(edge, "callee")),
 					 json_string_value(json_object_get(edge, "endpoint")),
-					 (uint64_t)json_integer_value(json_object_get(edge, "requests")));
+					 (uint64_t)json_integer_value(
+						 json_object_get(edge, "requests")));
 		if (shipper_flush(s, time(NULL)) < 0) {
 			rc = 1;
 			json_decref(b);
@@ -232,12 +233,13 @@ static int cmd_agent(const struct shipper_config *cfg, long skip, FILE *in)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "url", required_argument, NULL, 'u' },   { "token", required_argument, NULL, 't' },
-		{ "gzip", no_argument, NULL, 'z' },	   { "spool", required_argument, NULL, 's' },
-		{ "node", required_argument, NULL, 'n' },  { "skip", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },	   { 0 },
+		{ "url", required_argument, NULL, 'u' },  { "token", required_argument, NULL, 't' },
+		{ "gzip", no_argument, NULL, 'z' },	  { "spool", required_argument, NULL, 's' },
+		{ "node", required_argument, NULL, 'n' }, { "skip", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },	  { 0 },
 	};
-	struct shipper_config cfg = { .backoff_initial_ms = 200, .backoff_max_ms = 1000,
+	struct shipper_config cfg = { .backoff_initial_ms = 200,
+				      .backoff_max_ms = 1000,
 				      .timeout_ms = 3000 };
 	int gzip = 0, opt;
 	long skip = 0;

@@ -201,8 +201,8 @@ static int tcp_send(char **argv)
 	if (fd < 0 || connect(fd, (struct sockaddr *)&to, sizeof(to)))
 		die("tcp-send connect");
 	while (bytes > 0) {
-		ssize_t n = write(fd, chunk, bytes < (long long)sizeof(chunk) ? (size_t)bytes
-									   : sizeof(chunk));
+		ssize_t n = write(fd, chunk,
+				  bytes < (long long)sizeof(chunk) ? (size_t)bytes : sizeof(chunk));
 
 		if (n < 0)
 			die("tcp-send write");
