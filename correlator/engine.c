@@ -135,9 +135,10 @@ static int incident_state(void *arg, const char *id)
 	int rc;
 
 	pthread_mutex_lock(&e->lock);
+	/* Merged into another incident: find gives that one, where the trouble goes on.
+	 * Forgotten (resolved past the retention), in memory or not: unknown. */
 	int idx = corr_topology_find(e->topo, id);
-	/* Merged into another incident: the trouble goes on there. */
-	rc = idx < 0 ? -1 : corr_topology_view(e->topo, idx, &v) ? 0 : v.resolved;
+	rc = idx < 0 ? -1 : corr_topology_view(e->topo, idx, &v) ? -1 : v.resolved;
 	pthread_mutex_unlock(&e->lock);
 	return rc;
 }
