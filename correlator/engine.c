@@ -135,9 +135,10 @@ static int incident_state(void *arg, const char *id)
 	int rc;
 
 	pthread_mutex_lock(&e->lock);
+	/* Merged into another incident: find gives that one, where the trouble goes on.
+	 * Forgotten (resolved past the retention), in memory or not: unknown. */
 	int idx = corr_topology_find(e->topo, id);
-	/* Merged into another incident: the trouble goes on there. */
-	rc = idx < 0 ? -1 : corr_topology_view(e->topo, idx, &v) ? 0 : v.resolved;
+	rc = idx < 0 ? -1 : corr_topology_view(e->topo, idx, &v) ? -1 : v.resolved;
 	pthread_mutex_unlock(&e->lock);
 	return rc;
 }
@@ -217,7 +218,7 @@ struct corr_engine *corr_engine_new(const struct corr_config *cfg, char *err, si
 	}
 	char shown[512];
 	log_info("engine: replayed %lld events into %zu incident slots from %s",
-		 (long long)e->events_stored, corr_topology_incident_slots(e->topo),
+		 (long long)e->events_stored, corr_topology_slots_held(e->topo),
 		 corr_store_display(cfg->db_path, shown, sizeof(shown)));
 	return e;
 fail:
@@ -337,10 +338,11 @@ static void forget_resolved(struct corr_engine *e, int64_t now_ms)
 	do {
 		n = corr_topology_forget(e->topo, now_ms - e->cfg->retention_ms, gone, 256);
 		for (size_t i = 0; i < n; i++)
-			if ((size_t)gone[i] < e->n_ia)
-				engine_forget_alert(e, &e->ia[gone[i]]);
+			if (engine_ia_held(e, gone[i]))
+				engine_forget_alert(e, engine_ia_at(e, gone[i]));
 		e->forgotten_since_trim += n;
 	} while (n == 256);
+	engine_drop_forgotten_ia(e);
 }
 
 /*
@@ -433,7 +435,8 @@ void corr_engine_render_metrics(struct corr_engine *e, FILE *out)
 	pthread_mutex_lock(&e->lock);
 	stored = e->events_stored;
 	services = corr_topology_service_count(e->topo);
-	for (size_t i = 0; i < corr_topology_incident_slots(e->topo); i++) {
+	for (size_t i = corr_topology_first_slot(e->topo);
+	     i < corr_topology_incident_slots(e->topo); i++) {
 		struct corr_incident_view v;
 		if (corr_topology_view(e->topo, (int)i, &v))
 			continue;

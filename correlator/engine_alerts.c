@@ -72,8 +72,9 @@ static int same_alert(const struct corr_alert *a, const struct corr_alert *b)
 
 int engine_ensure_ia(struct corr_engine *e, size_t n)
 {
-	if (n <= e->n_ia)
+	if (n <= e->ia_base + e->n_ia)
 		return 0;
+	n -= e->ia_base;
 	struct incident_alert *g = realloc(e->ia, n * sizeof(*g));
 	if (!g)
 		return -1;
@@ -81,6 +82,32 @@ int engine_ensure_ia(struct corr_engine *e, size_t n)
 	e->ia = g;
 	e->n_ia = n;
 	return 0;
+}
+
+void engine_drop_forgotten_ia(struct corr_engine *e)
+{
+	size_t base = corr_topology_first_slot(e->topo), drop;
+
+	if (base <= e->ia_base)
+		return;
+	drop = base - e->ia_base < e->n_ia ? base - e->ia_base : e->n_ia;
+	/* Forgotten already (engine_forget_alert): this is only in case. */
+	for (size_t i = 0; i < drop; i++) {
+		if (e->ia[i].set)
+			corr_alert_free(&e->ia[i].alert);
+		free(e->ia[i].absorbed);
+	}
+	memmove(e->ia, e->ia + drop, (e->n_ia - drop) * sizeof(*e->ia));
+	e->n_ia -= drop;
+	e->ia_base = base;
+	if (!e->n_ia) {
+		free(e->ia);
+		e->ia = NULL;
+		return;
+	}
+	struct incident_alert *g = realloc(e->ia, e->n_ia * sizeof(*g));
+	if (g) /* else it stays larger than needed: no harm */
+		e->ia = g;
 }
 
 /*
@@ -171,7 +198,7 @@ static void mark_merged(struct corr_engine *e, struct incident_alert *ia, const 
 static void absorb(struct corr_engine *e, int from, int into, int64_t now_ms)
 {
 	struct corr_incident_view v;
-	struct incident_alert *src = &e->ia[from], *dst = &e->ia[into];
+	struct incident_alert *src = engine_ia_at(e, from), *dst = engine_ia_at(e, into);
 
 	if (corr_topology_view(e->topo, into, &v))
 		return;
@@ -181,7 +208,7 @@ static void absorb(struct corr_engine *e, int from, int into, int64_t now_ms)
 	for (size_t i = 0; i < src->n_absorbed; i++) {
 		if (absorb_slot(dst, src->absorbed[i]))
 			log_error("engine: out of memory recording a merge");
-		mark_merged(e, &e->ia[src->absorbed[i]], v.id, now_ms);
+		mark_merged(e, engine_ia_at(e, src->absorbed[i]), v.id, now_ms);
 	}
 	free(src->absorbed);
 	src->absorbed = NULL;
@@ -193,7 +220,7 @@ static void end_absorbed(struct corr_engine *e, struct incident_alert *ia, int64
 			 int64_t now_ms)
 {
 	for (size_t i = 0; i < ia->n_absorbed; i++) {
-		struct incident_alert *m = &e->ia[ia->absorbed[i]];
+		struct incident_alert *m = engine_ia_at(e, ia->absorbed[i]);
 		if (!m->set || corr_alert_resolved(&m->alert, now_ms))
 			continue;
 		m->alert.ends_at_ms = end_ms;
@@ -213,7 +240,7 @@ static int publish_incident(struct corr_engine *e, int idx, int64_t now_ms)
 	if (corr_topology_view(e->topo, idx, &v) || build_alert(&v, &a))
 		return -1;
 	propose_actions(e, &v, &a, now_ms);
-	struct incident_alert *ia = &e->ia[idx];
+	struct incident_alert *ia = engine_ia_at(e, idx);
 	if (ia->set && same_alert(&ia->alert, &a)) {
 		corr_alert_free(&a);
 		return 0;
@@ -310,7 +337,8 @@ void engine_publish_touched(struct corr_engine *e, struct touched *t, int64_t no
 void engine_forget_alert(struct corr_engine *e, struct incident_alert *ia)
 {
 	for (size_t i = 0; i < ia->n_absorbed; i++)
-		engine_forget_alert(e, &e->ia[ia->absorbed[i]]);
+		if (engine_ia_held(e, ia->absorbed[i]))
+			engine_forget_alert(e, engine_ia_at(e, ia->absorbed[i]));
 	free(ia->absorbed);
 	ia->absorbed = NULL;
 	ia->n_absorbed = 0;

@@ -18,8 +18,9 @@ json_t *corr_engine_incidents_json(struct corr_engine *e, const char *state, siz
 
 	pthread_mutex_lock(&e->lock);
 	size_t slots = corr_topology_incident_slots(e->topo);
-	/* Newest first. */
-	for (size_t i = slots; arr && i-- > 0 && json_array_size(arr) < limit;) {
+	size_t first = corr_topology_first_slot(e->topo);
+	/* Newest first (slots are in creation order; those below first were forgotten). */
+	for (size_t i = slots; arr && i-- > first && json_array_size(arr) < limit;) {
 		struct corr_incident_view v;
 		if (corr_topology_view(e->topo, (int)i, &v))
 			continue;

@@ -44,7 +44,9 @@ struct corr_engine {
 	struct corr_notifier *notifier;
 	struct corr_dispatch *dispatch;
 	struct corr_metrics metrics;
-	struct incident_alert *ia; /* by incident index */
+	/* By incident slot: ia[0] is slot ia_base (below it, forgotten: engine_ia_at). */
+	struct incident_alert *ia;
+	size_t ia_base;
 	size_t n_ia;
 	int64_t events_stored;
 	struct touched replay_touched;
@@ -73,8 +75,22 @@ struct node_seen {
 	bool stale;	 /* its firing anomalies were resolved as stale */
 };
 
+/* The alert state of incident slot (ia_base <= slot < ia_base + n_ia). */
+static inline struct incident_alert *engine_ia_at(struct corr_engine *e, int slot)
+{
+	return &e->ia[(size_t)slot - e->ia_base];
+}
+
+static inline bool engine_ia_held(const struct corr_engine *e, int slot)
+{
+	return slot >= 0 && (size_t)slot >= e->ia_base && (size_t)slot < e->ia_base + e->n_ia;
+}
+
 /* engine_alerts.c: incidents -> alerts for the dispatcher (e->lock held). */
+/* Room for the alert state of slots up to n-1. */
 int engine_ensure_ia(struct corr_engine *e, size_t n);
+/* Slots the topology let go of (below its first slot) leave ia too. */
+void engine_drop_forgotten_ia(struct corr_engine *e);
 /* Feeds one stored event to the correlation; touched collects what changed. */
 int engine_correlate(struct corr_engine *e, const struct corr_event *ev, int64_t now_ms,
 		     struct touched *touched);

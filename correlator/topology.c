@@ -47,7 +47,7 @@ void corr_topology_free(struct corr_topology *t)
 	free(t->lsets);
 	free(t->free_lsets.v);
 	corr_strmap_free(&t->lset_index);
-	for (size_t i = 0; i < t->n_inc; i++) {
+	for (size_t i = 0; i < t->n_inc - t->inc_base; i++) {
 		free(t->inc[i].anoms.v);
 		free(t->inc[i].causes);
 	}
@@ -101,8 +101,10 @@ int corr_topology_add_endpoint_edge(struct corr_topology *t, const char *caller,
 static void mark_dirty(struct corr_topology *t, int svc)
 {
 	/* A new edge can change explanations in any incident on this service. */
-	for (size_t i = 0; i < t->svc[svc].anoms.n; i++)
-		t->inc[resolve_incident(t, t->an[t->svc[svc].anoms.v[i]].incident)].dirty = true;
+	for (size_t i = 0; i < t->svc[svc].anoms.n; i++) {
+		int inc = resolve_incident(t, t->an[t->svc[svc].anoms.v[i]].incident);
+		incident_at(t, inc)->dirty = true;
+	}
 }
 
 static bool overlaps(const struct corr_topology *t, const struct anomaly *b, int64_t start);
@@ -255,12 +257,12 @@ static int find_candidates(struct corr_topology *t, int svc, int64_t start, stru
 
 static int new_incident(struct corr_topology *t, const char *anomaly_id)
 {
-	struct incident *g = realloc(t->inc, (t->n_inc + 1) * sizeof(*g));
+	struct incident *g = realloc(t->inc, (t->n_inc - t->inc_base + 1) * sizeof(*g));
 
 	if (!g)
 		return -1;
 	t->inc = g;
-	struct incident *inc = &t->inc[t->n_inc];
+	struct incident *inc = &t->inc[t->n_inc - t->inc_base];
 	memset(inc, 0, sizeof(*inc));
 	inc->merged_into = -1;
 	inc->dirty = true;
@@ -271,16 +273,16 @@ static int new_incident(struct corr_topology *t, const char *anomaly_id)
 
 static int merge_into(struct corr_topology *t, int dst, int src)
 {
-	struct incident *s = &t->inc[src];
+	struct incident *s = incident_at(t, src);
 
 	for (size_t i = 0; i < s->anoms.n; i++) {
 		t->an[s->anoms.v[i]].incident = dst;
-		if (intvec_push(&t->inc[dst].anoms, s->anoms.v[i]))
+		if (intvec_push(&incident_at(t, dst)->anoms, s->anoms.v[i]))
 			return -1;
 	}
 	s->anoms.n = 0;
 	s->merged_into = dst;
-	t->inc[dst].dirty = true;
+	incident_at(t, dst)->dirty = true;
 	return 0;
 }
 
@@ -387,7 +389,8 @@ int corr_topology_add_event(struct corr_topology *t, const struct corr_event *ev
 			}
 		}
 		t->an[ai].incident = target;
-		if (intvec_push(&t->inc[target].anoms, ai) || intvec_push(&t->svc[svc].anoms, ai))
+		if (intvec_push(&incident_at(t, target)->anoms, ai) ||
+		    intvec_push(&t->svc[svc].anoms, ai))
 			goto oom;
 	}
 	struct anomaly *a = &t->an[ai];
@@ -410,7 +413,7 @@ int corr_topology_add_event(struct corr_topology *t, const struct corr_event *ev
 		goto oom;
 	a = &t->an[ai];
 	*incident = resolve_incident(t, a->incident);
-	t->inc[*incident].dirty = true;
+	incident_at(t, *incident)->dirty = true;
 	free(cands.v);
 	return 0;
 oom:

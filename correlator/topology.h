@@ -79,8 +79,11 @@ size_t corr_topology_take_merges(struct corr_topology *t, int *from, int *into, 
 
 /*
  * Retention in memory: forgets incidents resolved before before_ms, with
- * their anomalies (whose slots are reused); their slots stay, as merged
- * ones do (view fails). Writes up to max forgotten slots to gone.
+ * their anomalies (whose slots are reused). Writes up to max forgotten
+ * slots to gone. Incident slots are never reused: a forgotten one (and one
+ * merged into it) keeps its number, view fails on it, and once every slot
+ * below it is forgotten or merged too it leaves memory (below
+ * corr_topology_first_slot), so memory does not grow with uptime.
  */
 size_t corr_topology_forget(struct corr_topology *t, int64_t before_ms, int *gone, size_t max);
 
@@ -94,8 +97,15 @@ typedef int (*corr_topology_anomaly_cb)(const char *anomaly_id, const char *serv
 int corr_topology_each_firing_of_node(const struct corr_topology *t, const char *node,
 				      corr_topology_anomaly_cb cb, void *arg);
 
-/* Number of incident slots (merged and forgotten ones included: check view). */
+/*
+ * Incident slots are numbered in creation order and never reused: slots
+ * first_slot .. incident_slots-1 are in memory (merged and forgotten ones
+ * among them: check view); those below first_slot were forgotten.
+ */
 size_t corr_topology_incident_slots(const struct corr_topology *t);
+size_t corr_topology_first_slot(const struct corr_topology *t);
+/* Slots in memory: incident_slots - first_slot. */
+size_t corr_topology_slots_held(const struct corr_topology *t);
 /* Fills v for incident idx; returns -1 if it was merged into another. */
 int corr_topology_view(struct corr_topology *t, int idx, struct corr_incident_view *v);
 int corr_topology_find(const struct corr_topology *t, const char *id);

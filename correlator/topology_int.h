@@ -97,7 +97,13 @@ struct corr_topology {
 	size_t n_an;
 	struct corr_strmap an_index;
 	struct corr_strmap endpoints; /* "addr:port" -> the service answering there */
+	/*
+	 * Incident slots are numbered from 0 in creation order and never
+	 * reused; inc holds slots inc_base .. n_inc-1 only: the forgotten
+	 * ones below first_live leave the array (incident_at() indexes it).
+	 */
 	struct incident *inc;
+	size_t inc_base;
 	size_t n_inc;
 	unsigned mark;
 	struct intvec queue; /* BFS scratch */
@@ -118,10 +124,16 @@ struct corr_topology {
  */
 #define PRUNE_AFTER_MS (3600 * 1000LL)
 
+/* Slot idx (inc_base <= idx < n_inc). */
+static inline struct incident *incident_at(const struct corr_topology *t, int idx)
+{
+	return &t->inc[(size_t)idx - t->inc_base];
+}
+
 static inline int resolve_incident(const struct corr_topology *t, int idx)
 {
-	while (t->inc[idx].merged_into >= 0)
-		idx = t->inc[idx].merged_into;
+	while (incident_at(t, idx)->merged_into >= 0)
+		idx = incident_at(t, idx)->merged_into;
 	return idx;
 }
 

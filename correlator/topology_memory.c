@@ -87,13 +87,41 @@ static void forget_anomaly(struct corr_topology *t, int ai)
 		return; /* the slot is lost, not the memory it held */
 }
 
+/*
+ * Slots below first_live are all forgotten, or merged into one that is
+ * (a merge always goes into the older, lower slot): nothing refers to
+ * them any more, so they leave the array. Done when they are at least
+ * half of it, so each slot is moved a bounded number of times.
+ */
+static void drop_dead_slots(struct corr_topology *t)
+{
+	size_t dead = t->first_live - t->inc_base, held = t->n_inc - t->inc_base;
+
+	if (dead < 64 || dead * 2 < held)
+		return;
+	for (size_t i = 0; i < dead; i++) {
+		free(t->inc[i].anoms.v); /* a merged slot's, emptied */
+		free(t->inc[i].causes);
+	}
+	memmove(t->inc, t->inc + dead, (held - dead) * sizeof(*t->inc));
+	t->inc_base = t->first_live;
+	if (held == dead) {
+		free(t->inc);
+		t->inc = NULL;
+		return;
+	}
+	struct incident *g = realloc(t->inc, (held - dead) * sizeof(*g));
+	if (g) /* else it stays larger than needed: no harm */
+		t->inc = g;
+}
+
 size_t corr_topology_forget(struct corr_topology *t, int64_t before_ms, int *gone, size_t max)
 {
 	size_t n = 0;
 	bool all_gone = true;
 
 	for (size_t i = t->first_live; i < t->n_inc && n < max; i++) {
-		struct incident *inc = &t->inc[i];
+		struct incident *inc = incident_at(t, (int)i);
 		struct corr_incident_view v;
 		if (inc->forgotten || inc->merged_into >= 0)
 			continue;
@@ -113,6 +141,7 @@ size_t corr_topology_forget(struct corr_topology *t, int64_t before_ms, int *gon
 		if (all_gone)
 			t->first_live = i + 1;
 	}
+	drop_dead_slots(t);
 	return n;
 }
 

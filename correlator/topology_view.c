@@ -10,6 +10,16 @@ size_t corr_topology_incident_slots(const struct corr_topology *t)
 	return t->n_inc;
 }
 
+size_t corr_topology_first_slot(const struct corr_topology *t)
+{
+	return t->inc_base;
+}
+
+size_t corr_topology_slots_held(const struct corr_topology *t)
+{
+	return t->n_inc - t->inc_base;
+}
+
 size_t corr_topology_service_count(const struct corr_topology *t)
 {
 	return t->n_svc;
@@ -17,9 +27,18 @@ size_t corr_topology_service_count(const struct corr_topology *t)
 
 int corr_topology_find(const struct corr_topology *t, const char *id)
 {
-	for (size_t i = 0; i < t->n_inc; i++)
-		if (!strcmp(t->inc[i].id, id))
-			return resolve_incident(t, (int)i);
+	for (size_t i = t->inc_base; i < t->n_inc; i++) {
+		if (strcmp(incident_at(t, (int)i)->id, id))
+			continue;
+		/* Merged: into the one that absorbed it, unless that left memory. */
+		int idx = (int)i;
+		while (incident_at(t, idx)->merged_into >= 0) {
+			idx = incident_at(t, idx)->merged_into;
+			if ((size_t)idx < t->inc_base)
+				return -1;
+		}
+		return idx;
+	}
 	return -1;
 }
 
@@ -120,7 +139,9 @@ static size_t count_distinct_nodes(const struct corr_topology *t, const struct i
 
 int corr_topology_view(struct corr_topology *t, int idx, struct corr_incident_view *v)
 {
-	struct incident *inc = &t->inc[idx];
+	if (idx < 0 || (size_t)idx < t->inc_base || (size_t)idx >= t->n_inc)
+		return -1; /* forgotten, and its slot left the array */
+	struct incident *inc = incident_at(t, idx);
 
 	if (inc->merged_into >= 0 || inc->forgotten)
 		return -1;
@@ -217,7 +238,7 @@ json_t *corr_topology_incident_json(struct corr_topology *t, int idx, bool detai
 						"onset", onset, "explained_by_dependency",
 						v.causes[i].explained));
 	}
-	const struct incident *inc = &t->inc[idx];
+	const struct incident *inc = incident_at(t, idx);
 	for (size_t i = 0; i < inc->anoms.n; i++) {
 		const char *node = t->an[inc->anoms.v[i]].node;
 		size_t j;
@@ -258,8 +279,11 @@ json_t *corr_topology_incident_json(struct corr_topology *t, int idx, bool detai
 size_t corr_topology_anomaly_ids(const struct corr_topology *t, int idx, const char **out,
 				 int64_t *starts_ms, size_t max)
 {
-	const struct incident *inc = &t->inc[idx];
 	size_t n = 0;
+
+	if (idx < 0 || (size_t)idx < t->inc_base || (size_t)idx >= t->n_inc)
+		return 0;
+	const struct incident *inc = incident_at(t, idx);
 
 	for (size_t i = 0; i < inc->anoms.n && n < max; i++) {
 		starts_ms[n] = t->an[inc->anoms.v[i]].start_ms;

@@ -46,7 +46,7 @@ static char *event(const char *svc, const char *aid, int start_s, int end_s)
 	return s;
 }
 
-static void ingest(struct corr_engine *e, const char *events, const char *edges)
+static void ingest_at(struct corr_engine *e, const char *events, const char *edges, int64_t now_ms)
 {
 	char *body, err[256] = "";
 	struct corr_batch b = { 0 };
@@ -56,9 +56,14 @@ static void ingest(struct corr_engine *e, const char *events, const char *edges)
 			     edges ? edges : "") > 0);
 	if (corr_ingest_parse_batch(body, strlen(body), &b, err, sizeof(err)))
 		fail_msg("%s", err);
-	assert_int_equal(corr_engine_ingest(e, &b, corr_now_ms(), &acc, &dup), 0);
+	assert_int_equal(corr_engine_ingest(e, &b, now_ms, &acc, &dup), 0);
 	corr_batch_free(&b);
 	free(body);
+}
+
+static void ingest(struct corr_engine *e, const char *events, const char *edges)
+{
+	ingest_at(e, events, edges, corr_now_ms());
 }
 
 static void ingest1(struct corr_engine *e, const char *svc, const char *aid, int start_s, int end_s,
@@ -92,17 +97,22 @@ static const char *status(json_t *a)
 										    : "firing";
 }
 
-static struct corr_engine *open_engine(struct corr_config **cfg)
+static struct corr_engine *open_engine_with(struct corr_config **cfg, const char *text)
 {
 	char err[512] = "";
 
-	*cfg = corr_config_parse(yaml, strlen(yaml), "test.yaml", err, sizeof(err));
+	*cfg = corr_config_parse(text, strlen(text), "test.yaml", err, sizeof(err));
 	if (!*cfg)
 		fail_msg("%s", err);
 	struct corr_engine *e = corr_engine_new(*cfg, err, sizeof(err));
 	if (!e)
 		fail_msg("%s", err);
 	return e;
+}
+
+static struct corr_engine *open_engine(struct corr_config **cfg)
+{
+	return open_engine_with(cfg, yaml);
 }
 
 #define EDGES                                                               \
@@ -179,11 +189,85 @@ static void merge_updates_and_never_resolves_early(void **state)
 	corr_config_free(cfg);
 }
 
+/*
+ * A long uptime through the engine: rounds of the merge above, each
+ * resolved and past the retention, forgotten by the ingest (once a second,
+ * now advancing); the incident slots they leave are dropped, alert state
+ * included, while each new incident still gets its own alert under its
+ * own id (SANITIZE=1 checks that nothing reaches a dropped slot).
+ */
+static void forgotten_incidents_give_their_memory_back(void **state)
+{
+	/* A day's retention: the events (from 2026-11-18 on) are older. */
+	static const char *const short_retention =
+		"seismo:\n  db: ':memory:'\n  max_hops: 1\n  retention: 1d\n"
+		"route:\n  receiver: none\n  group_by: [incident]\n"
+		"receivers:\n  - name: none\n";
+	struct corr_config *cfg;
+	struct corr_engine *e = open_engine_with(&cfg, short_retention);
+	int64_t now = corr_now_ms();
+	const int rounds = 150;
+	char id[3][16];
+
+	(void)state;
+	for (int r = 0; r < rounds; r++) {
+		int at = r * 2000;
+		char *ev[3], *all3;
+		for (int k = 0; k < 3; k++)
+			snprintf(id[k], sizeof(id[k]), "%04x%02x", r, k + 1);
+		ev[0] = event("payments", id[0], at, 0);
+		ev[1] = event("catalog", id[1], at + 5, 0);
+		ev[2] = event("frontend", id[2], at + 10, 0);
+		for (int k = 0; k < 3; k++)
+			ingest_at(e, ev[k], k ? NULL : EDGES, now += 1001);
+		json_t *all = corr_engine_alerts_json(e);
+		json_t *c = alert_of(all, id[1]);
+		assert_string_equal(status(c), "firing");
+		assert_string_equal(json_string_value(
+					    json_object_get(json_object_get(c, "annotations"),
+							    "merged_into")),
+				    id[0]);
+		json_decref(all);
+		for (int k = 0; k < 3; k++)
+			free(ev[k]);
+		ev[0] = event("payments", id[0], at, at + 300);
+		ev[1] = event("catalog", id[1], at + 5, at + 300);
+		ev[2] = event("frontend", id[2], at + 10, at + 310);
+		assert_true(asprintf(&all3, "%s,%s,%s", ev[0], ev[1], ev[2]) > 0);
+		ingest_at(e, all3, NULL, now += 1001);
+		free(all3);
+		for (int k = 0; k < 3; k++)
+			free(ev[k]);
+	}
+	/* The last round is resolved but not yet forgotten; the ones before are gone. */
+	json_t *incs = corr_engine_incidents_json(e, NULL, 1000, false);
+	assert_true(json_array_size(incs) <= 1);
+	json_decref(incs);
+	json_t *one = corr_engine_incident_json(e, "000001");
+	assert_null(one);
+	/* A new incident after all that: its own id, its own alert. */
+	char *ev = event("payments", "ffff01", rounds * 2000, 0);
+	ingest_at(e, ev, NULL, now += 1001);
+	free(ev);
+	json_t *all = corr_engine_alerts_json(e);
+	json_t *a = alert_of(all, "ffff01");
+	assert_string_equal(status(a), "firing");
+	json_decref(all);
+	incs = corr_engine_incidents_json(e, "firing", 1000, false);
+	assert_int_equal(json_array_size(incs), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(incs, 0), "id")),
+			    "ffff01");
+	json_decref(incs);
+	corr_engine_free(e);
+	corr_config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(siblings_keep_their_own_pages),
 		cmocka_unit_test(merge_updates_and_never_resolves_early),
+		cmocka_unit_test(forgotten_incidents_give_their_memory_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

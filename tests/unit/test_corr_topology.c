@@ -306,6 +306,130 @@ static void siblings_stay_apart(void **state)
 	corr_topology_free(t);
 }
 
+/*
+ * A long uptime: every hour a fault (postgres, then orders) and a frontend
+ * anomaly that opens its own incident until checkout's joins both (a
+ * merge), all resolved; the retention forgets what ended two hours ago.
+ * The slots held stay bounded while slot numbers and ids keep growing,
+ * distinct: a forgotten incident's number is never given to a new one.
+ */
+static void forgotten_incidents_leave_memory(void **state)
+{
+	struct corr_topology *t = chain();
+	const int rounds = 5000;
+	int incident, last_slot = -1, gone[256];
+	size_t n_merged, max_held = 0;
+	bool created;
+	char id[4][32];
+
+	(void)state;
+	for (int r = 0; r < rounds; r++) {
+		int at = r * 3600 + 100000;
+		snprintf(id[0], sizeof(id[0]), "pg-%d", r);
+		snprintf(id[1], sizeof(id[1]), "or-%d", r);
+		snprintf(id[2], sizeof(id[2]), "fe-%d", r);
+		snprintf(id[3], sizeof(id[3]), "co-%d", r);
+		add(t, id[0], "postgres", "n1", at, 6, 0, &incident, &n_merged, &created);
+		assert_true(created);
+		assert_true(incident > last_slot); /* creation order, never reused */
+		int fault = last_slot = incident;
+		add(t, id[1], "orders", "n1", at + 10, 5, 0, &incident, &n_merged, &created);
+		assert_int_equal(incident, fault);
+		add(t, id[2], "frontend", "n2", at + 20, 4, 0, &incident, &n_merged, &created);
+		assert_true(created);
+		assert_true(incident > last_slot);
+		last_slot = incident;
+		add(t, id[3], "checkout", "n1", at + 30, 4, 0, &incident, &n_merged, &created);
+		assert_int_equal(incident, fault);
+		assert_int_equal(n_merged, 1);
+		for (int k = 0; k < 4; k++)
+			add(t, id[k],
+			    k == 0   ? "postgres"
+			    : k == 1 ? "orders"
+			    : k == 2 ? "frontend"
+				     : "checkout",
+			    k == 2 ? "n2" : "n1", at + 10 * k, 5, at + 600, &incident, &n_merged,
+			    &created);
+		/* The merged incident's id leads to the one that absorbed it. */
+		assert_int_equal(corr_topology_find(t, id[2]), fault);
+		struct corr_incident_view v;
+		assert_int_equal(corr_topology_view(t, fault, &v), 0);
+		assert_string_equal(v.id, id[0]);
+		assert_int_equal(v.n_anomalies, 4);
+		while (corr_topology_forget(t, (at - 7200) * 1000LL, gone, 256) == 256)
+			;
+		if (corr_topology_slots_held(t) > max_held)
+			max_held = corr_topology_slots_held(t);
+	}
+	/* Two slots an hour, every one numbered, but only the recent ones held. */
+	assert_int_equal(corr_topology_incident_slots(t), 2 * rounds);
+	assert_true(max_held <= 200);
+	assert_true(corr_topology_first_slot(t) > 2 * rounds - 200);
+	/* Forgotten: not found, and its old slot views as gone, not as another incident. */
+	struct corr_incident_view v;
+	assert_int_equal(corr_topology_find(t, "pg-0"), -1);
+	assert_int_equal(corr_topology_find(t, "fe-0"), -1);
+	assert_int_not_equal(corr_topology_view(t, 0, &v), 0);
+	assert_int_not_equal(corr_topology_view(t, 1, &v), 0);
+	assert_null(corr_topology_incident_json(t, 0, true));
+	const char *ids[4];
+	int64_t starts[4];
+	assert_int_equal(corr_topology_anomaly_ids(t, 0, ids, starts, 4), 0);
+	/* The newest is still there, under its own id. */
+	assert_int_equal(corr_topology_find(t, "pg-4999"), last_slot - 1);
+	corr_topology_free(t);
+}
+
+/*
+ * A firing incident holds the slots after it; one of those merged into an
+ * older incident that was forgotten: its id no longer leads anywhere.
+ */
+static void merged_into_forgotten_is_not_found(void **state)
+{
+	struct corr_topology *t = chain();
+	int incident, gone[256];
+	size_t n_merged;
+	bool created;
+	char id[32];
+
+	(void)state;
+	for (int r = 0; r < 100; r++) {
+		snprintf(id, sizeof(id), "old-%d", r);
+		add(t, id, "postgres", "n1", 1000 + r * 3600, 6, 1000 + r * 3600 + 60, &incident,
+		    &n_merged, &created);
+	}
+	int at = 1000 + 100 * 3600;
+	add(t, "x-a", "orders", "n1", at, 6, 0, &incident, &n_merged, &created);
+	int survivor = incident;
+	add(t, "x-b", "warehouse", "n3", at + 5, 3, 0, &incident, &n_merged, &created);
+	int firing = incident;
+	add(t, "x-c", "frontend", "n2", at + 20, 4, 0, &incident, &n_merged, &created);
+	assert_true(created);
+	add(t, "x-d", "checkout", "n1", at + 30, 4, 0, &incident, &n_merged, &created);
+	assert_int_equal(incident, survivor);
+	assert_int_equal(n_merged, 1);
+	assert_int_equal(corr_topology_find(t, "x-c"), survivor);
+	add(t, "x-a", "orders", "n1", at, 6, at + 600, &incident, &n_merged, &created);
+	add(t, "x-c", "frontend", "n2", at + 20, 4, at + 600, &incident, &n_merged, &created);
+	add(t, "x-d", "checkout", "n1", at + 30, 4, at + 600, &incident, &n_merged, &created);
+	while (corr_topology_forget(t, (at + 700) * 1000LL, gone, 256) == 256)
+		;
+	/* Everything below the firing incident left memory. */
+	assert_int_equal(corr_topology_first_slot(t), firing);
+	assert_int_equal(corr_topology_find(t, "x-c"), -1);
+	assert_int_equal(corr_topology_find(t, "x-a"), -1);
+	assert_int_equal(corr_topology_find(t, "x-b"), firing);
+	struct corr_incident_view v;
+	assert_int_not_equal(corr_topology_view(t, survivor, &v), 0);
+	assert_int_equal(corr_topology_view(t, firing, &v), 0);
+	assert_false(v.resolved);
+	/* New incidents get new numbers still. */
+	add(t, "y-a", "postgres", "n1", at + 4000, 6, 0, &incident, &n_merged, &created);
+	assert_true(created);
+	assert_int_equal(incident, firing + 2);
+	corr_topology_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +440,8 @@ int main(void)
 		cmocka_unit_test(endpoints_resolve_to_services),
 		cmocka_unit_test(late_edge_merges_incidents),
 		cmocka_unit_test(siblings_stay_apart),
+		cmocka_unit_test(forgotten_incidents_leave_memory),
+		cmocka_unit_test(merged_into_forgotten_is_not_found),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
