@@ -27,6 +27,23 @@ static double gamma_series(double a, double x)
 	return sum * exp(-x + a * log(x) - lgamma(a));
 }
 
+/*
+ * One step of the modified Lentz algorithm for a continued fraction with
+ * partial numerator an and denominator bn: updates c and d, returns the
+ * factor the running value is multiplied by.
+ */
+static double lentz_step(double an, double bn, double *c, double *d)
+{
+	*d = bn + an * *d;
+	if (fabs(*d) < TINY)
+		*d = TINY;
+	*c = bn + an / *c;
+	if (fabs(*c) < TINY)
+		*c = TINY;
+	*d = 1 / *d;
+	return *d * *c;
+}
+
 /* Q(a, x) = 1 - P(a, x) by Lentz's continued fraction; for x >= a + 1. */
 static double gamma_fraction(double a, double x)
 {
@@ -36,14 +53,7 @@ static double gamma_fraction(double a, double x)
 		double an = -i * (i - a), delta;
 
 		b += 2;
-		d = an * d + b;
-		if (fabs(d) < TINY)
-			d = TINY;
-		c = b + an / c;
-		if (fabs(c) < TINY)
-			c = TINY;
-		d = 1 / d;
-		delta = d * c;
+		delta = lentz_step(an, b, &c, &d);
 		h *= delta;
 		if (fabs(delta - 1) < TAIL_EPS)
 			break;
@@ -88,23 +98,9 @@ static double beta_fraction(double a, double b, double x)
 		int m2 = 2 * m;
 		double aa = m * (b - m) * x / ((qam + m2) * (a + m2)), delta;
 
-		d = 1 + aa * d;
-		if (fabs(d) < TINY)
-			d = TINY;
-		c = 1 + aa / c;
-		if (fabs(c) < TINY)
-			c = TINY;
-		d = 1 / d;
-		h *= d * c;
+		h *= lentz_step(aa, 1, &c, &d);
 		aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-		d = 1 + aa * d;
-		if (fabs(d) < TINY)
-			d = TINY;
-		c = 1 + aa / c;
-		if (fabs(c) < TINY)
-			c = TINY;
-		d = 1 / d;
-		delta = d * c;
+		delta = lentz_step(aa, 1, &c, &d);
 		h *= delta;
 		if (fabs(delta - 1) < TAIL_EPS)
 			break;
