@@ -21,6 +21,8 @@
 #define SLOT_PRIOR_S 600.0
 
 /* Mean absolute deviation to standard deviation for a normal distribution. */
+/* Memory of the day's level that the seasons learn against. */
+#define DAY_LEVEL_HALFLIFE_S (24 * 3600.0)
 #define MAD_TO_STDDEV 1.2533141373155003
 
 void baseline_config_default(struct baseline_config *config)
@@ -290,7 +292,7 @@ static void update_seasonal(struct baseline *b, const struct baseline_config *co
 	double level_gain = ewma_gain(dt, config->level_halflife_s);
 	double spread_gain = ewma_gain(dt, config->spread_halflife_s);
 	double warm = b->samples < config->warmup_samples;
-	double raw_error = fabs(error);
+	double raw_error = fabs(error), season_error, day_gain;
 
 	/* Until the spread is known, clipping would freeze the level on noise. */
 	if (!warm && limit > 0) {
@@ -304,12 +306,25 @@ static void update_seasonal(struct baseline *b, const struct baseline_config *co
 		spread_gain = 1.0 / (double)(b->samples + 1);
 
 	b->level += level_gain * error;
+	/*
+	 * The seasons learn what the value is against the day's level, not
+	 * against the fast level: a level with a half-life of an hour follows
+	 * most of a daily swing, and slots that learnt only what it left
+	 * over kept a fraction of the pattern while the level swung with it
+	 * every day (hiding drifts and pattern changes behind a wide unit).
+	 */
+	season_error = value - (b->day_level + seasonal_offset(b, t));
+	if (!warm && limit > 0)
+		season_error = fmax(-limit, fmin(limit, season_error));
+	day_gain = ewma_gain(dt, DAY_LEVEL_HALFLIFE_S);
+	if (warm && day_gain < 1.0 / (double)(b->samples + 1))
+		day_gain = 1.0 / (double)(b->samples + 1);
+	b->day_level += day_gain * season_error;
 	update_peak(&b->daily[daily_slot(t)], config, t, raw_error);
 	update_slot(&b->daily[daily_slot(t)].slot, fmin(dt, BASELINE_SLOT_S),
-		    config->season_halflife_days, (1 - level_gain) * error, fabs(error),
-		    BASELINE_SLOT_S);
+		    config->season_halflife_days, season_error, fabs(error), BASELINE_SLOT_S);
 	update_slot(&b->weekly[weekly_slot(t)], fmin(dt, 3600), config->season_halflife_days,
-		    (1 - level_gain) * error * WEEKLY_SHARE, fabs(error), 3600);
+		    season_error * WEEKLY_SHARE, fabs(error), 3600);
 	b->spread += spread_gain * (fabs(error) * MAD_TO_STDDEV - b->spread);
 	b->magnitude += spread_gain * (fabs(value) - b->magnitude);
 	b->mean += spread_gain * (value - b->mean);
@@ -320,6 +335,7 @@ static void start_series(struct baseline *b, double t, double value)
 {
 	b->first_time = t;
 	b->level = value;
+	b->day_level = value;
 	b->spread = 0;
 	b->magnitude = fabs(value);
 	b->mean = value;
@@ -350,6 +366,7 @@ static int update(struct baseline *baseline, const struct baseline_config *confi
 	if (dt > config->max_gap_s) {
 		/* Seasons and spread stay valid across an outage; the level does not. */
 		baseline->level = value - seasonal_offset(baseline, t);
+		baseline->day_level = baseline->level;
 		goto learnt;
 	}
 	if (anomalous && baseline->method == BASELINE_SEASONAL_ROBUST)
@@ -381,4 +398,5 @@ void baseline_reanchor(struct baseline *baseline, double t, double value)
 	    !isfinite(value))
 		return;
 	baseline->level = value - seasonal_offset(baseline, t);
+	baseline->day_level = baseline->level;
 }

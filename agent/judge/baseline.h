@@ -92,6 +92,12 @@ struct baseline {
 	double magnitude; /* EWMA of |value|: the scale of the spread's floor */
 	double mean;	  /* EWMA of value and of its square: plain stats */
 	double mean_square;
+	/*
+	 * EWMA of the deseasonalised value over a day: the reference the
+	 * seasonal slots learn against, so the fast level cannot take the
+	 * daily pattern away from them.
+	 */
+	double day_level;
 	struct baseline_daily_slot daily[BASELINE_SLOTS_PER_DAY];
 	struct baseline_slot weekly[BASELINE_HOURS_PER_WEEK];
 	/* zscore-7d */

@@ -137,6 +137,44 @@ static void test_daily_seasonality(void **state)
 	assert_true(e.expected > 35);
 }
 
+static double daily_sine(double t, unsigned *rng)
+{
+	return 100 + 30 * sin(2 * M_PI * t / 86400) + noise(rng);
+}
+
+/*
+ * A smooth daily swing belongs to the seasons, not to the level: a level
+ * with a half-life of an hour follows most of a sine of a day, and seasons
+ * that learnt only what it left over kept a fraction of the pattern while
+ * the level swung with it every day, hiding drifts behind that swing.
+ */
+static void test_daily_swing_is_learnt_by_the_seasons(void **state)
+{
+	struct baseline_config c;
+	struct baseline b;
+	struct baseline_estimate e;
+	unsigned rng = 5;
+	double midnight = floor(T0 / 86400) * 86400 + 86400;
+	double day7 = midnight + 6 * 86400, low = INFINITY, high = -INFINITY;
+	double season_low = INFINITY, season_high = -INFINITY;
+
+	baseline_config_default(&c);
+	baseline_init(&b, BASELINE_SEASONAL_ROBUST);
+	feed(&b, &c, midnight, day7, 300, daily_sine, &rng);
+	for (double t = day7; t < day7 + 86400; t += 300) {
+		baseline_estimate(&b, &c, t, &e);
+		low = fmin(low, e.level);
+		high = fmax(high, e.level);
+		season_low = fmin(season_low, e.expected - e.level);
+		season_high = fmax(season_high, e.expected - e.level);
+		assert_true(fabs(e.expected - daily_sine(t, &rng)) < 8);
+		baseline_update(&b, &c, t, daily_sine(t, &rng));
+	}
+	/* The swing is 60 from trough to peak: the seasons hold most of it, the level little. */
+	assert_true(season_high - season_low > 45);
+	assert_true(high - low < 15);
+}
+
 static void test_bad_input_and_clock(void **state)
 {
 	struct baseline_config c;
@@ -225,6 +263,7 @@ int main(void)
 		cmocka_unit_test(test_warmup),
 		cmocka_unit_test(test_one_bad_hour_does_not_poison),
 		cmocka_unit_test(test_daily_seasonality),
+		cmocka_unit_test(test_daily_swing_is_learnt_by_the_seasons),
 		cmocka_unit_test(test_bad_input_and_clock),
 		cmocka_unit_test(test_flat_series_has_a_floor),
 		cmocka_unit_test(test_zscore_7d_reference),
