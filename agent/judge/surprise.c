@@ -73,6 +73,7 @@ void surprise_init(struct surprise_state *state)
 	state->dispersion = 1;
 	state->shift_norm = 1;
 	state->drift_norm = 1;
+	state->variance_norm = 1;
 }
 
 static double gain_of(double dt, double halflife)
@@ -211,7 +212,8 @@ double surprise_calibrated(const struct surprise_calibrator *cal, double nominal
 	}
 	if (bx >= SURPRISE_BINS)
 		at_x = PRIOR_WEIGHT * exp(-M_LN10 * fmin(nominal, MAX_NOMINAL));
-	p = at_x / total;
+	/* weight and the bins are summed in float separately: their rounding may differ. */
+	p = fmin(1, at_x / total);
 	if (u < 0 || u_tail <= 0 || nominal <= u_s)
 		return p;
 	/*
@@ -440,6 +442,28 @@ static double side_square_variance(enum surprise_side side)
 	return side == SURPRISE_BOTH ? 2 : 5;
 }
 
+/*
+ * Nominal surprise of the variance model: P(S >= square_mean) where S, the
+ * EWMA of squared residuals, is a weighted sum of independent terms of mean
+ * 1 and variance side_square_variance (a chi-square with one degree of
+ * freedom, or twice its half on one side). Such a sum is right-skewed: a
+ * gamma law with its mean (1) and variance (v = that variance times
+ * square_var, the sum of squared weights) approximates it (Satterthwaite's
+ * approximation; shape 1/v, about half the effective degrees of freedom
+ * 1/square_var). The normal approximation it replaces made a moderate rise
+ * look far rarer than it is (square_mean 2.5 at square_var 0.029: 1e-9.5
+ * against about 1e-6) and a fall below 1 impossible.
+ */
+static double variance_surprise(double square_mean, double square_var, enum surprise_side side)
+{
+	double v = side_square_variance(side) * square_var, shape;
+
+	if (!(v > 0) || !(square_mean > 0))
+		return 0;
+	shape = 1 / v;
+	return p_to_surprise(tail_gamma_upper(shape, shape * square_mean));
+}
+
 static void move(const struct surprise_state *st, const struct surprise_config *config,
 		 enum surprise_side side, double t, const struct surprise_input *in, double z,
 		 double scale, bool excused, struct moved *m)
@@ -526,11 +550,19 @@ void surprise_judge(const struct surprise_state *st, const struct surprise_confi
 	nominal[SURPRISE_DRIFT] =
 		st->samples ? sided_surprise(out->drift_z / sqrt(fmax(st->drift_norm, 1)), side)
 			    : 0;
+	/*
+	 * Likewise the variance statistic: at 10-second intervals an hour's
+	 * mean of squares looks like a thousand independent values under
+	 * white noise, but autocorrelated residuals (a baseline that lags a
+	 * daily slope) make it swing far more; its own typical squared
+	 * excess on this series, when larger than white noise would give,
+	 * widens the gamma law (fewer effective degrees of freedom).
+	 */
+	out->variance_z =
+		(m.square_mean - 1) / sqrt(side_square_variance(side) * m.square_var + 1e-12);
 	nominal[SURPRISE_VARIANCE] =
-		st->samples ? sided_surprise((m.square_mean -
-					      1) / sqrt(side_square_variance(side) * m.square_var +
-							1e-9),
-					     SURPRISE_UP)
+		st->samples ? variance_surprise(m.square_mean,
+						m.square_var * fmax(st->variance_norm, 1), side)
 			    : 0;
 	for (int i = 0; i < SURPRISE_MODELS; i++) {
 		/*
@@ -588,6 +620,9 @@ void surprise_learn(struct surprise_state *st, const struct surprise_config *con
 			/* A running mean while young, so the unit is the series' own from the start. */
 			double gs = fmax(gain, 1 / (st->cal[SURPRISE_SHIFT].weight + 1));
 			double gd = fmax(gain, 1 / (st->cal[SURPRISE_DRIFT].weight + 1));
+			double gv = fmax(gain, 1 / (st->cal[SURPRISE_VARIANCE].weight + 1));
+			/* Only a rise is judged: a series whose squares sit below 1 keeps its edge. */
+			double vz = fmax(judged->variance_z, 0);
 
 			st->shift_norm += gs * (fmin(judged->shift_z * judged->shift_z,
 						     NORM_CLIP * fmax(st->shift_norm, 1)) -
@@ -595,6 +630,9 @@ void surprise_learn(struct surprise_state *st, const struct surprise_config *con
 			st->drift_norm += gd * (fmin(judged->drift_z * judged->drift_z,
 						     NORM_CLIP * fmax(st->drift_norm, 1)) -
 						st->drift_norm);
+			st->variance_norm +=
+				gv * (fmin(2 * vz * vz, NORM_CLIP * fmax(st->variance_norm, 1)) -
+				      st->variance_norm);
 		}
 	}
 	move(st, config, side, t, in, judged->z, judged->scale, excused, &m);

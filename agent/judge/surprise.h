@@ -1,7 +1,7 @@
 /*
  * How surprising one value of a series is: a calibrated tail probability
  * from a small ensemble of simple models, each watching a different time
- * scale, in constant memory per series (struct surprise_state, 2,504 bytes).
+ * scale, in constant memory per series (struct surprise_state, 2,512 bytes).
  *
  * Every model turns the new value into a nominal p-value under its own
  * textbook assumption:
@@ -111,8 +111,9 @@ struct surprise_state {
 	double square_mean; /* EWMA of squared residuals in spreads */
 	double square_var;  /* variance factor of that EWMA */
 	double dispersion;  /* count series: EWMA of (value - mean)^2 / mean */
-	double shift_norm;  /* typical squared shift and drift statistics on this series */
+	double shift_norm; /* typical squared shift, drift and variance statistics on this series */
 	double drift_norm;
+	double variance_norm;
 	uint32_t samples;     /* learnt values, capped */
 	uint32_t non_integer; /* a non-integer or negative value was seen: not a count series */
 };
@@ -137,6 +138,7 @@ struct surprise_result {
 	double nominal[SURPRISE_MODELS]; /* each model's uncalibrated -log10 p (what is learnt) */
 	double scale;			 /* the standard deviation residuals were measured in */
 	double shift_z, drift_z;	 /* the shift and drift statistics under white noise */
+	double variance_z;		 /* the variance statistic's standardised excess over 1 */
 	enum surprise_model model;	 /* the one that decided */
 	bool count_model;		 /* point judged by the count or binomial tail */
 };

@@ -73,7 +73,7 @@ double tail_gamma_lower(double a, double x)
 }
 
 /* Q(a, x) without the cancellation of 1 - P when P is close to 1. */
-static double gamma_upper(double a, double x)
+double tail_gamma_upper(double a, double x)
 {
 	if (x <= 0)
 		return 1;
@@ -139,7 +139,7 @@ double tail_poisson_lower(double k, double mean)
 	if (mean <= 0)
 		return 1;
 	/* P(X <= k) = Q(k + 1, mean). */
-	return gamma_upper(k + 1, mean);
+	return tail_gamma_upper(k + 1, mean);
 }
 
 /* Size r and success probability of a negative binomial with this mean and variance. */

@@ -21,6 +21,13 @@ double tail_negbin_upper(double k, double mean, double variance);
 double tail_negbin_lower(double k, double mean, double variance);
 /* P(X >= k) for X ~ Binomial(trials, p): k errors or more out of trials requests. */
 double tail_binomial_upper(double k, double trials, double p);
+/*
+ * Q(a, x) = 1 - P(a, x), the upper regularised incomplete gamma: P(X >= x)
+ * for X ~ Gamma(shape a, scale 1), accurate far into the tail (no 1 - P).
+ * The variance model's tail (a mean of squared residuals is a scaled
+ * chi-square, approximated by a gamma with the same mean and variance).
+ */
+double tail_gamma_upper(double a, double x);
 /* Regularised incomplete beta I_x(a, b) and lower gamma P(a, x), exposed for tests. */
 double tail_beta_inc(double a, double b, double x);
 double tail_gamma_lower(double a, double x);
