@@ -17,6 +17,10 @@
 #                 swing by +-6 points: choices need ten seeds)
 #   gen_test      the generated corpus of seed 20261204, first scored after
 #                 the defaults were frozen (commit 60ca9c0); never tuned on
+#   gen_long      the generated corpus of seed 20261205 with every file four
+#                 times longer (8 weeks at 5 minutes) and as many anomalies:
+#                 false alarms per day weigh more, as on long real series;
+#                 first scored after the defaults were frozen, never tuned on
 #   nab ref_zscore7d  the seed's z-score on the bundled files, for scale
 #   replay_speed  `seismo replay` of 365,000 rows, and bytes per series
 # All scored by tools/nab/nab_score.py (NAB's rules, three profiles).
@@ -53,6 +57,9 @@ echo "bench: gen_train $(BUILD=$build python3 "$root/tools/nab/cv.py" -d "$tmp/t
 python3 "$root/tools/gen/gen_corpus.py" --seed 20261204 --out "$tmp/test"
 gfiles=$(cd "$tmp/test/data" && find . -name '*.csv' | wc -l)
 echo "bench: gen_test $(BUILD=$build python3 "$root/tools/nab/cv.py" -d "$tmp/test" | profiles frozen) files=$gfiles seed=20261204"
+python3 "$root/tools/gen/gen_corpus.py" --seed 20261205 --length 4 --out "$tmp/long"
+gfiles=$(cd "$tmp/long/data" && find . -name '*.csv' | wc -l)
+echo "bench: gen_long $(BUILD=$build python3 "$root/tools/nab/cv.py" -d "$tmp/long" | profiles frozen) files=$gfiles seed=20261205 length=4"
 
 python3 - "$tmp/big.csv" <<'PY'
 import datetime, math, random, sys

@@ -3,6 +3,7 @@
 
     tools/gen/gen_corpus.py --seed 20261204 --out DIR
     tools/gen/gen_corpus.py --seed 7 --seed 8 --seed 9 --out DIR   (files s7_..., s8_...)
+    tools/gen/gen_corpus.py --seed 20261205 --length 4 --out DIR    (every file 4x longer)
 
 writes DIR/data/<class>/<file>.csv ("timestamp,value") and
 DIR/combined_windows.json, so tools/nab/run.sh -d DIR scores a detector on it
@@ -27,6 +28,11 @@ series are rounded to a coarse resolution, as real metrics are):
                of the files, none in the others
   normal       no anomaly: seasonal noise, heavy-tailed noise (Student t, 3
                degrees of freedom), bursty counts
+
+--length F makes every file F times longer with the same number of
+anomalies (8 weeks at 5 minutes for F = 4), as monitoring series often are:
+false alarms per day then weigh more against the anomalies found, as on
+NAB's longer files.
 
 Labels follow NAB: one window per anomaly, 10 % of the file's rows divided
 by the number of anomalies, centred on the anomaly's first row. The seed
@@ -229,7 +235,11 @@ def main():
     ap.add_argument("--seed", type=int, action="append", required=True,
                     help="repeat for a corpus of several seeds (files named s<SEED>_...)")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--length", type=int, default=1, metavar="F",
+                    help="every file F times as long, with as many anomalies (default 1)")
     args = ap.parse_args()
+    if args.length < 1:
+        ap.error("--length must be at least 1")
     windows = {}
     for seed in args.seed:
         generate(args, random.Random(seed), windows, "s%d_" % seed if len(args.seed) > 1 else "")
@@ -249,10 +259,10 @@ def generate(args, rng, windows, prefix):
 
     for category, count, gen, step_s, n in CLASSES:
         for k in range(count):
-            values, rows = gen(rng, n, step_s)
+            values, rows = gen(rng, n * args.length, step_s)
             write(category, "%s%s_%d.csv" % (prefix, category, k), values, rows, step_s)
     for k in range(6):
-        values, rows = gen_normal(rng, 4032, 300, k % 3)
+        values, rows = gen_normal(rng, 4032 * args.length, 300, k % 3)
         write("normal", "%snormal_%d.csv" % (prefix, k), values, rows, 300)
 
 
