@@ -45,10 +45,11 @@ static void usage(FILE *out)
 		"\n"
 		"  -o, --output FILE     write there instead of stdout\n"
 		"  -m, --method NAME     seasonal-robust (default) or zscore-7d (the seed's reference)\n"
-		"      --score MODE      events (default): a score only where an anomaly fires,\n"
-		"                        as the agent would send it; surprise: every row's\n"
-		"                        calibrated surprise; zscore: every row's |score| (with -m zscore-7d,\n"
-		"                        the seed's method, comparable to NAB's windowedGaussian)\n"
+		"      --score MODE      events (default): a score only where an anomaly fires\n"
+		"                        or escalates to critical, as the agent would send\n"
+		"                        it; surprise: every row's calibrated surprise;\n"
+		"                        zscore: every row's |score| (with -m zscore-7d, the\n"
+		"                        seed's method, comparable to NAB's windowedGaussian)\n"
 		"  -w, --windows FILE    NAB combined_windows.json: fill the label column\n"
 		"      --name KEY        key of FILE in --windows (default: DIR/FILE.csv)\n"
 		"  -s, --set KEY=VALUE   override a detector setting (see docs/detector.md):\n"
@@ -307,7 +308,10 @@ static double row_score(const struct detector_config *config, const struct detec
 {
 	switch (mode) {
 	case REPLAY_EVENTS:
-		return v->transition == DETECTOR_FIRED ? v->surprise / (v->surprise + 10) : 0;
+		/* What the agent sends: an anomaly that fires, and once more when it escalates. */
+		return v->transition == DETECTOR_FIRED || v->transition == DETECTOR_ESCALATED
+			       ? v->surprise / (v->surprise + 10)
+			       : 0;
 	case REPLAY_SURPRISE:
 		return v->surprise / (v->surprise + 10);
 	default:

@@ -105,6 +105,54 @@ static void test_layout_and_labels(void **state)
 	assert_int_equal(fired, 1);
 }
 
+/*
+ * Events mode scores what the agent sends: the row where an anomaly fires
+ * as a warning, and the row where it escalates to critical (once), with
+ * the higher surprise; nothing else.
+ */
+static void test_escalation_is_scored(void **state)
+{
+	char text[65536], out[1 << 18], err[1024];
+	size_t off = 0;
+	double scores[2];
+	int rows = 0, scored = 0;
+	char *line, *save;
+
+	off += snprintf(text + off, sizeof(text) - off, "timestamp,value\n");
+	for (int i = 0; i < 600; i++) {
+		time_t t = 1397114100 + 300 * i;
+		struct tm tm;
+		char stamp[32];
+		double v = 20 + (i * 7919 % 13) / 13.0;
+
+		gmtime_r(&t, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+		/* a small rise at row 505 (a warning), a far larger one at 508 (critical) */
+		if (i >= 505)
+			v += i >= 508 ? 40 : 1.2;
+		off += snprintf(text + off, sizeof(text) - off, "%s,%g\n", stamp, v);
+	}
+	assert_int_equal(replay_text(text, NULL, out, sizeof(out), err, sizeof(err)), 0);
+	line = strtok_r(out, "\n", &save);
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		char *p = strrchr(line, ',');
+		double score;
+
+		rows++;
+		*p = '\0';
+		score = atof(strrchr(line, ',') + 1);
+		if (score > 0) {
+			assert_true(scored < 2);
+			scores[scored++] = score;
+			assert_int_equal(rows, scored == 1 ? 506 : 509);
+		}
+	}
+	assert_int_equal(scored, 2);
+	/* surprise / (surprise + 10): below and above the critical surprise of 8 */
+	assert_true(scores[0] < 8.0 / 18);
+	assert_true(scores[1] >= 8.0 / 18);
+}
+
 static void check_error(const char *text, const char *expect)
 {
 	char out[4096], err[1024];
@@ -194,6 +242,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_time),
 		cmocka_unit_test(test_layout_and_labels),
+		cmocka_unit_test(test_escalation_is_scored),
 		cmocka_unit_test(test_malformed_lines_are_named),
 		cmocka_unit_test(test_missing_values_and_clock_steps),
 		cmocka_unit_test(test_settings),
