@@ -19,8 +19,9 @@
  * 3: the surprise models remember each series' recurring daily and hourly peaks.
  * 4: the baseline keeps the day's level that its seasons learn against.
  * 5: the variance model learns its statistic's typical excess (variance_norm).
+ * 6: count series keep decayed sums of counts and expected counts (the count shift model).
  */
-#define STATE_VERSION 5
+#define STATE_VERSION 6
 
 /* Writes every series of det to path. 0, or -1 with the reason logged (the old file stays). */
 int state_save(const struct detector *det, const char *path);

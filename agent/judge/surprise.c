@@ -36,6 +36,16 @@
 #define MIN_COUNT_MEAN 0.1
 #define MIN_ERROR_RATIO 1e-4
 /*
+ * A count series' dispersion learns a deviation up to this many of its
+ * standard deviations: beyond is a burst, which the tail (and the
+ * calibration) must judge rather than widen. At 8, bursts of 1 % of the
+ * values made the negative binomial so heavy (dispersion ~7 at a mean of
+ * 1.5) that an hour at 5x the mean stayed inside its tail.
+ */
+#define DISPERSION_CLIP 4.0
+/* The count shift statistic remembers at least this many values (half-life). */
+#define COUNT_SHIFT_VALUES 3.0
+/*
  * A slot's past peaks excuse a value only when they were spikes (beyond 3
  * spreads): the ordinary noise of a slot must not hide a small shift.
  */
@@ -420,7 +430,62 @@ static double clip(double v, double limit)
 /* The moving parts after learning the value at t (shared by judge and learn). */
 struct moved {
 	double shift_mean, shift_var, fast_level, fast_var, square_mean, square_var;
+	double count_observed, count_expected, count_expected_sq;
+	bool counted; /* the count sums took this value */
 };
+
+/*
+ * Half-life of the count sums: the shift model's, but never under
+ * COUNT_SHIFT_VALUES values (at 5-minute intervals the shift model's 5
+ * minutes would hold about one count, which alone is no evidence of a rise).
+ */
+static double count_halflife(const struct surprise_config *config, double dt)
+{
+	return fmax(config->shift_halflife_s, COUNT_SHIFT_VALUES * dt);
+}
+
+/*
+ * The expected count the count sums are judged against: the expectation
+ * at this time with the day's level instead of the hour's. The hour's
+ * level follows a sustained rise within 45 minutes (it is clipped, not
+ * frozen), and a sum judged against what follows it hides the rise; the
+ * day's level moves by a few percent in that time.
+ */
+static double count_reference(const struct surprise_state *st, const struct surprise_input *in,
+			      double mean)
+{
+	if (!st->samples)
+		return mean;
+	return fmax((in->expected - in->level + st->slow_level) * in->exposure, MIN_COUNT_MEAN);
+}
+
+/*
+ * The count shift model's nominal surprise: the decayed sum of counts
+ * against the decayed sum of their expected counts. A sum whose weights
+ * are w stands for fewer values than its terms: in units of
+ * c = sum w^2 mu / sum w mu it has the mean and variance of a negative
+ * binomial with mean sum w mu / c and the series' own dispersion (exact for
+ * one value, where it is the point model; a moment match for more).
+ */
+static double count_shift_surprise(const struct moved *m, double dispersion,
+				   enum surprise_side side, double *z)
+{
+	double unit, k, mean, variance, s = 0;
+
+	*z = 0;
+	if (!(m->count_expected > 0) || !(m->count_expected_sq > 0))
+		return 0;
+	unit = m->count_expected_sq / m->count_expected;
+	k = m->count_observed / unit;
+	mean = m->count_expected / unit;
+	variance = mean * fmax(dispersion, 1);
+	if ((side & SURPRISE_UP) && k > mean)
+		s = p_to_surprise(tail_negbin_upper(k, mean, variance));
+	if ((side & SURPRISE_DOWN) && k < mean)
+		s = p_to_surprise(tail_negbin_lower(k, mean, variance));
+	*z = k >= mean ? normal_score(s) : -normal_score(s);
+	return s;
+}
 
 /*
  * The variance model watches the bad side only: r^2 of residuals on that
@@ -464,6 +529,29 @@ static double variance_surprise(double square_mean, double square_var, enum surp
 	return p_to_surprise(tail_gamma_upper(shape, shape * square_mean));
 }
 
+/* The count sums after the value at t (a count series only; otherwise they stay as they are). */
+static void move_counts(const struct surprise_state *st, const struct surprise_config *config,
+			const struct surprise_input *in, double dt, bool excused, struct moved *m)
+{
+	double mean, variance, reference, keep, count;
+
+	m->count_observed = st->count_observed;
+	m->count_expected = st->count_expected;
+	m->count_expected_sq = st->count_expected_sq;
+	m->counted = false;
+	if (!count_model(st, config, in, &mean, &variance))
+		return;
+	reference = count_reference(st, in, mean);
+	keep = st->samples ? 1 - gain_of(dt, count_halflife(config, dt)) : 0;
+	/* Clipped like the residuals; a recurring value counts as an ordinary one. */
+	count = fmin(in->count, reference + (excused ? RECUR_ORDINARY : RESIDUAL_CLIP) *
+						    sqrt(reference * fmax(st->dispersion, 1)));
+	m->count_observed = keep * st->count_observed + count;
+	m->count_expected = keep * st->count_expected + reference;
+	m->count_expected_sq = keep * keep * st->count_expected_sq + reference;
+	m->counted = true;
+}
+
 static void move(const struct surprise_state *st, const struct surprise_config *config,
 		 enum surprise_side side, double t, const struct surprise_input *in, double z,
 		 double scale, bool excused, struct moved *m)
@@ -483,6 +571,7 @@ static void move(const struct surprise_state *st, const struct surprise_config *
 	m->fast_var = (1 - gf) * (1 - gf) * st->fast_var + gf * gf;
 	m->square_mean = (1 - gv) * st->square_mean + gv * side_square(r, side);
 	m->square_var = (1 - gv) * (1 - gv) * st->square_var + gv * gv;
+	move_counts(st, config, in, dt, excused, m);
 }
 
 /* How long a model's calibrator must have been learning before the model votes. */
@@ -544,9 +633,21 @@ void surprise_judge(const struct surprise_state *st, const struct surprise_confi
 	 * minute-to-minute correlation): the averages' own typical size on
 	 * this series, when larger than white noise would give, is their unit.
 	 */
-	nominal[SURPRISE_SHIFT] =
-		st->samples ? sided_surprise(out->shift_z / sqrt(fmax(st->shift_norm, 1)), side)
-			    : 0;
+	if (m.counted) {
+		/*
+		 * A count series: the shift model judges the counts of several
+		 * values together (ten values at 4x the mean are overwhelming
+		 * evidence, each alone is within an overdispersed tail).
+		 */
+		double s = count_shift_surprise(&m, st->dispersion, side, &out->shift_z);
+
+		nominal[SURPRISE_SHIFT] = st->samples ? s : 0;
+	} else {
+		nominal[SURPRISE_SHIFT] =
+			st->samples
+				? sided_surprise(out->shift_z / sqrt(fmax(st->shift_norm, 1)), side)
+				: 0;
+	}
 	nominal[SURPRISE_DRIFT] =
 		st->samples ? sided_surprise(out->drift_z / sqrt(fmax(st->drift_norm, 1)), side)
 			    : 0;
@@ -652,9 +753,9 @@ void surprise_learn(struct surprise_state *st, const struct surprise_config *con
 		double d = (in->count - mean) * (in->count - mean) / mean;
 		double g = st->samples ? gain_of(dt, config->drift_slow_halflife_s) : 1;
 
-		/* Clipped like the residuals: one huge burst must not make every later one look usual. */
-		if (d > RESIDUAL_CLIP * RESIDUAL_CLIP * fmax(st->dispersion, 1))
-			d = RESIDUAL_CLIP * RESIDUAL_CLIP * fmax(st->dispersion, 1);
+		/* Clipped: a burst (or one huge one) must not make every later one look usual. */
+		if (d > DISPERSION_CLIP * DISPERSION_CLIP * fmax(st->dispersion, 1))
+			d = DISPERSION_CLIP * DISPERSION_CLIP * fmax(st->dispersion, 1);
 		st->dispersion += g * (d - st->dispersion);
 	}
 	st->shift_mean = m.shift_mean;
@@ -663,6 +764,9 @@ void surprise_learn(struct surprise_state *st, const struct surprise_config *con
 	st->fast_var = m.fast_var;
 	st->square_mean = m.square_mean;
 	st->square_var = m.square_var;
+	st->count_observed = m.count_observed;
+	st->count_expected = m.count_expected;
+	st->count_expected_sq = m.count_expected_sq;
 	st->last_time = t;
 	if (st->samples < UINT32_MAX)
 		st->samples++;
@@ -680,4 +784,7 @@ void surprise_reanchor(struct surprise_state *st, double level)
 	st->fast_level = level;
 	st->slow_level = level;
 	st->square_mean = 1;
+	st->count_observed = 0;
+	st->count_expected = 0;
+	st->count_expected_sq = 0;
 }

@@ -1,7 +1,7 @@
 /*
  * How surprising one value of a series is: a calibrated tail probability
  * from a small ensemble of simple models, each watching a different time
- * scale, in constant memory per series (struct surprise_state, 2,512 bytes).
+ * scale, in constant memory per series (struct surprise_state, 2,536 bytes).
  *
  * Every model turns the new value into a nominal p-value under its own
  * textbook assumption:
@@ -11,6 +11,8 @@
  *              ratio with known trials (errors of requests) a binomial tail;
  *   shift    - the mean of the last minutes' residuals (EWMA, half-life
  *              shift_halflife_s): a level shift or a burst of small errors;
+ *              for counts, the decayed sum of counts against that of their
+ *              expected counts (at least three values), negative binomial;
  *   drift    - the last hour's deseasonalised level against the last day's
  *              (drift_fast_halflife_s, drift_slow_halflife_s): slow failures;
  *   variance - the mean of the last hour's squared residuals: the series got
@@ -114,6 +116,15 @@ struct surprise_state {
 	double shift_norm; /* typical squared shift, drift and variance statistics on this series */
 	double drift_norm;
 	double variance_norm;
+	/*
+	 * Count series: decayed sums (half-life shift_halflife_s, at least
+	 * three values) of the counts, of their expected counts, and of the
+	 * expected counts with squared weights (how many values the sums
+	 * stand for): the shift model's evidence over several values.
+	 */
+	double count_observed;
+	double count_expected;
+	double count_expected_sq;
 	uint32_t samples;     /* learnt values, capped */
 	uint32_t non_integer; /* a non-integer or negative value was seen: not a count series */
 };

@@ -444,11 +444,116 @@ static void test_refractory(void **state)
 	assert_int_equal(v.transition, DETECTOR_FIRED);
 }
 
+/*
+ * An overdispersed count series at mean 1.5 (1 % bursts of 10 to 29),
+ * learnt through the surprise models alone: what the count shift model is
+ * judged on below.
+ */
+static void learn_bursty_counts(struct surprise_state *st, const struct surprise_config *cfg,
+				double *t)
+{
+	struct surprise_result r;
+
+	surprise_init(st);
+	for (int i = 0; i < 4 * 288; i++, *t += 300) {
+		/* Poisson counts of mean 1.5 (Knuth's product of uniforms), plus the bursts. */
+		double x = 0;
+
+		for (double product = uniform(); product > exp(-1.5); product *= uniform())
+			x++;
+		struct surprise_input in = {
+			.expected = 1.5, .level = 1.5, .spread = 1.5, .exposure = 1
+		};
+
+		if (uniform() < 0.01)
+			x += 10 + floor(uniform() * 20);
+		in.value = in.count = x;
+		surprise_judge(st, cfg, SURPRISE_UP, *t, &in, &r);
+		surprise_learn(st, cfg, SURPRISE_UP, *t, &in, &r, 1);
+	}
+}
+
+/*
+ * Counts judged over several values: one count of 6 at a usual 1.5 is
+ * within the series' bursts, ten of them are overwhelming evidence (the
+ * shift model sums counts against expected counts); the evidence grows
+ * with the excess; a series that is not a count series keeps the shift
+ * model of residuals.
+ */
+static void test_count_evidence_over_several_values(void **state)
+{
+	struct surprise_config cfg;
+	struct surprise_state base, st;
+	struct surprise_result r;
+	struct surprise_input in = { .expected = 1.5, .level = 1.5, .spread = 1.5, .exposure = 1 };
+	double t = T0, previous = -1, single, single_nominal, sustained = 0, sustained_nominal = 0;
+
+	surprise_config_default(&cfg);
+	learn_bursty_counts(&base, &cfg, &t);
+	assert_true(base.dispersion > 1.2);
+	in.value = in.count = 6;
+	surprise_judge(&base, &cfg, SURPRISE_UP, t, &in, &r);
+	single = r.surprise;
+	single_nominal = fmax(r.nominal[SURPRISE_POINT], r.nominal[SURPRISE_SHIFT]);
+	assert_true(r.count_model);
+	assert_true(single < 2 && single_nominal < 2);
+	for (double count = 2; count <= 12; count++) {
+		double u = t;
+
+		st = base;
+		in.value = in.count = count;
+		/* An open anomaly calibrates nothing: calibrate 0, as the detector does. */
+		for (int i = 0; i < 10; i++, u += 300) {
+			surprise_judge(&st, &cfg, SURPRISE_UP, u, &in, &r);
+			surprise_learn(&st, &cfg, SURPRISE_UP, u, &in, &r, 0);
+		}
+		assert_true(r.nominal[SURPRISE_SHIFT] >= previous - 1e-9);
+		previous = r.nominal[SURPRISE_SHIFT];
+		if (count == 6) {
+			sustained = r.surprise;
+			sustained_nominal = r.nominal[SURPRISE_SHIFT];
+		}
+		if (count == 10)
+			assert_true(r.surprise >= 4);
+	}
+	/*
+	 * Ten at 4x: about 1e-6.6 by the count law, the series' bursts (which
+	 * fill the sum now and then) make it about 1e-2.3 once calibrated.
+	 */
+	assert_true(sustained_nominal >= 6);
+	assert_true(sustained > single + 0.5);
+
+	/* Not a count series: no count sums, the shift model's normal tail as before. */
+	surprise_init(&st);
+	t = T0;
+	for (int i = 0; i < 2 * 288; i++, t += 300) {
+		struct surprise_input g = {
+			.expected = 100, .level = 100, .spread = 5, .exposure = 1
+		};
+
+		g.value = g.count = 100 + 5 * gauss();
+		surprise_judge(&st, &cfg, SURPRISE_UP, t, &g, &r);
+		surprise_learn(&st, &cfg, SURPRISE_UP, t, &g, &r, 1);
+	}
+	in = (struct surprise_input){ .value = 112.5,
+				      .count = 112.5,
+				      .expected = 100,
+				      .level = 100,
+				      .spread = 5,
+				      .exposure = 1 };
+	surprise_judge(&st, &cfg, SURPRISE_UP, t, &in, &r);
+	assert_false(r.count_model);
+	assert_true(st.count_expected == 0 && st.count_observed == 0);
+	assert_float_equal(r.nominal[SURPRISE_SHIFT],
+			   -log10(tail_normal_upper(r.shift_z / sqrt(fmax(st.shift_norm, 1)))),
+			   1e-9);
+}
+
 /* Memory per series is constant: a fixed-size struct, whatever the history. */
 static void test_constant_memory(void **state)
 {
-	assert_int_equal(sizeof(struct surprise_state), 2512);
-	assert_int_equal(sizeof(struct detector_series), 8104);
+	assert_int_equal(sizeof(struct surprise_state), 2536);
+	assert_int_equal(sizeof(struct detector_series), 8128);
 }
 
 int main(void)
@@ -469,6 +574,7 @@ int main(void)
 		cmocka_unit_test(test_constant_memory),
 		cmocka_unit_test(test_gamma_tail),
 		cmocka_unit_test(test_variance_tail),
+		cmocka_unit_test(test_count_evidence_over_several_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
