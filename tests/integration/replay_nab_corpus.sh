@@ -1,8 +1,8 @@
 #!/bin/bash
 # timeout: 600
 # seismo replay over the NAB corpus subset, scored by tools/nab: a regression
-# guard for the detector's one configuration. The goal is 50: the calibrated
-# detector (issue 9) scores 58.3 here and 54.2 cross-validated; the previous
+# guard for the detector's one configuration. The goal is 53: the calibrated
+# detector (issue 9) scores 59.4 here and 59.5 cross-validated; the previous
 # detector's 65.5 was fitted to these very files and scored 33.1 on unseen
 # ones, so this in-sample figure is no longer the target (make bench
 # BENCH=nab reports the cross-validated one). The seed's z-score scores about
@@ -11,7 +11,7 @@ set -eu
 root=${SEISMO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${BUILD:-$root/build}
 nab=${NAB_DIR:-$root/../shared/data/nab}
-goal=50
+goal=53
 command -v python3 >/dev/null || { echo "skip: python3 is not installed"; exit 77; }
 if [ ! -f "$nab/combined_windows.json" ]; then
 	echo "skip: no NAB corpus at $nab (set NAB_DIR)"
