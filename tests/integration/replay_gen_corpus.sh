@@ -28,8 +28,21 @@ check() { # label goal generator-args...
 	[ -n "$standard" ] || { echo "FAIL: no standard score for $label"; exit 1; }
 	awk -v s="$standard" -v g="$goal" 'BEGIN { exit !(s >= g) }' ||
 		{ echo "FAIL: $label standard score $standard is below $goal"; exit 1; }
+	last_standard=$standard
 }
 
 check train 74 --seed 7 --seed 8 --seed 9
 check test 72 --seed 20261204
+# tools/nab/diag.py explains where the score goes: its standard score is
+# cv.py's, it names every class, and no class has more windows found than
+# it has windows.
+diag=$(BUILD=$build python3 "$root/tools/nab/diag.py" -d "$T/test")
+echo "$diag"
+[ "$(echo "$diag" | sed -n '1s/^standard=\([-0-9.]*\) .*/\1/p')" = "$last_standard" ] ||
+	{ echo "FAIL: diag.py's standard score differs from cv.py's $last_standard"; exit 1; }
+echo "$diag" | awk '/ windows=/ {
+	n++
+	for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+	if (v["detected"] + 0 > v["windows"] + 0) bad = 1
+} END { exit !(n == 8 && !bad) }' || { echo "FAIL: diag.py's per-class lines are wrong"; exit 1; }
 echo "ok: generated corpora score at or above their goals"

@@ -80,6 +80,8 @@ def main():
         key, values = g.split("=", 1)
         axes.append(["%s=%s" % (key, v) for v in values.split(",")])
     grid = [list(p) for p in itertools.product(*axes)] if axes else [[]]
+    if not os.path.isfile(os.path.join(args.corpus, "combined_windows.json")):
+        raise SystemExit("cv: no corpus at %s (combined_windows.json missing)" % args.corpus)
     with tempfile.TemporaryDirectory() as tmp:
         results = [replay_corpus(seismo, args.corpus, g, os.path.join(tmp, str(i)))
                    for i, g in enumerate(grid)]
