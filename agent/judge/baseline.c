@@ -20,9 +20,9 @@
  */
 #define SLOT_PRIOR_S 600.0
 
-/* Mean absolute deviation to standard deviation for a normal distribution. */
 /* Memory of the day's level that the seasons learn against. */
 #define DAY_LEVEL_HALFLIFE_S (24 * 3600.0)
+/* Mean absolute deviation to standard deviation for a normal distribution. */
 #define MAD_TO_STDDEV 1.2533141373155003
 
 void baseline_config_default(struct baseline_config *config)
@@ -283,27 +283,33 @@ static void update_level_only(struct baseline *b, const struct baseline_config *
 	b->level += ewma_gain(dt, config->level_halflife_s) * error;
 }
 
+/* Until the spread is known (warm), clipping would freeze the levels on noise. */
+static double clip_error(double error, double limit, bool warm)
+{
+	if (warm || !(limit > 0))
+		return error;
+	return error > limit ? limit : error < -limit ? -limit : error;
+}
+
+/* An EWMA's gain, but a running mean while young, so the first values do not dominate. */
+static double young_gain(double gain, uint64_t samples, bool warm)
+{
+	double running = 1.0 / (double)(samples + 1);
+
+	return warm && gain < running ? running : gain;
+}
+
 static void update_seasonal(struct baseline *b, const struct baseline_config *config, double t,
 			    double dt, double value)
 {
 	double spread = floored_spread(config, seasonal_spread(b, t), b->magnitude);
-	double error = value - (b->level + seasonal_offset(b, t));
+	double raw_error = value - (b->level + seasonal_offset(b, t));
 	double limit = config->clip_spreads * spread;
+	bool warm = b->samples < config->warmup_samples;
+	double error = clip_error(raw_error, limit, warm), season_error;
 	double level_gain = ewma_gain(dt, config->level_halflife_s);
-	double spread_gain = ewma_gain(dt, config->spread_halflife_s);
-	double warm = b->samples < config->warmup_samples;
-	double raw_error = fabs(error), season_error, day_gain;
-
-	/* Until the spread is known, clipping would freeze the level on noise. */
-	if (!warm && limit > 0) {
-		if (error > limit)
-			error = limit;
-		else if (error < -limit)
-			error = -limit;
-	}
-	/* Running means while young, so the first values do not dominate. */
-	if (warm && spread_gain < 1.0 / (double)(b->samples + 1))
-		spread_gain = 1.0 / (double)(b->samples + 1);
+	double spread_gain = young_gain(ewma_gain(dt, config->spread_halflife_s), b->samples, warm);
+	double day_gain = young_gain(ewma_gain(dt, DAY_LEVEL_HALFLIFE_S), b->samples, warm);
 
 	b->level += level_gain * error;
 	/*
@@ -313,14 +319,9 @@ static void update_seasonal(struct baseline *b, const struct baseline_config *co
 	 * over kept a fraction of the pattern while the level swung with it
 	 * every day (hiding drifts and pattern changes behind a wide unit).
 	 */
-	season_error = value - (b->day_level + seasonal_offset(b, t));
-	if (!warm && limit > 0)
-		season_error = fmax(-limit, fmin(limit, season_error));
-	day_gain = ewma_gain(dt, DAY_LEVEL_HALFLIFE_S);
-	if (warm && day_gain < 1.0 / (double)(b->samples + 1))
-		day_gain = 1.0 / (double)(b->samples + 1);
+	season_error = clip_error(value - (b->day_level + seasonal_offset(b, t)), limit, warm);
 	b->day_level += day_gain * season_error;
-	update_peak(&b->daily[daily_slot(t)], config, t, raw_error);
+	update_peak(&b->daily[daily_slot(t)], config, t, fabs(raw_error));
 	update_slot(&b->daily[daily_slot(t)].slot, fmin(dt, BASELINE_SLOT_S),
 		    config->season_halflife_days, season_error, fabs(error), BASELINE_SLOT_S);
 	update_slot(&b->weekly[weekly_slot(t)], fmin(dt, 3600), config->season_halflife_days,

@@ -383,6 +383,16 @@ static bool count_model(const struct surprise_state *st, const struct surprise_c
 	return true;
 }
 
+/* Nominal surprise of k counts against a negative binomial, on the bad side(s). */
+static double negbin_surprise(double k, double mean, double variance, enum surprise_side side)
+{
+	if ((side & SURPRISE_UP) && k > mean)
+		return p_to_surprise(tail_negbin_upper(k, mean, variance));
+	if ((side & SURPRISE_DOWN) && k < mean)
+		return p_to_surprise(tail_negbin_lower(k, mean, variance));
+	return 0;
+}
+
 /*
  * The point model's nominal surprise, the residual in standard deviations
  * and that standard deviation in the value's unit (what the other models
@@ -392,7 +402,7 @@ static double point_nominal(const struct surprise_state *st, const struct surpri
 			    enum surprise_side side, const struct surprise_input *in, double *z,
 			    double *scale, bool *counted)
 {
-	double mean, variance, s = 0;
+	double mean, variance;
 
 	*counted = false;
 	*scale = in->spread;
@@ -413,11 +423,7 @@ static double point_nominal(const struct surprise_state *st, const struct surpri
 		/* Never narrower than the baseline's own spread: a mean floored near zero is a guess. */
 		*scale = fmax(sqrt(variance) / in->exposure, in->spread);
 		*z = (in->count - mean) / sqrt(variance);
-		if ((side & SURPRISE_UP) && in->count > mean)
-			s = p_to_surprise(tail_negbin_upper(in->count, mean, variance));
-		if ((side & SURPRISE_DOWN) && in->count < mean)
-			s = p_to_surprise(tail_negbin_lower(in->count, mean, variance));
-		return s;
+		return negbin_surprise(in->count, mean, variance, side);
 	}
 	return sided_surprise(*z, side);
 }
@@ -470,7 +476,7 @@ static double count_reference(const struct surprise_state *st, const struct surp
 static double count_shift_surprise(const struct moved *m, double dispersion,
 				   enum surprise_side side, double *z)
 {
-	double unit, k, mean, variance, s = 0;
+	double unit, k, mean, s;
 
 	*z = 0;
 	if (!(m->count_expected > 0) || !(m->count_expected_sq > 0))
@@ -478,11 +484,7 @@ static double count_shift_surprise(const struct moved *m, double dispersion,
 	unit = m->count_expected_sq / m->count_expected;
 	k = m->count_observed / unit;
 	mean = m->count_expected / unit;
-	variance = mean * fmax(dispersion, 1);
-	if ((side & SURPRISE_UP) && k > mean)
-		s = p_to_surprise(tail_negbin_upper(k, mean, variance));
-	if ((side & SURPRISE_DOWN) && k < mean)
-		s = p_to_surprise(tail_negbin_lower(k, mean, variance));
+	s = negbin_surprise(k, mean, mean * fmax(dispersion, 1), side);
 	*z = k >= mean ? normal_score(s) : -normal_score(s);
 	return s;
 }
@@ -696,6 +698,16 @@ void surprise_judge(const struct surprise_state *st, const struct surprise_confi
 	memcpy(out->nominal, nominal, sizeof(nominal));
 }
 
+/*
+ * A statistic's unit (its typical square on this series) learns one more
+ * square, winsorised at NORM_CLIP times the current unit: the bulk is
+ * learnt, one excursion moves it little.
+ */
+static void learn_norm(double *norm, double gain, double square)
+{
+	*norm += gain * (fmin(square, NORM_CLIP * fmax(*norm, 1)) - *norm);
+}
+
 void surprise_learn(struct surprise_state *st, const struct surprise_config *config,
 		    enum surprise_side side, double t, const struct surprise_input *in,
 		    const struct surprise_result *judged, double calibrate)
@@ -725,15 +737,9 @@ void surprise_learn(struct surprise_state *st, const struct surprise_config *con
 			/* Only a rise is judged: a series whose squares sit below 1 keeps its edge. */
 			double vz = fmax(judged->variance_z, 0);
 
-			st->shift_norm += gs * (fmin(judged->shift_z * judged->shift_z,
-						     NORM_CLIP * fmax(st->shift_norm, 1)) -
-						st->shift_norm);
-			st->drift_norm += gd * (fmin(judged->drift_z * judged->drift_z,
-						     NORM_CLIP * fmax(st->drift_norm, 1)) -
-						st->drift_norm);
-			st->variance_norm +=
-				gv * (fmin(2 * vz * vz, NORM_CLIP * fmax(st->variance_norm, 1)) -
-				      st->variance_norm);
+			learn_norm(&st->shift_norm, gs, judged->shift_z * judged->shift_z);
+			learn_norm(&st->drift_norm, gd, judged->drift_z * judged->drift_z);
+			learn_norm(&st->variance_norm, gv, 2 * vz * vz);
 		}
 	}
 	move(st, config, side, t, in, judged->z, judged->scale, excused, &m);
