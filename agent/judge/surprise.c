@@ -43,6 +43,20 @@
  * 1.5) that an hour at 5x the mean stayed inside its tail.
  */
 #define DISPERSION_CLIP 4.0
+/*
+ * Integers that vary less than half as much as a Poisson count of their
+ * mean would (a CPU percentage, a temperature in whole degrees, a queue
+ * held near a level) are a gauge, not a count of events: their spread is
+ * their own, and a Poisson tail several times too wide would hide a spike
+ * of ten of their standard deviations. They are judged like any value.
+ */
+#define UNDERDISPERSED 0.5
+/*
+ * ... told only where the mean is large enough for it to show: below it
+ * the expected count is floored (MIN_COUNT_MEAN) and a series that is
+ * mostly zero looks underdispersed against the floor.
+ */
+#define UNDERDISPERSED_MIN_MEAN 4.0
 /* The count shift statistic remembers at least this many values (half-life). */
 #define COUNT_SHIFT_VALUES 3.0
 /*
@@ -378,6 +392,9 @@ static bool count_model(const struct surprise_state *st, const struct surprise_c
 		return false;
 	*mean = fmax(in->expected * in->exposure, MIN_COUNT_MEAN);
 	if (*mean > config->count_max_mean)
+		return false;
+	if (st->samples >= MIN_CALIBRATED && *mean >= UNDERDISPERSED_MIN_MEAN &&
+	    st->dispersion < UNDERDISPERSED)
 		return false;
 	*variance = *mean * fmax(st->dispersion, 1);
 	return true;

@@ -260,6 +260,35 @@ static void test_bursty_counts(void **state)
 	assert_true(v.surprise >= c.warning_score);
 }
 
+/*
+ * An integer gauge (a CPU percentage near 50, +-2) is not a count of
+ * events: a Poisson tail of mean 50 (standard deviation 7) would hide a
+ * spike of six of its own standard deviations.
+ */
+static void test_integer_gauge_is_not_a_count(void **state)
+{
+	struct detector_config c;
+	struct detector_series s;
+	struct detector_verdict v;
+	double t = T0;
+	int fired = 0;
+
+	detector_config_default(&c);
+	c.for_s = 0;
+	c.min_relative_change = 0;
+	detector_series_init(&s, BASELINE_SEASONAL_ROBUST);
+	for (int i = 0; i < 4 * 288; i++, t += 300) {
+		detector_series_observe(&s, &c, DETECTOR_BOTH, t, round(50 + 2 * gauss()), true,
+					&v);
+		if (i > 2 * 288)
+			fired += v.transition == DETECTOR_FIRED;
+	}
+	assert_true(v.judged);
+	assert_true(fired <= 2);
+	detector_series_observe(&s, &c, DETECTOR_BOTH, t, 62, true, &v);
+	assert_true(v.surprise >= c.warning_score);
+}
+
 /* Errors at low traffic: 1 of 5 requests failing is noise at a usual 0.1 %, 4 of 5 is not. */
 static void test_error_ratio_at_low_traffic(void **state)
 {
@@ -575,6 +604,8 @@ int main(void)
 		cmocka_unit_test(test_gamma_tail),
 		cmocka_unit_test(test_variance_tail),
 		cmocka_unit_test(test_count_evidence_over_several_values),
+		/* last: it draws from the shared generator the tests above were written against */
+		cmocka_unit_test(test_integer_gauge_is_not_a_count),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
