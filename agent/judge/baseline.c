@@ -22,6 +22,12 @@
 
 /* Memory of the day's level that the seasons learn against. */
 #define DAY_LEVEL_HALFLIFE_S (24 * 3600.0)
+/*
+ * Memory of the week's level that the hours of the week are measured
+ * against: the pattern's own period (3.5 days: real-series corpus +0.5,
+ * training corpus -0.7 against 7 days' -0.4).
+ */
+#define WEEK_LEVEL_HALFLIFE_S (7 * 86400.0)
 /* Mean absolute deviation to standard deviation for a normal distribution. */
 #define MAD_TO_STDDEV 1.2533141373155003
 
@@ -89,9 +95,58 @@ static unsigned weekly_slot(double t)
 	return (unsigned)(h < 0 ? h + BASELINE_HOURS_PER_WEEK : h);
 }
 
+/*
+ * Whether a value at t continues the visit of its hour of the week that the
+ * previous value was part of (values come in time order; a visit ends when
+ * the series moves to another hour or falls silent for an hour).
+ */
+static bool same_week_visit(const struct baseline *b, double t)
+{
+	return b->samples > 0 && weekly_slot(t) == weekly_slot(b->last_time) &&
+	       t - b->last_time < 3600;
+}
+
+/*
+ * The weekly pattern at t: what the last two visits of this hour of the
+ * week agree on (the smaller when both lie on the same side of the week's
+ * level, else none: a one-off week teaches nothing). A visit not yet
+ * closed, from an earlier week, counts as completed.
+ */
+static double confirmed_weekly(const struct baseline *b, double t)
+{
+	const struct baseline_week_slot *w = &b->week[weekly_slot(t)];
+	double last = w->last, prev = w->prev;
+
+	if (!same_week_visit(b, t) && w->weight > 0) {
+		prev = last;
+		last = w->sum / w->weight;
+	}
+	if ((last > 0) != (prev > 0) || last == 0 || prev == 0)
+		return 0;
+	return fabs(last) < fabs(prev) ? last : prev;
+}
+
 static double seasonal_offset(const struct baseline *b, double t)
 {
-	return b->daily[daily_slot(t)].slot.offset + b->weekly[weekly_slot(t)].offset;
+	return b->daily[daily_slot(t)].slot.offset + b->weekly[weekly_slot(t)].offset +
+	       confirmed_weekly(b, t);
+}
+
+/*
+ * A value that starts a new visit of its hour of the week closes the
+ * slot's previous one, whatever becomes of the value (learnt, or not
+ * while an anomaly is open or after a gap).
+ */
+static void close_week_visit(struct baseline *b, double t)
+{
+	struct baseline_week_slot *w = &b->week[weekly_slot(t)];
+
+	if (same_week_visit(b, t) || !(w->weight > 0))
+		return;
+	w->prev = w->last;
+	w->last = w->sum / w->weight;
+	w->sum = 0;
+	w->weight = 0;
 }
 
 /* The larger of the overall spread and this hour's own, once the hour has a day of history. */
@@ -299,6 +354,31 @@ static double young_gain(double gain, uint64_t samples, bool warm)
 	return warm && gain < running ? running : gain;
 }
 
+/*
+ * The hour of the week learns the value against the week's level: the fast
+ * level (which follows a sustained change, weekend or not, within the hour,
+ * or at once when a level shift re-anchors it) plus this value's error
+ * clipped like every update (a lone spike teaches it little), less the
+ * week's level. Measured against the day's level instead, the day's level
+ * follows most of a weekend, and the fast level re-anchored at every
+ * weekend's start left the weekly slots nothing to learn: a weekly step
+ * fired twice a week, every week.
+ */
+static void learn_week(struct baseline *b, double t, double dt, double deseasonalised)
+{
+	struct baseline_week_slot *w = &b->week[weekly_slot(t)];
+	double signal = deseasonalised + confirmed_weekly(b, t) - b->week_level;
+	double gain = ewma_gain(dt, WEEK_LEVEL_HALFLIFE_S);
+	double age = t - b->first_time;
+
+	w->sum += (float)(fmin(dt, 3600) * signal);
+	w->weight += (float)fmin(dt, 3600);
+	/* a running mean for its first week */
+	if (age > 0 && dt / age > gain)
+		gain = dt / age;
+	b->week_level += gain * (deseasonalised - b->week_level);
+}
+
 static void update_seasonal(struct baseline *b, const struct baseline_config *config, double t,
 			    double dt, double value)
 {
@@ -310,6 +390,7 @@ static void update_seasonal(struct baseline *b, const struct baseline_config *co
 	double level_gain = ewma_gain(dt, config->level_halflife_s);
 	double spread_gain = young_gain(ewma_gain(dt, config->spread_halflife_s), b->samples, warm);
 	double day_gain = young_gain(ewma_gain(dt, DAY_LEVEL_HALFLIFE_S), b->samples, warm);
+	double deseasonalised = b->level + error; /* clipped, as the level learns it */
 
 	b->level += level_gain * error;
 	/*
@@ -330,6 +411,11 @@ static void update_seasonal(struct baseline *b, const struct baseline_config *co
 	b->magnitude += spread_gain * (fabs(value) - b->magnitude);
 	b->mean += spread_gain * (value - b->mean);
 	b->mean_square += spread_gain * (value * value - b->mean_square);
+	/*
+	 * Last: once the open visit holds a value, confirmed_weekly() at this t
+	 * would take it for an earlier week's (update() closed the old one).
+	 */
+	learn_week(b, t, dt, deseasonalised);
 }
 
 static void start_series(struct baseline *b, double t, double value)
@@ -337,6 +423,7 @@ static void start_series(struct baseline *b, double t, double value)
 	b->first_time = t;
 	b->level = value;
 	b->day_level = value;
+	b->week_level = value;
 	b->spread = 0;
 	b->magnitude = fabs(value);
 	b->mean = value;
@@ -364,6 +451,7 @@ static int update(struct baseline *baseline, const struct baseline_config *confi
 		baseline->last_time = t;
 		return -1;
 	}
+	close_week_visit(baseline, t);
 	if (dt > config->max_gap_s) {
 		/* Seasons and spread stay valid across an outage; the level does not. */
 		baseline->level = value - seasonal_offset(baseline, t);

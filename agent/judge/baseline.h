@@ -79,7 +79,19 @@ struct baseline_daily_slot {
 	float visits;	  /* visits folded into peak, capped */
 };
 
-/* Constant size: about 3.8 KiB per series. */
+/*
+ * An hour of the week remembers, for its last two visits, the mean of the
+ * value against the week's level (daily pattern and the learnt weekly
+ * offset taken out): a weekly pattern is what both visits showed.
+ */
+struct baseline_week_slot {
+	float sum;    /* over the current visit: value less the week's level, times seconds */
+	float weight; /* seconds learnt in the current visit */
+	float last;   /* mean of the last closed visit */
+	float prev;   /* mean of the visit before */
+};
+
+/* Constant size: 8,184 bytes per series. */
 struct baseline {
 	uint32_t method;
 	uint32_t reserved;
@@ -98,6 +110,13 @@ struct baseline {
 	 * daily pattern away from them.
 	 */
 	double day_level;
+	/*
+	 * EWMA of the deseasonalised value over a week: the reference the
+	 * hour-of-week slots measure against; a weekend is not the day's level
+	 * moving. Never re-anchored by a level shift.
+	 */
+	double week_level;
+	struct baseline_week_slot week[BASELINE_HOURS_PER_WEEK];
 	struct baseline_daily_slot daily[BASELINE_SLOTS_PER_DAY];
 	struct baseline_slot weekly[BASELINE_HOURS_PER_WEEK];
 	/* zscore-7d */

@@ -529,6 +529,39 @@ static void test_daily_spike_is_learnt_but_not_excused_beyond(void **state)
 	detector_free(det);
 }
 
+/*
+ * A weekly step (weekends at half the weekdays' level, 5-minute values)
+ * is new in its first two weeks and fires; from the third week on the
+ * hours of the week know it and it fires no more. Before the weekly slots
+ * learnt against the week's level, every weekend's start re-anchored the
+ * level and the slots never learnt the step: it fired twice a week, every
+ * week.
+ */
+static void test_weekly_step_is_learnt_in_two_weeks(void **state)
+{
+	struct detector_config c;
+	struct detector_series s;
+	struct detector_verdict v;
+	double monday = floor(T0 / (7 * 86400.0)) * 7 * 86400 + 4 * 86400; /* the epoch was a Thursday */
+	int fired[6] = { 0 };
+
+	rng_state = 3;
+	detector_config_default(&c);
+	c.for_s = 0;
+	detector_series_init(&s, BASELINE_SEASONAL_ROBUST);
+	for (double t = monday; t < monday + 6 * 7 * 86400; t += 300) {
+		int week = (int)((t - monday) / (7 * 86400)), weekday = (int)fmod((t - monday) / 86400, 7);
+		double value = (weekday >= 5 ? 50 : 100) + 2 * gauss();
+
+		detector_series_observe(&s, &c, DETECTOR_BOTH, t, value, true, &v);
+		if (v.transition == DETECTOR_FIRED)
+			fired[week]++;
+	}
+	assert_true(fired[0] + fired[1] >= 2);
+	for (int week = 3; week < 6; week++)
+		assert_int_equal(fired[week], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -546,6 +579,7 @@ int main(void)
 		cmocka_unit_test_prestate(test_noisy_week_then_step, (void *)(uintptr_t)WEEK_SEED),
 		cmocka_unit_test_prestate(test_daily_spike_is_learnt_but_not_excused_beyond,
 					  (void *)(uintptr_t)SPIKE_SEED),
+		cmocka_unit_test(test_weekly_step_is_learnt_in_two_weeks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -582,7 +582,7 @@ static void test_count_evidence_over_several_values(void **state)
 static void test_constant_memory(void **state)
 {
 	assert_int_equal(sizeof(struct surprise_state), 2536);
-	assert_int_equal(sizeof(struct detector_series), 8128);
+	assert_int_equal(sizeof(struct detector_series), 10824);
 }
 
 int main(void)

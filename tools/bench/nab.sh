@@ -21,6 +21,12 @@
 #                 times longer (8 weeks at 5 minutes) and as many anomalies:
 #                 false alarms per day weigh more, as on long real series;
 #                 first scored after the defaults were frozen, never tuned on
+#   gen_realism   the realism suite (gen_corpus.py --suite realism: AR(1),
+#                 multiplicative, weekly, log-normal noise, integer
+#                 percentages, larger counts, irregular timestamps, short
+#                 hourly files; 48 files) of the frozen seed 20261206:
+#                 reported only, never looked at while tuning (the realism
+#                 training seeds are 101 to 110)
 #   nab ref_zscore7d  the seed's z-score on the bundled files, for scale
 #   replay_speed  `seismo replay` of 365,000 rows, and bytes per series
 # All scored by tools/nab/nab_score.py (NAB's rules, three profiles).
@@ -60,6 +66,9 @@ echo "bench: gen_test $(BUILD=$build python3 "$root/tools/nab/cv.py" -d "$tmp/te
 python3 "$root/tools/gen/gen_corpus.py" --seed 20261205 --length 4 --out "$tmp/long"
 gfiles=$(cd "$tmp/long/data" && find . -name '*.csv' | wc -l)
 echo "bench: gen_long $(BUILD=$build python3 "$root/tools/nab/cv.py" -d "$tmp/long" | profiles frozen) files=$gfiles seed=20261205 length=4"
+python3 "$root/tools/gen/gen_corpus.py" --suite realism --seed 20261206 --out "$tmp/realism"
+gfiles=$(cd "$tmp/realism/data" && find . -name '*.csv' | wc -l)
+echo "bench: gen_realism $(BUILD=$build python3 "$root/tools/nab/cv.py" -d "$tmp/realism" | profiles frozen) files=$gfiles seed=20261206 suite=realism"
 
 python3 - "$tmp/big.csv" <<'PY'
 import datetime, math, random, sys

@@ -4,6 +4,7 @@
     tools/gen/gen_corpus.py --seed 20261204 --out DIR
     tools/gen/gen_corpus.py --seed 7 --seed 8 --seed 9 --out DIR   (files s7_..., s8_...)
     tools/gen/gen_corpus.py --seed 20261205 --length 4 --out DIR    (every file 4x longer)
+    tools/gen/gen_corpus.py --suite realism --seed 101 --out DIR    (traits of real series)
 
 writes DIR/data/<class>/<file>.csv ("timestamp,value") and
 DIR/combined_windows.json, so tools/nab/run.sh -d DIR scores a detector on it
@@ -34,6 +35,14 @@ anomalies (8 weeks at 5 minutes for F = 4), as monitoring series often are:
 false alarms per day then weigh more against the anomalies found, as on
 NAB's longer files.
 
+--suite realism generates instead the classes of tools/gen/realism.py:
+the same kinds of anomalies (spikes, level shifts, drifts, variance
+changes) and files without any, on series with the traits of real
+monitoring data that the classes above lack (autocorrelated,
+multiplicative, weekly, log-normal noise, integer percentages, larger
+counts with a daily cycle, irregular timestamps and gaps, short hourly
+files). The standard suite (the default) is unchanged byte for byte.
+
 Labels follow NAB: one window per anomaly, 10 % of the file's rows divided
 by the number of anomalies, centred on the anomaly's first row. The seed
 decides everything; the same seed gives the same files byte for byte.
@@ -47,6 +56,10 @@ import json
 import math
 import os
 import random
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import realism  # noqa: E402
 
 START = datetime.datetime(2026, 1, 5)
 
@@ -209,13 +222,20 @@ def gen_normal(rng, n, step_s, kind):
 
 
 def windows_of(rows, n, step_s):
+    return windows_at(rows, [i * step_s for i in range(n)])
+
+
+def windows_at(rows, times):
+    """NAB's windows: 10 % of the file's rows shared by its anomalies, each
+    centred on its anomaly's first row (times: seconds from START)."""
     if not rows:
         return []
+    n = len(times)
     width = max(2, int(0.1 * n / len(rows)))
     out = []
     for r in rows:
         left, right = max(0, r - width // 2), min(n - 1, r + width // 2)
-        out.append([stamp(left, step_s) + ".000000", stamp(right, step_s) + ".000000"])
+        out.append([stamp(times[left], 1) + ".000000", stamp(times[right], 1) + ".000000"])
     return out
 
 
@@ -237,12 +257,16 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--length", type=int, default=1, metavar="F",
                     help="every file F times as long, with as many anomalies (default 1)")
+    ap.add_argument("--suite", choices=["standard", "realism"], default="standard",
+                    help="standard: the classes above (default); realism: traits of "
+                    "real series (tools/gen/realism.py)")
     args = ap.parse_args()
     if args.length < 1:
         ap.error("--length must be at least 1")
     windows = {}
+    suite = generate if args.suite == "standard" else generate_realism
     for seed in args.seed:
-        generate(args, random.Random(seed), windows, "s%d_" % seed if len(args.seed) > 1 else "")
+        suite(args, random.Random(seed), windows, "s%d_" % seed if len(args.seed) > 1 else "")
     with open(os.path.join(args.out, "combined_windows.json"), "w") as f:
         json.dump(windows, f, indent=1, sort_keys=True)
 
@@ -264,6 +288,19 @@ def generate(args, rng, windows, prefix):
     for k in range(6):
         values, rows = gen_normal(rng, 4032 * args.length, 300, k % 3)
         write("normal", "%snormal_%d.csv" % (prefix, k), values, rows, 300)
+
+
+def generate_realism(args, rng, windows, prefix):
+    def write(category, name, values, times, rows, integer):
+        path = os.path.join(args.out, "data", category)
+        os.makedirs(path, exist_ok=True)
+        with open(os.path.join(path, name), "w") as f:
+            f.write("timestamp,value\n")
+            for t, x in zip(times, values):
+                f.write("%s,%s\n" % (stamp(t, 1), ("%d" % x) if integer else "%.4f" % x))
+        windows["%s/%s" % (category, name)] = windows_at(rows, times)
+
+    realism.generate(rng, sys.modules[__name__], args.length, prefix, write)
 
 
 if __name__ == "__main__":
