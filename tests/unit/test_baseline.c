@@ -181,11 +181,13 @@ static int one_off_week = -1;
 static double weekly_step(double t, unsigned *rng)
 {
 	double monday = floor(T0 / (7 * 86400.0)) * 7 * 86400 + 4 * 86400;
-	int week = (int)floor((t - monday) / (7 * 86400)), weekday = (int)fmod((t - monday) / 86400, 7);
+	int week = (int)floor((t - monday) / (7 * 86400)),
+	    weekday = (int)fmod((t - monday) / 86400, 7);
 	double hour = fmod(t / 3600, 24);
 
 	if (one_off_week >= 0)
-		return 100 + noise(rng) * 2 + (week == one_off_week && weekday == 5 && hour >= 10 && hour < 14 ? 40 : 0);
+		return 100 + noise(rng) * 2 +
+		       (week == one_off_week && weekday == 5 && hour >= 10 && hour < 14 ? 40 : 0);
 	return (weekday >= 5 ? 50 : 100) + 2 * noise(rng);
 }
 
@@ -229,7 +231,8 @@ static void test_one_off_week_is_not_a_pattern(void **state)
 	for (int week = 2; week < 4; week++) {
 		double saturday11 = monday + week * 7 * 86400 + 5 * 86400 + 11 * 3600;
 
-		feed(&b, &c, week == 2 ? monday : saturday11 - 7 * 86400, saturday11, 300, weekly_step, &rng);
+		feed(&b, &c, week == 2 ? monday : saturday11 - 7 * 86400, saturday11, 300,
+		     weekly_step, &rng);
 		baseline_estimate(&b, &c, saturday11, &e);
 		/* the hour-of-week offset keeps a few of the 40 for some weeks; a learnt pattern would be 20 or more */
 		assert_true(e.expected - 100 < 8);

@@ -542,7 +542,8 @@ static void test_weekly_step_is_learnt_in_two_weeks(void **state)
 	struct detector_config c;
 	struct detector_series s;
 	struct detector_verdict v;
-	double monday = floor(T0 / (7 * 86400.0)) * 7 * 86400 + 4 * 86400; /* the epoch was a Thursday */
+	double monday =
+		floor(T0 / (7 * 86400.0)) * 7 * 86400 + 4 * 86400; /* the epoch was a Thursday */
 	int fired[6] = { 0 };
 
 	rng_state = 3;
@@ -550,7 +551,8 @@ static void test_weekly_step_is_learnt_in_two_weeks(void **state)
 	c.for_s = 0;
 	detector_series_init(&s, BASELINE_SEASONAL_ROBUST);
 	for (double t = monday; t < monday + 6 * 7 * 86400; t += 300) {
-		int week = (int)((t - monday) / (7 * 86400)), weekday = (int)fmod((t - monday) / 86400, 7);
+		int week = (int)((t - monday) / (7 * 86400)),
+		    weekday = (int)fmod((t - monday) / 86400, 7);
 		double value = (weekday >= 5 ? 50 : 100) + 2 * gauss();
 
 		detector_series_observe(&s, &c, DETECTOR_BOTH, t, value, true, &v);
