@@ -453,6 +453,7 @@ static double clip(double v, double limit)
 /* The moving parts after learning the value at t (shared by judge and learn). */
 struct moved {
 	double shift_mean, shift_var, fast_level, fast_var, square_mean, square_var;
+	double square_weight; /* the newest square's weight in square_mean */
 	double count_observed, count_expected, count_expected_sq;
 	bool counted; /* the count sums took this value */
 };
@@ -538,14 +539,28 @@ static double side_square_variance(enum surprise_side side)
  * look far rarer than it is (square_mean 2.5 at square_var 0.029: 1e-9.5
  * against about 1e-6) and a fall below 1 impossible.
  */
-static double variance_surprise(double square_mean, double square_var, enum surprise_side side)
+static double variance_surprise(double square_mean, double square_var, double newest_weight,
+				enum surprise_side side)
 {
-	double v = side_square_variance(side) * square_var, shape;
+	double v = side_square_variance(side) * square_var, shape, alone, gamma;
 
 	if (!(v > 0) || !(square_mean > 0))
 		return 0;
 	shape = 1 / v;
-	return p_to_surprise(tail_gamma_upper(shape, shape * square_mean));
+	gamma = p_to_surprise(tail_gamma_upper(shape, shape * square_mean));
+	if (!(newest_weight > 0))
+		return gamma;
+	/*
+	 * The sum is never below its newest term, so P(S >= s) is at least
+	 * P(newest square >= s / its weight): where the memory holds few
+	 * values (an hour at hourly intervals) the gamma law's light tail
+	 * would make one ordinary outlier a rarer "noisier series" than the
+	 * point model finds the outlier itself.
+	 */
+	alone = square_mean / newest_weight;
+	alone = side == SURPRISE_BOTH ? sided_surprise(sqrt(alone), side)
+				      : normal_surprise(sqrt(alone / 2));
+	return fmin(gamma, alone);
 }
 
 /* The count sums after the value at t (a count series only; otherwise they stay as they are). */
@@ -590,6 +605,7 @@ static void move(const struct surprise_state *st, const struct surprise_config *
 	m->fast_var = (1 - gf) * (1 - gf) * st->fast_var + gf * gf;
 	m->square_mean = (1 - gv) * st->square_mean + gv * side_square(r, side);
 	m->square_var = (1 - gv) * (1 - gv) * st->square_var + gv * gv;
+	m->square_weight = gv;
 	move_counts(st, config, in, dt, excused, m);
 }
 
@@ -682,7 +698,8 @@ void surprise_judge(const struct surprise_state *st, const struct surprise_confi
 		(m.square_mean - 1) / sqrt(side_square_variance(side) * m.square_var + 1e-12);
 	nominal[SURPRISE_VARIANCE] =
 		st->samples ? variance_surprise(m.square_mean,
-						m.square_var * fmax(st->variance_norm, 1), side)
+						m.square_var * fmax(st->variance_norm, 1),
+						m.square_weight, side)
 			    : 0;
 	for (int i = 0; i < SURPRISE_MODELS; i++) {
 		/*

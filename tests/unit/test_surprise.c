@@ -143,6 +143,45 @@ static void test_variance_tail(void **state)
 	rng = saved;
 }
 
+/*
+ * At hourly intervals the variance model's hour holds about one value: an
+ * ordinary outlier must not be a rarer "noisier series" than the point
+ * model finds the outlier itself, and under white noise the model is no
+ * more often beyond 1e-2 than 1 in 100.
+ */
+static void test_variance_model_at_hourly_intervals(void **state)
+{
+	struct surprise_config c;
+	struct surprise_state st, at;
+	struct surprise_result out;
+	struct surprise_input in = {
+		.value = 5, .expected = 0, .spread = 1, .count = NAN, .exposure = 3600
+	};
+	double t = T0;
+	int n = 0, beyond = 0;
+	unsigned saved = rng;
+
+	rng = 2027;
+	surprise_config_default(&c);
+	surprise_init(&st);
+	for (int i = 0; i < 20000; i++, t += 3600) {
+		out = judge_and_learn(&st, &c, SURPRISE_BOTH, t, gauss());
+		if (i >= 100) {
+			n++;
+			beyond += out.nominal[SURPRISE_VARIANCE] >= 2;
+		}
+	}
+	/* before any assertion: a failure must not change the later tests' series */
+	rng = saved;
+	print_message("variance model, hourly: %.4f of values beyond 1e-2\n", (double)beyond / n);
+	assert_true(beyond < 0.013 * n);
+	at = st;
+	surprise_judge(&at, &c, SURPRISE_BOTH, t, &in, &out);
+	print_message("z 5 hourly: point %.2f variance %.2f\n", out.nominal[SURPRISE_POINT],
+		      out.nominal[SURPRISE_VARIANCE]);
+	assert_true(out.nominal[SURPRISE_VARIANCE] <= out.nominal[SURPRISE_POINT] + 0.5);
+}
+
 /* A calibrated tail is monotone in the nominal surprise, however little or much it has seen. */
 static void test_calibration_is_monotone(void **state)
 {
@@ -603,6 +642,7 @@ int main(void)
 		cmocka_unit_test(test_constant_memory),
 		cmocka_unit_test(test_gamma_tail),
 		cmocka_unit_test(test_variance_tail),
+		cmocka_unit_test(test_variance_model_at_hourly_intervals),
 		cmocka_unit_test(test_count_evidence_over_several_values),
 		/* last: it draws from the shared generator the tests above were written against */
 		cmocka_unit_test(test_integer_gauge_is_not_a_count),
