@@ -106,7 +106,7 @@ struct detector_labels {
 
 /*
  * One judged series: its baseline, its surprise models and where its anomaly
- * stands. Plain data (state file); constant size, 10,824 bytes
+ * stands. Plain data (state file); constant size, 10,856 bytes
  * (test_detector.c checks it).
  */
 struct detector_series {

@@ -21,8 +21,9 @@
  * 5: the variance model learns its statistic's typical excess (variance_norm).
  * 6: count series keep decayed sums of counts and expected counts (the count shift model).
  * 7: the baseline keeps the week's level and, per hour of the week, its last two visits.
+ * 8: each calibrator keeps a week's moments of its tail (the point model's learnt shape).
  */
-#define STATE_VERSION 7
+#define STATE_VERSION 8
 
 /* Writes every series of det to path. 0, or -1 with the reason logged (the old file stays). */
 int state_save(const struct detector *det, const char *path);

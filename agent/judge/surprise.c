@@ -13,6 +13,8 @@
 
 /* Histogram of x = log1p(nominal surprise): 40 bins of 0.15 reach a nominal 1e-400. */
 #define BIN_WIDTH 0.15
+/* The fitted tail starts where this share of the mass remains (tail_share's default). */
+#define DEFAULT_TAIL_SHARE 0.05
 /* Pseudo-observations of the nominal law (P(S >= s) = 10^-s) mixed into every calibrator. */
 #define PRIOR_WEIGHT 10.0
 /* Smallest scale of the fitted tail, in bins: a calibrator that has seen one value only. */
@@ -26,6 +28,21 @@
  * minutes): an hourly series would otherwise calibrate on 24 values.
  */
 #define MIN_MEMORY_VALUES 288
+/*
+ * The tail's shape is learnt over this many times the calibration's memory
+ * (a week): a day holds ~15 tail values, far too few for a shape.
+ */
+#define SHAPE_MEMORY 7.0
+/*
+ * A value's log(S / u) counts towards the shape at most this many times
+ * their mean so far (never below SHAPE_MEAN_FLOOR, about the nominal law's
+ * at its 95th percentile), and S at most 10 u: one spike on a normal
+ * series must not make its tail heavy for a week (with the 10 u cap alone,
+ * one among 26 tail values moved the shape by about 0.3); on a power-law
+ * tail the mean settles where few values reach the cap.
+ */
+#define SHAPE_CLIP_MEANS 4.0
+#define SHAPE_MEAN_FLOOR 0.25
 /* Values a calibrator must have seen before its model votes (the point model always does). */
 #define MIN_CALIBRATED 30
 /* Residuals enter the shift, drift and variance models clipped at this many spreads. */
@@ -78,14 +95,12 @@ void surprise_config_default(struct surprise_config *config)
 		.variance_halflife_s = 3600,
 		.calibration_halflife_s = 24 * 3600,
 		.count_max_mean = 100,
-		.tail_share = 0.05,
+		.tail_share = DEFAULT_TAIL_SHARE,
 		/*
-		 * An exponential tail in the nominal surprise (a power of the
-		 * nominal p): Pickands' shape from a day's ~15 tail values is too
-		 * noisy to trust, and a spuriously heavy tail squashes every large
-		 * surprise together (a 28x spike scoring like a 4x blip).
+		 * The point model's tail shape is learnt over a week (0 on a
+		 * normal series, ~0.4 on Student t(3) noise); this only caps it.
 		 */
-		.tail_max_shape = 0,
+		.tail_max_shape = MAX_TAIL_SHAPE,
 		.refractory_s = 3600,
 	};
 }
@@ -202,6 +217,67 @@ void surprise_calibrator_learn(struct surprise_calibrator *cal, double nominal, 
 }
 
 /*
+ * The surprise beyond which tail_share of the calibrator's mass (data plus
+ * prior) lies: the threshold of the fitted tail.
+ */
+static double tail_threshold(const struct surprise_calibrator *cal, double tail_share)
+{
+	double total = cal->weight + PRIOR_WEIGHT, tail = 0;
+
+	prior_init();
+	for (int b = SURPRISE_BINS - 1; b >= 0; b--) {
+		tail += cal->hist[b] + PRIOR_WEIGHT * (prior_tail[b] - prior_tail[b + 1]);
+		if (tail / total > tail_share)
+			return edge_surprise(b + 1);
+	}
+	return 0;
+}
+
+void surprise_shape_learn(struct surprise_calibrator *cal, double nominal, double shape_gain,
+			  double weight)
+{
+	double u = tail_threshold(cal, DEFAULT_TAIL_SHARE), l;
+
+	if (shape_gain > 0 && shape_gain < 1) {
+		cal->tail_n *= (float)(1 - shape_gain);
+		cal->tail_log *= (float)(1 - shape_gain);
+		cal->tail_log2 *= (float)(1 - shape_gain);
+	}
+	if (!(u > 0) || !(nominal > u) || !(weight > 0))
+		return;
+	l = fmin(log(fmin(nominal / u, 10)),
+		 SHAPE_CLIP_MEANS * fmax(cal->tail_n > 0 ? cal->tail_log / cal->tail_n : 0,
+					 SHAPE_MEAN_FLOOR));
+	cal->tail_n += (float)weight;
+	cal->tail_log += (float)(weight * l);
+	cal->tail_log2 += (float)(weight * l * l);
+}
+
+/*
+ * Dekkers, Einmahl and de Haan's moment estimator from the first two
+ * moments of log(S / u) beyond u: 0 for an exponential tail in the surprise
+ * (a normal series judged as normal), about 0.6 for Student t(3) noise
+ * judged as normal (0.4 for t(5)), whatever the scale. Less its standard
+ * error at a normal series (about 1 / sqrt(n) for n values beyond u): a
+ * shape that noise could give is none, so a normal series keeps its
+ * exponential tail and a young series its nominal law. Never negative (a
+ * lighter tail than exponential is no reason to make a model's p smaller).
+ */
+double surprise_tail_shape(const struct surprise_calibrator *cal)
+{
+	double n = cal->tail_n, m1, m2, shape;
+
+	if (!(n > 0))
+		return 0;
+	m1 = cal->tail_log / n;
+	m2 = cal->tail_log2 / n;
+	if (!(m1 > 0) || !(m2 > m1 * m1))
+		return 0;
+	shape = m1 + 1 - 0.5 / (1 - m1 * m1 / m2) - 1 / sqrt(n);
+	return shape > 0 ? shape : 0;
+}
+
+/*
  * P(S >= nominal) on this series: the histogram's tail (data plus prior),
  * interpolated within a bin; past the point where tail_share of the mass
  * remains, at least a generalised Pareto tail fitted to the mass beyond
@@ -212,7 +288,7 @@ double surprise_calibrated(const struct surprise_calibrator *cal, double nominal
 			   double max_shape)
 {
 	double x = log1p(fmax(nominal, 0)) / BIN_WIDTH, total, tail = 0, at_x = 0;
-	double u_tail = -1, u_s = 0, half_s = 0, quarter_s = 0, shape, scale, p, target[2] = { 0 };
+	double u_tail = -1, u_s = 0, half_s = 0, shape, scale, p, fitted;
 	int bx = x >= SURPRISE_BINS ? SURPRISE_BINS : (int)x, u = -1;
 	double mass_of[SURPRISE_BINS];
 
@@ -241,30 +317,25 @@ double surprise_calibrated(const struct surprise_calibrator *cal, double nominal
 	if (u < 0 || u_tail <= 0 || nominal <= u_s)
 		return p;
 	/*
-	 * Beyond u, a generalised Pareto tail (peaks over threshold) with
-	 * Pickands' estimator: from the surprises that half and a quarter of
-	 * the tail's mass exceed, so one outlier cannot make it heavy. Shape 0
+	 * Beyond u, a generalised Pareto tail (peaks over threshold). Shape 0
 	 * is an exponential in the nominal surprise (a power of the nominal p,
 	 * right for a model that is off by a factor), a positive shape a power
 	 * law in it (right when the real tail is heavier than the model's, as
-	 * Student t noise judged as normal). The scale is never below the
-	 * nominal law's.
+	 * Student t noise judged as normal). The shape is learnt over a week
+	 * (surprise_tail_shape; Pickands' estimator from the day's ~15 tail
+	 * values was too noisy to trust); the scale follows from it and the
+	 * surprise that half of the day's tail mass exceeds, and is never
+	 * below the nominal law's.
 	 */
-	target[0] = u_tail / 2;
-	target[1] = u_tail / 4;
 	tail = 0;
-	for (int b = SURPRISE_BINS - 1, k = 1; b >= u && k >= 0; b--) {
-		while (k >= 0 && tail + mass_of[b] >= target[k]) {
-			double at = b + 1 - (target[k] - tail) / mass_of[b];
-
-			*(k ? &quarter_s : &half_s) = expm1(at * BIN_WIDTH);
-			k--;
+	for (int b = SURPRISE_BINS - 1; b >= u; b--) {
+		if (tail + mass_of[b] >= u_tail / 2) {
+			half_s = expm1((b + 1 - (u_tail / 2 - tail) / mass_of[b]) * BIN_WIDTH);
+			break;
 		}
 		tail += mass_of[b];
 	}
-	shape = 0;
-	if (half_s > u_s && quarter_s > half_s)
-		shape = log((quarter_s - half_s) / (half_s - u_s)) / M_LN2;
+	shape = surprise_tail_shape(cal);
 	max_shape = fmin(max_shape, MAX_TAIL_SHAPE);
 	shape = shape < 0 ? 0 : shape > max_shape ? max_shape : shape;
 	scale = shape < 1e-6 ? (half_s - u_s) / M_LN2 : shape * (half_s - u_s) / (exp2(shape) - 1);
@@ -272,8 +343,10 @@ double surprise_calibrated(const struct surprise_calibrator *cal, double nominal
 		scale = MIN_TAIL_SCALE;
 	nominal = fmin(nominal, MAX_NOMINAL) - u_s;
 	if (shape < 1e-6)
-		return fmax(p, u_tail / total * exp(-nominal / scale));
-	return fmax(p, u_tail / total * pow(1 + shape * nominal / scale, -1 / shape));
+		fitted = u_tail / total * exp(-nominal / scale);
+	else
+		fitted = u_tail / total * pow(1 + shape * nominal / scale, -1 / shape);
+	return fmax(p, fitted);
 }
 
 /* ---- recurrence ---------------------------------------------------------------- */
@@ -759,8 +832,14 @@ void surprise_learn(struct surprise_state *st, const struct surprise_config *con
 	if (!is_count(in->count))
 		st->non_integer = 1;
 	if (calibrate > 0 && st->samples) {
+		double shape_gain =
+			fmin(gain_of(dt, SHAPE_MEMORY * config->calibration_halflife_s),
+			     1.0 / (SHAPE_MEMORY * MIN_MEMORY_VALUES));
+
 		if (st->calibrated_since == 0)
 			st->calibrated_since = t;
+		surprise_shape_learn(&st->cal[SURPRISE_POINT], judged->nominal[SURPRISE_POINT],
+				     shape_gain, calibrate);
 		for (int i = 0; i < SURPRISE_MODELS; i++)
 			surprise_calibrator_learn(&st->cal[i], judged->nominal[i], gain, calibrate);
 		if (calibrate >= 1) {

@@ -1,7 +1,7 @@
 /*
  * How surprising one value of a series is: a calibrated tail probability
  * from a small ensemble of simple models, each watching a different time
- * scale, in constant memory per series (struct surprise_state, 2,536 bytes).
+ * scale, in constant memory per series (struct surprise_state, 2,568 bytes).
  *
  * Every model turns the new value into a nominal p-value under its own
  * textbook assumption:
@@ -21,7 +21,8 @@
  * so each is calibrated against that model's own history on the series: a
  * decayed histogram of -log10 p (half-life calibration_halflife_s) gives the
  * empirical tail, and beyond its 95th percentile a generalised Pareto tail
- * (Pickands' estimator, peaks over threshold) extends it, so a surprise never
+ * (peaks over threshold; the point model's shape learnt over a week, so
+ * heavy-tailed noise gets a heavy tail) extends it, so a surprise never
  * seen before still ranks by how far out it is. A prior of a few
  * pseudo-observations that follow the nominal law keeps a young series sane;
  * calibration only ever makes a p larger than the model's own.
@@ -75,11 +76,18 @@ struct surprise_config {
 	double refractory_s;
 };
 
-/* Decayed histogram of one model's -log10 nominal p, on a log1p scale. */
+/*
+ * Decayed histogram of one model's -log10 nominal p, on a log1p scale, and
+ * the long memory of its tail's shape: over a week, the surprises beyond
+ * the histogram's tail threshold u, as decayed sums of 1, log(S/u) and
+ * log(S/u)^2 (Dekkers, Einmahl and de Haan's moment estimator).
+ */
 struct surprise_calibrator {
 	float hist[SURPRISE_BINS];
-	float weight; /* sum of hist */
-	float reserved;
+	float weight;	 /* sum of hist */
+	float tail_n;	 /* decayed number of values beyond u */
+	float tail_log;	 /* their decayed sum of log(S / u) */
+	float tail_log2; /* and of its square */
 };
 
 /*
@@ -187,5 +195,14 @@ double surprise_calibrated(const struct surprise_calibrator *cal, double nominal
 			   double max_shape);
 void surprise_calibrator_learn(struct surprise_calibrator *cal, double nominal, double gain,
 			       double weight);
+/*
+ * The tail's shape learns one value (before the histogram does): its sums
+ * decay by shape_gain, and take the value with this weight when it lies
+ * beyond the histogram's tail threshold.
+ */
+void surprise_shape_learn(struct surprise_calibrator *cal, double nominal, double shape_gain,
+			  double weight);
+/* The generalised Pareto shape of the calibrator's tail, learnt over its long memory (>= 0). */
+double surprise_tail_shape(const struct surprise_calibrator *cal);
 
 #endif

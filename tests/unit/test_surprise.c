@@ -617,11 +617,127 @@ static void test_count_evidence_over_several_values(void **state)
 			   1e-9);
 }
 
+/* Student t noise with dof degrees of freedom (a normal over the root of a scaled chi-square). */
+static double student_t(int dof)
+{
+	double chi2 = 0;
+
+	for (int i = 0; i < dof; i++) {
+		double g = gauss();
+
+		chi2 += g * g;
+	}
+	return gauss() / sqrt(chi2 / dof);
+}
+
+/*
+ * The tail's shape is learnt over a long memory: 0 when the surprises
+ * follow the nominal law (an exponential in the surprise), positive when
+ * they have a power-law tail, and one huge value among a normal series'
+ * surprises does not make its tail heavy.
+ */
+static void test_tail_shape_is_learnt(void **state)
+{
+	struct surprise_calibrator nominal, heavy;
+	unsigned saved = rng;
+	double after_spike;
+
+	rng = 77;
+	memset(&nominal, 0, sizeof(nominal));
+	memset(&heavy, 0, sizeof(heavy));
+	for (int i = 0; i < 20000; i++) {
+		/* P(S >= s) = 10^-s, and a power law with shape 0.5 beyond the same scale. */
+		double s = -log10(uniform()), u = uniform();
+
+		surprise_shape_learn(&nominal, s, 0.0003, 1);
+		surprise_calibrator_learn(&nominal, s, 0.0002, 1);
+		s = (pow(u, -0.5) - 1) / (0.5 * M_LN10);
+		surprise_shape_learn(&heavy, s, 0.0003, 1);
+		surprise_calibrator_learn(&heavy, s, 0.0002, 1);
+	}
+	rng = saved;
+	print_message("learnt shapes: nominal %.3f, Pareto 0.5 %.3f\n",
+		      surprise_tail_shape(&nominal), surprise_tail_shape(&heavy));
+	assert_true(surprise_tail_shape(&nominal) < 0.05);
+	/* Below 0.5: each value counts at most 4 times the mean log excess. */
+	assert_true(surprise_tail_shape(&heavy) > 0.25 && surprise_tail_shape(&heavy) < 0.6);
+	/* One spike among a normal series' surprises (incidents are not learnt; should one be). */
+	surprise_shape_learn(&nominal, 200, 0, 1);
+	after_spike = surprise_tail_shape(&nominal);
+	print_message("after one spike: %.3f\n", after_spike);
+	assert_true(after_spike < 0.05);
+}
+
+/*
+ * Two weeks of noise at 5 minutes through the surprise models; the point
+ * model's calibrated surprise at spikes of sds[i] standard deviations of
+ * the noise after it. Returns the point model's learnt tail shape.
+ */
+static double point_tail(int dof, const double *sds, int n, double *surprise)
+{
+	struct surprise_config c;
+	struct surprise_state st;
+	struct surprise_result out;
+	struct surprise_input in = { .expected = 0, .spread = 1, .count = NAN, .exposure = 300 };
+	/* The baseline's spread is a mean absolute deviation scaled to a normal's sd. */
+	double t = T0, spread = dof == 3 ? 1.2533 * 2 * sqrt(3) / M_PI : 1;
+
+	surprise_config_default(&c);
+	surprise_init(&st);
+	for (int i = 0; i < 14 * 288; i++, t += 300)
+		judge_and_learn(&st, &c, SURPRISE_BOTH, t, (dof ? student_t(dof) : gauss()) / spread);
+	for (int i = 0; i < n; i++) {
+		in.value = sds[i] * (dof ? sqrt(dof / (dof - 2.0)) : 1) / spread;
+		surprise_judge(&st, &c, SURPRISE_BOTH, t, &in, &out);
+		surprise[i] = out.model_surprise[SURPRISE_POINT];
+	}
+	return surprise_tail_shape(&st.cal[SURPRISE_POINT]);
+}
+
+/*
+ * Heavy-tailed noise (Student t(3), as latencies and request counts are):
+ * beyond the values a day's histogram has seen, the point model's tail
+ * follows the series' learnt power law, not an exponential, so a value of
+ * 20 or 30 standard deviations is about as rare as it really is (-log10 of
+ * the two-sided t(3) tail: 4.28 and 4.80; an exponential tail said 29 and
+ * 62: false alarms), still rare, and ranked by size. Normal noise learns
+ * no shape and keeps its sensitivity.
+ */
+static void test_heavy_tailed_noise(void **state)
+{
+	static const double heavy_sds[] = { 10, 20, 30 }, truth[] = { 3.38, 4.28, 4.80 };
+	static const double normal_sds[] = { 6 };
+	unsigned saved = rng;
+	double heavy[3][3], normal[3], heavy_shape[3], normal_shape[3];
+
+	for (int seed = 0; seed < 3; seed++) {
+		rng = 1001 + seed;
+		heavy_shape[seed] = point_tail(3, heavy_sds, 3, heavy[seed]);
+		normal_shape[seed] = point_tail(0, normal_sds, 1, &normal[seed]);
+	}
+	rng = saved;
+	for (int seed = 0; seed < 3; seed++) {
+		print_message("t(3): shape %.2f, 10/20/30 sd: %.1f %.1f %.1f; normal: shape %.2f, "
+			      "6 sd: %.1f\n",
+			      heavy_shape[seed], heavy[seed][0], heavy[seed][1], heavy[seed][2],
+			      normal_shape[seed], normal[seed]);
+		assert_true(heavy_shape[seed] > 0.2);
+		for (int i = 0; i < 3; i++) {
+			assert_true(heavy[seed][i] > 3);
+			assert_true(heavy[seed][i] < truth[i] + 3);
+			if (i)
+				assert_true(heavy[seed][i] > heavy[seed][i - 1]);
+		}
+		assert_true(normal_shape[seed] == 0);
+		assert_true(normal[seed] > 6);
+	}
+}
+
 /* Memory per series is constant: a fixed-size struct, whatever the history. */
 static void test_constant_memory(void **state)
 {
-	assert_int_equal(sizeof(struct surprise_state), 2536);
-	assert_int_equal(sizeof(struct detector_series), 10824);
+	assert_int_equal(sizeof(struct surprise_state), 2568);
+	assert_int_equal(sizeof(struct detector_series), 10856);
 }
 
 int main(void)
@@ -640,6 +756,8 @@ int main(void)
 		cmocka_unit_test(test_one_off_is_not_recurring),
 		cmocka_unit_test(test_refractory),
 		cmocka_unit_test(test_constant_memory),
+		cmocka_unit_test(test_tail_shape_is_learnt),
+		cmocka_unit_test(test_heavy_tailed_noise),
 		cmocka_unit_test(test_gamma_tail),
 		cmocka_unit_test(test_variance_tail),
 		cmocka_unit_test(test_variance_model_at_hourly_intervals),
