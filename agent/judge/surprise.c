@@ -246,8 +246,8 @@ void surprise_shape_learn(struct surprise_calibrator *cal, double nominal, doubl
 	if (!(u > 0) || !(nominal > u) || !(weight > 0))
 		return;
 	l = fmin(log(fmin(nominal / u, 10)),
-		 SHAPE_CLIP_MEANS * fmax(cal->tail_n > 0 ? cal->tail_log / cal->tail_n : 0,
-					 SHAPE_MEAN_FLOOR));
+		 SHAPE_CLIP_MEANS *
+			 fmax(cal->tail_n > 0 ? cal->tail_log / cal->tail_n : 0, SHAPE_MEAN_FLOOR));
 	cal->tail_n += (float)weight;
 	cal->tail_log += (float)(weight * l);
 	cal->tail_log2 += (float)(weight * l * l);
@@ -832,9 +832,8 @@ void surprise_learn(struct surprise_state *st, const struct surprise_config *con
 	if (!is_count(in->count))
 		st->non_integer = 1;
 	if (calibrate > 0 && st->samples) {
-		double shape_gain =
-			fmin(gain_of(dt, SHAPE_MEMORY * config->calibration_halflife_s),
-			     1.0 / (SHAPE_MEMORY * MIN_MEMORY_VALUES));
+		double shape_gain = fmin(gain_of(dt, SHAPE_MEMORY * config->calibration_halflife_s),
+					 1.0 / (SHAPE_MEMORY * MIN_MEMORY_VALUES));
 
 		if (st->calibrated_since == 0)
 			st->calibrated_since = t;

@@ -685,7 +685,8 @@ static double point_tail(int dof, const double *sds, int n, double *surprise)
 	surprise_config_default(&c);
 	surprise_init(&st);
 	for (int i = 0; i < 14 * 288; i++, t += 300)
-		judge_and_learn(&st, &c, SURPRISE_BOTH, t, (dof ? student_t(dof) : gauss()) / spread);
+		judge_and_learn(&st, &c, SURPRISE_BOTH, t,
+				(dof ? student_t(dof) : gauss()) / spread);
 	for (int i = 0; i < n; i++) {
 		in.value = sds[i] * (dof ? sqrt(dof / (dof - 2.0)) : 1) / spread;
 		surprise_judge(&st, &c, SURPRISE_BOTH, t, &in, &out);
