@@ -1,5 +1,7 @@
 /* Network delay, jitter and loss (chaos_delay.c) as an experiment kind. */
 #include <errno.h>
+#include <stdbool.h>
+#include <time.h>
 
 #include "chaos_delay.h"
 #include "chaos_kind.h"
@@ -51,6 +53,15 @@ static bool delay_still_active(const struct chaos_experiment *exp)
 	return chaos_delay_is_active(exp->delay.name);
 }
 
+/*
+ * How long the runner waits for another process' `seismo chaos stop` to
+ * finish its rollback (it drains the delayed packets first: at most the
+ * latency plus the jitter, seconds at the limits) before rolling back
+ * itself, in case that process died half-way.
+ */
+#define OUTSIDE_STOP_WAIT_S 30
+#define OUTSIDE_STOP_POLL_NS 50000000L
+
 /* False when someone ran `seismo chaos stop` already: nothing to undo. */
 static int delay_still_pinned(const char *name)
 {
@@ -62,9 +73,44 @@ static int delay_still_pinned(const char *name)
 	return 1;
 }
 
+/*
+ * True while another process' `seismo chaos stop` is rolling the experiment
+ * back: its first step, the kill switch, sets the end to 0, and its last
+ * removes the pins.
+ */
+static bool stop_in_progress(const char *name)
+{
+	struct chaos_config cfg;
+	struct chaos_maps maps;
+	bool stopping;
+
+	if (chaos_maps_open_pinned(name, &maps))
+		return false;
+	stopping = !chaos_maps_read_config(&maps, &cfg) && cfg.end_ns == 0;
+	chaos_maps_close(&maps);
+	return stopping;
+}
+
+/*
+ * Waits for an outside stop to finish instead of racing it over the same
+ * qdiscs (two rollbacks at once failed with "Parent Qdisc doesn't exist"
+ * and left the pins behind). Returns whether the experiment is gone.
+ */
+static bool outside_stop_finished(const char *name)
+{
+	struct timespec poll = { .tv_sec = 0, .tv_nsec = OUTSIDE_STOP_POLL_NS };
+
+	for (long waited = 0; stop_in_progress(name) && waited < OUTSIDE_STOP_WAIT_S * 1000000000L;
+	     waited += OUTSIDE_STOP_POLL_NS)
+		nanosleep(&poll, NULL);
+	return !delay_still_pinned(name);
+}
+
 static int delay_rollback(struct chaos_experiment *exp)
 {
-	if (delay_still_pinned(exp->delay.name) && chaos_delay_stop(exp->delay.name))
+	if (!delay_still_pinned(exp->delay.name) || outside_stop_finished(exp->delay.name))
+		return 0;
+	if (chaos_delay_stop(exp->delay.name))
 		return -EIO;
 	return 0;
 }
