@@ -13,8 +13,6 @@
 
 /* Histogram of x = log1p(nominal surprise): 40 bins of 0.15 reach a nominal 1e-400. */
 #define BIN_WIDTH 0.15
-/* The fitted tail starts where this share of the mass remains (tail_share's default). */
-#define DEFAULT_TAIL_SHARE 0.05
 /* Pseudo-observations of the nominal law (P(S >= s) = 10^-s) mixed into every calibrator. */
 #define PRIOR_WEIGHT 10.0
 /* Smallest scale of the fitted tail, in bins: a calibrator that has seen one value only. */
@@ -95,7 +93,7 @@ void surprise_config_default(struct surprise_config *config)
 		.variance_halflife_s = 3600,
 		.calibration_halflife_s = 24 * 3600,
 		.count_max_mean = 100,
-		.tail_share = DEFAULT_TAIL_SHARE,
+		.tail_share = 0.05,
 		/*
 		 * The point model's tail shape is learnt over a week (0 on a
 		 * normal series, ~0.4 on Student t(3) noise); this only caps it.
@@ -233,10 +231,10 @@ static double tail_threshold(const struct surprise_calibrator *cal, double tail_
 	return 0;
 }
 
-void surprise_shape_learn(struct surprise_calibrator *cal, double nominal, double shape_gain,
-			  double weight)
+void surprise_shape_learn(struct surprise_calibrator *cal, double nominal, double tail_share,
+			  double shape_gain, double weight)
 {
-	double u = tail_threshold(cal, DEFAULT_TAIL_SHARE), l;
+	double u = tail_threshold(cal, tail_share), l;
 
 	if (shape_gain > 0 && shape_gain < 1) {
 		cal->tail_n *= (float)(1 - shape_gain);
@@ -838,7 +836,7 @@ void surprise_learn(struct surprise_state *st, const struct surprise_config *con
 		if (st->calibrated_since == 0)
 			st->calibrated_since = t;
 		surprise_shape_learn(&st->cal[SURPRISE_POINT], judged->nominal[SURPRISE_POINT],
-				     shape_gain, calibrate);
+				     config->tail_share, shape_gain, calibrate);
 		for (int i = 0; i < SURPRISE_MODELS; i++)
 			surprise_calibrator_learn(&st->cal[i], judged->nominal[i], gain, calibrate);
 		if (calibrate >= 1) {

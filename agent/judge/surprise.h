@@ -198,10 +198,11 @@ void surprise_calibrator_learn(struct surprise_calibrator *cal, double nominal, 
 /*
  * The tail's shape learns one value (before the histogram does): its sums
  * decay by shape_gain, and take the value with this weight when it lies
- * beyond the histogram's tail threshold.
+ * beyond the histogram's tail threshold (where tail_share of the mass
+ * remains, as in surprise_calibrated).
  */
-void surprise_shape_learn(struct surprise_calibrator *cal, double nominal, double shape_gain,
-			  double weight);
+void surprise_shape_learn(struct surprise_calibrator *cal, double nominal, double tail_share,
+			  double shape_gain, double weight);
 /* The generalised Pareto shape of the calibrator's tail, learnt over its long memory (>= 0). */
 double surprise_tail_shape(const struct surprise_calibrator *cal);
 

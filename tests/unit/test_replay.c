@@ -62,38 +62,58 @@ static void test_parse_time(void **state)
 	assert_int_equal(replay_parse_time("2014-04-10 07:15:00 junk", &t), -1);
 }
 
-static void test_layout_and_labels(void **state)
-{
-	char text[65536], out[1 << 18], err[1024];
-	size_t off = 0;
-	double window[1][2] = { { 1397114100 + 300 * 500, 1397114100 + 300 * 510 } };
-	struct replay_windows w = { .count = 1, .range = window };
-	int rows = 0, labelled = 0, fired = 0;
-	char *line, *save;
+#define SERIES_START 1397114100
+#define SERIES_ROWS 600
 
-	off += snprintf(text + off, sizeof(text) - off, "timestamp,value\n");
-	for (int i = 0; i < 600; i++) {
-		time_t t = 1397114100 + 300 * i;
+/* "timestamp,value" and SERIES_ROWS rows 5 minutes apart, value(i) on row i. */
+static void series_csv(char *text, size_t size, double (*value)(int i))
+{
+	size_t off = snprintf(text, size, "timestamp,value\n");
+
+	for (int i = 0; i < SERIES_ROWS; i++) {
+		time_t t = SERIES_START + 300 * i;
 		struct tm tm;
 		char stamp[32];
 
 		gmtime_r(&t, &tm);
 		strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
-		/* a flat noisy series with a level shift at row 505 */
-		off += snprintf(text + off, sizeof(text) - off, "%s,%g\n", stamp,
-				(i >= 505 ? 60 : 20) + (i * 7919 % 13) / 13.0);
+		off += snprintf(text + off, size - off, "%s,%g\n", stamp, value(i));
 	}
+}
+
+/* The anomaly score of a results row "timestamp,value,anomaly_score,label"; *label its label. */
+static double row_score(char *line, char *label)
+{
+	char *p = strrchr(line, ',');
+
+	*label = p[1];
+	*p = '\0';
+	return atof(strrchr(line, ',') + 1);
+}
+
+/* A flat noisy series with a level shift at row 505. */
+static double shift_at_505(int i)
+{
+	return (i >= 505 ? 60 : 20) + (i * 7919 % 13) / 13.0;
+}
+
+static void test_layout_and_labels(void **state)
+{
+	char text[65536], out[1 << 18], err[1024], label;
+	double window[1][2] = { { SERIES_START + 300 * 500, SERIES_START + 300 * 510 } };
+	struct replay_windows w = { .count = 1, .range = window };
+	int rows = 0, labelled = 0, fired = 0;
+	char *line, *save;
+
+	series_csv(text, sizeof(text), shift_at_505);
 	assert_int_equal(replay_text(text, &w, out, sizeof(out), err, sizeof(err)), 0);
 	line = strtok_r(out, "\n", &save);
 	assert_string_equal(line, "timestamp,value,anomaly_score,label");
 	while ((line = strtok_r(NULL, "\n", &save))) {
-		char *p = strrchr(line, ',');
-		double score;
+		double score = row_score(line, &label);
 
 		rows++;
-		labelled += p[1] == '1';
-		*p = '\0';
-		score = atof(strrchr(line, ',') + 1);
+		labelled += label == '1';
 		assert_true(score >= 0 && score < 1);
 		if (score > 0) {
 			fired++;
@@ -105,6 +125,16 @@ static void test_layout_and_labels(void **state)
 	assert_int_equal(fired, 1);
 }
 
+/* A small rise at row 505 (a warning), a far larger one at 508 (critical). */
+static double rise_then_jump(int i)
+{
+	double v = 20 + (i * 7919 % 13) / 13.0;
+
+	if (i >= 505)
+		v += i >= 508 ? 40 : 1.2;
+	return v;
+}
+
 /*
  * Events mode scores what the agent sends: the row where an anomaly fires
  * as a warning, and the row where it escalates to critical (once), with
@@ -112,35 +142,18 @@ static void test_layout_and_labels(void **state)
  */
 static void test_escalation_is_scored(void **state)
 {
-	char text[65536], out[1 << 18], err[1024];
-	size_t off = 0;
+	char text[65536], out[1 << 18], err[1024], label;
 	double scores[2];
 	int rows = 0, scored = 0;
 	char *line, *save;
 
-	off += snprintf(text + off, sizeof(text) - off, "timestamp,value\n");
-	for (int i = 0; i < 600; i++) {
-		time_t t = 1397114100 + 300 * i;
-		struct tm tm;
-		char stamp[32];
-		double v = 20 + (i * 7919 % 13) / 13.0;
-
-		gmtime_r(&t, &tm);
-		strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
-		/* a small rise at row 505 (a warning), a far larger one at 508 (critical) */
-		if (i >= 505)
-			v += i >= 508 ? 40 : 1.2;
-		off += snprintf(text + off, sizeof(text) - off, "%s,%g\n", stamp, v);
-	}
+	series_csv(text, sizeof(text), rise_then_jump);
 	assert_int_equal(replay_text(text, NULL, out, sizeof(out), err, sizeof(err)), 0);
 	line = strtok_r(out, "\n", &save);
 	while ((line = strtok_r(NULL, "\n", &save))) {
-		char *p = strrchr(line, ',');
-		double score;
+		double score = row_score(line, &label);
 
 		rows++;
-		*p = '\0';
-		score = atof(strrchr(line, ',') + 1);
 		if (score > 0) {
 			assert_true(scored < 2);
 			scores[scored++] = score;

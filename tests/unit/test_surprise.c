@@ -663,10 +663,10 @@ static void test_tail_shape_is_learnt(void **state)
 		/* P(S >= s) = 10^-s, and a power law with shape 0.5 beyond the same scale. */
 		double s = -log10(uniform()), u = uniform();
 
-		surprise_shape_learn(&nominal, s, 0.0003, 1);
+		surprise_shape_learn(&nominal, s, 0.05, 0.0003, 1);
 		surprise_calibrator_learn(&nominal, s, 0.0002, 1);
 		s = (pow(u, -0.5) - 1) / (0.5 * M_LN10);
-		surprise_shape_learn(&heavy, s, 0.0003, 1);
+		surprise_shape_learn(&heavy, s, 0.05, 0.0003, 1);
 		surprise_calibrator_learn(&heavy, s, 0.0002, 1);
 	}
 	rng = saved;
@@ -676,7 +676,7 @@ static void test_tail_shape_is_learnt(void **state)
 	/* Below 0.5: each value counts at most 4 times the mean log excess. */
 	assert_true(surprise_tail_shape(&heavy) > 0.25 && surprise_tail_shape(&heavy) < 0.6);
 	/* One spike among a normal series' surprises (incidents are not learnt; should one be). */
-	surprise_shape_learn(&nominal, 200, 0, 1);
+	surprise_shape_learn(&nominal, 200, 0.05, 0, 1);
 	after_spike = surprise_tail_shape(&nominal);
 	print_message("after one spike: %.3f\n", after_spike);
 	assert_true(after_spike < 0.05);
